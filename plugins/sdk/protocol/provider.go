@@ -1,0 +1,198 @@
+package protocol
+
+import (
+	"context"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Provider is one configured (or configurable) provider instance. Every call
+// takes a context and a request struct and returns a response struct whose
+// Diagnostics report failures; methods never panic on bad input.
+//
+// The engine calls GetSchema first, then ValidateProviderConfig and
+// ConfigureProvider once, then any number of the resource calls, possibly
+// concurrently. StopProvider asks in-flight calls to return early; Close
+// ends the provider (for a plugin, kills its process).
+type Provider interface {
+	GetSchema(ctx context.Context, req GetSchemaRequest) GetSchemaResponse
+	ValidateProviderConfig(ctx context.Context, req ValidateProviderConfigRequest) ValidateProviderConfigResponse
+	ConfigureProvider(ctx context.Context, req ConfigureProviderRequest) ConfigureProviderResponse
+	ValidateResourceConfig(ctx context.Context, req ValidateResourceConfigRequest) ValidateResourceConfigResponse
+	PlanResourceChange(ctx context.Context, req PlanResourceChangeRequest) PlanResourceChangeResponse
+	ApplyResourceChange(ctx context.Context, req ApplyResourceChangeRequest) ApplyResourceChangeResponse
+	ReadResource(ctx context.Context, req ReadResourceRequest) ReadResourceResponse
+	ImportResourceState(ctx context.Context, req ImportResourceStateRequest) ImportResourceStateResponse
+	UpgradeResourceState(ctx context.Context, req UpgradeResourceStateRequest) UpgradeResourceStateResponse
+	StopProvider(ctx context.Context, req StopProviderRequest) StopProviderResponse
+	Close() error
+}
+
+// GetSchemaRequest asks for the provider's schemas. It has no fields yet.
+type GetSchemaRequest struct{}
+
+// GetSchemaResponse describes the provider configuration block and every
+// resource type the provider serves. Lifecycle kinds (`model`, `dataset`,
+// ...) appear under their kind name, with the core attributes of package
+// schema plus any the provider adds.
+type GetSchemaResponse struct {
+	// ProviderVersion is the provider's own release version, e.g. "0.1.0".
+	ProviderVersion string
+	Provider        *Schema
+	ResourceTypes   map[string]*Schema
+	// ServerCapabilities lists optional features, e.g. "plan_destroy".
+	ServerCapabilities []string
+	Diagnostics        Diagnostics
+}
+
+// ValidateProviderConfigRequest carries the provider block's value. Parts
+// may be unknown when they depend on resources not yet created.
+type ValidateProviderConfigRequest struct {
+	Config cty.Value
+}
+
+type ValidateProviderConfigResponse struct {
+	Diagnostics Diagnostics
+}
+
+// ConfigureProviderRequest configures the provider once per process.
+type ConfigureProviderRequest struct {
+	// Config is the provider block's value, conforming to the provider schema.
+	Config cty.Value
+	// WorkingDir is the absolute path of the configuration directory, where
+	// commands run and relative paths resolve.
+	WorkingDir string
+	// ArtifactDir is the absolute path of the configuration's
+	// content-addressed artifact store, shared by every provider.
+	ArtifactDir string
+	// EngineVersion is the llmops version that drives the provider.
+	EngineVersion string
+}
+
+type ConfigureProviderResponse struct {
+	Diagnostics Diagnostics
+}
+
+// ValidateResourceConfigRequest asks the provider to check one resource
+// block's value. Unknown values must be accepted.
+type ValidateResourceConfigRequest struct {
+	TypeName string
+	Config   cty.Value
+}
+
+type ValidateResourceConfigResponse struct {
+	Diagnostics Diagnostics
+}
+
+// PlanResourceChangeRequest asks what a change to one object will do.
+// PriorState is null for a create; ProposedNewState is null for a delete.
+// ProposedNewState is the configuration merged with the prior state's
+// computed values (computed attributes the configuration leaves unset keep
+// their prior value); the provider returns it, adjusted, as PlannedState.
+type PlanResourceChangeRequest struct {
+	TypeName         string
+	PriorState       cty.Value
+	ProposedNewState cty.Value
+	Config           cty.Value
+	PriorPrivate     []byte
+}
+
+// PlanResourceChangeResponse is the provider's plan for one object. Values
+// it cannot know until apply are unknown. RequiresReplace lists the
+// attributes whose change forces a replacement.
+type PlanResourceChangeResponse struct {
+	PlannedState    cty.Value
+	RequiresReplace []cty.Path
+	PlannedPrivate  []byte
+	Diagnostics     Diagnostics
+}
+
+// ApplyResourceChangeRequest carries out a planned change. PlannedState is
+// null for a delete; PriorState is null for a create.
+type ApplyResourceChangeRequest struct {
+	TypeName       string
+	PriorState     cty.Value
+	PlannedState   cty.Value
+	Config         cty.Value
+	PlannedPrivate []byte
+}
+
+// ApplyResourceChangeResponse returns the new state, which on error is the
+// partial state the provider managed to reach (null if nothing exists).
+// When the change continues in the background (a training job), the
+// provider returns Pending with an opaque handle: the engine stores it and
+// passes it back to ReadResource until the object is no longer pending.
+type ApplyResourceChangeResponse struct {
+	NewState    cty.Value
+	Private     []byte
+	Pending     *Pending
+	Diagnostics Diagnostics
+}
+
+// Pending describes a long operation still running.
+type Pending struct {
+	// Handle is opaque to the engine; the provider uses it to find the job.
+	Handle string
+	// Status is a short word for humans: "queued", "running", ...
+	Status string
+	// Message is the latest progress line (e.g. the latest metrics line).
+	Message string
+}
+
+// ReadResourceRequest refreshes one recorded object. Pending is set when the
+// object was recorded as pending; the provider polls its job.
+type ReadResourceRequest struct {
+	TypeName     string
+	CurrentState cty.Value
+	Private      []byte
+	Pending      *Pending
+}
+
+// ReadResourceResponse returns the object as it is now: a null NewState
+// means it no longer exists. Pending is set while the job still runs.
+type ReadResourceResponse struct {
+	NewState    cty.Value
+	Private     []byte
+	Pending     *Pending
+	Diagnostics Diagnostics
+}
+
+// ImportResourceStateRequest adopts an existing object named by ID.
+type ImportResourceStateRequest struct {
+	TypeName string
+	ID       string
+}
+
+type ImportResourceStateResponse struct {
+	Imported    []ImportedResource
+	Diagnostics Diagnostics
+}
+
+// ImportedResource is one object found by an import.
+type ImportedResource struct {
+	TypeName string
+	State    cty.Value
+	Private  []byte
+}
+
+// UpgradeResourceStateRequest carries an object recorded under an older
+// schema version as JSON; the provider returns it in the current schema.
+type UpgradeResourceStateRequest struct {
+	TypeName string
+	Version  int64
+	RawJSON  []byte
+}
+
+type UpgradeResourceStateResponse struct {
+	UpgradedState cty.Value
+	Diagnostics   Diagnostics
+}
+
+// StopProviderRequest asks the provider to make in-flight calls return as
+// soon as they safely can.
+type StopProviderRequest struct{}
+
+type StopProviderResponse struct {
+	// Error is set when the provider could not stop.
+	Error string
+}
