@@ -1,0 +1,238 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+)
+
+// Plan writes a plan for people: drift first, then each change as an
+// attribute-level diff, the output changes and the summary line.
+func Plan(w io.Writer, p *plans.Plan, c *Colors) {
+	var b strings.Builder
+	if len(p.Drift) > 0 {
+		b.WriteString(c.Bold("Objects have changed outside of llmops") + "\n\n")
+		b.WriteString("llmops found these changes made outside of llmops since the last apply:\n\n")
+		for _, ch := range p.Drift {
+			writeDrift(&b, ch, c)
+		}
+		if p.Mode == plans.RefreshOnlyMode {
+			b.WriteString("This is a refresh-only plan: applying it records these changes in the state and changes nothing else.\n\n")
+		} else {
+			b.WriteString("The changes below take these into account.\n\n")
+		}
+	}
+	changes := 0
+	for _, ch := range p.Changes {
+		if ch.Action != plans.NoOp {
+			changes++
+		}
+	}
+	if changes == 0 {
+		if p.Mode == plans.RefreshOnlyMode && len(p.Drift) > 0 {
+			io.WriteString(w, b.String())
+			return
+		}
+		if !outputsChanged(p) {
+			b.WriteString(c.Bold("No changes.") + " Reality matches the configuration.\n")
+			io.WriteString(w, b.String())
+			return
+		}
+	}
+	if changes > 0 {
+		b.WriteString("llmops will perform the following actions:\n\n")
+		for _, ch := range p.Changes {
+			if ch.Action == plans.NoOp {
+				continue
+			}
+			writeChange(&b, ch, c)
+		}
+		cnt := p.Counts()
+		fmt.Fprintf(&b, "%s %d to add, %d to change, %d to replace, %d to destroy.", c.Bold("Plan:"), cnt.Add, cnt.Change, cnt.Replace, cnt.Destroy)
+		if cnt.Wait > 0 {
+			fmt.Fprintf(&b, " %d still running.", cnt.Wait)
+		}
+		b.WriteString("\n")
+	}
+	if outputsChanged(p) {
+		b.WriteString("\nChanges to Outputs:\n")
+		d := &differ{b: &b, c: c}
+		w := 0
+		for _, o := range p.Outputs {
+			if o.Action != plans.NoOp && len(o.Name) > w {
+				w = len(o.Name)
+			}
+		}
+		for _, o := range p.Outputs {
+			bv, av := o.Before, o.After
+			if o.Sensitive {
+				bv, av = markAll(bv), markAll(av)
+			}
+			switch o.Action {
+			case plans.Create:
+				d.attr(o.Name, w, cty.NilVal, av, -1, nil)
+			case plans.Delete:
+				d.attr(o.Name, w, bv, cty.NilVal, -1, nil)
+			case plans.Update:
+				d.attr(o.Name, w, bv, av, -1, nil)
+			}
+		}
+		if changes == 0 {
+			b.WriteString("\nYou can apply this plan to save these new output values, without changing any real objects.\n")
+		}
+	}
+	io.WriteString(w, b.String())
+}
+
+func outputsChanged(p *plans.Plan) bool {
+	for _, o := range p.Outputs {
+		if o.Action != plans.NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+func markAll(v cty.Value) cty.Value {
+	if v == cty.NilVal {
+		return v
+	}
+	return v.Mark(sensitiveMarkValue())
+}
+
+// header is "resource "TYPE" "NAME"" or "KIND "NAME"".
+func header(a addrs.ResourceInstance) string {
+	r := a.Resource
+	if r.IsKind() {
+		return fmt.Sprintf("%s %q", r.Type, r.Name)
+	}
+	return fmt.Sprintf("resource %q %q", r.Type, r.Name)
+}
+
+// ActionPhrase is how the plan announces an action.
+func ActionPhrase(ch *plans.ResourceInstanceChange) string {
+	switch ch.Action {
+	case plans.Create:
+		return "will be created"
+	case plans.Update:
+		return "will be updated in place"
+	case plans.DeleteThenCreate:
+		return "must be replaced"
+	case plans.CreateThenDelete:
+		return "must be replaced (the new one is created before the old one is destroyed)"
+	case plans.Delete:
+		return "will be destroyed"
+	case plans.Wait:
+		return "is still running; apply waits for it"
+	}
+	return "has no changes"
+}
+
+// ReasonText explains why, or "".
+func ReasonText(ch *plans.ResourceInstanceChange) string {
+	switch ch.Reason {
+	case plans.ReasonTainted:
+		return "it is tainted: an earlier create or replace failed part-way"
+	case plans.ReasonCreateInterrupted:
+		return "its creation was interrupted before llmops recorded the result"
+	case plans.ReasonReplaceRequested:
+		return "replacement was requested with -replace"
+	case plans.ReasonRequiresReplace:
+		var names []string
+		for _, p := range ch.RequiresReplace {
+			names = append(names, protocol.PathString(p))
+		}
+		return "a change to " + strings.Join(names, ", ") + " forces replacement"
+	case plans.ReasonRemovedFromConfig:
+		return fmt.Sprintf("%s is not in the configuration", ch.Addr.Resource)
+	case plans.ReasonCountIndex:
+		return fmt.Sprintf("index %s is beyond the count", ch.Addr.Key)
+	case plans.ReasonEachKey:
+		return fmt.Sprintf("key %s is not in for_each", ch.Addr.Key)
+	}
+	return ""
+}
+
+func symbolFor(a plans.Action, c *Colors) string {
+	switch a {
+	case plans.Create:
+		return c.Add("  +")
+	case plans.Delete:
+		return c.Del("  -")
+	case plans.Update:
+		return c.Chg("  ~")
+	case plans.DeleteThenCreate:
+		return c.Del("-") + "/" + c.Add("+")
+	case plans.CreateThenDelete:
+		return c.Add("+") + "/" + c.Del("-")
+	case plans.Wait:
+		return c.Chg("  …")
+	}
+	return "   "
+}
+
+func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors) {
+	line := fmt.Sprintf("  # %s %s", c.Bold(ch.Addr.String()), ActionPhrase(ch))
+	if r := ReasonText(ch); r != "" {
+		line += " (" + r + ")"
+	}
+	b.WriteString(line + "\n")
+	if ch.Action == plans.Wait {
+		status := ch.PendingStatus
+		if ch.PendingMessage != "" {
+			status += ": " + ch.PendingMessage
+		}
+		if status != "" {
+			b.WriteString("    " + c.Dim(status) + "\n")
+		}
+		b.WriteString("\n")
+		return
+	}
+	b.WriteString(symbolFor(ch.Action, c) + " " + header(ch.Addr) + " {\n")
+	d := &differ{b: b, c: c, forces: ch.RequiresReplace}
+	showAll := ch.Action == plans.Create || ch.Action == plans.Delete
+	before, after := ch.Before, ch.After
+	if ch.Action == plans.Delete {
+		after = cty.NilVal
+	}
+	if ch.Action == plans.Create {
+		before = cty.NilVal
+	}
+	hidden := d.attrs(nilToNull(before), nilToNull(after), 0, nil, showAll)
+	if hidden > 0 {
+		b.WriteString("        " + c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "attribute"))) + "\n")
+	}
+	b.WriteString("    }\n\n")
+}
+
+func nilToNull(v cty.Value) cty.Value {
+	if v == cty.NilVal {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return v
+}
+
+func writeDrift(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors) {
+	if ch.Action == plans.Delete {
+		fmt.Fprintf(b, "  # %s has been deleted\n", c.Bold(ch.Addr.String()))
+		b.WriteString(c.Del("  -") + " " + header(ch.Addr) + " {\n")
+		d := &differ{b: b, c: c}
+		d.attrs(ch.Before, cty.NullVal(cty.DynamicPseudoType), 0, nil, true)
+		b.WriteString("    }\n\n")
+		return
+	}
+	fmt.Fprintf(b, "  # %s has changed\n", c.Bold(ch.Addr.String()))
+	b.WriteString(c.Chg("  ~") + " " + header(ch.Addr) + " {\n")
+	d := &differ{b: b, c: c}
+	hidden := d.attrs(ch.Before, ch.After, 0, nil, false)
+	if hidden > 0 {
+		b.WriteString("        " + c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "attribute"))) + "\n")
+	}
+	b.WriteString("    }\n\n")
+}

@@ -1,0 +1,318 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/graph"
+	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/state"
+)
+
+// ApplyOptions describe who applies and how.
+type ApplyOptions struct {
+	// Who and Command are recorded with the state version.
+	Who     string
+	Command string
+	// NoWait returns as soon as long operations are submitted (-wait=false).
+	NoWait bool
+}
+
+// InstanceFailure is one instance whose change failed.
+type InstanceFailure struct {
+	Addr   addrs.ResourceInstance
+	Action plans.Action
+	Err    string
+}
+
+// ApplyResult summarises an apply.
+type ApplyResult struct {
+	// Serial of the state version written, 0 when nothing was written.
+	Serial  int64
+	Counts  state.Counts
+	Failed  []InstanceFailure
+	Skipped []addrs.ResourceInstance
+	// StillPending lists long operations left running (-wait=false, or interrupted).
+	StillPending []addrs.ResourceInstance
+	Outputs      map[string]cty.Value
+}
+
+type applyWalk struct {
+	e        *Engine
+	plan     *plans.Plan
+	opts     ApplyOptions
+	data     *evalData
+	cg       *configGraph
+	recorded map[addrs.Resource]*recordedResource
+	changes  map[addrs.ResourceInstance]*plans.ResourceInstanceChange
+	// callCtx is for provider calls: it is not cancelled by an interrupt,
+	// so in-flight calls finish and their results are recorded.
+	callCtx context.Context
+
+	writerOnce sync.Once
+	writer     state.Writer
+	writerErr  error
+
+	inflight *inflight
+
+	mu      sync.Mutex
+	result  ApplyResult
+	outputs map[string]cty.Value
+	diags   hcl.Diagnostics
+}
+
+// Apply carries out a plan made by Plan against the same state serial.
+func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*ApplyResult, hcl.Diagnostics) {
+	if p.Errored {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot apply an incomplete plan", Detail: "The plan had errors; fix them and plan again."}}
+	}
+	snap, recorded, diags := e.loadRecorded(ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if p.Lineage != "" && p.Lineage != e.opts.Store.Lineage() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is for a different state", Detail: fmt.Sprintf("The plan was made against state lineage %s, but this state is %s. Plan again against this state.", p.Lineage, e.opts.Store.Lineage())}}
+	}
+	if p.PrevSerial != snap.Serial {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: fmt.Sprintf("The state has changed since the plan was made (serial %d then, %d now). Run plan again.", p.PrevSerial, snap.Serial)}}
+	}
+	diags = append(diags, e.startProviders(ctx, recorded)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	cg, ds := e.buildGraph(ctx, recorded)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	w := &applyWalk{
+		e:        e,
+		plan:     p,
+		opts:     opts,
+		data:     newEvalData(e.cfg, e.opts.Variables),
+		cg:       cg,
+		recorded: recorded,
+		changes:  map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},
+		callCtx:  context.WithoutCancel(ctx),
+		inflight: newInflight(e.hooks, e.opts.HeartbeatInterval),
+		outputs:  map[string]cty.Value{},
+	}
+	for _, c := range p.Changes {
+		w.changes[c.Addr] = c
+	}
+	g := w.addDestroyNodes()
+	if cycles := g.Cycles(nodeLess); len(cycles) > 0 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Dependency cycle in the apply order", Detail: fmt.Sprintf("Replacing and destroying these objects would need each to go before the other: %v. Apply the changes in two steps with -target.", cycles[0])}}
+	}
+	stopBeat := w.inflight.start()
+	results := g.Walk(ctx, 0, func(ctx context.Context, n node) graph.Result {
+		var ds hcl.Diagnostics
+		failed := false
+		switch n.kind {
+		case nkLocal:
+			ds = e.evalLocal(w.data, n.name)
+		case nkOutput:
+			if p.Mode == plans.DestroyMode {
+				return graph.OK
+			}
+			var v cty.Value
+			v, ds = e.evalOutput(w.data, n.name)
+			w.mu.Lock()
+			w.outputs[n.name] = v
+			w.mu.Unlock()
+		case nkProvider:
+			ds = e.configureProvider(w.callCtx, w.data, n.prov)
+		case nkResource:
+			ds, failed = w.applyResource(ctx, n.res)
+		case nkDestroy:
+			ds, failed = w.destroyResource(ctx, n.res)
+		}
+		w.addDiags(ds)
+		if failed || ds.HasErrors() {
+			return graph.Failed
+		}
+		return graph.OK
+	}, func(n node, because node) {
+		w.markSkipped(n, because)
+	})
+	stopBeat()
+	_ = results
+
+	// Outputs and the version record.
+	if p.Mode != plans.DestroyMode || len(snap.Outputs) > 0 {
+		outs := encodeOutputs(e.cfg, w.outputs)
+		changed := false
+		for _, oc := range outputChanges(e.cfg, snap.Outputs, w.outputs, p.Mode == plans.DestroyMode) {
+			if oc.Action != plans.NoOp {
+				changed = true
+			}
+		}
+		if changed {
+			if wr, err := w.getWriter(ctx); err == nil {
+				if err := wr.SetOutputs(w.callCtx, outs); err != nil {
+					w.addDiags(stateWriteDiag(err))
+				}
+			}
+		}
+	}
+	w.result.Outputs = w.outputs
+	if w.writer != nil {
+		status := state.VersionComplete
+		if len(w.result.Failed) > 0 || w.diags.HasErrors() || ctx.Err() != nil {
+			status = state.VersionPartial
+		}
+		w.result.Counts.Failed = len(w.result.Failed)
+		if err := w.writer.Finish(w.callCtx, status, w.result.Counts); err != nil {
+			w.addDiags(stateWriteDiag(err))
+		}
+		w.result.Serial = w.writer.Serial()
+	} else if w.writerErr != nil {
+		w.addDiags(stateWriteDiag(w.writerErr))
+	}
+	if ctx.Err() != nil {
+		w.addDiags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Apply interrupted", Detail: "llmops was interrupted: operations in flight were allowed to finish and every finished change was recorded. Run apply again to finish the rest."}})
+	}
+	sort.Slice(w.result.Failed, func(i, j int) bool { return w.result.Failed[i].Addr.Less(w.result.Failed[j].Addr) })
+	sort.Slice(w.result.Skipped, func(i, j int) bool { return w.result.Skipped[i].Less(w.result.Skipped[j]) })
+	return &w.result, append(diags, w.diags...)
+}
+
+func stateWriteDiag(err error) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot write the state", Detail: err.Error()}}
+}
+
+func (w *applyWalk) addDiags(ds hcl.Diagnostics) {
+	if len(ds) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.diags = append(w.diags, ds...)
+	w.mu.Unlock()
+}
+
+func (w *applyWalk) getWriter(ctx context.Context) (state.Writer, error) {
+	w.writerOnce.Do(func() {
+		w.writer, w.writerErr = w.e.opts.Store.Begin(w.callCtx, state.VersionInfo{
+			CreatedAt:    time.Now().UTC(),
+			Who:          w.opts.Who,
+			Command:      w.opts.Command,
+			ConfigDigest: w.e.cfg.Digest,
+			Status:       state.VersionInProgress,
+		})
+	})
+	return w.writer, w.writerErr
+}
+
+func (w *applyWalk) fail(ri addrs.ResourceInstance, action plans.Action, err string) {
+	w.mu.Lock()
+	w.result.Failed = append(w.result.Failed, InstanceFailure{Addr: ri, Action: action, Err: err})
+	w.mu.Unlock()
+}
+
+func (w *applyWalk) count(action plans.Action) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch action {
+	case plans.Create:
+		w.result.Counts.Added++
+	case plans.Update:
+		w.result.Counts.Changed++
+	case plans.DeleteThenCreate, plans.CreateThenDelete:
+		w.result.Counts.Replaced++
+	case plans.Delete:
+		w.result.Counts.Destroyed++
+	}
+}
+
+// markSkipped records the changed instances of a node skipped because a
+// dependency failed.
+func (w *applyWalk) markSkipped(n node, because node) {
+	if n.kind != nkResource && n.kind != nkDestroy {
+		return
+	}
+	for _, c := range w.plan.Changes {
+		if c.Addr.Resource != n.res || c.Action == plans.NoOp {
+			continue
+		}
+		if n.kind == nkDestroy && c.Action != plans.Delete && c.Action != plans.DeleteThenCreate {
+			continue
+		}
+		if n.kind == nkResource && c.Action == plans.Delete {
+			continue
+		}
+		w.mu.Lock()
+		w.result.Skipped = append(w.result.Skipped, c.Addr)
+		w.mu.Unlock()
+		w.e.hooks.Skipped(c.Addr, because.String())
+	}
+}
+
+// addDestroyNodes extends the configuration graph with one destroy node
+// per resource that has deletions, ordered so that dependents are
+// destroyed before what they depend on, and deletions of a replaced
+// resource happen before it is created again.
+func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
+	g := w.cg.g
+	hasDestroy := map[addrs.Resource]bool{}
+	for _, c := range w.plan.Changes {
+		if c.Action == plans.Delete || c.Action == plans.DeleteThenCreate {
+			hasDestroy[c.Addr.Resource] = true
+		}
+	}
+	// deps: resource -> resources it depends on (config, else recorded).
+	deps := map[addrs.Resource]map[addrs.Resource]bool{}
+	add := func(r, d addrs.Resource) {
+		if deps[r] == nil {
+			deps[r] = map[addrs.Resource]bool{}
+		}
+		deps[r][d] = true
+	}
+	for r, ds := range w.cg.resourceDeps {
+		for _, d := range ds {
+			add(r, d)
+		}
+	}
+	for r, rr := range w.recorded {
+		for _, ro := range rr.instances {
+			for _, d := range ro.obj.Dependencies {
+				add(r, d)
+			}
+		}
+	}
+	for r := range hasDestroy {
+		dn := node{kind: nkDestroy, res: r}
+		g.Add(dn)
+		prov := addrs.ProviderConfig{}
+		if rc, ok := w.e.cfg.Resources[r]; ok {
+			prov = rc.Provider
+			g.Connect(node{kind: nkResource, res: r}, dn)
+		} else if rr, ok := w.recorded[r]; ok {
+			prov = rr.provider
+		}
+		g.Connect(dn, node{kind: nkProvider, prov: prov})
+	}
+	for x, ds := range deps {
+		for r := range ds {
+			if !hasDestroy[r] {
+				continue
+			}
+			dr := node{kind: nkDestroy, res: r}
+			if hasDestroy[x] {
+				g.Connect(dr, node{kind: nkDestroy, res: x})
+			}
+			if _, inConfig := w.e.cfg.Resources[r]; !inConfig {
+				if _, ok := w.e.cfg.Resources[x]; ok {
+					g.Connect(dr, node{kind: nkResource, res: x})
+				}
+			}
+		}
+	}
+	return g
+}

@@ -1,0 +1,398 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/engine/values"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/state"
+)
+
+// applyResource applies the planned changes of one configured resource
+// (everything except deletions) and publishes its value.
+func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Diagnostics, bool) {
+	rc := w.e.cfg.Resources[r]
+	if rc == nil || w.plan.Mode == plans.DestroyMode {
+		return nil, false
+	}
+	var diags hcl.Diagnostics
+	lc, ds := w.e.evalLifecycle(w.data, rc)
+	diags = append(diags, ds...)
+	exp, keys, each, ds := w.e.expand(w.data, rc)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return diags, true
+	}
+	pi, ds := w.e.resourceProvider(ctx, rc)
+	if ds.HasErrors() {
+		return ds, true
+	}
+	schema := w.cg.schemas[r]
+	rec := w.recorded[r]
+
+	vals := make(map[addrs.InstanceKey]cty.Value, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	failed := false
+	for _, k := range keys {
+		ri := r.Instance(k)
+		var prior *recordedObject
+		if rec != nil {
+			prior = rec.instances[k]
+		}
+		ch := w.changes[ri]
+		if ch == nil || (ch.Action == plans.NoOp && (prior == nil || prior.obj.Status != state.StatusPending) && (prior == nil || valuesEqual(ch.Before, prior.value))) {
+			v := cty.DynamicVal
+			if ch != nil {
+				v = ch.After
+			} else if prior != nil {
+				v = prior.value
+			}
+			vals[k] = v
+			continue
+		}
+		wg.Add(1)
+		go func(k addrs.InstanceKey, ch *plans.ResourceInstanceChange, prior *recordedObject) {
+			defer wg.Done()
+			if !w.e.acquire(ctx) {
+				mu.Lock()
+				failed = true
+				mu.Unlock()
+				return
+			}
+			v, ok, ds := w.applyInstance(ctx, pi, schema, rc, r.Instance(k), each[k], ch, prior, lc)
+			w.e.release()
+			mu.Lock()
+			vals[k] = v
+			diags = append(diags, ds...)
+			if !ok {
+				failed = true
+			}
+			mu.Unlock()
+		}(k, ch, prior)
+	}
+	wg.Wait()
+	w.data.setResource(r, exp, vals)
+	return diags, failed
+}
+
+// applyInstance carries out one instance's change and records the result.
+func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, schema *protocol.Schema, rc *configs.Resource, ri addrs.ResourceInstance, each cty.Value, ch *plans.ResourceInstanceChange, prior *recordedObject, lc lifecycle) (cty.Value, bool, hcl.Diagnostics) {
+	typ := ri.Resource.Type
+	deps := w.cg.resourceDeps[ri.Resource]
+	meta := objMeta{provider: rc.Provider, schemaVersion: schema.Version, deps: deps, cbd: lc.createBeforeDestroy, version: 1}
+	if prior != nil {
+		meta.version = prior.obj.Version
+		if meta.version == 0 {
+			meta.version = 1
+		}
+	}
+
+	switch ch.Action {
+	case plans.NoOp:
+		// Accept what refresh found (drift, or a finished long operation).
+		if prior != nil && prior.obj.Status == state.StatusPending {
+			return w.waitPending(ctx, pi, typ, ri, prior, meta, plans.NoOp)
+		}
+		if err := w.persist(ri, ch.Before, prior.obj.Private, state.StatusReady, nil, meta); err != nil {
+			return ch.Before, false, stateWriteDiag(err)
+		}
+		return ch.Before, true, nil
+	case plans.Wait:
+		if prior == nil {
+			return ch.After, true, nil
+		}
+		return w.waitPending(ctx, pi, typ, ri, prior, meta, plans.Wait)
+	}
+
+	// Evaluate the configuration again, now that dependencies are applied.
+	cfgVal, diags := w.data.scope(ri.Key, each).EvalBody(rc.Config, DecoderSpec(schema.Block))
+	if diags.HasErrors() {
+		w.fail(ri, ch.Action, diags.Error())
+		return cty.UnknownVal(schema.Block.ImpliedType()), false, diags
+	}
+	cfgVal = completeObject(schema.Block, cfgVal)
+	cfgRaw, _ := cfgVal.UnmarkDeep()
+	sensitive := append(values.SensitivePaths(cfgVal), schema.Block.SensitivePaths()...)
+
+	priorVal := cty.NullVal(schema.Block.ImpliedType())
+	var priorPrivate []byte
+	if ch.Action == plans.Update && prior != nil {
+		priorVal, _ = prior.value.UnmarkDeep()
+		priorPrivate = prior.obj.Private
+	}
+	if ch.Action.IsReplace() {
+		meta.version++
+	}
+	proposed := proposedNew(schema.Block, priorVal, cfgRaw, lc.ignore)
+	pr := pi.client.PlanResourceChange(w.callCtx, protocol.PlanResourceChangeRequest{
+		TypeName: typ, PriorState: priorVal, ProposedNewState: proposed, Config: cfgRaw, PriorPrivate: priorPrivate,
+	})
+	if pr.Diagnostics.HasErrors() {
+		ds := providerDiags(pr.Diagnostics, rc.Config, rc.DeclRange, ri.String())
+		w.fail(ri, ch.Action, pr.Diagnostics.Err().Error())
+		return cty.UnknownVal(schema.Block.ImpliedType()), false, ds
+	}
+	if ch.Action == plans.Update && len(pr.RequiresReplace) > 0 {
+		msg := fmt.Sprintf("The plan said %s would be updated in place, but now that its dependencies are applied the provider %s requires replacing it (%s). Nothing was changed; run apply again to plan the replacement.", ri, pi.addr, pathList(pr.RequiresReplace))
+		w.fail(ri, ch.Action, msg)
+		return prior.value, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Provider produced an inconsistent final plan", Detail: msg, Subject: rc.DeclRange.Ptr()}}
+	}
+
+	start := w.inflight.begin(ri, ch.Action)
+	w.e.hooks.PreApply(ri, ch.Action)
+	resp := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
+		TypeName: typ, PriorState: priorVal, PlannedState: pr.PlannedState, Config: cfgRaw, PlannedPrivate: pr.PlannedPrivate,
+	})
+	w.inflight.end(ri)
+	newVal := resp.NewState
+	if newVal == cty.NilVal {
+		newVal = cty.NullVal(schema.Block.ImpliedType())
+	}
+	newVal = values.MarkPaths(newVal, sensitive)
+
+	if resp.Diagnostics.HasErrors() {
+		err := resp.Diagnostics.Err()
+		ds := providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, ri.String())
+		if !newVal.IsNull() {
+			status := state.StatusTainted
+			if ch.Action == plans.Update {
+				status = state.StatusReady
+			}
+			if perr := w.persist(ri, newVal, resp.Private, status, nil, meta); perr != nil {
+				ds = append(ds, stateWriteDiag(perr)...)
+			}
+		}
+		w.fail(ri, ch.Action, err.Error())
+		w.e.hooks.PostApply(ri, ch.Action, time.Since(start), "", err)
+		return newVal, false, ds
+	}
+	if resp.Pending != nil {
+		if err := w.persist(ri, newVal, resp.Private, state.StatusPending, resp.Pending, meta); err != nil {
+			w.fail(ri, ch.Action, err.Error())
+			return newVal, false, stateWriteDiag(err)
+		}
+		rec := &recordedObject{obj: &state.Object{Addr: ri, Provider: meta.provider, Status: state.StatusPending, Private: resp.Private, PendingHandle: resp.Pending.Handle, PendingStatus: resp.Pending.Status, Version: meta.version}, value: newVal}
+		v, ok, ds := w.waitPending(ctx, pi, typ, ri, rec, meta, ch.Action)
+		if !ok {
+			return v, false, ds
+		}
+		newVal = v
+	} else if err := w.persist(ri, newVal, resp.Private, state.StatusReady, nil, meta); err != nil {
+		w.fail(ri, ch.Action, err.Error())
+		return newVal, false, stateWriteDiag(err)
+	}
+
+	if ch.Action == plans.CreateThenDelete && prior != nil {
+		oldRaw, _ := prior.value.UnmarkDeep()
+		dr := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
+			TypeName: typ, PriorState: oldRaw, PlannedState: cty.NullVal(oldRaw.Type()), Config: cty.NullVal(cfgRaw.Type()), PlannedPrivate: prior.obj.Private,
+		})
+		if dr.Diagnostics.HasErrors() {
+			msg := fmt.Sprintf("The replacement was created, but the old object (id %s) could not be destroyed: %s. Destroy it by hand.", objectID(prior.value), dr.Diagnostics.Err())
+			w.fail(ri, ch.Action, msg)
+			w.e.hooks.PostApply(ri, ch.Action, time.Since(start), objectID(newVal), fmt.Errorf("%s", msg))
+			return newVal, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Old object not destroyed", Detail: msg, Subject: rc.DeclRange.Ptr()}}
+		}
+	}
+	w.count(ch.Action)
+	w.e.hooks.PostApply(ri, ch.Action, time.Since(start), objectID(newVal), nil)
+	return newVal, true, nil
+}
+
+// waitPending polls a long operation until it ends (or, with -wait=false
+// or after an interrupt, leaves it running and recorded as pending).
+func (w *applyWalk) waitPending(ctx context.Context, pi *providerInstance, typ string, ri addrs.ResourceInstance, rec *recordedObject, meta objMeta, action plans.Action) (cty.Value, bool, hcl.Diagnostics) {
+	start := time.Now()
+	for {
+		if w.opts.NoWait || ctx.Err() != nil {
+			w.mu.Lock()
+			w.result.StillPending = append(w.result.StillPending, ri)
+			w.mu.Unlock()
+			return rec.value, true, nil
+		}
+		refreshed, pend, ds := w.e.refreshObject(w.callCtx, pi, typ, ri, rec)
+		if ds.HasErrors() {
+			// The job failed: the provider reports why (with the log tail).
+			w.fail(ri, action, ds[0].Detail)
+			w.e.hooks.PostApply(ri, action, time.Since(start), "", fmt.Errorf("%s", ds[0].Detail))
+			if perr := w.persist(ri, rec.value, rec.obj.Private, state.StatusTainted, nil, meta); perr != nil {
+				ds = append(ds, stateWriteDiag(perr)...)
+			}
+			return rec.value, false, ds
+		}
+		if refreshed == nil {
+			msg := "the object disappeared while its operation was running"
+			w.fail(ri, action, msg)
+			if err := w.remove(ri); err != nil {
+				return cty.DynamicVal, false, stateWriteDiag(err)
+			}
+			return cty.DynamicVal, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("%s failed", ri), Detail: msg}}
+		}
+		if pend == nil {
+			if err := w.persist(ri, refreshed.value, refreshed.obj.Private, state.StatusReady, nil, meta); err != nil {
+				return refreshed.value, false, stateWriteDiag(err)
+			}
+			if action == plans.Wait {
+				w.e.hooks.PostApply(ri, action, time.Since(start), objectID(refreshed.value), nil)
+			}
+			return refreshed.value, true, nil
+		}
+		rec = refreshed
+		if err := w.persist(ri, rec.value, rec.obj.Private, state.StatusPending, pend, meta); err != nil {
+			return rec.value, false, stateWriteDiag(err)
+		}
+		w.e.hooks.Pending(ri, pend.Status, pend.Message, time.Since(start))
+		select {
+		case <-ctx.Done():
+		case <-time.After(w.e.opts.PollInterval):
+		}
+	}
+}
+
+// destroyResource deletes the instances of r planned for deletion
+// (including the destroy half of delete-then-create replacements).
+func (w *applyWalk) destroyResource(ctx context.Context, r addrs.Resource) (hcl.Diagnostics, bool) {
+	var prov addrs.ProviderConfig
+	if rc, ok := w.e.cfg.Resources[r]; ok {
+		prov = rc.Provider
+	} else if rr, ok := w.recorded[r]; ok {
+		prov = rr.provider
+	}
+	pi, err := w.e.providers.get(ctx, prov)
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", prov), Detail: err.Error()}}, true
+	}
+	var diags hcl.Diagnostics
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	failed := false
+	for _, ch := range w.plan.Changes {
+		if ch.Addr.Resource != r || (ch.Action != plans.Delete && ch.Action != plans.DeleteThenCreate) {
+			continue
+		}
+		wg.Add(1)
+		go func(ch *plans.ResourceInstanceChange) {
+			defer wg.Done()
+			if !w.e.acquire(ctx) {
+				mu.Lock()
+				failed = true
+				mu.Unlock()
+				return
+			}
+			defer w.e.release()
+			ds, ok := w.destroyInstance(pi, ch)
+			mu.Lock()
+			diags = append(diags, ds...)
+			if !ok {
+				failed = true
+			}
+			mu.Unlock()
+		}(ch)
+	}
+	wg.Wait()
+	return diags, failed
+}
+
+func (w *applyWalk) destroyInstance(pi *providerInstance, ch *plans.ResourceInstanceChange) (hcl.Diagnostics, bool) {
+	ri := ch.Addr
+	var prior *recordedObject
+	if rr := w.recorded[ri.Resource]; rr != nil {
+		prior = rr.instances[ri.Key]
+	}
+	if prior == nil {
+		return nil, true
+	}
+	before, _ := ch.Before.UnmarkDeep()
+	start := w.inflight.begin(ri, plans.Delete)
+	w.e.hooks.PreApply(ri, plans.Delete)
+	resp := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
+		TypeName: ri.Resource.Type, PriorState: before, PlannedState: cty.NullVal(before.Type()), Config: cty.NullVal(before.Type()), PlannedPrivate: prior.obj.Private,
+	})
+	w.inflight.end(ri)
+	if resp.Diagnostics.HasErrors() {
+		err := resp.Diagnostics.Err()
+		w.fail(ri, ch.Action, err.Error())
+		w.e.hooks.PostApply(ri, plans.Delete, time.Since(start), "", err)
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot destroy %s", ri), Detail: err.Error()}}, false
+	}
+	if err := w.remove(ri); err != nil {
+		w.fail(ri, ch.Action, err.Error())
+		return stateWriteDiag(err), false
+	}
+	if ch.Action == plans.Delete {
+		w.count(plans.Delete)
+	}
+	w.e.hooks.PostApply(ri, plans.Delete, time.Since(start), "", nil)
+	return nil, true
+}
+
+// objMeta is what persist records beside the value.
+type objMeta struct {
+	provider      addrs.ProviderConfig
+	schemaVersion int64
+	deps          []addrs.Resource
+	cbd           bool
+	version       int64
+}
+
+func (w *applyWalk) persist(ri addrs.ResourceInstance, v cty.Value, private []byte, status state.ObjectStatus, pending *protocol.Pending, meta objMeta) error {
+	wr, err := w.getWriter(w.callCtx)
+	if err != nil {
+		return err
+	}
+	enc, err := values.Encode(v)
+	if err != nil {
+		return fmt.Errorf("cannot encode %s: %w", ri, err)
+	}
+	obj := &state.Object{
+		Addr: ri, Provider: meta.provider, Status: status, SchemaVersion: meta.schemaVersion,
+		ValueJSON: enc.Value, TypeJSON: enc.Type, SensitivePaths: enc.Sensitive, Private: private,
+		Dependencies: meta.deps, CreateBeforeDestroy: meta.cbd, Version: meta.version,
+	}
+	if pending != nil {
+		obj.PendingHandle, obj.PendingStatus = pending.Handle, pending.Status
+	}
+	return wr.PutObject(w.callCtx, obj)
+}
+
+func (w *applyWalk) remove(ri addrs.ResourceInstance) error {
+	wr, err := w.getWriter(w.callCtx)
+	if err != nil {
+		return err
+	}
+	return wr.RemoveObject(w.callCtx, ri)
+}
+
+// objectID returns the id attribute of an object value, if any.
+func objectID(v cty.Value) string {
+	v, _ = v.UnmarkDeep()
+	if v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || !v.Type().HasAttribute("id") {
+		return ""
+	}
+	id := v.GetAttr("id")
+	if id.IsNull() || !id.IsKnown() || id.Type() != cty.String {
+		return ""
+	}
+	return id.AsString()
+}
+
+func pathList(paths []cty.Path) string {
+	s := ""
+	for i, p := range paths {
+		if i > 0 {
+			s += ", "
+		}
+		s += protocol.PathString(p)
+	}
+	return s
+}

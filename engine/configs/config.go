@@ -1,0 +1,129 @@
+package configs
+
+import (
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+)
+
+// Config is one loaded configuration directory.
+type Config struct {
+	// Dir is the absolute path of the configuration directory.
+	Dir string
+	// Files maps each file name (relative to Dir) to its parsed file; the
+	// parser's sources are kept for diagnostics.
+	Files   map[string]*hcl.File
+	Sources map[string][]byte
+	// Digest is "sha256:" over the names and contents of the files.
+	Digest string
+
+	Variables       map[string]*Variable
+	Locals          map[string]*Local
+	Outputs         map[string]*Output
+	ProviderConfigs map[addrs.ProviderConfig]*Provider
+	Resources       map[addrs.Resource]*Resource
+	Artifacts       *Artifacts
+}
+
+// SortedResources returns the resources ordered by address.
+func (c *Config) SortedResources() []*Resource {
+	out := make([]*Resource, 0, len(c.Resources))
+	for _, r := range c.Resources {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr.Less(out[j].Addr) })
+	return out
+}
+
+// Variable is a `variable "name"` block.
+type Variable struct {
+	Name        string
+	Description string
+	// Type is the type constraint; cty.DynamicPseudoType when absent.
+	Type        cty.Type
+	TypeDefault *typeexpr.Defaults
+	// Default is cty.NilVal when the variable has no default (it is required).
+	Default     cty.Value
+	Sensitive   bool
+	Nullable    bool
+	Validations []*Validation
+	DeclRange   hcl.Range
+}
+
+// Required reports whether the variable has no default.
+func (v *Variable) Required() bool { return v.Default == cty.NilVal }
+
+// Validation is a `validation` block of a variable.
+type Validation struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
+}
+
+// Local is one attribute of a `locals` block.
+type Local struct {
+	Name      string
+	Expr      hcl.Expression
+	DeclRange hcl.Range
+}
+
+// Output is an `output "name"` block.
+type Output struct {
+	Name        string
+	Description string
+	Expr        hcl.Expression
+	Sensitive   bool
+	DependsOn   []hcl.Traversal
+	DeclRange   hcl.Range
+}
+
+// Provider is a `provider "type"` block.
+type Provider struct {
+	Addr addrs.ProviderConfig
+	// Config is the provider-owned body, without `alias`.
+	Config    hcl.Body
+	DeclRange hcl.Range
+	// Implied is true for a provider that has no block: its config is empty.
+	Implied bool
+}
+
+// Artifacts is the `artifacts` block.
+type Artifacts struct {
+	Path      hcl.Expression
+	DeclRange hcl.Range
+}
+
+// Resource is a lifecycle kind block (`model "base"`) or a `resource "TYPE"
+// "NAME"` block.
+type Resource struct {
+	Addr addrs.Resource
+	// Provider is the configuration that serves this resource: from the
+	// `provider` meta-argument, or the default configuration of the implied
+	// type.
+	Provider      addrs.ProviderConfig
+	ProviderRange *hcl.Range
+
+	Count     hcl.Expression
+	ForEach   hcl.Expression
+	DependsOn []hcl.Traversal
+	Lifecycle Lifecycle
+
+	// Config is the provider-owned body with the meta-arguments removed.
+	Config    hcl.Body
+	DeclRange hcl.Range
+	TypeRange hcl.Range
+}
+
+// Lifecycle holds the lifecycle block's expressions. Each is nil when
+// absent; they may refer to variables and locals and are evaluated by the
+// engine.
+type Lifecycle struct {
+	PreventDestroy      hcl.Expression
+	CreateBeforeDestroy hcl.Expression
+	IgnoreChanges       hcl.Expression
+	DeclRange           *hcl.Range
+}

@@ -1,0 +1,11 @@
+// Package configs loads a configuration directory: it parses every
+// `*.llmops.hcl` file with hclsyntax, decodes the fixed top-level structure
+// (variables, locals, outputs, providers, the artifact store, lifecycle
+// kind blocks and `resource` blocks with their meta-arguments) and keeps
+// each resource's provider-owned body as an hcl.Body, to be decoded later
+// against the provider's schema.
+//
+// It does no evaluation and knows nothing of providers, state or plans.
+// Every problem it finds is an hcl.Diagnostic with the source range of the
+// offending construct.
+package configs

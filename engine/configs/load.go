@@ -1,0 +1,172 @@
+package configs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/llmops/llmops/addrs"
+)
+
+// FileSuffix is the suffix of configuration files.
+const FileSuffix = ".llmops.hcl"
+
+// LoadDir loads every *.llmops.hcl file of dir (not recursive).
+func LoadDir(dir string) (*Config, hcl.Diagnostics) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the configuration directory", Detail: err.Error()}}
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read the configuration directory",
+			Detail:   fmt.Sprintf("%s. Run llmops in the directory that holds your *.llmops.hcl files, or pass -chdir=DIR.", err),
+		}}
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), FileSuffix) && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	srcs := make(map[string][]byte, len(names))
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(abs, n))
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read a configuration file", Detail: err.Error()}}
+		}
+		srcs[n] = b
+	}
+	cfg, diags := LoadSources(abs, srcs)
+	if len(names) == 0 && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   fmt.Sprintf("The directory %s contains no *%s files. Create one (see `llmops -help`), or pass -chdir=DIR to point at your configuration.", abs, FileSuffix),
+		})
+	}
+	return cfg, diags
+}
+
+// LoadSources loads a configuration from file contents keyed by file name
+// (used by LoadDir and by tests and fuzzing).
+func LoadSources(dir string, srcs map[string][]byte) (*Config, hcl.Diagnostics) {
+	cfg := &Config{
+		Dir:             dir,
+		Files:           map[string]*hcl.File{},
+		Sources:         map[string][]byte{},
+		Variables:       map[string]*Variable{},
+		Locals:          map[string]*Local{},
+		Outputs:         map[string]*Output{},
+		ProviderConfigs: map[addrs.ProviderConfig]*Provider{},
+		Resources:       map[addrs.Resource]*Resource{},
+	}
+	names := make([]string, 0, len(srcs))
+	for n := range srcs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	var diags hcl.Diagnostics
+	parser := hclparse.NewParser()
+	h := sha256.New()
+	for _, n := range names {
+		src := srcs[n]
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(src))
+		h.Write(src)
+		f, ds := parser.ParseHCL(src, n)
+		diags = append(diags, ds...)
+		cfg.Sources[n] = src
+		if f != nil {
+			cfg.Files[n] = f
+		}
+	}
+	cfg.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	for _, n := range names {
+		diags = append(diags, cfg.decodeFile(cfg.Files[n])...)
+	}
+	diags = append(diags, cfg.resolveProviders()...)
+	return cfg, diags
+}
+
+var fileSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "provider", LabelNames: []string{"type"}},
+		{Type: "artifacts"},
+		{Type: "resource", LabelNames: []string{"type", "name"}},
+		{Type: "module", LabelNames: []string{"name"}},
+	}}
+	for _, k := range addrs.Kinds {
+		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: k, LabelNames: []string{"name"}})
+	}
+	return s
+}()
+
+func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
+	content, diags := f.Body.Content(fileSchema)
+	diags = improveTopLevelDiags(diags)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "variable":
+			diags = append(diags, c.addVariable(b)...)
+		case "locals":
+			diags = append(diags, c.addLocals(b)...)
+		case "output":
+			diags = append(diags, c.addOutput(b)...)
+		case "provider":
+			diags = append(diags, c.addProvider(b)...)
+		case "artifacts":
+			diags = append(diags, c.addArtifacts(b)...)
+		case "resource":
+			diags = append(diags, c.addResource(b, b.Labels[0], b.Labels[1])...)
+		case "module":
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Modules are not supported yet",
+				Detail:   "This llmops release does not load `module` blocks. Move the module's blocks into this directory for now.",
+				Subject:  b.DefRange.Ptr(),
+			})
+		default:
+			diags = append(diags, c.addResource(b, b.Type, b.Labels[0])...)
+		}
+	}
+	return diags
+}
+
+// improveTopLevelDiags rewrites HCL's generic message for an unknown
+// top-level block so that it lists what is allowed.
+func improveTopLevelDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Summary == "Unsupported block type" {
+			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are variable, locals, output, provider, artifacts, resource, module and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
+		}
+	}
+	return diags
+}
+
+func duplicate(what, name string, prev hcl.Range, here *hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s %q", what, name),
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique: rename or remove one of them.", what, name, prev),
+		Subject:  here,
+	}
+}
+
+func validIdent(name string) bool { return hclValidIdentifier(name) }

@@ -1,0 +1,164 @@
+package configs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/llmops/llmops/addrs"
+)
+
+var resourceMetaSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "provider"}, {Name: "depends_on"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
+}
+
+var lifecycleSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "prevent_destroy"}, {Name: "create_before_destroy"}, {Name: "ignore_changes"}},
+}
+
+func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	nameRange := b.LabelRanges[len(b.LabelRanges)-1]
+	if !validIdent(name) {
+		return hcl.Diagnostics{badName("resource", name, nameRange)}
+	}
+	if b.Type == "resource" {
+		if !validIdent(typ) {
+			return hcl.Diagnostics{badName("resource type", typ, b.LabelRanges[0])}
+		}
+		if addrs.IsKind(typ) {
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Lifecycle kind declared as a resource",
+				Detail:   fmt.Sprintf("%q is a lifecycle kind: declare it as `%s %q { ... }`, without the resource keyword.", typ, typ, name),
+				Subject:  b.LabelRanges[0].Ptr(),
+			}}
+		}
+		if !strings.Contains(typ, "_") {
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid resource type",
+				Detail:   fmt.Sprintf("Resource types are named <provider>_<type>, such as null_value; %q has no provider prefix.", typ),
+				Subject:  b.LabelRanges[0].Ptr(),
+			}}
+		}
+	}
+	addr := addrs.Resource{Type: typ, Name: name}
+	if prev, ok := c.Resources[addr]; ok {
+		return hcl.Diagnostics{duplicate(blockNoun(typ), addr.String(), prev.DeclRange, b.DefRange.Ptr())}
+	}
+	content, rest, ds := b.Body.PartialContent(resourceMetaSchema)
+	diags = append(diags, ds...)
+	r := &Resource{
+		Addr:      addr,
+		Provider:  addrs.ProviderConfig{Type: addr.ImpliedProviderType()},
+		Config:    rest,
+		DeclRange: b.DefRange,
+		TypeRange: b.TypeRange,
+	}
+	if a, ok := content.Attributes["count"]; ok {
+		r.Count = a.Expr
+	}
+	if a, ok := content.Attributes["for_each"]; ok {
+		r.ForEach = a.Expr
+		if r.Count != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid combination of count and for_each",
+				Detail:   "A block may have count or for_each, not both. Remove one of them.",
+				Subject:  a.NameRange.Ptr(),
+			})
+		}
+	}
+	if a, ok := content.Attributes["provider"]; ok {
+		pc, ds := decodeProviderRef(a)
+		diags = append(diags, ds...)
+		if !ds.HasErrors() {
+			r.Provider = pc
+			r.ProviderRange = a.Expr.Range().Ptr()
+		}
+	}
+	if a, ok := content.Attributes["depends_on"]; ok {
+		trs, ds := decodeDependsOn(a)
+		diags = append(diags, ds...)
+		r.DependsOn = trs
+	}
+	for _, lb := range content.Blocks {
+		if r.Lifecycle.DeclRange != nil {
+			diags = append(diags, duplicate("lifecycle block in", addr.String(), *r.Lifecycle.DeclRange, lb.DefRange.Ptr()))
+			continue
+		}
+		lc, ds := lb.Body.Content(lifecycleSchema)
+		diags = append(diags, ds...)
+		r.Lifecycle.DeclRange = lb.DefRange.Ptr()
+		if a, ok := lc.Attributes["prevent_destroy"]; ok {
+			r.Lifecycle.PreventDestroy = a.Expr
+		}
+		if a, ok := lc.Attributes["create_before_destroy"]; ok {
+			r.Lifecycle.CreateBeforeDestroy = a.Expr
+		}
+		if a, ok := lc.Attributes["ignore_changes"]; ok {
+			r.Lifecycle.IgnoreChanges = a.Expr
+		}
+	}
+	c.Resources[addr] = r
+	return diags
+}
+
+func blockNoun(typ string) string {
+	if addrs.IsKind(typ) {
+		return typ
+	}
+	return "resource"
+}
+
+func decodeProviderRef(a *hcl.Attribute) (addrs.ProviderConfig, hcl.Diagnostics) {
+	tr, diags := hcl.AbsTraversalForExpr(a.Expr)
+	bad := hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid provider reference",
+		Detail:   "The provider argument takes a provider configuration address without quotes: TYPE or TYPE.ALIAS, such as local.gpu_box.",
+		Subject:  a.Expr.Range().Ptr(),
+	}}
+	if diags.HasErrors() || len(tr) > 2 {
+		return addrs.ProviderConfig{}, bad
+	}
+	pc := addrs.ProviderConfig{Type: tr.RootName()}
+	if len(tr) == 2 {
+		at, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			return addrs.ProviderConfig{}, bad
+		}
+		pc.Alias = at.Name
+	}
+	return pc, nil
+}
+
+// resolveProviders checks that every aliased provider a resource names is
+// declared, and adds an implied empty configuration for every default
+// provider used without a block.
+func (c *Config) resolveProviders() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, r := range c.SortedResources() {
+		if _, ok := c.ProviderConfigs[r.Provider]; ok {
+			continue
+		}
+		if r.Provider.Alias != "" {
+			rng := r.DeclRange
+			if r.ProviderRange != nil {
+				rng = *r.ProviderRange
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Reference to undeclared provider configuration",
+				Detail:   fmt.Sprintf("%s uses provider %s, but no provider %q block has alias = %q. Declare it, or remove the provider argument to use the default %s configuration.", r.Addr, r.Provider, r.Provider.Type, r.Provider.Alias, r.Provider.Type),
+				Subject:  rng.Ptr(),
+			})
+			continue
+		}
+		c.ProviderConfigs[r.Provider] = &Provider{Addr: r.Provider, Config: hcl.EmptyBody(), DeclRange: r.DeclRange, Implied: true}
+	}
+	return diags
+}

@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/values"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/state"
+)
+
+// DefaultParallelism bounds concurrent provider operations.
+const DefaultParallelism = 10
+
+// Options configure an engine for one command.
+type Options struct {
+	Config    *configs.Config
+	Store     state.Store
+	Providers ProviderFactory
+	// Variables are the collected input values (see CollectVariables).
+	Variables map[string]cty.Value
+	// Parallelism bounds concurrent provider operations (default 10).
+	Parallelism int
+	Hooks       Hooks
+	Logger      hclog.Logger
+	// ArtifactDir is the absolute path of the artifact store.
+	ArtifactDir string
+	// Version is the llmops version, told to providers.
+	Version string
+	// HeartbeatInterval is how often Hooks.Heartbeat fires for operations
+	// still running (default 10s).
+	HeartbeatInterval time.Duration
+	// PollInterval is how often pending operations are polled (default 1s).
+	PollInterval time.Duration
+}
+
+// Engine runs validate, plan and apply for one configuration.
+type Engine struct {
+	opts      Options
+	cfg       *configs.Config
+	providers *providerSet
+	log       hclog.Logger
+	hooks     Hooks
+	sem       chan struct{}
+}
+
+// New prepares an engine. Call Close when done: it stops provider processes.
+func New(opts Options) *Engine {
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = DefaultParallelism
+	}
+	if opts.Hooks == nil {
+		opts.Hooks = NoopHooks{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = 10 * time.Second
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	return &Engine{
+		opts:      opts,
+		cfg:       opts.Config,
+		providers: newProviderSet(opts.Providers),
+		log:       opts.Logger,
+		hooks:     opts.Hooks,
+		sem:       make(chan struct{}, opts.Parallelism),
+	}
+}
+
+// Close stops every provider the engine started.
+func (e *Engine) Close() { e.providers.closeAll() }
+
+// Stop asks every running provider to stop in-flight operations.
+func (e *Engine) Stop(ctx context.Context) { e.providers.stopAll(ctx) }
+
+// Schemas returns the schema of every provider started so far, by type.
+func (e *Engine) Schemas() map[string]*protocol.GetSchemaResponse {
+	e.providers.mu.Lock()
+	defer e.providers.mu.Unlock()
+	out := make(map[string]*protocol.GetSchemaResponse, len(e.providers.schemas))
+	for k, v := range e.providers.schemas {
+		out[k] = v
+	}
+	return out
+}
+
+// acquire takes a slot of the parallelism bound.
+func (e *Engine) acquire(ctx context.Context) bool {
+	select {
+	case e.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Engine) release() { <-e.sem }
+
+// startProviders starts every provider configuration the configuration
+// declares or the recorded objects need, and fetches their schemas.
+func (e *Engine) startProviders(ctx context.Context, recorded map[addrs.Resource]*recordedResource) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	need := map[addrs.ProviderConfig]*hcl.Range{}
+	for _, r := range e.cfg.SortedResources() {
+		if _, ok := need[r.Provider]; !ok {
+			rng := r.DeclRange
+			if r.ProviderRange != nil {
+				rng = *r.ProviderRange
+			}
+			need[r.Provider] = &rng
+		}
+	}
+	for addr, rr := range recorded {
+		if _, inConfig := e.cfg.Resources[addr]; inConfig {
+			continue
+		}
+		if _, ok := need[rr.provider]; !ok {
+			need[rr.provider] = nil
+		}
+	}
+	for addr, p := range e.cfg.ProviderConfigs {
+		if _, ok := need[addr]; !ok && !p.Implied {
+			need[addr] = p.DeclRange.Ptr()
+		}
+	}
+	keys := make([]addrs.ProviderConfig, 0, len(need))
+	for k := range need {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, addr := range keys {
+		if _, err := e.providers.get(ctx, addr); err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Cannot start provider %s", addr),
+				Detail:   err.Error(),
+				Subject:  need[addr],
+			})
+		}
+	}
+	return diags
+}
+
+// recordedResource groups the recorded instances of one resource.
+type recordedResource struct {
+	provider  addrs.ProviderConfig
+	instances map[addrs.InstanceKey]*recordedObject
+}
+
+// recordedObject is a state object with its decoded value.
+type recordedObject struct {
+	obj   *state.Object
+	value cty.Value
+}
+
+// loadRecorded reads the newest state snapshot and decodes every object.
+func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.Resource]*recordedResource, hcl.Diagnostics) {
+	snap, err := e.opts.Store.Snapshot(ctx, 0)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the state", Detail: err.Error()}}
+	}
+	out := map[addrs.Resource]*recordedResource{}
+	var diags hcl.Diagnostics
+	for _, o := range snap.Objects {
+		v, err := values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths})
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid object in state", Detail: fmt.Sprintf("%s: %s", o.Addr, err)})
+			continue
+		}
+		rr := out[o.Addr.Resource]
+		if rr == nil {
+			rr = &recordedResource{provider: o.Provider, instances: map[addrs.InstanceKey]*recordedObject{}}
+			out[o.Addr.Resource] = rr
+		}
+		rr.instances[o.Addr.Key] = &recordedObject{obj: o, value: v}
+	}
+	return snap, out, diags
+}

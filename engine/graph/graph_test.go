@@ -1,0 +1,138 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func less(a, b string) bool { return a < b }
+
+func TestCycles(t *testing.T) {
+	cases := []struct {
+		name  string
+		edges [][2]string
+		want  []string
+	}{
+		{"none", [][2]string{{"a", "b"}, {"b", "c"}}, nil},
+		{"ring", [][2]string{{"a", "b"}, {"b", "c"}, {"c", "a"}, {"d", "a"}}, []string{"a b c"}},
+		{"two", [][2]string{{"a", "b"}, {"b", "a"}, {"x", "y"}, {"y", "z"}, {"z", "x"}}, []string{"a b", "x y z"}},
+		{"start smallest", [][2]string{{"m", "k"}, {"k", "z"}, {"z", "m"}}, []string{"k z m"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := New[string]()
+			for _, e := range c.edges {
+				g.Connect(e[0], e[1])
+			}
+			var got []string
+			for _, cyc := range g.Cycles(less) {
+				got = append(got, strings.Join(cyc, " "))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("got %q want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestWalkOrderAndFailure(t *testing.T) {
+	g := New[string]()
+	// a <- b <- c ; a <- d ; e independent; f depends on c and e
+	g.Connect("b", "a")
+	g.Connect("c", "b")
+	g.Connect("d", "a")
+	g.Add("e")
+	g.Connect("f", "c")
+	g.Connect("f", "e")
+	var mu sync.Mutex
+	var order []string
+	skipped := map[string]string{}
+	res := g.Walk(context.Background(), 2, func(_ context.Context, n string) Result {
+		mu.Lock()
+		order = append(order, n)
+		mu.Unlock()
+		if n == "b" {
+			return Failed
+		}
+		return OK
+	}, func(n, because string) { skipped[n] = because })
+	pos := map[string]int{}
+	for i, n := range order {
+		pos[n] = i
+	}
+	if pos["a"] > pos["b"] || pos["a"] > pos["d"] {
+		t.Fatalf("dependency ran after dependent: %v", order)
+	}
+	if res["b"] != Failed || res["c"] != Skipped || res["f"] != Skipped {
+		t.Fatalf("results: %v", res)
+	}
+	if res["d"] != OK || res["e"] != OK {
+		t.Fatalf("independent nodes must run: %v", res)
+	}
+	if skipped["c"] != "b" || skipped["f"] != "b" {
+		t.Fatalf("skip causes: %v", skipped)
+	}
+}
+
+func TestWalkParallelismBound(t *testing.T) {
+	g := New[int]()
+	for i := 0; i < 50; i++ {
+		g.Add(i)
+	}
+	var cur, peak int32
+	g.Walk(context.Background(), 3, func(_ context.Context, n int) Result {
+		c := atomic.AddInt32(&cur, 1)
+		for {
+			p := atomic.LoadInt32(&peak)
+			if c <= p || atomic.CompareAndSwapInt32(&peak, p, c) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+		atomic.AddInt32(&cur, -1)
+		return OK
+	}, nil)
+	if peak > 3 || peak < 2 {
+		t.Fatalf("peak concurrency %d, want 2..3", peak)
+	}
+}
+
+func TestWalkCancel(t *testing.T) {
+	g := New[int]()
+	for i := 1; i < 100; i++ {
+		g.Connect(i, i-1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var n int32
+	res := g.Walk(ctx, 1, func(_ context.Context, i int) Result {
+		if atomic.AddInt32(&n, 1) == 5 {
+			cancel()
+		}
+		return OK
+	}, nil)
+	if n != 5 {
+		t.Fatalf("visited %d nodes after cancel, want 5", n)
+	}
+	if res[99] != Skipped {
+		t.Fatalf("last node: %v", res[99])
+	}
+}
+
+func BenchmarkWalkChains(b *testing.B) {
+	g := New[int]()
+	for i := 0; i < 10000; i++ {
+		g.Add(i)
+		if i >= 10 {
+			g.Connect(i, i-10)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Walk(context.Background(), 10, func(context.Context, int) Result { return OK }, nil)
+	}
+}

@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/engine/values"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/state"
+)
+
+// planResource plans every instance of one resource (or, for an orphan,
+// the deletion of every recorded instance) and publishes the resource's
+// value for the blocks that refer to it.
+func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagnostics {
+	rc := w.resourceConfig(r)
+	rec := w.recorded[r]
+	if rc == nil {
+		// Removed from the configuration: delete what is recorded.
+		if rec == nil {
+			return nil
+		}
+		for _, k := range sortedKeys(rec.instances) {
+			ri := r.Instance(k)
+			if !w.instanceSelected(ri) {
+				continue
+			}
+			w.addChange(deleteChange(ri, rec.provider, rec.instances[k], plans.ReasonRemovedFromConfig))
+		}
+		return nil
+	}
+	var diags hcl.Diagnostics
+	lc, ds := w.e.evalLifecycle(w.data, rc)
+	diags = append(diags, ds...)
+	exp, keys, each, ds := w.e.expand(w.data, rc)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		w.data.setResource(r, exp, nil)
+		return diags
+	}
+	if w.opts.Mode == plans.DestroyMode {
+		return w.planDestroyResource(r, rc, rec, lc)
+	}
+	pi, ds := w.e.resourceProvider(ctx, rc)
+	if ds.HasErrors() {
+		return ds
+	}
+	schema := w.cg.schemas[r]
+
+	planned := make(map[addrs.InstanceKey]cty.Value, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		ri := r.Instance(k)
+		var prior *recordedObject
+		if rec != nil {
+			prior = rec.instances[k]
+		}
+		if !w.instanceSelected(ri) {
+			// Not targeted: keep the recorded value for references.
+			v := cty.DynamicVal
+			if prior != nil {
+				v = prior.value
+			}
+			planned[k] = v
+			continue
+		}
+		wg.Add(1)
+		go func(k addrs.InstanceKey, prior *recordedObject) {
+			defer wg.Done()
+			if !w.e.acquire(ctx) {
+				return
+			}
+			ch, v, ds := w.planInstance(ctx, pi, schema, rc, r.Instance(k), each[k], prior, lc)
+			w.e.release()
+			mu.Lock()
+			planned[k] = v
+			diags = append(diags, ds...)
+			mu.Unlock()
+			if ch != nil {
+				ch.Dependencies = w.cg.resourceDeps[r]
+				ch.CreateBeforeDestroy = lc.createBeforeDestroy
+				w.addChange(ch)
+			}
+		}(k, prior)
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		w.data.setResource(r, exp, planned)
+		return diags
+	}
+	// Recorded instances the expansion no longer has.
+	if rec != nil {
+		want := map[addrs.InstanceKey]bool{}
+		for _, k := range keys {
+			want[k] = true
+		}
+		for _, k := range sortedKeys(rec.instances) {
+			if want[k] {
+				continue
+			}
+			ri := r.Instance(k)
+			if !w.instanceSelected(ri) {
+				continue
+			}
+			reason := plans.ReasonCountIndex
+			if _, ok := k.(addrs.StringKey); ok {
+				reason = plans.ReasonEachKey
+			}
+			if exp == expandSingle || (exp == expandCount && k == addrs.NoKey) {
+				reason = plans.ReasonRemovedFromConfig
+			}
+			w.addChange(deleteChange(ri, rec.provider, rec.instances[k], reason))
+		}
+	}
+	w.data.setResource(r, exp, planned)
+	return diags
+}
+
+func deleteChange(ri addrs.ResourceInstance, prov addrs.ProviderConfig, prior *recordedObject, reason plans.Reason) *plans.ResourceInstanceChange {
+	return &plans.ResourceInstanceChange{
+		Addr:         ri,
+		Provider:     prov,
+		Action:       plans.Delete,
+		Reason:       reason,
+		Before:       prior.value,
+		After:        cty.NullVal(prior.value.Type()),
+		Dependencies: prior.obj.Dependencies,
+	}
+}
+
+func (w *planWalk) planDestroyResource(r addrs.Resource, rc *configs.Resource, rec *recordedResource, lc lifecycle) hcl.Diagnostics {
+	if rec == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, k := range sortedKeys(rec.instances) {
+		ri := r.Instance(k)
+		if !w.instanceSelected(ri) {
+			continue
+		}
+		if lc.preventDestroy {
+			diags = append(diags, preventDestroyDiag(ri, rc))
+			continue
+		}
+		w.addChange(deleteChange(ri, rec.provider, rec.instances[k], plans.ReasonDestroy))
+	}
+	return diags
+}
+
+func preventDestroyDiag(ri addrs.ResourceInstance, rc *configs.Resource) *hcl.Diagnostic {
+	rng := rc.DeclRange
+	if rc.Lifecycle.PreventDestroy != nil {
+		rng = rc.Lifecycle.PreventDestroy.Range()
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Instance cannot be destroyed",
+		Detail:   fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan would destroy it. To destroy it on purpose, set prevent_destroy = false first; otherwise change the plan so that it is kept (for example, undo the change that forces a replacement, or use -exclude).", ri),
+		Subject:  rng.Ptr(),
+	}
+}
+
+// planInstance refreshes one instance and plans its change. It returns the
+// change and the value that references to the instance see.
+func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schema *protocol.Schema, rc *configs.Resource, ri addrs.ResourceInstance, each cty.Value, prior *recordedObject, lc lifecycle) (*plans.ResourceInstanceChange, cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	typ := ri.Resource.Type
+	unknown := cty.UnknownVal(schema.Block.ImpliedType())
+
+	// Refresh.
+	var pending *protocol.Pending
+	if prior != nil {
+		if prior.obj.Status == state.StatusPending {
+			pending = &protocol.Pending{Handle: prior.obj.PendingHandle, Status: prior.obj.PendingStatus}
+		}
+		if !w.opts.SkipRefresh && prior.obj.Status != state.StatusCreating {
+			refreshed, pend, ds := w.e.refreshObject(ctx, pi, typ, ri, prior)
+			diags = append(diags, ds...)
+			if ds.HasErrors() {
+				return nil, unknown, diags
+			}
+			pending = pend
+			if refreshed == nil {
+				w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: rc.Provider, Action: plans.Delete, Before: prior.value, After: cty.NullVal(prior.value.Type())})
+				prior = nil
+			} else {
+				if prior.obj.Status != state.StatusPending && !valuesEqual(refreshed.value, prior.value) {
+					w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: rc.Provider, Action: plans.Update, Before: prior.value, After: refreshed.value})
+				}
+				prior = refreshed
+			}
+		}
+	}
+	if w.opts.Mode == plans.RefreshOnlyMode {
+		if prior == nil {
+			return nil, cty.DynamicVal, diags
+		}
+		return nil, prior.value, diags
+	}
+
+	// Evaluate the configuration.
+	cfgVal, ds := w.data.scope(ri.Key, each).EvalBody(rc.Config, DecoderSpec(schema.Block))
+	diags = append(diags, ds...)
+	if ds.HasErrors() {
+		return nil, unknown, diags
+	}
+	cfgVal = completeObject(schema.Block, cfgVal)
+	cfgRaw, cfgMarks := cfgVal.UnmarkDeepWithPaths()
+	sensitive := append(values.SensitivePaths(cfgVal), schema.Block.SensitivePaths()...)
+	_ = cfgMarks
+
+	vr := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: typ, Config: cfgRaw})
+	diags = append(diags, providerDiags(vr.Diagnostics, rc.Config, rc.DeclRange, ri.String())...)
+	if diags.HasErrors() {
+		return nil, unknown, diags
+	}
+
+	priorVal := cty.NullVal(schema.Block.ImpliedType())
+	var priorPrivate []byte
+	if prior != nil {
+		priorVal, _ = prior.value.UnmarkDeep()
+		priorPrivate = prior.obj.Private
+	}
+	proposed := proposedNew(schema.Block, priorVal, cfgRaw, lc.ignore)
+	resp := pi.client.PlanResourceChange(ctx, protocol.PlanResourceChangeRequest{
+		TypeName:         typ,
+		PriorState:       priorVal,
+		ProposedNewState: proposed,
+		Config:           cfgRaw,
+		PriorPrivate:     priorPrivate,
+	})
+	diags = append(diags, providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, ri.String())...)
+	if resp.Diagnostics.HasErrors() {
+		return nil, unknown, diags
+	}
+	plannedVal := values.MarkPaths(resp.PlannedState, sensitive)
+
+	ch := &plans.ResourceInstanceChange{
+		Addr:            ri,
+		Provider:        rc.Provider,
+		After:           plannedVal,
+		RequiresReplace: resp.RequiresReplace,
+		Private:         resp.PlannedPrivate,
+	}
+	if prior == nil {
+		ch.Action = plans.Create
+		ch.Before = cty.NullVal(plannedVal.Type())
+		return ch, plannedVal, diags
+	}
+	ch.Before = prior.value
+	replace, reason := false, plans.ReasonNone
+	switch {
+	case prior.obj.Status == state.StatusTainted:
+		replace, reason = true, plans.ReasonTainted
+	case prior.obj.Status == state.StatusCreating:
+		replace, reason = true, plans.ReasonCreateInterrupted
+	case w.replaceRequested(ri):
+		replace, reason = true, plans.ReasonReplaceRequested
+	case len(resp.RequiresReplace) > 0:
+		replace, reason = true, plans.ReasonRequiresReplace
+	}
+	switch {
+	case replace:
+		ch.Action = plans.DeleteThenCreate
+		if lc.createBeforeDestroy {
+			ch.Action = plans.CreateThenDelete
+		}
+		ch.Reason = reason
+		if lc.preventDestroy {
+			diags = append(diags, preventDestroyDiag(ri, rc))
+		}
+	case valuesEqual(plannedVal, prior.value):
+		ch.Action = plans.NoOp
+		ch.After = prior.value
+	default:
+		ch.Action = plans.Update
+	}
+	if pending != nil && (ch.Action == plans.NoOp || ch.Action == plans.Update) {
+		ch.Action = plans.Wait
+		ch.After = prior.value
+		ch.PendingStatus = pending.Status
+		ch.PendingMessage = pending.Message
+	}
+	return ch, ch.After, diags
+}
+
+func (w *planWalk) replaceRequested(ri addrs.ResourceInstance) bool {
+	for _, p := range w.opts.Replace {
+		if p.MatchInstance(ri) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *planWalk) addDrift(c *plans.ResourceInstanceChange) {
+	w.mu.Lock()
+	w.drift = append(w.drift, c)
+	w.mu.Unlock()
+}
+
+// refreshObject reads one recorded object through its provider. It
+// returns nil when the object no longer exists, and the pending job when
+// the object is still being created.
+func (e *Engine) refreshObject(ctx context.Context, pi *providerInstance, typ string, ri addrs.ResourceInstance, prior *recordedObject) (*recordedObject, *protocol.Pending, hcl.Diagnostics) {
+	e.hooks.PreRefresh(ri)
+	raw, _ := prior.value.UnmarkDeep()
+	sensitive := values.SensitivePaths(prior.value)
+	req := protocol.ReadResourceRequest{TypeName: typ, CurrentState: raw, Private: prior.obj.Private}
+	if prior.obj.Status == state.StatusPending {
+		req.Pending = &protocol.Pending{Handle: prior.obj.PendingHandle, Status: prior.obj.PendingStatus}
+	}
+	resp := pi.client.ReadResource(ctx, req)
+	if resp.Diagnostics.HasErrors() {
+		err := resp.Diagnostics.Err()
+		e.hooks.PostRefresh(ri, err)
+		return nil, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Cannot refresh %s", ri),
+			Detail:   fmt.Sprintf("The provider %s could not read the object: %s", pi.addr, err),
+		}}
+	}
+	e.hooks.PostRefresh(ri, nil)
+	if resp.NewState == cty.NilVal || resp.NewState.IsNull() {
+		return nil, nil, nil
+	}
+	obj := *prior.obj
+	obj.Private = resp.Private
+	if resp.Pending != nil {
+		obj.Status = state.StatusPending
+		obj.PendingHandle = resp.Pending.Handle
+		obj.PendingStatus = resp.Pending.Status
+	} else if obj.Status == state.StatusPending {
+		obj.Status = state.StatusReady
+		obj.PendingHandle, obj.PendingStatus = "", ""
+	}
+	return &recordedObject{obj: &obj, value: values.MarkPaths(resp.NewState, sensitive)}, resp.Pending, nil
+}

@@ -1,0 +1,172 @@
+package plans
+
+import (
+	"sort"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+)
+
+// Mode is the kind of plan.
+type Mode string
+
+const (
+	NormalMode      Mode = "normal"
+	DestroyMode     Mode = "destroy"
+	RefreshOnlyMode Mode = "refresh-only"
+)
+
+// Action is what apply will do to one instance.
+type Action string
+
+const (
+	NoOp             Action = "no-op"
+	Create           Action = "create"
+	Update           Action = "update"
+	DeleteThenCreate Action = "delete-then-create"
+	CreateThenDelete Action = "create-then-delete"
+	Delete           Action = "delete"
+	// Wait: a long operation recorded as pending is still running; apply
+	// waits for it (or returns at once with -wait=false).
+	Wait Action = "wait"
+)
+
+// IsReplace reports whether the action replaces the object.
+func (a Action) IsReplace() bool { return a == DeleteThenCreate || a == CreateThenDelete }
+
+// Reason says why an action was chosen, beyond the plain diff.
+type Reason string
+
+const (
+	ReasonNone              Reason = ""
+	ReasonTainted           Reason = "tainted"
+	ReasonRequiresReplace   Reason = "requires-replace"
+	ReasonReplaceRequested  Reason = "replace-requested"
+	ReasonRemovedFromConfig Reason = "removed-from-config"
+	ReasonCountIndex        Reason = "count-index-removed"
+	ReasonEachKey           Reason = "each-key-removed"
+	ReasonDestroy           Reason = "destroy"
+	ReasonCreateInterrupted Reason = "create-interrupted"
+)
+
+// ResourceInstanceChange is the planned change of one instance.
+type ResourceInstanceChange struct {
+	Addr     addrs.ResourceInstance
+	Provider addrs.ProviderConfig
+	Action   Action
+	Reason   Reason
+	// Before is the prior (refreshed) value, null for a create. After is the
+	// planned value, null for a delete; it may contain unknowns. Both may
+	// carry sensitive marks.
+	Before cty.Value
+	After  cty.Value
+	// RequiresReplace lists the attribute paths that force the replacement.
+	RequiresReplace []cty.Path
+	// Private is the provider's planned private data (never shown).
+	Private []byte
+	// Pending describes the running job of a Wait action.
+	PendingStatus  string
+	PendingMessage string
+	// Dependencies are the resources this instance depends on.
+	Dependencies        []addrs.Resource
+	CreateBeforeDestroy bool
+}
+
+// OutputChange is the planned change of a root output.
+type OutputChange struct {
+	Name      string
+	Action    Action // create, update, delete or no-op
+	Before    cty.Value
+	After     cty.Value
+	Sensitive bool
+}
+
+// Plan is the result of `llmops plan`.
+type Plan struct {
+	Mode      Mode
+	CreatedAt time.Time
+	// Changes are the instance changes, ordered by address; no-ops included.
+	Changes []*ResourceInstanceChange
+	// Drift lists objects whose refreshed value differs from what was
+	// recorded: changes made outside llmops. Action is Update or Delete.
+	Drift   []*ResourceInstanceChange
+	Outputs []*OutputChange
+
+	// What the plan was made against.
+	Lineage        string
+	PrevSerial     int64
+	ConfigDigest   string
+	ProviderHashes map[string]string // provider type -> "sha256:..."
+	// Variables are the input values used (sensitive ones are not kept:
+	// SensitiveVariables has their sha256, and apply needs them again).
+	Variables          map[string]cty.Value
+	SensitiveVariables map[string]string
+
+	Targets  []string
+	Excludes []string
+	Replace  []string
+
+	// Errored is true when planning failed part-way; such a plan cannot be applied.
+	Errored bool
+}
+
+// Sort orders changes, drift and outputs deterministically.
+func (p *Plan) Sort() {
+	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr.Less(p.Changes[j].Addr) })
+	sort.Slice(p.Drift, func(i, j int) bool { return p.Drift[i].Addr.Less(p.Drift[j].Addr) })
+	sort.Slice(p.Outputs, func(i, j int) bool { return p.Outputs[i].Name < p.Outputs[j].Name })
+}
+
+// Change returns the change for addr, or nil.
+func (p *Plan) Change(addr addrs.ResourceInstance) *ResourceInstanceChange {
+	for _, c := range p.Changes {
+		if c.Addr == addr {
+			return c
+		}
+	}
+	return nil
+}
+
+// Counts summarises the actions of a plan.
+type Counts struct {
+	Add, Change, Replace, Destroy, Wait int
+}
+
+// Counts returns the number of instances per action.
+func (p *Plan) Counts() Counts {
+	var c Counts
+	for _, ch := range p.Changes {
+		switch ch.Action {
+		case Create:
+			c.Add++
+		case Update:
+			c.Change++
+		case DeleteThenCreate, CreateThenDelete:
+			c.Replace++
+		case Delete:
+			c.Destroy++
+		case Wait:
+			c.Wait++
+		}
+	}
+	return c
+}
+
+// HasChanges reports whether applying the plan would change anything:
+// an instance action other than no-op, a changed output, or, for a
+// refresh-only plan, drift to accept.
+func (p *Plan) HasChanges() bool {
+	for _, ch := range p.Changes {
+		if ch.Action != NoOp {
+			return true
+		}
+	}
+	for _, o := range p.Outputs {
+		if o.Action != NoOp {
+			return true
+		}
+	}
+	return p.Mode == RefreshOnlyMode && len(p.Drift) > 0
+}

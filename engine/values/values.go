@@ -1,0 +1,200 @@
+package values
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+type sensitiveMark string
+
+// Sensitive marks a value whose content must never be shown or stored in
+// clear.
+const Sensitive = sensitiveMark("sensitive")
+
+// Encoded is a value ready to store.
+type Encoded struct {
+	Value []byte `json:"value"`
+	Type  []byte `json:"type"`
+	// Sensitive is the JSON list of sensitive paths (nil when none).
+	Sensitive []byte `json:"sensitive,omitempty"`
+}
+
+// Encode strips marks from v and returns its JSON, type and sensitive paths.
+func Encode(v cty.Value) (Encoded, error) {
+	if v == cty.NilVal {
+		v = cty.NullVal(cty.DynamicPseudoType)
+	}
+	raw, pvm := v.UnmarkDeepWithPaths()
+	var paths []cty.Path
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[Sensitive]; ok {
+			paths = append(paths, pm.Path)
+		}
+	}
+	var enc Encoded
+	var err error
+	if enc.Value, err = ctyjson.Marshal(raw, raw.Type()); err != nil {
+		return enc, err
+	}
+	if enc.Type, err = ctyjson.MarshalType(raw.Type()); err != nil {
+		return enc, err
+	}
+	if len(paths) > 0 {
+		if enc.Sensitive, err = EncodePaths(paths); err != nil {
+			return enc, err
+		}
+	}
+	return enc, nil
+}
+
+// Decode reverses Encode, re-applying the sensitive marks.
+func Decode(e Encoded) (cty.Value, error) {
+	ty, err := ctyjson.UnmarshalType(e.Type)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("invalid value type: %w", err)
+	}
+	v, err := ctyjson.Unmarshal(e.Value, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("invalid value: %w", err)
+	}
+	if len(e.Sensitive) > 0 {
+		paths, err := DecodePaths(e.Sensitive)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		v = MarkPaths(v, paths)
+	}
+	return v, nil
+}
+
+// MarkPaths marks the parts of v at paths as sensitive. A path step with an
+// unknown key matches every element.
+func MarkPaths(v cty.Value, paths []cty.Path) cty.Value {
+	if len(paths) == 0 {
+		return v
+	}
+	out, _ := cty.Transform(v, func(p cty.Path, v cty.Value) (cty.Value, error) {
+		for _, sp := range paths {
+			if pathMatches(sp, p) {
+				return v.Mark(Sensitive), nil
+			}
+		}
+		return v, nil
+	})
+	return out
+}
+
+func pathMatches(pattern, p cty.Path) bool {
+	if len(pattern) != len(p) {
+		return false
+	}
+	for i, s := range pattern {
+		switch s := s.(type) {
+		case cty.GetAttrStep:
+			o, ok := p[i].(cty.GetAttrStep)
+			if !ok || o.Name != s.Name {
+				return false
+			}
+		case cty.IndexStep:
+			o, ok := p[i].(cty.IndexStep)
+			if !ok {
+				return false
+			}
+			if !s.Key.IsKnown() {
+				continue
+			}
+			if !o.Key.IsKnown() || o.Key.Type() != s.Key.Type() || !o.Key.Equals(s.Key).True() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// SensitivePaths returns the paths of v that carry the sensitive mark.
+func SensitivePaths(v cty.Value) []cty.Path {
+	_, pvm := v.UnmarkDeepWithPaths()
+	var out []cty.Path
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[Sensitive]; ok {
+			out = append(out, pm.Path)
+		}
+	}
+	return out
+}
+
+// IsSensitive reports whether v or any part of it is sensitive.
+func IsSensitive(v cty.Value) bool {
+	return v.HasMark(Sensitive) || (v.ContainsMarked() && len(SensitivePaths(v)) > 0)
+}
+
+// EncodePaths encodes paths as JSON: each path a list of steps, a step a
+// string (attribute), {"key": "k"} or {"index": n}, or {"any": true}.
+func EncodePaths(paths []cty.Path) ([]byte, error) {
+	out := make([][]any, 0, len(paths))
+	for _, p := range paths {
+		steps := make([]any, 0, len(p))
+		for _, s := range p {
+			switch s := s.(type) {
+			case cty.GetAttrStep:
+				steps = append(steps, s.Name)
+			case cty.IndexStep:
+				k := s.Key
+				switch {
+				case !k.IsKnown():
+					steps = append(steps, map[string]any{"any": true})
+				case k.Type() == cty.String:
+					steps = append(steps, map[string]any{"key": k.AsString()})
+				case k.Type() == cty.Number:
+					i, _ := k.AsBigFloat().Int64()
+					steps = append(steps, map[string]any{"index": i})
+				default:
+					steps = append(steps, map[string]any{"any": true})
+				}
+			}
+		}
+		out = append(out, steps)
+	}
+	return json.Marshal(out)
+}
+
+// DecodePaths reverses EncodePaths.
+func DecodePaths(b []byte) ([]cty.Path, error) {
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("invalid sensitive paths: %w", err)
+	}
+	out := make([]cty.Path, 0, len(raw))
+	for _, steps := range raw {
+		var p cty.Path
+		for _, s := range steps {
+			var name string
+			if json.Unmarshal(s, &name) == nil {
+				p = append(p, cty.GetAttrStep{Name: name})
+				continue
+			}
+			var m struct {
+				Key   *string `json:"key"`
+				Index *int64  `json:"index"`
+				Any   bool    `json:"any"`
+			}
+			if err := json.Unmarshal(s, &m); err != nil {
+				return nil, fmt.Errorf("invalid sensitive path step: %w", err)
+			}
+			switch {
+			case m.Key != nil:
+				p = append(p, cty.IndexStep{Key: cty.StringVal(*m.Key)})
+			case m.Index != nil:
+				p = append(p, cty.IndexStep{Key: cty.NumberVal(new(big.Float).SetInt64(*m.Index))})
+			default:
+				p = append(p, cty.IndexStep{Key: cty.DynamicVal})
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
