@@ -1,0 +1,89 @@
+package null
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmops/llmops/plugins/sdk"
+)
+
+// Version is the null provider's release version.
+const Version = "0.1.0"
+
+// Environment variables of the test-only failure injection.
+const (
+	EnvTestSleep      = "LLMOPS_NULL_TEST_SLEEP"
+	EnvTestCrashAfter = "LLMOPS_NULL_TEST_CRASH_AFTER"
+)
+
+// Provider returns the null provider. The test-only environment variables
+// are read here.
+func Provider() *sdk.Provider {
+	h := hooksFromEnv()
+	return &sdk.Provider{
+		Name:    "null",
+		Version: Version,
+		Resources: map[string]*sdk.Resource{
+			"null_value": valueResource(h),
+			"null_job":   jobResource(h),
+		},
+	}
+}
+
+// hooks is the test-only failure injection.
+type hooks struct {
+	sleep      time.Duration
+	crashAfter int64
+	applies    atomic.Int64
+	exit       func(code int)
+}
+
+func hooksFromEnv() *hooks {
+	h := &hooks{exit: os.Exit}
+	if s := os.Getenv(EnvTestSleep); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			h.sleep = d
+		}
+	}
+	if s := os.Getenv(EnvTestCrashAfter); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			h.crashAfter = n
+		}
+	}
+	return h
+}
+
+// apply runs at the start of every ApplyResourceChange (Create, Update,
+// Delete). It returns an error response when the test sleep is
+// interrupted.
+func (h *hooks) apply(ctx context.Context) *sdk.Response {
+	n := h.applies.Add(1)
+	if h.crashAfter > 0 && n == h.crashAfter {
+		sdk.Logger(ctx).Error("test crash requested: exiting with status 3", "apply_call", n)
+		h.exit(3)
+	}
+	if h.sleep <= 0 {
+		return nil
+	}
+	sdk.Logger(ctx).Debug("test sleep", "duration", h.sleep)
+	t := time.NewTimer(h.sleep)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return sdk.ErrorResponse("Interrupted", fmt.Errorf("the apply was interrupted during the test sleep: %w", context.Cause(ctx)))
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

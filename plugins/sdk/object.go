@@ -1,0 +1,273 @@
+package sdk
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Object is a resource's value (its configuration, planned state or state):
+// a cty object conforming to the resource type's schema, with typed getters
+// and setters by attribute name. The embedded cty.Value gives every cty
+// method for what the helpers do not cover.
+//
+// Getters never panic: a null, unknown or missing attribute reads as the
+// zero value ("" / 0 / false / nil); use IsSet and Known to tell them
+// apart. Setters return nothing and change o in place; an Object is a value,
+// so setting on a copy leaves the original untouched:
+//
+//	st := req.Planned // a copy
+//	st.SetString("id", id)
+//	return &sdk.Response{State: st}
+type Object struct{ cty.Value }
+
+// Attr returns the attribute's value: a null of the attribute's type when o
+// is null, an unknown when o is unknown, cty.NilVal for a name the type
+// does not have.
+func (o Object) Attr(name string) cty.Value {
+	if o.Value == cty.NilVal {
+		return cty.NilVal
+	}
+	ty := o.Type()
+	if !ty.IsObjectType() || !ty.HasAttribute(name) {
+		return cty.NilVal
+	}
+	if o.IsNull() {
+		return cty.NullVal(ty.AttributeType(name))
+	}
+	if !o.IsKnown() {
+		return cty.UnknownVal(ty.AttributeType(name))
+	}
+	return o.GetAttr(name)
+}
+
+// usable returns the attribute's value when it is known and not null.
+func (o Object) usable(name string) (cty.Value, bool) {
+	v := o.Attr(name)
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return cty.NilVal, false
+	}
+	v, _ = v.Unmark()
+	return v, true
+}
+
+// IsSet reports whether the attribute is non-null (it may be unknown).
+func (o Object) IsSet(name string) bool {
+	v := o.Attr(name)
+	return v != cty.NilVal && !v.IsNull()
+}
+
+// Known reports whether the attribute's value is wholly known. In a plan,
+// values that depend on resources not yet created are unknown.
+func (o Object) Known(name string) bool {
+	v := o.Attr(name)
+	return v != cty.NilVal && v.IsWhollyKnown()
+}
+
+// GetString returns a string attribute ("" when null or unknown). Numbers
+// and bools are converted to their string form.
+func (o Object) GetString(name string) string {
+	v, ok := o.usable(name)
+	if !ok {
+		return ""
+	}
+	if v.Type() != cty.String {
+		cv, err := convert.Convert(v, cty.String)
+		if err != nil {
+			return ""
+		}
+		v = cv
+	}
+	return v.AsString()
+}
+
+// GetBool returns a bool attribute (false when null or unknown).
+func (o Object) GetBool(name string) bool {
+	v, ok := o.usable(name)
+	if !ok {
+		return false
+	}
+	if v.Type() != cty.Bool {
+		cv, err := convert.Convert(v, cty.Bool)
+		if err != nil {
+			return false
+		}
+		v = cv
+	}
+	return v.True()
+}
+
+// GetInt returns a number attribute as an int64, truncated (0 when null or
+// unknown).
+func (o Object) GetInt(name string) int64 {
+	f, ok := o.number(name)
+	if !ok {
+		return 0
+	}
+	i, _ := f.Int64()
+	return i
+}
+
+// GetFloat returns a number attribute as a float64 (0 when null or unknown).
+func (o Object) GetFloat(name string) float64 {
+	f, ok := o.number(name)
+	if !ok {
+		return 0
+	}
+	x, _ := f.Float64()
+	return x
+}
+
+func (o Object) number(name string) (*big.Float, bool) {
+	v, ok := o.usable(name)
+	if !ok {
+		return nil, false
+	}
+	if v.Type() != cty.Number {
+		cv, err := convert.Convert(v, cty.Number)
+		if err != nil {
+			return nil, false
+		}
+		v = cv
+	}
+	return v.AsBigFloat(), true
+}
+
+// GetStrings returns a list, set or tuple attribute as strings (sets in
+// cty's order); nil when null or unknown. Null or unknown elements are
+// skipped.
+func (o Object) GetStrings(name string) []string {
+	v, ok := o.usable(name)
+	if !ok || !v.CanIterateElements() || !v.IsWhollyKnown() {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			continue
+		}
+		if e.Type() != cty.String {
+			ce, err := convert.Convert(e, cty.String)
+			if err != nil {
+				continue
+			}
+			e = ce
+		}
+		out = append(out, e.AsString())
+	}
+	return out
+}
+
+// GetStringMap returns a map or object attribute as map[string]string; nil
+// when null or unknown.
+func (o Object) GetStringMap(name string) map[string]string {
+	v, ok := o.usable(name)
+	if !ok || !v.IsWhollyKnown() || !(v.Type().IsMapType() || v.Type().IsObjectType()) {
+		return nil
+	}
+	out := make(map[string]string, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() {
+			continue
+		}
+		if e.Type() != cty.String {
+			ce, err := convert.Convert(e, cty.String)
+			if err != nil {
+				continue
+			}
+			e = ce
+		}
+		out[k.AsString()] = e.AsString()
+	}
+	return out
+}
+
+// Set sets an attribute. v is converted to the attribute's type (a Go
+// program passing cty.NumberIntVal for a string attribute gets "42"); a
+// value that cannot be converted, or a name the schema does not have, is a
+// bug in the provider and panics with a message naming the attribute (the
+// framework turns the panic into an error diagnostic). Setting on a null
+// object starts from an object whose attributes are all null.
+func (o *Object) Set(name string, v cty.Value) {
+	if o.Value == cty.NilVal {
+		panic(fmt.Sprintf("sdk: Set(%q) on an Object with no value", name))
+	}
+	ty := o.Type()
+	if !ty.IsObjectType() || !ty.HasAttribute(name) {
+		panic(fmt.Sprintf("sdk: Set(%q): the schema has no attribute %q", name, name))
+	}
+	aty := ty.AttributeType(name)
+	if aty != cty.DynamicPseudoType && !v.Type().Equals(aty) {
+		cv, err := convert.Convert(v, aty)
+		if err != nil {
+			panic(fmt.Sprintf("sdk: Set(%q): value of type %s does not fit the attribute's type %s: %s",
+				name, v.Type().FriendlyName(), aty.FriendlyName(), err))
+		}
+		v = cv
+	}
+	attrs := make(map[string]cty.Value, len(ty.AttributeTypes()))
+	for an, at := range ty.AttributeTypes() {
+		attrs[an] = o.Attr(an)
+		if o.IsNull() || !o.IsKnown() {
+			attrs[an] = cty.NullVal(at)
+		}
+	}
+	attrs[name] = v
+	o.Value = cty.ObjectVal(attrs)
+}
+
+// SetString sets a string attribute.
+func (o *Object) SetString(name, s string) { o.Set(name, cty.StringVal(s)) }
+
+// SetInt sets a number attribute.
+func (o *Object) SetInt(name string, i int64) { o.Set(name, cty.NumberIntVal(i)) }
+
+// SetFloat sets a number attribute.
+func (o *Object) SetFloat(name string, f float64) { o.Set(name, cty.NumberFloatVal(f)) }
+
+// SetBool sets a bool attribute.
+func (o *Object) SetBool(name string, b bool) { o.Set(name, cty.BoolVal(b)) }
+
+// SetNull sets an attribute to null.
+func (o *Object) SetNull(name string) { o.Set(name, cty.NullVal(o.attrType(name))) }
+
+// SetUnknown marks an attribute "known after apply" in a plan (ModifyPlan).
+func (o *Object) SetUnknown(name string) { o.Set(name, cty.UnknownVal(o.attrType(name))) }
+
+func (o *Object) attrType(name string) cty.Type {
+	if o.Value == cty.NilVal || !o.Type().IsObjectType() || !o.Type().HasAttribute(name) {
+		panic(fmt.Sprintf("sdk: the schema has no attribute %q", name))
+	}
+	return o.Type().AttributeType(name)
+}
+
+// AttributeNames returns the object type's attribute names, sorted.
+func (o Object) AttributeNames() []string {
+	if o.Value == cty.NilVal || !o.Type().IsObjectType() {
+		return nil
+	}
+	names := make([]string, 0, len(o.Type().AttributeTypes()))
+	for n := range o.Type().AttributeTypes() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NullObject returns an object of type ty whose attributes are all null,
+// a starting point for building a state from scratch.
+func NullObject(ty cty.Type) Object {
+	if !ty.IsObjectType() {
+		return Object{cty.NullVal(ty)}
+	}
+	attrs := make(map[string]cty.Value, len(ty.AttributeTypes()))
+	for n, at := range ty.AttributeTypes() {
+		attrs[n] = cty.NullVal(at)
+	}
+	return Object{cty.ObjectVal(attrs)}
+}
