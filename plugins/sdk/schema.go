@@ -92,7 +92,9 @@ type NestedBlock struct {
 
 // SingleBlock is a nested block that appears at most once; its value is an
 // object, null when the block is absent.
-func SingleBlock(b Block) *NestedBlock { return &NestedBlock{block: b, nesting: protocol.NestingSingle} }
+func SingleBlock(b Block) *NestedBlock {
+	return &NestedBlock{block: b, nesting: protocol.NestingSingle}
+}
 
 // ListBlock is a repeatable nested block; its value is a list of objects.
 func ListBlock(b Block) *NestedBlock { return &NestedBlock{block: b, nesting: protocol.NestingList} }
