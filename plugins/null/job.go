@@ -50,7 +50,7 @@ func jobResource(h *hooks) *sdk.Resource {
 			st.SetString("id", id)
 			st.SetString("started_at", start.Format(time.RFC3339Nano))
 			st.SetNull("finished_at")
-			sdk.Logger(ctx).Info("job submitted", "id", id, "duration", d)
+			sdk.Logger(ctx).Info("job submitted", "id", id, "duration", d.String())
 			return &sdk.Response{State: st, Pending: sdk.PendingState(jobHandle(id, start, d), "running", "submitted")}
 		},
 		Read: func(ctx context.Context, req *sdk.ReadRequest) *sdk.Response {

@@ -158,7 +158,7 @@ func (a *adapter) ValidateProviderConfig(ctx context.Context, req protocol.Valid
 	if a.p.ValidateConfig != nil && !resp.Diagnostics.HasErrors() {
 		cctx, done := a.call(ctx, "", "ValidateProviderConfig")
 		defer done()
-		resp.Diagnostics = append(resp.Diagnostics, a.p.ValidateConfig(cctx, &ValidateRequest{Config: Object{cfg}})...)
+		resp.Diagnostics = append(resp.Diagnostics, a.p.ValidateConfig(cctx, &ValidateRequest{Config: newObject(cfg, a.providerTy)})...)
 	}
 	return resp
 }
@@ -175,7 +175,7 @@ func (a *adapter) ConfigureProvider(ctx context.Context, req protocol.ConfigureP
 	cctx, done := a.call(ctx, "", "ConfigureProvider")
 	defer done()
 	meta, diags := a.p.Configure(cctx, &ConfigureRequest{
-		Config: Object{orNull(req.Config, a.providerTy)}, WorkingDir: req.WorkingDir,
+		Config: newObject(orNull(req.Config, a.providerTy), a.providerTy), WorkingDir: req.WorkingDir,
 		ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion,
 	})
 	resp.Diagnostics = diags
@@ -199,7 +199,7 @@ func (a *adapter) ValidateResourceConfig(ctx context.Context, req protocol.Valid
 	if ri.r.Validate != nil && !resp.Diagnostics.HasErrors() {
 		cctx, done := a.call(ctx, req.TypeName, "Validate")
 		defer done()
-		resp.Diagnostics = append(resp.Diagnostics, ri.r.Validate(cctx, &ValidateRequest{TypeName: req.TypeName, Config: Object{cfg}})...)
+		resp.Diagnostics = append(resp.Diagnostics, ri.r.Validate(cctx, &ValidateRequest{TypeName: req.TypeName, Config: newObject(cfg, ri.ty)})...)
 	}
 	return resp
 }
@@ -234,7 +234,7 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 		cctx, done := a.call(ctx, req.TypeName, "ModifyPlan")
 		defer done()
 		mr := ri.r.ModifyPlan(cctx, &ModifyPlanRequest{
-			TypeName: req.TypeName, Config: Object{config}, Prior: Object{prior}, Planned: Object{planned},
+			TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty),
 			RequiresReplace: resp.RequiresReplace, Private: req.PriorPrivate, Meta: a.getMeta(),
 		})
 		if mr != nil {

@@ -39,15 +39,15 @@ func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyRes
 		switch op {
 		case "Delete":
 			if ri.r.Delete != nil {
-				r = ri.r.Delete(cctx, &DeleteRequest{TypeName: req.TypeName, Prior: Object{prior}, Private: req.PlannedPrivate, Meta: meta})
+				r = ri.r.Delete(cctx, &DeleteRequest{TypeName: req.TypeName, Prior: newObject(prior, ri.ty), Private: req.PlannedPrivate, Meta: meta})
 			}
 		case "Create":
-			r = ri.r.Create(cctx, &CreateRequest{TypeName: req.TypeName, Config: Object{config}, Planned: Object{planned}, Private: req.PlannedPrivate, Meta: meta})
+			r = ri.r.Create(cctx, &CreateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta})
 		default:
 			if ri.r.Update != nil {
-				r = ri.r.Update(cctx, &UpdateRequest{TypeName: req.TypeName, Config: Object{config}, Prior: Object{prior}, Planned: Object{planned}, Private: req.PlannedPrivate, Meta: meta})
+				r = ri.r.Update(cctx, &UpdateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta})
 			} else {
-				r = &Response{State: Object{planned}}
+				r = &Response{State: newObject(planned, ri.ty)}
 			}
 		}
 	}()
@@ -127,7 +127,7 @@ func (a *adapter) ReadResource(ctx context.Context, req protocol.ReadResourceReq
 		defer recoverTo(&resp.Diagnostics, "Read")
 		cctx, done := a.call(ctx, req.TypeName, "Read")
 		defer done()
-		r = ri.r.Read(cctx, &ReadRequest{TypeName: req.TypeName, State: Object{cur}, Private: req.Private, Pending: req.Pending, Meta: a.getMeta()})
+		r = ri.r.Read(cctx, &ReadRequest{TypeName: req.TypeName, State: newObject(cur, ri.ty), Private: req.Private, Pending: req.Pending, Meta: a.getMeta()})
 	}()
 	if r == nil {
 		resp.NewState = cur

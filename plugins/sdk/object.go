@@ -22,7 +22,24 @@ import (
 //	st := req.Planned // a copy
 //	st.SetString("id", id)
 //	return &sdk.Response{State: st}
-type Object struct{ cty.Value }
+type Object struct {
+	cty.Value
+	// schema is the schema's implied type, when known. It differs from
+	// Value.Type() where the schema has dynamically-typed attributes
+	// (cty.DynamicPseudoType), which accept values of any type.
+	schema cty.Type
+}
+
+// newObject wraps v, conforming to the schema's implied type ty.
+func newObject(v cty.Value, ty cty.Type) Object { return Object{Value: v, schema: ty} }
+
+// typ is the type setters work against: the schema's when known.
+func (o Object) typ() cty.Type {
+	if o.schema != cty.NilType && o.schema.IsObjectType() {
+		return o.schema
+	}
+	return o.Type()
+}
 
 // Attr returns the attribute's value: a null of the attribute's type when o
 // is null, an unknown when o is unknown, cty.NilVal for a name the type
@@ -31,11 +48,11 @@ func (o Object) Attr(name string) cty.Value {
 	if o.Value == cty.NilVal {
 		return cty.NilVal
 	}
-	ty := o.Type()
+	ty := o.typ()
 	if !ty.IsObjectType() || !ty.HasAttribute(name) {
 		return cty.NilVal
 	}
-	if o.IsNull() {
+	if o.IsNull() || !o.Type().IsObjectType() || !o.Type().HasAttribute(name) {
 		return cty.NullVal(ty.AttributeType(name))
 	}
 	if !o.IsKnown() {
@@ -197,7 +214,7 @@ func (o *Object) Set(name string, v cty.Value) {
 	if o.Value == cty.NilVal {
 		panic(fmt.Sprintf("sdk: Set(%q) on an Object with no value", name))
 	}
-	ty := o.Type()
+	ty := o.typ()
 	if !ty.IsObjectType() || !ty.HasAttribute(name) {
 		panic(fmt.Sprintf("sdk: Set(%q): the schema has no attribute %q", name, name))
 	}
@@ -212,9 +229,10 @@ func (o *Object) Set(name string, v cty.Value) {
 	}
 	attrs := make(map[string]cty.Value, len(ty.AttributeTypes()))
 	for an, at := range ty.AttributeTypes() {
-		attrs[an] = o.Attr(an)
-		if o.IsNull() || !o.IsKnown() {
+		if o.IsNull() || !o.IsKnown() || !o.Type().IsObjectType() || !o.Type().HasAttribute(an) {
 			attrs[an] = cty.NullVal(at)
+		} else {
+			attrs[an] = o.GetAttr(an)
 		}
 	}
 	attrs[name] = v
@@ -240,19 +258,19 @@ func (o *Object) SetNull(name string) { o.Set(name, cty.NullVal(o.attrType(name)
 func (o *Object) SetUnknown(name string) { o.Set(name, cty.UnknownVal(o.attrType(name))) }
 
 func (o *Object) attrType(name string) cty.Type {
-	if o.Value == cty.NilVal || !o.Type().IsObjectType() || !o.Type().HasAttribute(name) {
+	if o.Value == cty.NilVal || !o.typ().IsObjectType() || !o.typ().HasAttribute(name) {
 		panic(fmt.Sprintf("sdk: the schema has no attribute %q", name))
 	}
-	return o.Type().AttributeType(name)
+	return o.typ().AttributeType(name)
 }
 
 // AttributeNames returns the object type's attribute names, sorted.
 func (o Object) AttributeNames() []string {
-	if o.Value == cty.NilVal || !o.Type().IsObjectType() {
+	if o.Value == cty.NilVal || !o.typ().IsObjectType() {
 		return nil
 	}
-	names := make([]string, 0, len(o.Type().AttributeTypes()))
-	for n := range o.Type().AttributeTypes() {
+	names := make([]string, 0, len(o.typ().AttributeTypes()))
+	for n := range o.typ().AttributeTypes() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -263,11 +281,11 @@ func (o Object) AttributeNames() []string {
 // a starting point for building a state from scratch.
 func NullObject(ty cty.Type) Object {
 	if !ty.IsObjectType() {
-		return Object{cty.NullVal(ty)}
+		return Object{Value: cty.NullVal(ty), schema: ty}
 	}
 	attrs := make(map[string]cty.Value, len(ty.AttributeTypes()))
 	for n, at := range ty.AttributeTypes() {
 		attrs[n] = cty.NullVal(at)
 	}
-	return Object{cty.ObjectVal(attrs)}
+	return Object{Value: cty.ObjectVal(attrs), schema: ty}
 }

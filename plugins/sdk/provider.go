@@ -224,7 +224,7 @@ func PendingState(handle, status, message string) *Pending {
 }
 
 // Gone is what Read returns when the object no longer exists.
-func Gone() *Response { return &Response{State: Object{cty.NullVal(cty.DynamicPseudoType)}} }
+func Gone() *Response { return &Response{State: Object{Value: cty.NullVal(cty.DynamicPseudoType)}} }
 
 // ErrorResponse is a Response with one error diagnostic whose detail is
 // err's message.
