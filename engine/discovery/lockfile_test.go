@@ -1,0 +1,118 @@
+package discovery_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmops/llmops/engine/discovery"
+)
+
+func TestLockFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	nullPath := place(t, filepath.Join(dir, ".llmops", "plugins"), "null", "null binary", 0o755)
+	lf := &discovery.LockFile{}
+	lf.Lock(&discovery.Binary{Type: "null", Path: nullPath, SHA256: sum("null binary"), Version: "0.1.0"})
+	lf.Lock(&discovery.Binary{Type: "echo", Path: "/opt/llmops/llmops-provider-echo", SHA256: sum("echo"), Version: "1.2.3"})
+	if err := lf.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := os.ReadFile(filepath.Join(dir, discovery.LockFileName))
+	text := string(src)
+	for _, want := range []string{
+		"# This file is maintained by `llmops init`",
+		`provider "echo" {`,
+		`  version = "1.2.3"`,
+		`  hash    = "sha256:` + sum("echo") + `"`,
+		`  path    = ".llmops/plugins/llmops-provider-null"`,
+		`  path    = "/opt/llmops/llmops-provider-echo"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lock file lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Index(text, `"echo"`) > strings.Index(text, `"null"`) {
+		t.Errorf("providers not sorted:\n%s", text)
+	}
+	got, diags := discovery.ReadLockFile(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	n := got.Providers["null"]
+	if n == nil || n.Version != "0.1.0" || n.Hash != sum("null binary") || n.Type != "null" || n.Path != ".llmops/plugins/llmops-provider-null" {
+		t.Errorf("null entry: %+v", n)
+	}
+	if len(got.Providers) != 2 {
+		t.Errorf("providers: %v", got.Providers)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if len(matches) != 0 {
+		t.Errorf("temporary files left: %v", matches)
+	}
+}
+
+func TestReadLockFileMissing(t *testing.T) {
+	lf, diags := discovery.ReadLockFile(t.TempDir())
+	if diags.HasErrors() || lf == nil || len(lf.Providers) != 0 {
+		t.Fatalf("%+v %v", lf, diags)
+	}
+}
+
+func TestReadLockFileErrors(t *testing.T) {
+	good := `"sha256:` + strings.Repeat("a", 64) + `"`
+	tests := []struct {
+		name, src, want string
+	}{
+		{"syntax", `provider "null" {`, "Unclosed configuration block"},
+		{"bad hash", `provider "null" { hash = "md5:abc" }`, "Invalid hash"},
+		{"upper-case hash", `provider "null" { hash = "sha256:` + strings.Repeat("A", 64) + `" }`, "Invalid hash"},
+		{"missing hash", `provider "null" { version = "1" }`, `"hash" is required`},
+		{"duplicate", "provider \"null\" { hash = " + good + " }\nprovider \"null\" { hash = " + good + " }", "Duplicate provider"},
+		{"stray attribute", "x = 1\nprovider \"null\" { hash = " + good + " }", "Unsupported argument"},
+		{"unknown block", `module "x" {}`, "Unsupported block type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, discovery.LockFileName), []byte(tt.src), 0o644)
+			_, diags := discovery.ReadLockFile(dir)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tt.want) {
+				t.Fatalf("diags = %v, want %q", diags, tt.want)
+			}
+			if !strings.Contains(diags.Error(), discovery.LockFileName) {
+				t.Errorf("diagnostics should name the file: %v", diags)
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	lf := &discovery.LockFile{}
+	lf.Lock(&discovery.Binary{Type: "null", SHA256: sum("v1")})
+	if err := discovery.Verify(lf, &discovery.Binary{Type: "null", SHA256: sum("v1")}); err != nil {
+		t.Errorf("matching binary refused: %v", err)
+	}
+	lf.Providers["null"].Hash = "sha256:" + sum("v1") // either spelling is accepted
+	if err := discovery.Verify(lf, &discovery.Binary{Type: "null", SHA256: sum("v1")}); err != nil {
+		t.Errorf("prefixed hash refused: %v", err)
+	}
+	err := discovery.Verify(lf, &discovery.Binary{Type: "null", Path: "/x/llmops-provider-null", SHA256: sum("v2")})
+	var me *discovery.MismatchError
+	if !errors.As(err, &me) || me.Locked != sum("v1") || me.Actual != sum("v2") {
+		t.Fatalf("err = %#v", err)
+	}
+	for _, want := range []string{`provider "null"`, "/x/llmops-provider-null", "sha256:" + sum("v1"), "sha256:" + sum("v2"), "llmops init -upgrade"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q: %s", want, err)
+		}
+	}
+	var nl *discovery.NotLockedError
+	if err := discovery.Verify(lf, &discovery.Binary{Type: "echo"}); !errors.As(err, &nl) || !strings.Contains(err.Error(), "llmops init") {
+		t.Errorf("unlocked provider: %v", err)
+	}
+	if err := discovery.Verify(nil, &discovery.Binary{Type: "echo"}); !errors.As(err, &nl) {
+		t.Errorf("nil lock file: %v", err)
+	}
+}
