@@ -222,3 +222,20 @@ func unknownLeaves(config cty.Value) cty.Value {
 	}
 	return cty.ObjectVal(attrs)
 }
+
+// inconsistent lists top-level attributes whose known planned value differs
+// from the applied one.
+func inconsistent(b *protocol.Block, planned, applied cty.Value) []string {
+	var out []string
+	if planned.IsNull() || applied.IsNull() || !planned.IsKnown() || !applied.IsKnown() {
+		return nil
+	}
+	for _, n := range b.AttributeNames() {
+		pv, av := planned.GetAttr(n), applied.GetAttr(n)
+		if !pv.IsWhollyKnown() || pv.RawEquals(av) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: planned %#v, applied %#v", n, pv, av))
+	}
+	return out
+}

@@ -104,6 +104,9 @@ func (s *suite) runCase(t *testing.T, c Case) {
 			t.Fatalf("applying the create failed:%s", diagString(diags))
 		}
 		s.checkState(t, blk, create, obj.state, "the created state")
+		if bad := inconsistent(blk, planned, obj.state); len(bad) > 0 {
+			t.Errorf("the created state contradicts the plan (a known planned value must not change at apply; plan it unknown instead):\n  %s", strings.Join(bad, "\n  "))
+		}
 		cur = obj
 	}) || c.FailsWith != "" {
 		return
@@ -216,6 +219,9 @@ func (s *suite) change(t *testing.T, typeName string, blk *protocol.Block, cur *
 		t.Fatalf("applying the update failed:%s", diagString(diags))
 	}
 	s.checkState(t, blk, cfg, obj.state, "the updated state")
+	if bad := inconsistent(blk, pr.PlannedState, obj.state); len(bad) > 0 {
+		t.Errorf("the updated state contradicts the plan (a known planned value must not change at apply; mark it unknown in ModifyPlan):\n  %s", strings.Join(bad, "\n  "))
+	}
 	rr := s.p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: typeName, CurrentState: obj.state, Private: obj.private})
 	if rr.Diagnostics.HasErrors() || !rr.NewState.RawEquals(obj.state) {
 		t.Errorf("reading the updated object must return it unchanged:%s%s", diagString(rr.Diagnostics), valueDiff(obj.state, rr.NewState))
