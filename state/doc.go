@@ -14,3 +14,35 @@
 // the serial that superseded or removed it, so the objects of any version
 // can be read back without copying unchanged objects into every version.
 package state
+
+// # The SQLite backend
+//
+// OpenSQLite keeps the state in one SQLite file in WAL mode with
+// synchronous=NORMAL: a commit survives the crash or SIGKILL of the
+// process that made it (a power cut may lose the last commits, never
+// corrupt the file). A new file is built beside its final path and linked
+// into place complete, so an interrupted creation leaves nothing behind.
+//
+// Tables: meta (schema_version, lineage), versions (one row per serial,
+// with its status, counts and outputs), objects (one row per object
+// written, valid for serials [serial_created, serial_removed)), lock (at
+// most one row) and events. The schema evolves by the ordered steps of
+// migrations, each applied in its own transaction; a database whose
+// schema is newer than this build knows is refused (*NewerSchemaError).
+//
+// At open the file is checked (SQLite header, PRAGMA quick_check); a
+// damaged one is refused with a *CorruptError. Versions left in progress
+// by a writer that is gone are marked partial: the objects they recorded
+// are real and stay.
+//
+// Writes go through one connection, each its own BEGIN IMMEDIATE
+// transaction, serialised by a mutex in the process and by SQLite's lock
+// between processes (waiting up to a busy timeout). Writer methods ignore
+// the cancellation of their context, so an interrupted apply still records
+// what it did. Reads use their own connections and see a consistent
+// snapshot without waiting for writers.
+//
+// The state lock is the lock table's row. A holder that was a process of
+// this host and no longer exists is taken over with a warning and a
+// "lock.takeover" event; any other holder makes Lock wait or fail with a
+// *LockedError.
