@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -197,7 +198,7 @@ func (a *adapter) UpgradeResourceState(ctx context.Context, req protocol.Upgrade
 		return resp
 	}
 	if ri.r.UpgradeState == nil || req.Version == ri.r.SchemaVersion {
-		v, err := ctyjson.Unmarshal(req.RawJSON, ri.ty)
+		v, err := decodeRecorded(req.RawJSON, ri.ty)
 		if err != nil {
 			resp.Diagnostics.Errorf("Cannot read recorded state",
 				"The %s object was recorded under schema version %d (current %d) and does not fit the current schema: %s", req.TypeName, req.Version, ri.r.SchemaVersion, err)
@@ -240,3 +241,28 @@ func (a *adapter) StopProvider(context.Context, protocol.StopProviderRequest) pr
 
 // Close does nothing for an in-process provider.
 func (a *adapter) Close() error { return nil }
+
+// decodeRecorded decodes recorded state JSON with the current schema's
+// type. Attributes the schema no longer has are dropped, and attributes it
+// gained are null, so adding or removing an attribute needs no
+// UpgradeState function.
+func decodeRecorded(raw []byte, ty cty.Type) (cty.Value, error) {
+	v, err := ctyjson.Unmarshal(raw, ty)
+	if err == nil || !ty.IsObjectType() {
+		return v, err
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return cty.NilVal, err
+	}
+	for k := range m {
+		if !ty.HasAttribute(k) {
+			delete(m, k)
+		}
+	}
+	trimmed, jerr := json.Marshal(m)
+	if jerr != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(trimmed, ty)
+}

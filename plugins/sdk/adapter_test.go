@@ -397,4 +397,8 @@ func TestConfigureMetaAndUpgrade(t *testing.T) {
 	if r.Diagnostics.HasErrors() || r.UpgradedState.GetAttr("name").AsString() != "n" {
 		t.Fatalf("current version: %v %#v", r.Diagnostics, r.UpgradedState)
 	}
+	r = p.UpgradeResourceState(ctx, protocol.UpgradeResourceStateRequest{TypeName: "t_thing", Version: 2, RawJSON: []byte(`{"name":"n","removed_attr":1}`)})
+	if r.Diagnostics.HasErrors() || r.UpgradedState.GetAttr("name").AsString() != "n" || !r.UpgradedState.GetAttr("id").IsNull() {
+		t.Fatalf("added and removed attributes: %v %#v", r.Diagnostics, r.UpgradedState)
+	}
 }

@@ -15,11 +15,16 @@ func encodeDiags(diags *protocol.Diagnostics, what string, err error) {
 }
 
 // encodeAll encodes values of one type; names label errors.
+// The first value is a recorded state (see encodeState).
 func encodeAll(ty cty.Type, names []string, vals ...cty.Value) ([]*proto.DynamicValue, protocol.Diagnostics) {
 	out := make([]*proto.DynamicValue, len(vals))
 	var diags protocol.Diagnostics
 	for i, v := range vals {
-		dv, err := encodeValue(v, ty)
+		enc := encodeValue
+		if i == 0 {
+			enc = encodeState
+		}
+		dv, err := enc(v, ty)
 		if err != nil {
 			encodeDiags(&diags, names[i], err)
 			continue
@@ -183,7 +188,7 @@ func (c *Client) ReadResource(ctx context.Context, req protocol.ReadResourceRequ
 	if diags.HasErrors() {
 		return protocol.ReadResourceResponse{Diagnostics: diags}
 	}
-	cur, err := encodeValue(req.CurrentState, ty)
+	cur, err := encodeState(req.CurrentState, ty)
 	if err != nil {
 		encodeDiags(&diags, "current state", err)
 		return protocol.ReadResourceResponse{Diagnostics: diags}

@@ -87,3 +87,37 @@ func TestCodecErrors(t *testing.T) {
 		t.Errorf("marked values should be unmarked and sent: %v", err)
 	}
 }
+
+func TestFitValue(t *testing.T) {
+	newTy := cty.Object(map[string]cty.Type{
+		"a": cty.String, "added": cty.Number,
+		"blocks": cty.List(cty.Object(map[string]cty.Type{"x": cty.String, "y": cty.Bool})),
+		"m":      cty.Map(cty.Object(map[string]cty.Type{"k": cty.String})),
+	})
+	old := cty.ObjectVal(map[string]cty.Value{
+		"a": cty.StringVal("v"), "removed": cty.True,
+		"blocks": cty.ListVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"x": cty.StringVal("1")})}),
+		"m":      cty.MapVal(map[string]cty.Value{"e": cty.ObjectVal(map[string]cty.Value{"k": cty.StringVal("z"), "gone": cty.True})}),
+	})
+	want := cty.ObjectVal(map[string]cty.Value{
+		"a": cty.StringVal("v"), "added": cty.NullVal(cty.Number),
+		"blocks": cty.ListVal([]cty.Value{cty.ObjectVal(map[string]cty.Value{"x": cty.StringVal("1"), "y": cty.NullVal(cty.Bool)})}),
+		"m":      cty.MapVal(map[string]cty.Value{"e": cty.ObjectVal(map[string]cty.Value{"k": cty.StringVal("z")})}),
+	})
+	if got := FitValue(old, newTy); !got.RawEquals(want) {
+		t.Fatalf("got %#v", got)
+	}
+	if _, err := encodeValue(old, newTy); err == nil {
+		t.Error("encodeValue fitted a value; only states are fitted")
+	}
+	dv, err := encodeState(old, newTy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := decodeValue(dv, newTy); !got.RawEquals(want) {
+		t.Fatalf("round trip %#v", got)
+	}
+	if _, err := encodeState(cty.ObjectVal(map[string]cty.Value{"a": cty.ListValEmpty(cty.String)}), newTy); err == nil {
+		t.Error("a value of the wrong type was fitted")
+	}
+}

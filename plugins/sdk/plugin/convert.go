@@ -31,6 +31,24 @@ func encodeValue(v cty.Value, ty cty.Type) (*proto.DynamicValue, error) {
 	return &proto.DynamicValue{Msgpack: b}, nil
 }
 
+// encodeState is encodeValue for recorded states: a state recorded before
+// the provider added or removed an attribute is fitted to the current
+// schema (missing attributes null, removed ones dropped).
+func encodeState(v cty.Value, ty cty.Type) (*proto.DynamicValue, error) {
+	dv, err := encodeValue(v, ty)
+	if err == nil {
+		return dv, nil
+	}
+	if v.ContainsMarked() {
+		v, _ = v.UnmarkDeep()
+	}
+	b, err2 := marshalMsgpack(FitValue(v, ty), ty)
+	if err2 != nil {
+		return nil, err
+	}
+	return &proto.DynamicValue{Msgpack: b}, nil
+}
+
 // decodeValue decodes a DynamicValue encoded against ty; an absent or empty
 // value is a null of ty.
 func decodeValue(dv *proto.DynamicValue, ty cty.Type) (cty.Value, error) {
