@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -92,9 +93,11 @@ func Start(ctx context.Context, opts StartOptions) (protocol.Provider, error) {
 			return nil, fmt.Errorf("provider %q: no executable path given", opts.Type)
 		}
 		cmd := exec.Command(opts.Path)
+		// The host's environment, then opts.Env, which wins over it.
+		cmd.Env = append(os.Environ(), EnvLogLevel+"="+logger.GetLevel().String())
 		cmd.Env = append(cmd.Env, opts.Env...)
-		cmd.Env = append(cmd.Env, EnvLogLevel+"="+logger.GetLevel().String())
 		cfg.Cmd = cmd
+		cfg.SkipHostEnv = true
 		cfg.AutoMTLS = true
 	}
 	pc := plugin.NewClient(cfg)

@@ -56,7 +56,8 @@ func inProcess(t testing.TB, impl protocol.Provider) protocol.Provider {
 	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{
 		plugin.PluginName: &plugin.GRPCProviderPlugin{Impl: impl, Name: "fake"},
 	})
-	t.Cleanup(func() { client.Close(); server.Stop() })
+	_ = server // client.Close asks the server to stop
+	t.Cleanup(func() { client.Close() })
 	raw, err := client.Dispense(plugin.PluginName)
 	if err != nil {
 		t.Fatal(err)

@@ -235,3 +235,19 @@ func TestDebugReattach(t *testing.T) {
 		t.Errorf("the debug process ended on Close: %v", err)
 	}
 }
+
+func TestStartEnvOverridesHost(t *testing.T) {
+	t.Setenv("LLMOPS_NULL_TEST_CRASH_AFTER", "99")
+	p := startSubprocess(t, "null", "null", "LLMOPS_NULL_TEST_CRASH_AFTER=1")
+	r := createNull(context.Background(), p)
+	if !r.Diagnostics.HasErrors() || !p.Exited() {
+		t.Fatalf("StartOptions.Env did not win over the host environment: %v", r.Diagnostics)
+	}
+}
+
+func TestStartMissingBinary(t *testing.T) {
+	_, err := plugin.Start(context.Background(), plugin.StartOptions{Path: "/nonexistent/llmops-provider-x", Type: "x"})
+	if err == nil || !strings.Contains(err.Error(), `provider "x"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
