@@ -1,0 +1,77 @@
+// Package kindsdk turns the core schema of a lifecycle kind (package
+// schema) into an sdk.Block, the form a provider written with plugins/sdk
+// declares its resources in, optionally extended with the provider's own
+// attributes:
+//
+//	"training_run": {
+//		Schema: kindsdk.Block(schema.TrainingRun, sdk.Block{Attributes: sdk.Attributes{
+//			"partition": sdk.Attr(cty.String).Optional(),
+//		}}),
+//		...
+//	}
+//
+// The boundary: it depends on package schema and plugins/sdk only; it is a
+// separate package so that package schema, which the engine imports, does
+// not pull in the provider framework.
+package kindsdk
+
+import (
+	"fmt"
+
+	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/schema"
+)
+
+// Block returns the sdk form of a kind's core schema with extra's
+// attributes and blocks added. It panics when kind is not a kind or extra
+// redefines a core name: both are mistakes in the provider's code, found by
+// its first test.
+func Block(kind string, extra sdk.Block) sdk.Block {
+	pb, err := schema.Extend(kind, extra.Build())
+	if err != nil {
+		panic(fmt.Sprintf("kindsdk: %v", err))
+	}
+	return FromProtocol(pb)
+}
+
+// FromProtocol converts a protocol block into an sdk.Block with the same
+// attributes, modes, nesting and limits.
+func FromProtocol(b *protocol.Block) sdk.Block {
+	out := sdk.Block{Description: b.Description, Attributes: sdk.Attributes{}, Blocks: sdk.Blocks{}}
+	for name, a := range b.Attributes {
+		x := sdk.Attr(a.Type).Description(a.Description)
+		if a.Required {
+			x.Required()
+		}
+		if a.Optional {
+			x.Optional()
+		}
+		if a.Computed {
+			x.Computed()
+		}
+		if a.Sensitive {
+			x.Sensitive()
+		}
+		if a.ForceNew {
+			x.ForceNew()
+		}
+		out.Attributes[name] = x
+	}
+	for name, nb := range b.BlockTypes {
+		inner := FromProtocol(&nb.Block)
+		var n *sdk.NestedBlock
+		switch nb.Nesting {
+		case protocol.NestingList:
+			n = sdk.ListBlock(inner)
+		case protocol.NestingSet:
+			n = sdk.SetBlock(inner)
+		case protocol.NestingMap:
+			n = sdk.MapBlock(inner)
+		default:
+			n = sdk.SingleBlock(inner)
+		}
+		out.Blocks[name] = n.MinItems(nb.MinItems).MaxItems(nb.MaxItems)
+	}
+	return out
+}

@@ -1,0 +1,479 @@
+package schema
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+)
+
+// Validate runs the core checks of a kind on a configuration value (an
+// object of the kind's implied type, possibly extended by a provider).
+// Unknown values pass. A name that is not a kind gives no diagnostics.
+func Validate(kind string, config cty.Value) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if config == cty.NilVal || config.IsNull() || !config.IsKnown() || !config.Type().IsObjectType() {
+		return nil
+	}
+	a := func(name string) (cty.Value, cty.Path) { return getAttr(config, name), cty.GetAttrPath(name) }
+	switch kind {
+	case Model:
+		v, p := a("source")
+		d = append(d, ValidateSource(v, p)...)
+	case Dataset:
+		v, p := a("source")
+		d = append(d, ValidateSource(v, p)...)
+		v, p = a("split")
+		d = append(d, ValidateSplit(v, p)...)
+		v, p = a("seed")
+		d = append(d, ValidateInteger(v, p, 0, math.MaxInt64)...)
+		v, p = a("format")
+		d = append(d, ValidateNonEmpty(v, p)...)
+		if t := getAttr(config, "transform"); t != cty.NilVal && !t.IsNull() && t.IsKnown() {
+			d = append(d, ValidateCommand(getAttr(t, "command"), cty.GetAttrPath("transform").GetAttr("command"))...)
+		}
+	case Prompt:
+		d = append(d, validatePrompt(config)...)
+	case TrainingRun:
+		v, p := a("command")
+		d = append(d, ValidateCommand(v, p)...)
+		v, p = a("method")
+		d = append(d, ValidateNonEmpty(v, p)...)
+		v, p = a("resources")
+		d = append(d, ValidateResources(v, p)...)
+	case Evaluation:
+		v, p := a("command")
+		d = append(d, ValidateCommand(v, p)...)
+		v, p = a("gate")
+		d = append(d, ValidateGates(v, p)...)
+		v, p = a("resources")
+		d = append(d, ValidateResources(v, p)...)
+		m, e := getAttr(config, "model"), getAttr(config, "endpoint")
+		if m != cty.NilVal && e != cty.NilVal && m.IsKnown() && e.IsKnown() {
+			switch {
+			case !m.IsNull() && !e.IsNull():
+				d.AttrErrorf(cty.GetAttrPath("endpoint"), "Conflicting arguments", "Set model (a model id) or endpoint (a live deployment), not both.")
+			case m.IsNull() && e.IsNull():
+				d.AttrErrorf(cty.GetAttrPath("model"), "Missing argument", "An evaluation needs a model (a model id such as training_run.ft.output_model) or an endpoint (such as deployment.prod.endpoint).")
+			}
+		}
+		v, p = a("endpoint")
+		d = append(d, ValidateURL(v, p)...)
+	case EmbeddingIndex:
+		v, p := a("command")
+		d = append(d, ValidateCommand(v, p)...)
+		size, sp := a("chunk_size")
+		d = append(d, ValidateInteger(size, sp, 1, 1<<30)...)
+		ov, op := a("chunk_overlap")
+		d = append(d, ValidateInteger(ov, op, 0, 1<<30)...)
+		if known(size) && known(ov) && bigFloat(ov).Cmp(bigFloat(size)) >= 0 {
+			d.AttrErrorf(op, "Invalid chunk overlap", "chunk_overlap (%s) must be smaller than chunk_size (%s).", bigFloat(ov).Text('f', -1), bigFloat(size).Text('f', -1))
+		}
+		v, p = a("resources")
+		d = append(d, ValidateResources(v, p)...)
+	case Deployment:
+		v, p := a("replicas")
+		d = append(d, ValidateInteger(v, p, 1, 10000)...)
+		v, p = a("strategy")
+		d = append(d, ValidateOneOf(v, p, "strategy", "blue_green", "rolling", "recreate")...)
+		if s := getAttr(config, "serve"); s != cty.NilVal && !s.IsNull() && s.IsKnown() {
+			d = append(d, ValidateCommand(getAttr(s, "command"), cty.GetAttrPath("serve").GetAttr("command"))...)
+		}
+		v, p = a("access")
+		d = append(d, validateAccess(v, p)...)
+		v, p = a("resources")
+		d = append(d, ValidateResources(v, p)...)
+	case Monitor:
+		v, p := a("interval")
+		d = append(d, ValidateDuration(v, p)...)
+		v, p = a("on_breach")
+		d = append(d, ValidateOneOf(v, p, "on_breach", "alert", "rollback")...)
+		v, p = a("check")
+		d = append(d, validateChecks(v, p)...)
+		v, p = a("alert")
+		d = append(d, validateAlerts(v, p)...)
+	}
+	return d
+}
+
+// ValidateSource checks a source is a URL-like string (`scheme://...`) or
+// an artifact id (`sha256:<hex>`). Which schemes work is the provider's
+// business.
+func ValidateSource(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if !known(v) {
+		return nil
+	}
+	s := v.AsString()
+	switch {
+	case strings.HasPrefix(s, "sha256:"):
+		if !IsArtifactID(s) {
+			d.AttrErrorf(p, "Invalid artifact id", "%q is not an artifact id: expected sha256: followed by 64 lower-case hex digits.", s)
+		}
+	case !strings.Contains(s, "://") || strings.HasPrefix(s, "://"):
+		d.AttrErrorf(p, "Invalid source", "%q has no scheme: write file://path (relative to the configuration directory), hf://org/name, or an artifact id such as training_run.ft.output_model.", s)
+	}
+	return d
+}
+
+// IsArtifactID reports whether s is `sha256:` followed by 64 lower-case hex
+// digits.
+func IsArtifactID(s string) bool {
+	const p = "sha256:"
+	if len(s) != len(p)+64 || !strings.HasPrefix(s, p) {
+		return false
+	}
+	for _, c := range s[len(p):] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateSplit checks a dataset split: at least one named fraction, each in
+// (0, 1], summing to 1 (within 1e-6).
+func ValidateSplit(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	if !v.CanIterateElements() {
+		d.AttrErrorf(p, "Invalid split", "split must be a map of fractions, e.g. { train = 0.9, eval = 0.1 }.")
+		return d
+	}
+	if v.LengthInt() == 0 {
+		d.AttrErrorf(p, "Invalid split", "split is empty: name at least one part, e.g. { train = 0.9, eval = 0.1 }.")
+		return d
+	}
+	sum, allKnown := 0.0, true
+	var parts []string
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		name := k.AsString()
+		ep := p.Index(k)
+		if !validName(name) {
+			d.AttrErrorf(ep, "Invalid split name", "Split name %q must be letters, digits, `_` or `-` (it names a file).", name)
+		}
+		if !e.IsKnown() {
+			allKnown = false
+			continue
+		}
+		if e.IsNull() {
+			d.AttrErrorf(ep, "Invalid split fraction", "The fraction of split %q is null.", name)
+			allKnown = false
+			continue
+		}
+		f, _ := bigFloat(e).Float64()
+		if !(f > 0 && f <= 1) {
+			d.AttrErrorf(ep, "Invalid split fraction", "The fraction of split %q is %s; each fraction must be greater than 0 and at most 1.", name, num(f))
+		}
+		sum += f
+		parts = append(parts, fmt.Sprintf("%s = %s", name, num(f)))
+	}
+	if allKnown && math.Abs(sum-1) > 1e-6 {
+		sort.Strings(parts)
+		d.AttrErrorf(p, "Invalid split", "The split fractions must sum to 1; %s sum to %s.", strings.Join(parts, ", "), num(math.Round(sum*1e9)/1e9))
+	}
+	return d
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateGates checks an evaluation's gate blocks: each names a metric and
+// has min or max (min not above max).
+func ValidateGates(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return nil
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, g := it.Element()
+		gp := p.Index(k)
+		if g.IsNull() || !g.IsKnown() {
+			continue
+		}
+		m := getAttr(g, "metric")
+		if known(m) && strings.TrimSpace(m.AsString()) == "" {
+			d.AttrErrorf(gp.GetAttr("metric"), "Invalid gate", "A gate must name a metric of the evaluation's metrics.json.")
+		}
+		mn, mx := getAttr(g, "min"), getAttr(g, "max")
+		if mn.IsKnown() && mx.IsKnown() && mn.IsNull() && mx.IsNull() {
+			name := "this metric"
+			if known(m) {
+				name = fmt.Sprintf("%q", m.AsString())
+			}
+			d.AttrErrorf(gp, "Invalid gate", "The gate on %s has no bound: set min, max or both.", name)
+		}
+		if known(mn) && known(mx) && bigFloat(mn).Cmp(bigFloat(mx)) > 0 {
+			d.AttrErrorf(gp.GetAttr("min"), "Invalid gate", "min (%s) is greater than max (%s): no value can pass.", bigFloat(mn).Text('g', -1), bigFloat(mx).Text('g', -1))
+		}
+	}
+	return d
+}
+
+// ValidateDuration checks a duration string (see ParseDuration); it must be
+// greater than zero.
+func ValidateDuration(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if !known(v) {
+		return nil
+	}
+	dur, err := ParseDuration(v.AsString())
+	switch {
+	case err != nil:
+		d.AttrErrorf(p, "Invalid duration", "%s.", err)
+	case dur <= 0:
+		d.AttrErrorf(p, "Invalid duration", "%q: the duration must be greater than zero.", v.AsString())
+	}
+	return d
+}
+
+// ValidateCommand checks an argv list: at least one element, the program
+// name not empty, no null elements.
+func ValidateCommand(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return nil
+	}
+	if v.LengthInt() == 0 {
+		d.AttrErrorf(p, "Invalid command", "The command is empty: give an argv list such as [\"python3\", \"train.py\"].")
+		return d
+	}
+	i := 0
+	for it := v.ElementIterator(); it.Next(); i++ {
+		k, e := it.Element()
+		switch {
+		case !e.IsKnown():
+		case e.IsNull():
+			d.AttrErrorf(p.Index(k), "Invalid command", "Element %d of the command is null.", i)
+		case i == 0 && strings.TrimSpace(e.AsString()) == "":
+			d.AttrErrorf(p.Index(k), "Invalid command", "The program name (the first element) is empty.")
+		}
+	}
+	return d
+}
+
+// ValidateNonEmpty checks a string, when set, is not empty or blank.
+func ValidateNonEmpty(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if known(v) && strings.TrimSpace(v.AsString()) == "" {
+		d.AttrErrorf(p, "Invalid value", "%s must not be empty.", protocol.PathString(p))
+	}
+	return d
+}
+
+// ValidateOneOf checks a string, when set, is one of the allowed values.
+func ValidateOneOf(v cty.Value, p cty.Path, what string, allowed ...string) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if !known(v) {
+		return nil
+	}
+	for _, a := range allowed {
+		if v.AsString() == a {
+			return nil
+		}
+	}
+	d.AttrErrorf(p, "Invalid "+what, "%q is not a valid %s; use one of: %s.", v.AsString(), what, strings.Join(allowed, ", "))
+	return d
+}
+
+// CheckMethod is for providers that restrict training methods: it refuses
+// a method outside supported, listing the supported ones.
+func CheckMethod(provider, method string, supported []string, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	for _, s := range supported {
+		if s == method {
+			return nil
+		}
+	}
+	d.AttrErrorf(p, "Unsupported training method", "The %s provider does not support method %q; it supports: %s.", provider, method, strings.Join(supported, ", "))
+	return d
+}
+
+// ValidateInteger checks a number, when set, is a whole number in [min, max].
+func ValidateInteger(v cty.Value, p cty.Path, min, max int64) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if !known(v) {
+		return nil
+	}
+	f := bigFloat(v)
+	if !f.IsInt() {
+		d.AttrErrorf(p, "Invalid number", "%s must be a whole number, got %s.", protocol.PathString(p), f.Text('g', -1))
+		return d
+	}
+	i, _ := f.Int64()
+	if f.Cmp(bigFloatOf(min)) < 0 || f.Cmp(bigFloatOf(max)) > 0 {
+		if max == math.MaxInt64 {
+			d.AttrErrorf(p, "Invalid number", "%s must be at least %d, got %d.", protocol.PathString(p), min, i)
+		} else {
+			d.AttrErrorf(p, "Invalid number", "%s must be between %d and %d, got %s.", protocol.PathString(p), min, max, f.Text('g', -1))
+		}
+	}
+	return d
+}
+
+// ValidateURL checks an http(s) URL, when set.
+func ValidateURL(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if !known(v) {
+		return nil
+	}
+	u, err := url.Parse(v.AsString())
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.AttrErrorf(p, "Invalid URL", "%q is not an http(s) URL.", v.AsString())
+	}
+	return d
+}
+
+// ValidateResources checks a `resources` block.
+func ValidateResources(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	d = append(d, ValidateInteger(getAttr(v, "gpus"), p.GetAttr("gpus"), 0, 4096)...)
+	d = append(d, ValidateInteger(getAttr(v, "cpus"), p.GetAttr("cpus"), 1, 1<<20)...)
+	d = append(d, ValidateInteger(getAttr(v, "nodes"), p.GetAttr("nodes"), 1, 1<<20)...)
+	if m := getAttr(v, "memory_gb"); known(m) && bigFloat(m).Sign() <= 0 {
+		d.AttrErrorf(p.GetAttr("memory_gb"), "Invalid number", "memory_gb must be greater than 0.")
+	}
+	d = append(d, ValidateDuration(getAttr(v, "max_duration"), p.GetAttr("max_duration"))...)
+	d = append(d, ValidateNonEmpty(getAttr(v, "gpu_type"), p.GetAttr("gpu_type"))...)
+	return d
+}
+
+func validatePrompt(config cty.Value) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	t, f := getAttr(config, "template"), getAttr(config, "template_file")
+	if t.IsKnown() && f.IsKnown() {
+		switch {
+		case !t.IsNull() && !f.IsNull():
+			d.AttrErrorf(cty.GetAttrPath("template_file"), "Conflicting arguments", "Set template (the text) or template_file (a file), not both.")
+		case t.IsNull() && f.IsNull():
+			d.AttrErrorf(cty.GetAttrPath("template"), "Missing argument", "A prompt needs template (the text) or template_file (a file holding it).")
+		}
+	}
+	if known(t) {
+		d = append(d, CheckPromptVariables(t.AsString(), getAttr(config, "variables"), cty.GetAttrPath("template"))...)
+	}
+	return d
+}
+
+// CheckPromptVariables compares a template's placeholders with the
+// declared variables (when known and set): an undeclared placeholder is an
+// error on the template's attribute, an unused declared variable a warning
+// on `variables`.
+func CheckPromptVariables(template string, variables cty.Value, templatePath cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if !known(variables) {
+		return nil
+	}
+	var declared []string
+	for it := variables.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.IsNull() {
+			declared = append(declared, e.AsString())
+		}
+	}
+	undeclared, unused := CompareVariables(declared, Placeholders(template))
+	if len(undeclared) > 0 {
+		d.AttrErrorf(templatePath, "Undeclared prompt variables", "The template uses %s, which %s not declared in variables (declared: %s). Add %s to variables or remove the placeholder.",
+			placeholders(undeclared), plural(len(undeclared), "is", "are"), list(declared), plural(len(undeclared), "it", "them"))
+	}
+	if len(unused) > 0 {
+		d = append(d, protocol.Diagnostic{Severity: protocol.Warning, Summary: "Unused prompt variables", Attribute: cty.GetAttrPath("variables"),
+			Detail: fmt.Sprintf("variables declares %s, which the template never uses.", list(unused))})
+	}
+	return d
+}
+
+func validateAccess(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	if r := getAttr(v, "requests_per_minute"); known(r) && bigFloat(r).Sign() <= 0 {
+		d.AttrErrorf(p.GetAttr("requests_per_minute"), "Invalid rate limit", "requests_per_minute must be greater than 0.")
+	}
+	keys, pub := getAttr(v, "api_keys"), getAttr(v, "public")
+	if known(pub) && pub.True() && known(keys) && keys.LengthInt() > 0 {
+		d.AttrErrorf(p.GetAttr("public"), "Conflicting arguments", "A public deployment takes no api_keys; remove one of them.")
+	}
+	return d
+}
+
+func validateChecks(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return nil
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, c := it.Element()
+		if c.IsNull() || !c.IsKnown() {
+			continue
+		}
+		mn, mx := getAttr(c, "min"), getAttr(c, "max")
+		if mn.IsKnown() && mx.IsKnown() && mn.IsNull() && mx.IsNull() {
+			d.AttrErrorf(p.Index(k), "Invalid check", "The check %q has no bound: set min, max or both.", k.AsString())
+		}
+	}
+	return d
+}
+
+func validateAlerts(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return nil
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, a := it.Element()
+		if a.IsNull() || !a.IsKnown() {
+			continue
+		}
+		w, c := getAttr(a, "webhook"), getAttr(a, "command")
+		if w.IsKnown() && c.IsKnown() && w.IsNull() && c.IsNull() {
+			d.AttrErrorf(p.Index(k), "Invalid alert", "An alert needs a webhook (an http(s) URL) or a command.")
+		}
+		d = append(d, ValidateURL(w, p.Index(k).GetAttr("webhook"))...)
+		d = append(d, ValidateCommand(c, p.Index(k).GetAttr("command"))...)
+	}
+	return d
+}
+
+func placeholders(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "{{" + n + "}}"
+	}
+	return strings.Join(q, ", ")
+}
+
+func list(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
