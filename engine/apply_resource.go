@@ -158,7 +158,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	if newVal == cty.NilVal {
 		newVal = cty.NullVal(schema.Block.ImpliedType())
 	}
-	newVal = values.MarkPaths(newVal, sensitive)
+	newVal = values.MarkSecretLeaves(values.MarkPaths(newVal, sensitive), values.SecretLeaves(cfgVal))
 
 	if resp.Diagnostics.HasErrors() {
 		err := resp.Diagnostics.Err()

@@ -143,7 +143,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	}
 	for name, v := range e.opts.Variables {
 		if values.IsSensitive(v) {
-			p.SensitiveVariables[name] = hashValue(v)
+			p.SensitiveVariables[name] = HashValue(v)
 			continue
 		}
 		p.Variables[name] = v
@@ -161,9 +161,9 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	return p, append(diags, w.diags...)
 }
 
-// hashValue is the sha256 of a value's JSON, for sensitive variables that
+// HashValue is the sha256 of a value's JSON, for sensitive variables that
 // saved plans do not keep.
-func hashValue(v cty.Value) string {
+func HashValue(v cty.Value) string {
 	enc, _ := values.Encode(v)
 	h := sha256.New()
 	h.Write(enc.Type)

@@ -241,7 +241,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	if resp.Diagnostics.HasErrors() {
 		return nil, unknown, diags
 	}
-	plannedVal := values.MarkPaths(resp.PlannedState, sensitive)
+	plannedVal := values.MarkSecretLeaves(values.MarkPaths(resp.PlannedState, sensitive), values.SecretLeaves(cfgVal))
 
 	ch := &plans.ResourceInstanceChange{
 		Addr:            ri,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	ctymsgpack "github.com/zclconf/go-cty/cty/msgpack"
 )
 
 type sensitiveMark string
@@ -197,4 +198,95 @@ func DecodePaths(b []byte) ([]cty.Path, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// EncodeWithUnknowns is Encode for values that may contain unknowns (in
+// plans): the value is cty msgpack instead of JSON.
+func EncodeWithUnknowns(v cty.Value) (Encoded, error) {
+	if v == cty.NilVal {
+		v = cty.NullVal(cty.DynamicPseudoType)
+	}
+	raw, pvm := v.UnmarkDeepWithPaths()
+	var paths []cty.Path
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[Sensitive]; ok {
+			paths = append(paths, pm.Path)
+		}
+	}
+	var enc Encoded
+	var err error
+	if enc.Value, err = ctymsgpack.Marshal(raw, raw.Type()); err != nil {
+		return enc, err
+	}
+	if enc.Type, err = ctyjson.MarshalType(raw.Type()); err != nil {
+		return enc, err
+	}
+	if len(paths) > 0 {
+		if enc.Sensitive, err = EncodePaths(paths); err != nil {
+			return enc, err
+		}
+	}
+	return enc, nil
+}
+
+// DecodeWithUnknowns reverses EncodeWithUnknowns.
+func DecodeWithUnknowns(e Encoded) (cty.Value, error) {
+	ty, err := ctyjson.UnmarshalType(e.Type)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("invalid value type: %w", err)
+	}
+	v, err := ctymsgpack.Unmarshal(e.Value, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("invalid value: %w", err)
+	}
+	if len(e.Sensitive) > 0 {
+		paths, err := DecodePaths(e.Sensitive)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		v = MarkPaths(v, paths)
+	}
+	return v, nil
+}
+
+// SecretLeaves returns the primitive values found under the sensitive
+// parts of v (for MarkSecretLeaves).
+func SecretLeaves(v cty.Value) []cty.Value {
+	var out []cty.Value
+	for _, p := range SensitivePaths(v) {
+		sub, err := p.Apply(v)
+		if err != nil {
+			continue
+		}
+		sub, _ = sub.UnmarkDeep()
+		cty.Walk(sub, func(_ cty.Path, leaf cty.Value) (bool, error) {
+			if leaf.IsKnown() && !leaf.IsNull() && leaf.Type().IsPrimitiveType() {
+				out = append(out, leaf)
+			}
+			return true, nil
+		})
+	}
+	return out
+}
+
+// MarkSecretLeaves marks every primitive part of v equal to one of the
+// secrets as sensitive, so that a provider copying a secret into a computed
+// attribute (output = input) does not reveal it.
+func MarkSecretLeaves(v cty.Value, secrets []cty.Value) cty.Value {
+	if len(secrets) == 0 {
+		return v
+	}
+	out, _ := cty.Transform(v, func(_ cty.Path, leaf cty.Value) (cty.Value, error) {
+		u, _ := leaf.Unmark()
+		if !u.IsKnown() || u.IsNull() || !u.Type().IsPrimitiveType() {
+			return leaf, nil
+		}
+		for _, s := range secrets {
+			if s.Type() == u.Type() && s.RawEquals(u) {
+				return leaf.Mark(Sensitive), nil
+			}
+		}
+		return leaf, nil
+	})
+	return out
 }

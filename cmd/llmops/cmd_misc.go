@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/cmd/llmops/render"
+	"github.com/llmops/llmops/engine"
+	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/discovery"
+	"github.com/llmops/llmops/plugins/sdk/plugin"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/state"
+)
+
+const initUsage = `
+Usage: llmops init [options]
+
+Finds every provider the configuration (and the state) uses, in
+.llmops/plugins/, $LLMOPS_PLUGIN_PATH, beside the llmops binary and on
+$PATH, asks each for its version, and records type, version and the
+sha256 of its binary in .llmops.lock.hcl. Later commands refuse a binary
+that does not match. Commit the lock file.
+`
+
+func runInit(m *meta, args []string) int {
+	fs := m.newFlags("init", initUsage)
+	upgrade := fs.Bool("upgrade", false, "Accept provider binaries that differ from the lock file (after an intended upgrade).")
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
+	cfg, ok := m.loadConfig()
+	if !ok {
+		return exitError
+	}
+	ctx := context.Background()
+	var snap *state.Snapshot
+	if _, err := os.Stat(m.stateFile()); err == nil {
+		if st, ok := m.openState(ctx); ok {
+			snap, _ = st.Snapshot(ctx, 0)
+			st.Close()
+		}
+	}
+	old, diags := discovery.ReadLockFile(m.workDir())
+	if diags.HasErrors() {
+		m.showDiags(diags)
+		return exitError
+	}
+	lf := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{}}
+	var errs hcl.Diagnostics
+	for _, typ := range providerTypes(cfg, snap) {
+		bin, err := discovery.Find(typ, m.searchOptions())
+		if err != nil {
+			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
+			continue
+		}
+		if old != nil && old.Providers[typ] != nil && !*upgrade {
+			if err := discovery.Verify(old, bin); err != nil {
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s does not match the lock file", typ), Detail: err.Error()})
+				continue
+			}
+		}
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger()})
+		if err != nil {
+			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", typ), Detail: err.Error()})
+			continue
+		}
+		resp := p.GetSchema(ctx, protocol.GetSchemaRequest{})
+		p.Close()
+		if resp.Diagnostics.HasErrors() {
+			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s returned an error for its schema", typ), Detail: resp.Diagnostics.Err().Error()})
+			continue
+		}
+		bin.Version = resp.ProviderVersion
+		lf.Providers[typ] = &discovery.LockedProvider{Type: typ, Version: resp.ProviderVersion, Hash: bin.SHA256, Path: bin.Path}
+		fmt.Fprintf(m.stdout, "- provider %s v%s: %s (%s)\n", typ, strings.TrimPrefix(resp.ProviderVersion, "v"), bin.Path, bin.SHA256)
+	}
+	if errs.HasErrors() {
+		m.showDiags(errs)
+		return exitError
+	}
+	if err := os.MkdirAll(".llmops", 0o755); err != nil {
+		return m.errorDetail("Cannot create .llmops", err.Error())
+	}
+	if err := lf.Write(m.workDir()); err != nil {
+		return m.errorDetail("Cannot write the lock file", err.Error())
+	}
+	fmt.Fprintf(m.stdout, "\n%s Wrote %s; commit it with your configuration.\n", m.colors.Add("llmops has been initialized."), discovery.LockFileName)
+	return exitOK
+}
+
+const validateUsage = `
+Usage: llmops validate [options]
+
+Checks the configuration: syntax, references, types against each
+provider's schema, cycles and the providers' own checks. It reads no state
+and changes nothing; variables without a value are treated as unknown.
+`
+
+func runValidate(m *meta, args []string) int {
+	fs := m.newFlags("validate", validateUsage)
+	jsonOut := fs.Bool("json", false, "Machine-readable output.")
+	m.addVarFlags(fs)
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
+	cfg, diags := configs.LoadDir(m.workDir())
+	if cfg != nil {
+		m.sources = cfg.Sources
+	}
+	var vars map[string]cty.Value
+	if !diags.HasErrors() {
+		var vd hcl.Diagnostics
+		vars, vd = engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
+		for _, d := range vd {
+			if d.Summary == "No value for required variable" {
+				continue
+			}
+			diags = append(diags, d)
+		}
+		for name, v := range cfg.Variables {
+			if _, ok := vars[name]; !ok || vars[name] == cty.DynamicVal {
+				vars[name] = cty.UnknownVal(v.Type)
+			}
+		}
+	}
+	if !diags.HasErrors() {
+		f, ok := m.providerFactory(cfg, nil)
+		if !ok {
+			return exitError
+		}
+		eng := engine.New(engine.Options{Config: cfg, Providers: f, Variables: vars, Logger: m.logger(), Version: Version})
+		diags = append(diags, eng.Validate(context.Background())...)
+		eng.Close()
+	}
+	if *jsonOut {
+		errs, warns := 0, 0
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				errs++
+			} else {
+				warns++
+			}
+		}
+		b, _ := json.MarshalIndent(map[string]any{
+			"format_version": render.JSONFormatVersion, "valid": !diags.HasErrors(),
+			"error_count": errs, "warning_count": warns, "diagnostics": render.DiagnosticsJSON(diags),
+		}, "", "  ")
+		fmt.Fprintln(m.stdout, string(b))
+	} else {
+		m.showDiags(diags)
+		if !diags.HasErrors() {
+			fmt.Fprintln(m.stdout, m.colors.Add("Success!")+" The configuration is valid.")
+		}
+	}
+	if diags.HasErrors() {
+		return exitError
+	}
+	return exitOK
+}
+
+const graphUsage = `
+Usage: llmops graph [options]
+
+Prints the dependency graph of the configuration in Graphviz DOT format;
+an edge A -> B means A depends on B. Render it with: llmops graph | dot -Tsvg > graph.svg
+`
+
+func runGraph(m *meta, args []string) int {
+	fs := m.newFlags("graph", graphUsage)
+	m.addVarFlags(fs)
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
+	cfg, ok := m.loadConfig()
+	if !ok {
+		return exitError
+	}
+	f, ok := m.providerFactory(cfg, nil)
+	if !ok {
+		return exitError
+	}
+	eng := engine.New(engine.Options{Config: cfg, Providers: f, Logger: m.logger(), Version: Version})
+	defer eng.Close()
+	dot, diags := eng.GraphDOT(context.Background())
+	m.showDiags(diags)
+	if diags.HasErrors() {
+		return exitError
+	}
+	fmt.Fprint(m.stdout, dot)
+	return exitOK
+}
+
+const providersUsage = `
+Usage: llmops providers [options]
+
+Lists each provider the configuration and state use: its binary path,
+version, checksum and the resource types it offers.
+`
+
+func runProviders(m *meta, args []string) int {
+	fs := m.newFlags("providers", providersUsage)
+	jsonOut := fs.Bool("json", false, "Machine-readable output.")
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
+	cfg, ok := m.loadConfig()
+	if !ok {
+		return exitError
+	}
+	f, ok := m.providerFactory(cfg, nil)
+	if !ok {
+		return exitError
+	}
+	ctx := context.Background()
+	type rtype struct {
+		Name       string   `json:"name"`
+		Attributes []string `json:"attributes"`
+		Blocks     []string `json:"blocks,omitempty"`
+	}
+	type prov struct {
+		Type          string  `json:"type"`
+		Version       string  `json:"version"`
+		Path          string  `json:"path"`
+		SHA256        string  `json:"sha256"`
+		ResourceTypes []rtype `json:"resource_types"`
+	}
+	var out []prov
+	types := make([]string, 0, len(f.bins))
+	for t := range f.bins {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		bin := f.bins[t]
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger()})
+		if err != nil {
+			return m.errorDetail("Cannot start provider "+t, err.Error())
+		}
+		resp := p.GetSchema(ctx, protocol.GetSchemaRequest{})
+		p.Close()
+		pv := prov{Type: t, Version: resp.ProviderVersion, Path: bin.Path, SHA256: bin.SHA256}
+		for _, rn := range render.SortedNames(resp.ResourceTypes) {
+			s := resp.ResourceTypes[rn]
+			rt := rtype{Name: rn}
+			if s.Block != nil {
+				for _, an := range s.Block.AttributeNames() {
+					a := s.Block.Attributes[an]
+					rt.Attributes = append(rt.Attributes, an+" ("+attrFlags(a)+")")
+				}
+				rt.Blocks = s.Block.BlockTypeNames()
+			}
+			pv.ResourceTypes = append(pv.ResourceTypes, rt)
+		}
+		out = append(out, pv)
+	}
+	if *jsonOut {
+		b, _ := json.MarshalIndent(map[string]any{"format_version": render.JSONFormatVersion, "providers": out}, "", "  ")
+		fmt.Fprintln(m.stdout, string(b))
+		return exitOK
+	}
+	for _, p := range out {
+		fmt.Fprintf(m.stdout, "%s v%s\n  path:   %s\n  sha256: %s\n", m.colors.Bold("provider "+p.Type), strings.TrimPrefix(p.Version, "v"), p.Path, p.SHA256)
+		for _, rt := range p.ResourceTypes {
+			fmt.Fprintf(m.stdout, "  - %s: %s", rt.Name, strings.Join(rt.Attributes, ", "))
+			if len(rt.Blocks) > 0 {
+				fmt.Fprintf(m.stdout, "; blocks: %s", strings.Join(rt.Blocks, ", "))
+			}
+			fmt.Fprintln(m.stdout)
+		}
+		fmt.Fprintln(m.stdout)
+	}
+	return exitOK
+}
+
+func attrFlags(a *protocol.Attribute) string {
+	var f []string
+	switch {
+	case a.Required:
+		f = append(f, "required")
+	case a.Optional && a.Computed:
+		f = append(f, "optional, computed")
+	case a.Optional:
+		f = append(f, "optional")
+	case a.Computed:
+		f = append(f, "computed")
+	}
+	if a.Sensitive {
+		f = append(f, "sensitive")
+	}
+	if a.ForceNew {
+		f = append(f, "forces replacement")
+	}
+	return strings.Join(f, ", ")
+}

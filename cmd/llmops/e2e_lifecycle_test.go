@@ -1,0 +1,225 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+const lifecycleHCL = `
+variable "env" {
+  type    = string
+  default = "dev"
+  validation {
+    condition     = contains(["dev", "prod"], var.env)
+    error_message = "env must be dev or prod."
+  }
+}
+variable "replicas" {
+  type    = number
+  default = 3
+}
+variable "generation" {
+  type    = string
+  default = "g1"
+}
+variable "api_key" {
+  type      = string
+  sensitive = true
+  default   = "s3cr3t-value-123"
+}
+
+locals {
+  prefix = "${var.env}-llm"
+  shards = toset(["a", "b", "c", "d"])
+}
+
+resource "null_value" "base" {
+  input = { name = local.prefix, lr = 0.0002, epochs = 3 }
+}
+
+resource "null_value" "shard" {
+  for_each         = local.shards
+  input            = "${local.prefix}-${each.key}"
+  triggers_replace = var.generation
+}
+
+resource "null_value" "worker" {
+  count = 10
+  input = { id = count.index, parent = null_value.base.output.name }
+}
+
+resource "null_value" "replica" {
+  count = var.replicas
+  input = "${null_value.base.id}-${count.index}"
+}
+
+resource "null_value" "gate" {
+  input      = "gate"
+  depends_on = [null_value.worker]
+}
+
+resource "null_value" "secret" {
+  input = var.api_key
+}
+
+resource "null_value" "extra" {
+  count = 2
+  input = file("data.txt")
+}
+
+output "prefix" {
+  value = local.prefix
+}
+
+output "shard_ids" {
+  value = { for k, v in null_value.shard : k => v.id }
+}
+
+output "key" {
+  value     = var.api_key
+  sensitive = true
+}
+`
+
+func TestE2ELifecycle(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": lifecycleHCL, "data.txt": "hello"})
+	var all strings.Builder
+	record := func(r result) result { all.WriteString(r.stdout + r.stderr); return r }
+
+	record(w.must(0, "init"))
+	if _, err := os.Stat(filepath.Join(w.dir, ".llmops.lock.hcl")); err != nil {
+		t.Fatal("init wrote no lock file")
+	}
+	r := record(w.must(2, "plan", "-detailed-exitcode"))
+	if !strings.Contains(r.stdout, "Plan: 22 to add, 0 to change, 0 to replace, 0 to destroy.") {
+		t.Fatalf("first plan:\n%s", r)
+	}
+	r = record(w.must(0, "apply", "-auto-approve"))
+	if !strings.Contains(r.stdout, "Apply complete! Resources: 22 added, 0 changed, 0 replaced, 0 destroyed.") {
+		t.Fatalf("apply:\n%s", r)
+	}
+	if !regexp.MustCompile(`null_value\.base: Creation complete after \d+s \[id=`).MatchString(r.stdout) {
+		t.Fatalf("no progress line for null_value.base:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "key = <sensitive>") || !strings.Contains(r.stdout, `prefix = "dev-llm"`) {
+		t.Fatalf("outputs after apply:\n%s", r.stdout)
+	}
+
+	r = record(w.must(0, "plan", "-detailed-exitcode"))
+	if !strings.Contains(r.stdout, "No changes.") {
+		t.Fatalf("re-plan:\n%s", r)
+	}
+
+	// One variable changes: exactly the dependents of local.prefix change.
+	r = record(w.must(2, "plan", "-detailed-exitcode", "-var", "env=prod"))
+	if !strings.Contains(r.stdout, "Plan: 0 to add, 15 to change, 0 to replace, 0 to destroy.") {
+		t.Fatalf("plan env=prod:\n%s", r)
+	}
+	for _, want := range []string{
+		"# null_value.base will be updated in place",
+		`# null_value.shard["a"] will be updated in place`,
+		"# null_value.worker[9] will be updated in place",
+		`~ name   = "dev-llm" -> "prod-llm"`,
+		`~ prefix = "dev-llm" -> "prod-llm"`,
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan env=prod lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stdout, "null_value.replica") || strings.Contains(r.stdout, "null_value.gate ") {
+		t.Errorf("plan env=prod touches objects that do not depend on env:\n%s", r.stdout)
+	}
+
+	r = record(w.must(2, "plan", "-detailed-exitcode", "-var", "generation=g2"))
+	if !strings.Contains(r.stdout, "Plan: 0 to add, 0 to change, 4 to replace, 0 to destroy.") ||
+		!strings.Contains(r.stdout, `# null_value.shard["c"] must be replaced (a change to triggers_replace forces replacement)`) ||
+		!strings.Contains(r.stdout, "# forces replacement") {
+		t.Fatalf("plan generation=g2:\n%s", r)
+	}
+
+	r = record(w.must(2, "plan", "-detailed-exitcode", "-var", "replicas=1"))
+	if !strings.Contains(r.stdout, "Plan: 0 to add, 0 to change, 0 to replace, 2 to destroy.") ||
+		!strings.Contains(r.stdout, "# null_value.replica[2] will be destroyed (index [2] is beyond the count)") {
+		t.Fatalf("plan replicas=1:\n%s", r)
+	}
+
+	// Environment variables win over -var (DESIGN.md section 2).
+	w.env = append(w.env, "LLMOPS_VAR_env=prod")
+	r = record(w.must(0, "apply", "-auto-approve", "-var", "env=dev"))
+	if !strings.Contains(r.stdout, "15 changed") {
+		t.Fatalf("apply with LLMOPS_VAR_env=prod:\n%s", r)
+	}
+	r = record(w.must(0, "plan", "-detailed-exitcode"))
+	if !strings.Contains(r.stdout, "No changes.") {
+		t.Fatalf("re-plan after env=prod:\n%s", r)
+	}
+	r = w.must(0, "output", "key") // asked for by name: the one place it may appear
+	if strings.TrimSpace(r.stdout) != `"s3cr3t-value-123"` {
+		t.Fatalf("output key by name: %q", r.stdout)
+	}
+	r = record(w.must(0, "output"))
+	if !strings.Contains(r.stdout, "key = <sensitive>") || strings.Contains(r.stdout, "s3cr3t") {
+		t.Fatalf("output:\n%s", r.stdout)
+	}
+	record(w.must(0, "show"))
+	record(w.must(0, "show", "-json"))
+	r = record(w.must(0, "state", "list"))
+	if n := len(strings.Fields(r.stdout)); n != 22 {
+		t.Fatalf("state list has %d lines:\n%s", n, r.stdout)
+	}
+
+	r = record(w.must(0, "destroy", "-auto-approve"))
+	if !strings.Contains(r.stdout, "Destroy complete! Resources: 22 destroyed.") {
+		t.Fatalf("destroy:\n%s", r)
+	}
+	r = w.must(0, "state", "list")
+	if strings.TrimSpace(r.stdout) != "" {
+		t.Fatalf("state not empty after destroy:\n%s", r.stdout)
+	}
+	if strings.Contains(all.String(), "s3cr3t-value-123") {
+		t.Fatalf("the sensitive value appeared in output:\n%s", all.String())
+	}
+}
+
+func TestE2EConcurrentApplyReportsLockHolder(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+resource "null_value" "slow" {
+  count = 3
+  input = count.index
+}
+`})
+	w.must(0, "init")
+	slow := exec.Command(filepath.Join(binDir, "llmops"), "apply", "-auto-approve")
+	slow.Dir = w.dir
+	slow.Env = append(w.env, "LLMOPS_NULL_TEST_SLEEP=3s")
+	var out strings.Builder
+	slow.Stdout, slow.Stderr = &out, &out
+	if err := slow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the first apply holds the lock (it prints its plan first).
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "Creating...") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := w.run("apply", "-auto-approve")
+	if r.code != 1 || !strings.Contains(r.stderr, "Error acquiring the state lock") || !strings.Contains(r.stderr, "for \"apply\"") || !strings.Contains(r.stderr, "force-unlock") {
+		t.Fatalf("second apply should fail naming the holder:\n%s", r)
+	}
+	if err := slow.Wait(); err != nil {
+		t.Fatalf("first apply failed: %v\n%s", err, out.String())
+	}
+	r = w.must(0, "plan", "-detailed-exitcode")
+	if !strings.Contains(r.stdout, "No changes.") {
+		t.Fatalf("after the first apply:\n%s", r)
+	}
+	r = w.must(0, "state", "list")
+	if n := len(strings.Fields(r.stdout)); n != 3 {
+		t.Fatalf("state has %d objects, want 3", n)
+	}
+}

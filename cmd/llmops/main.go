@@ -1,0 +1,140 @@
+// Command llmops manages the lifecycle of large language models as code:
+// it plans and applies the changes that make reality match the
+// configuration in *.llmops.hcl files.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Version is the llmops release, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Exit codes (documented in docs/cli.md).
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan -detailed-exitcode: the plan has changes
+)
+
+type command struct {
+	synopsis string
+	run      func(m *meta, args []string) int
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"init":         {"Find the providers the configuration uses and write the lock file", runInit},
+		"validate":     {"Check the configuration without reading state or changing anything", runValidate},
+		"fmt":          {"Rewrite configuration files in the canonical format", runFmt},
+		"plan":         {"Show the changes that apply would make", runPlan},
+		"apply":        {"Make the changes: reality matches the configuration afterwards", runApply},
+		"destroy":      {"Destroy every object the state records", runDestroy},
+		"show":         {"Show the state, or a saved plan file", runShow},
+		"output":       {"Show output values", runOutput},
+		"state":        {"Inspect and edit the state: list, show, rm, mv", runState},
+		"force-unlock": {"Remove a stuck state lock", runForceUnlock},
+		"graph":        {"Print the dependency graph in DOT format", runGraph},
+		"providers":    {"List the providers in use, their paths, versions and schemas", runProviders},
+		"version":      {"Print the llmops version", runVersion},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	m := &meta{stdin: stdin, stdout: stdout, stderr: stderr}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		switch {
+		case a == "-help" || a == "--help" || a == "-h":
+			usage(stdout)
+			return exitOK
+		case a == "-version" || a == "--version" || a == "-v":
+			return runVersion(m, nil)
+		case strings.HasPrefix(a, "-chdir=") || strings.HasPrefix(a, "--chdir="):
+			m.chdir = a[strings.Index(a, "=")+1:]
+		case a == "-chdir" || a == "--chdir":
+			if len(args) < 2 {
+				fmt.Fprintln(stderr, "Error: -chdir needs a directory: llmops -chdir=DIR COMMAND")
+				return exitError
+			}
+			m.chdir = args[1]
+			args = args[1:]
+		default:
+			fmt.Fprintf(stderr, "Error: unknown global option %s. Global options are -chdir=DIR, -help and -version; command options go after the command.\n", a)
+			return exitError
+		}
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		usage(stdout)
+		return exitOK
+	}
+	name := args[0]
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "Error: unknown command %q.\n\n", name)
+		usage(stderr)
+		return exitError
+	}
+	if m.chdir != "" {
+		if err := os.Chdir(m.chdir); err != nil {
+			fmt.Fprintf(stderr, "Error: cannot change to directory %q given by -chdir: %s\n", m.chdir, err)
+			return exitError
+		}
+	}
+	m.command = name
+	return cmd.run(m, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: llmops [-chdir=DIR] COMMAND [options]
+
+llmops plans and applies the lifecycle of large language models declared
+in *.llmops.hcl files: models, datasets, training runs, evaluations,
+deployments and monitors.
+
+Main commands:
+  init        `+commands["init"].synopsis+`
+  validate    `+commands["validate"].synopsis+`
+  plan        `+commands["plan"].synopsis+`
+  apply       `+commands["apply"].synopsis+`
+  destroy     `+commands["destroy"].synopsis+`
+
+Other commands:
+`)
+	var names []string
+	for n := range commands {
+		switch n {
+		case "init", "validate", "plan", "apply", "destroy":
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s%s\n", n, commands[n].synopsis)
+	}
+	fmt.Fprint(w, `
+Global options:
+  -chdir=DIR  Run in DIR, as if llmops had been started there.
+  -help       Show this help; "llmops COMMAND -help" shows a command's options.
+  -version    Print the version.
+
+Exit codes: 0 success; 1 error; 2 "plan -detailed-exitcode" found changes.
+`)
+}
+
+func runVersion(m *meta, args []string) int {
+	fmt.Fprintf(m.stdout, "llmops v%s\n", strings.TrimPrefix(Version, "v"))
+	return exitOK
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mattn/go-isatty"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/cmd/llmops/render"
+	"github.com/llmops/llmops/engine"
+	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/state"
+)
+
+// meta is what every command shares: streams, the working directory,
+// rendering and the common flags.
+type meta struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	chdir          string
+	command        string
+
+	noColor bool
+	colors  *render.Colors
+	// sources of the loaded configuration, for diagnostics.
+	sources map[string][]byte
+
+	statePath   string
+	lockTimeout time.Duration
+	useLock     bool
+	vars        varFlags
+}
+
+// varFlags collects -var and -var-file in command-line order.
+type varFlags struct{ srcs []engine.VarSource }
+
+type varFlag struct{ v *varFlags }
+type varFileFlag struct{ v *varFlags }
+
+func (f varFlag) String() string { return "" }
+func (f varFlag) Set(s string) error {
+	name, val, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want -var NAME=VALUE, got %q", s)
+	}
+	f.v.srcs = append(f.v.srcs, engine.VarSource{Name: strings.TrimSpace(name), Value: val})
+	return nil
+}
+func (f varFileFlag) String() string { return "" }
+func (f varFileFlag) Set(s string) error {
+	f.v.srcs = append(f.v.srcs, engine.VarSource{File: s})
+	return nil
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
+func (f *multiFlag) Set(s string) error { *f = append(*f, s); return nil }
+
+// newFlags returns a flag set whose -help prints usage text.
+func (m *meta) newFlags(name, usageText string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(m.stdout, strings.TrimSpace(usageText)+"\n\nOptions:\n")
+		fs.SetOutput(m.stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(m.stderr)
+	}
+	fs.BoolVar(&m.noColor, "no-color", false, "Disable colour in the output.")
+	return fs
+}
+
+func (m *meta) addStateFlags(fs *flag.FlagSet) {
+	fs.StringVar(&m.statePath, "state", "", "Path of the state database (default .llmops/state.db in the configuration directory).")
+	fs.DurationVar(&m.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock held by someone else, e.g. 30s (default: fail at once).")
+	fs.BoolVar(&m.useLock, "lock", true, "Take the state lock (use -lock=false only when you are sure nobody else runs llmops here).")
+}
+
+func (m *meta) addVarFlags(fs *flag.FlagSet) {
+	fs.Var(varFlag{&m.vars}, "var", "Set an input variable: -var NAME=VALUE (repeatable).")
+	fs.Var(varFileFlag{&m.vars}, "var-file", "Load input variables from an HCL file (repeatable).")
+}
+
+// parse parses flags; it returns false (and the exit code) on -help or errors.
+func (m *meta) parse(fs *flag.FlagSet, args []string) (bool, int) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, exitOK
+		}
+		return false, exitError
+	}
+	m.colors = render.NewColors(!m.noColor && isTerminal(m.stdout))
+	return true, exitOK
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+func (m *meta) workDir() string {
+	wd, _ := os.Getwd()
+	return wd
+}
+
+// loadConfig loads the configuration of the working directory.
+func (m *meta) loadConfig() (*configs.Config, bool) {
+	cfg, diags := configs.LoadDir(m.workDir())
+	if cfg != nil {
+		m.sources = cfg.Sources
+	}
+	m.showDiags(diags)
+	return cfg, !diags.HasErrors()
+}
+
+// collectVars resolves the input variables.
+func (m *meta) collectVars(cfg *configs.Config) (map[string]cty.Value, bool) {
+	vals, diags := engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
+	m.sources = cfg.Sources
+	m.showDiags(diags)
+	return vals, !diags.HasErrors()
+}
+
+func (m *meta) showDiags(diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	if m.colors == nil {
+		m.colors = render.NewColors(false)
+	}
+	render.Diagnostics(m.stderr, diags, m.sources, m.colors)
+}
+
+func (m *meta) errorf(format string, args ...any) int {
+	m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf(format, args...)}})
+	return exitError
+}
+
+func (m *meta) errorDetail(summary, detail string) int {
+	m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}})
+	return exitError
+}
+
+// stateFile is the state database path.
+func (m *meta) stateFile() string {
+	if m.statePath != "" {
+		return m.statePath
+	}
+	return filepath.Join(m.workDir(), ".llmops", "state.db")
+}
+
+// openState opens (creating if needed) the state database.
+func (m *meta) openState(ctx context.Context) (state.Store, bool) {
+	st, err := state.OpenSQLite(ctx, m.stateFile())
+	if err != nil {
+		m.errorDetail("Cannot open the state", err.Error())
+		return nil, false
+	}
+	return st, true
+}
+
+// who is user@host for state versions and locks.
+func who() (string, string) {
+	host, _ := os.Hostname()
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return name + "@" + host, host
+}
+
+// lock takes the state lock for op; the returned function releases it.
+func (m *meta) lock(ctx context.Context, st state.Store, op string) (func(), bool) {
+	if !m.useLock {
+		return func() {}, true
+	}
+	w, host := who()
+	info := state.LockInfo{Who: w, Host: host, PID: os.Getpid(), Operation: op, Created: time.Now().UTC()}
+	id, warning, err := st.Lock(ctx, info, m.lockTimeout)
+	if err != nil {
+		var le *state.LockedError
+		if errors.As(err, &le) {
+			h := le.Holder
+			m.errorDetail("Error acquiring the state lock",
+				fmt.Sprintf("The state is locked by %s (pid %d) for %q since %s.\nLock ID: %s\n\nWait for that operation to finish, retry with -lock-timeout=DURATION to wait for it, or, if it is gone for good, run `llmops force-unlock %s`.",
+					h.Who, h.PID, h.Operation, h.Created.Local().Format(time.RFC3339), h.ID, h.ID))
+			return nil, false
+		}
+		m.errorDetail("Error acquiring the state lock", err.Error())
+		return nil, false
+	}
+	if warning != "" {
+		m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Took over a stale state lock", Detail: warning}})
+	}
+	return func() {
+		if err := st.Unlock(context.WithoutCancel(ctx), id); err != nil {
+			fmt.Fprintf(m.stderr, "Warning: could not release the state lock %s: %s\n", id, err)
+		}
+	}, true
+}
+
+// interruptible returns a context cancelled on the first SIGINT/SIGTERM
+// (after calling onStop); a second signal exits at once.
+func (m *meta) interruptible(onStop func()) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(m.stderr, "\nInterrupt received: asking providers to stop, waiting for operations in flight and recording their results. Press Ctrl-C again to exit at once (the state stays consistent).")
+		if onStop != nil {
+			go onStop()
+		}
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(m.stderr, "Second interrupt: exiting now. Operations still in flight are not recorded; run plan to see where things stand.")
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}

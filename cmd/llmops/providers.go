@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/discovery"
+	"github.com/llmops/llmops/plugins/sdk/plugin"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/state"
+)
+
+// pluginFactory starts provider plugins found by discovery and verified
+// against the lock file.
+type pluginFactory struct {
+	logger hclog.Logger
+	bins   map[string]*discovery.Binary
+	mu     sync.Mutex
+	// started records the provider processes, to report which died.
+	started map[addrs.ProviderConfig]protocol.Provider
+}
+
+func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderConfig) (protocol.Provider, error) {
+	bin, ok := f.bins[addr.Type]
+	if !ok {
+		return nil, fmt.Errorf("provider %s is not in the lock file; run `llmops init`", addr.Type)
+	}
+	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: addr.Type, Logger: f.logger})
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.started[addr] = p
+	f.mu.Unlock()
+	return p, nil
+}
+
+func (f *pluginFactory) ProviderHash(typ string) (string, error) {
+	if b, ok := f.bins[typ]; ok {
+		return b.SHA256, nil
+	}
+	return "", fmt.Errorf("unknown provider %s", typ)
+}
+
+// exited lists the providers whose process has died.
+func (f *pluginFactory) exited() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for addr, p := range f.started {
+		if plugin.Exited(p) {
+			out = append(out, addr.String())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// providerTypes lists the provider types a configuration (and the
+// recorded objects, if any) need.
+func providerTypes(cfg *configs.Config, snap *state.Snapshot) []string {
+	set := map[string]bool{}
+	for addr := range cfg.ProviderConfigs {
+		set[addr.Type] = true
+	}
+	for _, r := range cfg.Resources {
+		set[r.Provider.Type] = true
+	}
+	if snap != nil {
+		for _, o := range snap.Objects {
+			set[o.Provider.Type] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *meta) searchOptions() discovery.SearchOptions {
+	exe, _ := os.Executable()
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	return discovery.SearchOptions{
+		ConfigDir:     m.workDir(),
+		PluginPath:    os.Getenv("LLMOPS_PLUGIN_PATH"),
+		ExecutableDir: filepath.Dir(exe),
+		PATH:          os.Getenv("PATH"),
+	}
+}
+
+// providerFactory finds each provider binary and checks it against the
+// lock file written by `llmops init`.
+func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*pluginFactory, bool) {
+	lf, diags := discovery.ReadLockFile(m.workDir())
+	if diags.HasErrors() {
+		m.showDiags(diags)
+		return nil, false
+	}
+	f := &pluginFactory{logger: m.logger(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
+	var errs hcl.Diagnostics
+	for _, typ := range providerTypes(cfg, snap) {
+		if lf == nil || lf.Providers[typ] == nil {
+			errs = append(errs, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Provider %s is not initialized", typ),
+				Detail:   fmt.Sprintf("The configuration uses provider %q, which is not in %s. Run `llmops init` to find it and record its checksum.", typ, discovery.LockFileName),
+			})
+			continue
+		}
+		bin, err := discovery.Find(typ, m.searchOptions())
+		if err != nil {
+			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
+			continue
+		}
+		if err := discovery.Verify(lf, bin); err != nil {
+			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s does not match the lock file", typ), Detail: err.Error()})
+			continue
+		}
+		f.bins[typ] = bin
+	}
+	if errs.HasErrors() {
+		m.showDiags(errs)
+		return nil, false
+	}
+	return f, true
+}
+
+var (
+	loggerOnce sync.Once
+	theLogger  hclog.Logger
+)
+
+// logger writes debug logs (including every provider's) to
+// .llmops/logs/<time>-<command>.log, keeping the last 10 runs, and to
+// stderr at the level of $LLMOPS_LOG.
+func (m *meta) logger() hclog.Logger {
+	loggerOnce.Do(func() {
+		var outs []io.Writer
+		dir := filepath.Join(m.workDir(), ".llmops", "logs")
+		if err := os.MkdirAll(dir, 0o700); err == nil {
+			name := filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000")+"-"+m.command+".log")
+			if f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+				outs = append(outs, f)
+				pruneLogs(dir, 10)
+			}
+		}
+		level := hclog.Debug
+		if lv := os.Getenv("LLMOPS_LOG"); lv != "" {
+			outs = append(outs, levelWriter{w: m.stderr})
+			if l := hclog.LevelFromString(lv); l != hclog.NoLevel && l < level {
+				level = l
+			}
+		}
+		if len(outs) == 0 {
+			theLogger = hclog.NewNullLogger()
+			return
+		}
+		theLogger = hclog.New(&hclog.LoggerOptions{
+			Name:       "llmops",
+			Level:      level,
+			Output:     io.MultiWriter(outs...),
+			JSONFormat: os.Getenv("LLMOPS_LOG_JSON") != "",
+		})
+	})
+	return theLogger
+}
+
+// levelWriter passes log lines to stderr at or above $LLMOPS_LOG's level.
+type levelWriter struct{ w io.Writer }
+
+func (lw levelWriter) Write(p []byte) (int, error) {
+	want := hclog.LevelFromString(os.Getenv("LLMOPS_LOG"))
+	line := string(p)
+	for _, lv := range []hclog.Level{hclog.Trace, hclog.Debug, hclog.Info, hclog.Warn, hclog.Error} {
+		if strings.Contains(line, "["+strings.ToUpper(lv.String())+"]") {
+			if lv < want {
+				return len(p), nil
+			}
+			break
+		}
+	}
+	return lw.w.Write(p)
+}
+
+func pruneLogs(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".log") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for len(names) > keep {
+		os.Remove(filepath.Join(dir, names[0]))
+		names = names[1:]
+	}
+}

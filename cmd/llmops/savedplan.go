@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/engine"
+	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/engine/values"
+)
+
+type hclDiags = hcl.Diagnostics
+
+// prepareSavedPlan loads a plan file and refuses it when the
+// configuration, the variables or a provider binary changed since it was
+// made. (The state serial is checked by the engine.)
+func (m *meta) prepareSavedPlan(ctx context.Context, path string, o *opFlags, hooks engine.Hooks) (*operation, *plans.Plan, bool) {
+	p, err := plans.ReadFile(path)
+	if err != nil {
+		m.errorDetail("Cannot read the plan file", fmt.Sprintf("%s: %s", path, err))
+		return nil, nil, false
+	}
+	cfg, ok := m.loadConfig()
+	if !ok {
+		return nil, nil, false
+	}
+	if cfg.Digest != p.ConfigDigest {
+		m.errorDetail("Saved plan is stale: the configuration changed",
+			fmt.Sprintf("The *.llmops.hcl files differ from when %s was made (digest %s then, %s now). Run `llmops plan -out %s` again.", path, p.ConfigDigest, cfg.Digest, path))
+		return nil, nil, false
+	}
+	vars := map[string]cty.Value{}
+	for n, v := range p.Variables {
+		vars[n] = v
+	}
+	if len(p.SensitiveVariables) > 0 {
+		collected, diags := engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
+		m.sources = cfg.Sources
+		if diags.HasErrors() {
+			m.showDiags(diags)
+			return nil, nil, false
+		}
+		names := make([]string, 0, len(p.SensitiveVariables))
+		for n := range p.SensitiveVariables {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			v, ok := collected[n]
+			if !ok || engine.HashValue(v) != p.SensitiveVariables[n] {
+				m.errorDetail("Sensitive variable differs from the saved plan",
+					fmt.Sprintf("Saved plans do not keep sensitive values, so var.%s must be given again when applying (with -var, a .llmops.vars file or %s%s), and it must be the value the plan was made with.", n, engine.EnvVarPrefix, n))
+				return nil, nil, false
+			}
+			vars[n] = v.Mark(values.Sensitive)
+		}
+	}
+	op, ok := m.prepareWithConfig(ctx, cfg, vars, "apply", o.parallelism, hooks)
+	if !ok {
+		return nil, nil, false
+	}
+	for typ, want := range p.ProviderHashes {
+		got, err := op.factory.ProviderHash(typ)
+		if err != nil || got != want {
+			m.errorDetail("Saved plan is stale: a provider changed",
+				fmt.Sprintf("The binary of provider %s differs from when %s was made (%s then, %s now). Run `llmops plan -out %s` again.", typ, path, want, got, path))
+			op.close()
+			return nil, nil, false
+		}
+	}
+	return op, p, true
+}

@@ -1,0 +1,249 @@
+package plans
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/values"
+)
+
+// FileFormat identifies saved plan files; FileVersion is bumped when the
+// format changes incompatibly.
+const (
+	FileFormat  = "llmops-plan"
+	FileVersion = 1
+)
+
+type fileChange struct {
+	Addr                string          `json:"addr"`
+	Provider            string          `json:"provider"`
+	Action              Action          `json:"action"`
+	Reason              Reason          `json:"reason,omitempty"`
+	Before              values.Encoded  `json:"before"`
+	After               values.Encoded  `json:"after"`
+	RequiresReplace     json.RawMessage `json:"requires_replace,omitempty"`
+	Private             []byte          `json:"private,omitempty"`
+	PendingStatus       string          `json:"pending_status,omitempty"`
+	PendingMessage      string          `json:"pending_message,omitempty"`
+	Dependencies        []string        `json:"dependencies,omitempty"`
+	CreateBeforeDestroy bool            `json:"create_before_destroy,omitempty"`
+}
+
+type fileOutput struct {
+	Name      string         `json:"name"`
+	Action    Action         `json:"action"`
+	Before    values.Encoded `json:"before"`
+	After     values.Encoded `json:"after"`
+	Sensitive bool           `json:"sensitive,omitempty"`
+}
+
+type file struct {
+	Format             string                    `json:"format"`
+	Version            int                       `json:"version"`
+	Mode               Mode                      `json:"mode"`
+	CreatedAt          time.Time                 `json:"created_at"`
+	Lineage            string                    `json:"lineage"`
+	PrevSerial         int64                     `json:"prev_serial"`
+	ConfigDigest       string                    `json:"config_digest"`
+	ProviderHashes     map[string]string         `json:"provider_hashes"`
+	Variables          map[string]values.Encoded `json:"variables"`
+	SensitiveVariables map[string]string         `json:"sensitive_variables,omitempty"`
+	Targets            []string                  `json:"targets,omitempty"`
+	Excludes           []string                  `json:"excludes,omitempty"`
+	Replace            []string                  `json:"replace,omitempty"`
+	Changes            []fileChange              `json:"changes"`
+	Drift              []fileChange              `json:"drift,omitempty"`
+	Outputs            []fileOutput              `json:"outputs,omitempty"`
+}
+
+// WriteFile saves p to path (atomically, mode 0600).
+func WriteFile(path string, p *Plan) error {
+	if p.Errored {
+		return fmt.Errorf("an incomplete plan cannot be saved")
+	}
+	f := file{
+		Format: FileFormat, Version: FileVersion, Mode: p.Mode, CreatedAt: p.CreatedAt,
+		Lineage: p.Lineage, PrevSerial: p.PrevSerial, ConfigDigest: p.ConfigDigest,
+		ProviderHashes: p.ProviderHashes, Variables: map[string]values.Encoded{},
+		SensitiveVariables: p.SensitiveVariables, Targets: p.Targets, Excludes: p.Excludes, Replace: p.Replace,
+	}
+	for n, v := range p.Variables {
+		enc, err := values.Encode(v)
+		if err != nil {
+			return err
+		}
+		f.Variables[n] = enc
+	}
+	var err error
+	if f.Changes, err = encodeChanges(p.Changes); err != nil {
+		return err
+	}
+	if f.Drift, err = encodeChanges(p.Drift); err != nil {
+		return err
+	}
+	for _, o := range p.Outputs {
+		fo := fileOutput{Name: o.Name, Action: o.Action, Sensitive: o.Sensitive}
+		if fo.Before, err = encodeSafe(o.Before); err != nil {
+			return err
+		}
+		if fo.After, err = encodeSafe(o.After); err != nil {
+			return err
+		}
+		f.Outputs = append(f.Outputs, fo)
+	}
+	b, err := json.Marshal(&f)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// encodeSafe encodes a value that may contain unknowns: unknown values
+// cannot be JSON encoded, so they are stored as a marker type.
+func encodeSafe(v cty.Value) (values.Encoded, error) {
+	if v == cty.NilVal {
+		v = cty.NullVal(cty.DynamicPseudoType)
+	}
+	return values.EncodeWithUnknowns(v)
+}
+
+func encodeChanges(chs []*ResourceInstanceChange) ([]fileChange, error) {
+	out := make([]fileChange, 0, len(chs))
+	for _, c := range chs {
+		fc := fileChange{
+			Addr: c.Addr.String(), Provider: c.Provider.String(), Action: c.Action, Reason: c.Reason,
+			Private: c.Private, PendingStatus: c.PendingStatus, PendingMessage: c.PendingMessage,
+			CreateBeforeDestroy: c.CreateBeforeDestroy,
+		}
+		var err error
+		if fc.Before, err = encodeSafe(c.Before); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Addr, err)
+		}
+		if fc.After, err = encodeSafe(c.After); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Addr, err)
+		}
+		if len(c.RequiresReplace) > 0 {
+			b, err := values.EncodePaths(c.RequiresReplace)
+			if err != nil {
+				return nil, err
+			}
+			fc.RequiresReplace = b
+		}
+		for _, d := range c.Dependencies {
+			fc.Dependencies = append(fc.Dependencies, d.String())
+		}
+		out = append(out, fc)
+	}
+	return out, nil
+}
+
+// ReadFile loads a plan saved by WriteFile.
+func ReadFile(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(b)
+}
+
+// Decode parses a saved plan's bytes.
+func Decode(b []byte) (*Plan, error) {
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil || f.Format != FileFormat {
+		return nil, fmt.Errorf("not an llmops plan file (make one with `llmops plan -out FILE`)")
+	}
+	if f.Version != FileVersion {
+		return nil, fmt.Errorf("the plan file has format version %d; this llmops reads version %d. Plan again with this llmops", f.Version, FileVersion)
+	}
+	p := &Plan{
+		Mode: f.Mode, CreatedAt: f.CreatedAt, Lineage: f.Lineage, PrevSerial: f.PrevSerial,
+		ConfigDigest: f.ConfigDigest, ProviderHashes: f.ProviderHashes, Variables: map[string]cty.Value{},
+		SensitiveVariables: f.SensitiveVariables, Targets: f.Targets, Excludes: f.Excludes, Replace: f.Replace,
+	}
+	for n, e := range f.Variables {
+		v, err := values.DecodeWithUnknowns(e)
+		if err != nil {
+			return nil, fmt.Errorf("variable %s: %w", n, err)
+		}
+		p.Variables[n] = v
+	}
+	var err error
+	if p.Changes, err = decodeChanges(f.Changes); err != nil {
+		return nil, err
+	}
+	if p.Drift, err = decodeChanges(f.Drift); err != nil {
+		return nil, err
+	}
+	for _, fo := range f.Outputs {
+		o := &OutputChange{Name: fo.Name, Action: fo.Action, Sensitive: fo.Sensitive}
+		if o.Before, err = values.DecodeWithUnknowns(fo.Before); err != nil {
+			return nil, err
+		}
+		if o.After, err = values.DecodeWithUnknowns(fo.After); err != nil {
+			return nil, err
+		}
+		p.Outputs = append(p.Outputs, o)
+	}
+	p.Sort()
+	return p, nil
+}
+
+func decodeChanges(fcs []fileChange) ([]*ResourceInstanceChange, error) {
+	out := make([]*ResourceInstanceChange, 0, len(fcs))
+	for _, fc := range fcs {
+		ri, err := addrs.ParseResourceInstance(fc.Addr)
+		if err != nil {
+			return nil, err
+		}
+		pc, err := addrs.ParseProviderConfig(fc.Provider)
+		if err != nil {
+			return nil, err
+		}
+		c := &ResourceInstanceChange{
+			Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
+			PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
+		}
+		if c.Before, err = values.DecodeWithUnknowns(fc.Before); err != nil {
+			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
+		}
+		if c.After, err = values.DecodeWithUnknowns(fc.After); err != nil {
+			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
+		}
+		if len(fc.RequiresReplace) > 0 {
+			if c.RequiresReplace, err = values.DecodePaths(fc.RequiresReplace); err != nil {
+				return nil, err
+			}
+		}
+		for _, d := range fc.Dependencies {
+			ri, err := addrs.ParseResourceInstance(d)
+			if err != nil {
+				return nil, err
+			}
+			c.Dependencies = append(c.Dependencies, ri.Resource)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
