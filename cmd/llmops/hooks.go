@@ -58,7 +58,7 @@ func verbs(a plans.Action) (ing, noun string) {
 	return "Reading", "Read"
 }
 
-func (h *uiHooks) PreRefresh(addr addrs.ResourceInstance)          {}
+func (h *uiHooks) PreRefresh(addr addrs.ResourceInstance)           {}
 func (h *uiHooks) PostRefresh(addr addrs.ResourceInstance, _ error) {}
 
 func (h *uiHooks) PreApply(addr addrs.ResourceInstance, a plans.Action) {

@@ -37,11 +37,11 @@ func NewColors(enabled bool) *Colors {
 	}
 }
 
-func (c *Colors) Add(s string) string   { return c.add.Sprint(s) }
-func (c *Colors) Del(s string) string   { return c.del.Sprint(s) }
-func (c *Colors) Chg(s string) string   { return c.chg.Sprint(s) }
-func (c *Colors) Bold(s string) string  { return c.bold.Sprint(s) }
-func (c *Colors) Dim(s string) string   { return c.dim.Sprint(s) }
-func (c *Colors) Err(s string) string   { return c.errc.Sprint(s) }
-func (c *Colors) Warn(s string) string  { return c.warn.Sprint(s) }
-func (c *Colors) Enabled() bool         { return c.enabled }
+func (c *Colors) Add(s string) string  { return c.add.Sprint(s) }
+func (c *Colors) Del(s string) string  { return c.del.Sprint(s) }
+func (c *Colors) Chg(s string) string  { return c.chg.Sprint(s) }
+func (c *Colors) Bold(s string) string { return c.bold.Sprint(s) }
+func (c *Colors) Dim(s string) string  { return c.dim.Sprint(s) }
+func (c *Colors) Err(s string) string  { return c.errc.Sprint(s) }
+func (c *Colors) Warn(s string) string { return c.warn.Sprint(s) }
+func (c *Colors) Enabled() bool        { return c.enabled }

@@ -161,7 +161,7 @@ func (d *differ) attrs(before, after cty.Value, depth int, path cty.Path, showAl
 }
 
 func (d *differ) attr(name string, w int, bv, av cty.Value, depth int, p cty.Path) {
-	lead := indent(depth+1)
+	lead := indent(depth + 1)
 	forces := ""
 	if d.forcesAt(p) {
 		forces = d.c.Del(" # forces replacement")
