@@ -1,0 +1,242 @@
+package artifacts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// PutMode says how Put brings a path into the store.
+type PutMode int
+
+const (
+	// Copy copies the files; the source is left alone. The default.
+	Copy PutMode = iota
+	// Link hard-links the files where the filesystem allows (else copies).
+	// Only for sources that are never modified in place (a model hub
+	// cache's blobs): a stored file shares its inode with the source.
+	Link
+	// Move renames the source into the store (else copies and removes it):
+	// for outputs the caller owns, e.g. a finished job's model directory.
+	// The source is gone afterwards.
+	Move
+)
+
+// PutOptions adjust Put.
+type PutOptions struct {
+	Mode PutMode
+	// CheckLink is passed to hashing (see HashOptions).
+	CheckLink func(link, target string) error
+}
+
+// Put stores a file or directory tree and returns the stored artifact.
+// When the store already holds the same content, nothing is copied.
+func (s *Store) Put(src string, opts PutOptions) (Info, error) {
+	src, err := filepath.Abs(src)
+	if err != nil {
+		return Info{}, err
+	}
+	d, err := HashPath(src, HashOptions{Cache: s.cache, CheckLink: opts.CheckLink})
+	if err != nil {
+		return Info{}, err
+	}
+	defer func() { _ = s.cache.Save() }()
+	if s.Has(d.ID) {
+		if opts.Mode == Move {
+			_ = removeAll(src)
+		}
+		return s.Stat(d.ID)
+	}
+	stage := filepath.Join(s.root, "tmp", "put-"+randHex(8))
+	id := d.ID
+	switch opts.Mode {
+	case Move:
+		if hasSymlinks(src) {
+			// Links would dangle once moved: store what they point at.
+			err = os.ErrInvalid
+		} else {
+			err = os.Rename(src, stage)
+		}
+		if err != nil && (isCrossDevice(err) || errors.Is(err, os.ErrInvalid)) {
+			id, err = copyTree(src, stage, false, s.cache)
+			if err == nil {
+				_ = removeAll(src)
+			}
+		} else if err == nil {
+			err = makeReadOnly(stage)
+		}
+	case Link:
+		id, err = copyTree(src, stage, true, s.cache)
+	default:
+		id, err = copyTree(src, stage, false, s.cache)
+	}
+	if err != nil {
+		_ = removeAll(stage)
+		return Info{}, fmt.Errorf("storing %s: %w", src, err)
+	}
+	if id != d.ID && opts.Mode != Move {
+		// The source changed while it was copied: what is stored is what
+		// was read during the copy, and it is named by that.
+		s.cache.Forget(src)
+	}
+	if err := s.commit(stage, id); err != nil {
+		return Info{}, err
+	}
+	return s.Stat(id)
+}
+
+// PutBytes stores data as a file artifact.
+func (s *Store) PutBytes(data []byte) (Info, error) {
+	sum := sha256.Sum256(data)
+	id := IDFromSum(sum[:])
+	if s.Has(id) {
+		return s.Stat(id)
+	}
+	stage := filepath.Join(s.root, "tmp", "put-"+randHex(8))
+	if err := os.WriteFile(stage, data, 0o444); err != nil {
+		return Info{}, err
+	}
+	if err := s.commit(stage, id); err != nil {
+		return Info{}, err
+	}
+	return s.Stat(id)
+}
+
+// commit renames a staged object into place. Losing a race to another
+// process storing the same content is fine: the content is the same.
+func (s *Store) commit(stage string, id ID) error {
+	err := os.Rename(stage, s.Path(id))
+	if err != nil && s.Has(id) {
+		_ = removeAll(stage)
+		return nil
+	}
+	if err != nil {
+		_ = removeAll(stage)
+		return fmt.Errorf("storing %s: %w", id, err)
+	}
+	now := time.Now()
+	_ = os.Chtimes(s.Path(id), now, now)
+	return nil
+}
+
+// copyTree copies src (a file or a tree, following links) to dst, hashing
+// what it copies, and returns the id of the copy. With link, files are
+// hard-linked where possible (and then not hashed again: a link shares
+// the bytes hashed before).
+func copyTree(src, dst string, link bool, cache *Cache) (ID, error) {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		e := &entry{abs: src, st: statOf(fi)}
+		if err := copyFile(e, dst, link, cache); err != nil {
+			return "", err
+		}
+		return ID(Prefix + e.hex), nil
+	}
+	entries, err := walk(src, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		target := filepath.Join(dst, filepath.FromSlash(e.rel))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return "", err
+		}
+		if err := copyFile(e, target, link, cache); err != nil {
+			return "", err
+		}
+	}
+	return treeID(entries), nil
+}
+
+// copyFile copies (or links) one file, setting e.hex to the digest of
+// what was copied, and makes the copy read-only.
+func copyFile(e *entry, dst string, link bool, cache *Cache) error {
+	if link {
+		if err := os.Link(e.abs, dst); err == nil {
+			// Linking changed the source's ctime; its content did not.
+			if h, ok := cache.lookup(e.abs, e.st); ok {
+				e.hex = h
+				if fi, err := os.Stat(e.abs); err == nil {
+					cache.putTrusted(e.abs, statOf(fi), h)
+				}
+				return nil
+			}
+			d, err := HashPath(dst, HashOptions{Cache: cache})
+			if err != nil {
+				return err
+			}
+			e.hex = d.ID.Hex()
+			return nil
+		}
+	}
+	in, err := os.Open(e.abs)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	perm := os.FileMode(0o444)
+	if e.st.mode&0o111 != 0 {
+		perm = 0o555
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	_, err = io.CopyBuffer(io.MultiWriter(out, h), onlyReader{in}, *bp)
+	bufPool.Put(bp)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	e.hex = hex.EncodeToString(h.Sum(nil))
+	return os.Chmod(dst, perm)
+}
+
+// makeReadOnly removes the write bits of the files under p.
+func makeReadOnly(p string) error {
+	return filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.Chmod(q, fi.Mode().Perm()&^0o222)
+	})
+}
+
+func isCrossDevice(err error) bool { return errors.Is(err, syscall.EXDEV) }
+
+// hasSymlinks reports whether the tree at p contains symbolic links.
+func hasSymlinks(p string) bool {
+	found := false
+	_ = filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type()&fs.ModeSymlink != 0 {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
+}

@@ -1,0 +1,15 @@
+package artifacts
+
+import (
+	"os"
+	"syscall"
+)
+
+func statOf(fi os.FileInfo) fileStat {
+	st := fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: fi.Mode()}
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.dev, st.ino = uint64(s.Dev), s.Ino
+		st.ctime = s.Ctimespec.Sec*1e9 + s.Ctimespec.Nsec
+	}
+	return st
+}
