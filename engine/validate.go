@@ -62,6 +62,19 @@ func (e *Engine) validateResource(ctx context.Context, d *evalData, cg *configGr
 		return nil
 	}
 	_, diags := e.evalLifecycle(d, rc)
+	// count and for_each: check what is known now; unknown values wait for plan.
+	if rc.Count != nil {
+		_, ds := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(rc.Count, cty.Number)
+		diags = append(diags, ds...)
+	}
+	if rc.ForEach != nil {
+		if v, ds := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(rc.ForEach, cty.DynamicPseudoType); ds.HasErrors() {
+			diags = append(diags, ds...)
+		} else if v.IsWhollyKnown() {
+			_, _, _, ds := e.expand(d, rc)
+			diags = append(diags, ds...)
+		}
+	}
 	key := addrs.InstanceKey(addrs.NoKey)
 	each := cty.NilVal
 	switch {

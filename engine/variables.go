@@ -250,7 +250,7 @@ func validateVariable(cfg *configs.Config, v *configs.Variable, val cty.Value) h
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
-			Detail:   fmt.Sprintf("var.%s: %s\n\nThis was checked by the validation rule at %s.", v.Name, msg, vl.DeclRange),
+			Detail:   fmt.Sprintf("var.%s: %s\n\nThis was checked by the validation rule at %s.", v.Name, msg, configs.Pos(vl.DeclRange)),
 			Subject:  vl.Condition.Range().Ptr(),
 		})
 	}

@@ -164,7 +164,7 @@ func duplicate(what, name string, prev hcl.Range, here *hcl.Range) *hcl.Diagnost
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  fmt.Sprintf("Duplicate %s %q", what, name),
-		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique: rename or remove one of them.", what, name, prev),
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique: rename or remove one of them.", what, name, Pos(prev)),
 		Subject:  here,
 	}
 }

@@ -58,6 +58,9 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		DeclRange: b.DefRange,
 		TypeRange: b.TypeRange,
 	}
+	if b.Type == "resource" {
+		r.TypeRange = b.LabelRanges[0]
+	}
 	if a, ok := content.Attributes["count"]; ok {
 		r.Count = a.Expr
 	}

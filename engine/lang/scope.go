@@ -150,7 +150,7 @@ func (s *Scope) EvalExpr(expr hcl.Expression, want cty.Type) (cty.Value, hcl.Dia
 			diags = append(diags, &hcl.Diagnostic{
 				Severity:   hcl.DiagError,
 				Summary:    "Incorrect value type",
-				Detail:     fmt.Sprintf("Invalid expression value: %s.", err),
+				Detail:     fmt.Sprintf("This value must be %s, not %s (%s). Change the expression so that it gives %s.", want.FriendlyName(), v.Type().FriendlyName(), err, want.FriendlyName()),
 				Subject:    expr.Range().Ptr(),
 				Expression: expr,
 			})

@@ -1,0 +1,5 @@
+resource "null_value" "r" {
+  count    = 2
+  for_each = toset(["a"])
+  input    = 1
+}

@@ -1,0 +1,7 @@
+resource "null_value" "r" {
+  input = 1
+}
+
+resource "null_value" "r" {
+  input = 2
+}

@@ -1,0 +1,7 @@
+variable "lr" {
+  default = 0.0002
+}
+
+variable "lr" {
+  default = 0.001
+}

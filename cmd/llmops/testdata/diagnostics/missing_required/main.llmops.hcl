@@ -1,0 +1,3 @@
+output "model_id" {
+  description = "The id of the fine-tuned model."
+}

@@ -1,0 +1,3 @@
+resource "null_value" "r" {
+  input = null_value.r.id
+}

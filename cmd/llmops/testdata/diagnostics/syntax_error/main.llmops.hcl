@@ -1,0 +1,4 @@
+resource "null_value" "r" {
+  input = {
+    name = "x"
+}

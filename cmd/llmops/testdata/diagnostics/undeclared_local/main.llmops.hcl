@@ -1,0 +1,7 @@
+locals {
+  prefix = "ft"
+}
+
+resource "null_value" "r" {
+  input = local.prefx
+}

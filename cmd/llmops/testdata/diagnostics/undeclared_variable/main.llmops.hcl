@@ -1,0 +1,3 @@
+resource "null_value" "r" {
+  input = var.learning_rate
+}

@@ -1,0 +1,3 @@
+modle "base" {
+  source = "file://models/base"
+}

@@ -1,0 +1,3 @@
+resource "null_valu" "r" {
+  input = 1
+}

@@ -1,0 +1,4 @@
+resource "null_value" "r" {
+  count = "three"
+  input = count.index
+}
