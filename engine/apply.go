@@ -92,6 +92,10 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	diags = append(diags, e.upgradeRecorded(ctx, recorded)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	w := &applyWalk{
 		e:        e,
 		plan:     p,

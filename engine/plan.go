@@ -84,6 +84,10 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	diags = append(diags, e.upgradeRecorded(ctx, recorded)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 	w := &planWalk{
 		e:        e,
 		opts:     opts,

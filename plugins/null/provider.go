@@ -20,6 +20,8 @@ const Version = "0.1.0"
 const (
 	EnvTestSleep      = "LLMOPS_NULL_TEST_SLEEP"
 	EnvTestCrashAfter = "LLMOPS_NULL_TEST_CRASH_AFTER"
+	// EnvTestProtocol makes the provider binary offer another protocol version.
+	EnvTestProtocol = "LLMOPS_NULL_TEST_PROTOCOL"
 )
 
 // Provider returns the null provider. The test-only environment variables

@@ -38,7 +38,13 @@ type serveConfig struct {
 	debug  bool
 	out    io.Writer
 	ctx    context.Context
+	// protocolVersion overrides protocol.Version (tests of the mismatch message).
+	protocolVersion int
 }
+
+// WithProtocolVersion makes the provider offer another protocol version.
+// It exists for tests of version negotiation; real providers never use it.
+func WithProtocolVersion(v int) ServeOption { return func(c *serveConfig) { c.protocolVersion = v } }
 
 // WithType names the provider type ("null") for the debug reattach line.
 // By default it comes from the executable's name, llmops-provider-<type>.
@@ -96,9 +102,13 @@ func Serve(p protocol.Provider, opts ...ServeOption) {
 		}
 	}
 	hclog.SetDefault(cfg.logger)
+	plugins := VersionedPlugins(p)
+	if cfg.protocolVersion != 0 {
+		plugins = map[int]plugin.PluginSet{cfg.protocolVersion: plugins[protocol.Version]}
+	}
 	sc := &plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: VersionedPlugins(p),
+		VersionedPlugins: plugins,
 		GRPCServer:       newGRPCServer,
 		Logger:           cfg.logger,
 	}

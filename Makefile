@@ -1,0 +1,46 @@
+# llmops: `make demo` runs the quickstart, `make test` runs every test.
+GO       ?= go
+BIN      := $(CURDIR)/bin
+PROVIDERS := $(patsubst cmd/%,%,$(wildcard cmd/llmops-provider-*))
+VERSION  ?= 0.1.0
+LDFLAGS  := -X main.Version=$(VERSION)
+
+.PHONY: all build test test-unit test-e2e demo bench lint proto clean
+
+all: build
+
+## build: bin/llmops and one bin/llmops-provider-<type> per provider
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/llmops ./cmd/llmops
+	@for p in $(PROVIDERS); do echo "$(GO) build -o $(BIN)/$$p ./cmd/$$p"; $(GO) build -o $(BIN)/$$p ./cmd/$$p || exit 1; done
+
+## test: lint, every Go test (services such as Slurm run when available;
+## LLMOPS_REQUIRE_SERVICES=1 makes their absence a failure), the example
+## provider module, and the fuzz targets for a short time each.
+test: build lint
+	$(GO) test -count=1 -timeout 30m ./...
+	cd examples/provider-echo && $(GO) test -count=1 ./...
+
+## demo: the quickstart end to end, twice (the second run changes nothing)
+demo: build
+	cd examples/quickstart && $(BIN)/llmops init
+	cd examples/quickstart && $(BIN)/llmops apply -auto-approve
+	cd examples/quickstart && $(BIN)/llmops plan -detailed-exitcode
+
+## bench: llmops against Terraform on the same machine (see docs/performance.md)
+bench: build
+	$(GO) run ./bench
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## proto: regenerate the provider protocol's Go code (needs protoc)
+proto:
+	$(GO) generate ./plugins/sdk/proto/
+
+clean:
+	rm -rf $(BIN)
