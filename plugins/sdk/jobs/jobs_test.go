@@ -1,0 +1,204 @@
+package jobs_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+)
+
+func TestEnviron(t *testing.T) {
+	e := jobs.Env{
+		RunID: "train-1", OutputDir: "/o", BaseModelPath: "/m", DatasetPath: "/d/data.jsonl",
+		TrainPath: "/d/train.jsonl", EvalPath: "/d/eval.jsonl",
+		Splits:          map[string]string{"train": "/d/train.jsonl", "eval": "/d/eval.jsonl", "hold-out": "/d/h.jsonl"},
+		Hyperparameters: json.RawMessage(`{"epochs":2}`), Method: "lora",
+		Extra: map[string]string{"MY_FLAG": "1", "LLMOPS_RUN_ID": "hijack", "PATH": "/custom"},
+	}
+	base := []string{"PATH=/usr/bin", "HOME=/root", "LLMOPS_MODEL_PATH=/parent/model", "LLMOPS_SPLIT_X_PATH=/p", "EMPTY="}
+	got := e.Environ(base)
+	want := []string{
+		"HOME=/root", "EMPTY=",
+		"LLMOPS_BASE_MODEL_PATH=/m", "LLMOPS_DATASET_PATH=/d/data.jsonl", "LLMOPS_EVAL_PATH=/d/eval.jsonl",
+		`LLMOPS_HPARAMS={"epochs":2}`, "LLMOPS_METHOD=lora", "LLMOPS_OUTPUT_DIR=/o", "LLMOPS_RUN_ID=train-1",
+		"LLMOPS_SPLIT_EVAL_PATH=/d/eval.jsonl", "LLMOPS_SPLIT_HOLD_OUT_PATH=/d/h.jsonl", "LLMOPS_SPLIT_TRAIN_PATH=/d/train.jsonl",
+		"LLMOPS_TRAIN_PATH=/d/train.jsonl", "MY_FLAG=1", "PATH=/custom",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Environ:\n got %q\nwant %q", got, want)
+	}
+	// A training run without hyperparameters still gets an object.
+	if v := (jobs.Env{HparamsSet: true}).Vars()[jobs.EnvHparams]; v != "{}" {
+		t.Fatalf("LLMOPS_HPARAMS = %q", v)
+	}
+	if _, ok := (jobs.Env{}).Vars()[jobs.EnvHparams]; ok {
+		t.Fatalf("LLMOPS_HPARAMS set for a job that has none")
+	}
+	if err := jobs.CheckExtra(map[string]string{"LLMOPS_METHOD": "x", "OK": "1", "LLMOPS_SPLIT_A_PATH": "y"}); err == nil ||
+		!strings.Contains(err.Error(), "LLMOPS_METHOD, LLMOPS_SPLIT_A_PATH") {
+		t.Fatalf("CheckExtra: %v", err)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		want    map[string]float64
+		ignored []string
+		err     bool
+	}{
+		{`{"accuracy": 0.79, "loss": 1.2e-3, "steps": 2802}`, map[string]float64{"accuracy": 0.79, "loss": 0.0012, "steps": 2802}, nil, false},
+		{"\ufeff {\"a\": -1}\n", map[string]float64{"a": -1}, nil, false},
+		{`{"a": 1, "name": "run", "nested": {"b": 2}, "list": [1], "nil": null, "ok": true}`, map[string]float64{"a": 1, "ok": 1}, []string{"list", "name", "nested", "nil"}, false},
+		{`{"loss": NaN, "x": Infinity, "y": -Infinity, "z": 3, "s": "NaN inside"}`, map[string]float64{"z": 3}, []string{"loss", "s", "x", "y"}, false},
+		{`{"big": 1e400}`, map[string]float64{}, []string{"big"}, false},
+		{`{}`, map[string]float64{}, nil, false},
+		{`[1, 2]`, nil, nil, true},
+		{`null`, nil, nil, true},
+		{``, nil, nil, true},
+		{`{"a": 1`, nil, nil, true},
+		{`{"a": 1} trailing`, nil, nil, true},
+	} {
+		got, ignored, err := jobs.ParseMetrics([]byte(c.in))
+		if (err != nil) != c.err {
+			t.Errorf("ParseMetrics(%q) error = %v, want error %v", c.in, err, c.err)
+			continue
+		}
+		if c.err {
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) || !reflect.DeepEqual(ignored, c.ignored) {
+			t.Errorf("ParseMetrics(%q) = %v ignored %v, want %v ignored %v", c.in, got, ignored, c.want, c.ignored)
+		}
+	}
+}
+
+func TestLatestMetrics(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "metrics.jsonl")
+	if line, m, err := jobs.LatestMetrics(p); line != "" || m != nil || err != nil {
+		t.Fatalf("missing file: %q %v %v", line, m, err)
+	}
+	content := `{"step":10,"loss":2.5}
+{"step":20,"loss":2.1}
+this is not json
+{"step":30,"loss":1.9}
+
+{"note": "no numbers"}
+{"step":40,"lo`
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line, m, err := jobs.LatestMetrics(p)
+	if err != nil || line != `{"step":30,"loss":1.9}` || m["step"] != 30 || m["loss"] != 1.9 {
+		t.Fatalf("got %q %v %v", line, m, err)
+	}
+	// A long file: only the tail is read, and still right.
+	f, _ := os.Create(p)
+	for i := 0; i < 20000; i++ {
+		f.WriteString(`{"step":` + itoa(i) + `,"loss":1}` + "\n")
+	}
+	f.Close()
+	if line, _, _ := jobs.LatestMetrics(p); line != `{"step":19999,"loss":1}` {
+		t.Fatalf("long file: %q", line)
+	}
+}
+
+func itoa(i int) string    { return jsonInt(i) }
+func jsonInt(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestTail(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	var b strings.Builder
+	for i := 1; i <= 100; i++ {
+		b.WriteString("line " + jsonInt(i) + "\r\n")
+	}
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	got, err := jobs.Tail(p, 3)
+	if err != nil || !reflect.DeepEqual(got, []string{"line 98", "line 99", "line 100"}) {
+		t.Fatalf("Tail = %q, %v", got, err)
+	}
+	os.WriteFile(p, []byte("only\n"), 0o644)
+	if got, _ := jobs.Tail(p, 20); !reflect.DeepEqual(got, []string{"only"}) {
+		t.Fatalf("short file: %q", got)
+	}
+	os.WriteFile(p, nil, 0o644)
+	if got, _ := jobs.Tail(p, 20); got != nil {
+		t.Fatalf("empty file: %q", got)
+	}
+	if _, err := jobs.Tail(filepath.Join(t.TempDir(), "none"), 5); err == nil {
+		t.Fatalf("missing file must be an error")
+	}
+}
+
+func TestManifestRoundTrip(t *testing.T) {
+	p := filepath.Join(t.TempDir(), jobs.ManifestFile)
+	m := &jobs.Manifest{RunID: "train-1", Kind: "training_run", Status: jobs.StatusSucceeded,
+		StartedAt: time.Unix(100, 0).UTC(), FinishedAt: time.Unix(200, 0).UTC(),
+		Metrics: map[string]float64{"loss": 1.5},
+		Outputs: map[string]jobs.Output{"model": {ID: "sha256:" + strings.Repeat("a", 64), Size: 10, Files: 2}}}
+	if err := jobs.WriteManifest(p, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := jobs.ReadManifest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m) || !got.Succeeded() || got.Format != jobs.ManifestFormat {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+	os.WriteFile(p, []byte(`{"format":"other"}`), 0o644)
+	if _, err := jobs.ReadManifest(p); err == nil {
+		t.Fatalf("unknown format accepted")
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(p)); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	in := func(hp string) map[string]any {
+		return map[string]any{"base_model": "sha256:aa", "command": []string{"go", "run", "./train"}, "hyperparameters": json.RawMessage(hp), "method": "full"}
+	}
+	a, err := jobs.Identity("training_run", in(`{"lr": 0.01, "epochs": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Key order and whitespace do not matter.
+	if b, _ := jobs.Identity("training_run", in(`{"epochs":2,"lr":0.01}`)); a != b {
+		t.Fatalf("canonical form depends on key order")
+	}
+	for name, other := range map[string]func() (string, error){
+		"hyperparameter": func() (string, error) { return jobs.Identity("training_run", in(`{"lr": 0.02, "epochs": 2}`)) },
+		"kind":           func() (string, error) { return jobs.Identity("evaluation", in(`{"lr": 0.01, "epochs": 2}`)) },
+		"command": func() (string, error) {
+			m := in(`{"lr": 0.01, "epochs": 2}`)
+			m["command"] = []string{"go", "run", "./train2"}
+			return jobs.Identity("training_run", m)
+		},
+		"argv split": func() (string, error) {
+			m := in(`{"lr": 0.01, "epochs": 2}`)
+			m["command"] = []string{"go run", "./train"}
+			return jobs.Identity("training_run", m)
+		},
+	} {
+		b, err := other()
+		if err != nil || b == a {
+			t.Errorf("changing the %s must change the identity (%v)", name, err)
+		}
+	}
+	if !strings.HasPrefix(a, "sha256:") || len(a) != 71 {
+		t.Fatalf("identity %q", a)
+	}
+	if got := jobs.RunID("train", a); got != "train-"+a[7:23] {
+		t.Fatalf("RunID = %q", got)
+	}
+	if _, err := jobs.Identity("x", map[string]any{"bad": json.RawMessage(`{`)}); err == nil {
+		t.Fatalf("invalid raw JSON accepted")
+	}
+}
