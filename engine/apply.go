@@ -167,6 +167,7 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		}
 	}
 	w.result.Outputs = w.outputs
+	e.snap, e.recorded = nil, nil // the state changed
 	if w.writer != nil {
 		status := state.VersionComplete
 		if len(w.result.Failed) > 0 || w.diags.HasErrors() || ctx.Err() != nil {

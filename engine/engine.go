@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -40,6 +42,9 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// PollInterval is how often pending operations are polled (default 1s).
 	PollInterval time.Duration
+	// Snapshot, when set, is the newest state snapshot the caller already
+	// read (under the lock), so the engine does not read it again.
+	Snapshot *state.Snapshot
 }
 
 // Engine runs validate, plan and apply for one configuration.
@@ -50,6 +55,11 @@ type Engine struct {
 	log       hclog.Logger
 	hooks     Hooks
 	sem       chan struct{}
+
+	// The decoded newest snapshot, read once per engine: the caller holds
+	// the lock, so only this engine's apply changes it (and drops it).
+	snap     *state.Snapshot
+	recorded map[addrs.Resource]*recordedResource
 }
 
 // New prepares an engine. Call Close when done: it stops provider processes.
@@ -165,18 +175,39 @@ type recordedObject struct {
 	value cty.Value
 }
 
-// loadRecorded reads the newest state snapshot and decodes every object.
+// loadRecorded reads the newest state snapshot and decodes every object
+// (in parallel: it is a large part of planning thousands of objects).
 func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.Resource]*recordedResource, hcl.Diagnostics) {
-	snap, err := e.opts.Store.Snapshot(ctx, 0)
-	if err != nil {
-		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the state", Detail: err.Error()}}
+	if e.recorded != nil {
+		return e.snap, e.recorded, nil
 	}
+	snap := e.opts.Snapshot
+	if snap == nil {
+		var err error
+		if snap, err = e.opts.Store.Snapshot(ctx, 0); err != nil {
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the state", Detail: err.Error()}}
+		}
+	}
+	decoded := make([]cty.Value, len(snap.Objects))
+	errs := make([]error, len(snap.Objects))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(snap.Objects); i += workers {
+				o := snap.Objects[i]
+				decoded[i], errs[i] = values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths})
+			}
+		}(w)
+	}
+	wg.Wait()
 	out := map[addrs.Resource]*recordedResource{}
 	var diags hcl.Diagnostics
-	for _, o := range snap.Objects {
-		v, err := values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths})
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid object in state", Detail: fmt.Sprintf("%s: %s", o.Addr, err)})
+	for i, o := range snap.Objects {
+		if errs[i] != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid object in state", Detail: fmt.Sprintf("%s: %s", o.Addr, errs[i])})
 			continue
 		}
 		rr := out[o.Addr.Resource]
@@ -184,7 +215,10 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 			rr = &recordedResource{provider: o.Provider, instances: map[addrs.InstanceKey]*recordedObject{}}
 			out[o.Addr.Resource] = rr
 		}
-		rr.instances[o.Addr.Key] = &recordedObject{obj: o, value: v}
+		rr.instances[o.Addr.Key] = &recordedObject{obj: o, value: decoded[i]}
+	}
+	if !diags.HasErrors() {
+		e.snap, e.recorded = snap, out
 	}
 	return snap, out, diags
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -100,14 +101,5 @@ func applyIgnore(v, prior cty.Value, ignore []string) cty.Value {
 
 // valuesEqual reports whether a and b are known and equal, ignoring marks.
 func valuesEqual(a, b cty.Value) bool {
-	a, _ = a.UnmarkDeep()
-	b, _ = b.UnmarkDeep()
-	if a.IsNull() && b.IsNull() {
-		return true
-	}
-	if !a.IsWhollyKnown() || !b.IsWhollyKnown() {
-		return false
-	}
-	eq := a.Equals(b)
-	return eq.IsKnown() && eq.True()
+	return values.Equal(a, b)
 }

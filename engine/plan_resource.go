@@ -181,7 +181,8 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 		if prior.obj.Status == state.StatusPending {
 			pending = &protocol.Pending{Handle: prior.obj.PendingHandle, Status: prior.obj.PendingStatus}
 		}
-		if !w.opts.SkipRefresh && prior.obj.Status != state.StatusCreating {
+		stateOnly := prior.obj.Status == state.StatusReady && pi.schema.HasCapability(protocol.CapabilityStateOnlyPrefix+typ)
+		if !w.opts.SkipRefresh && prior.obj.Status != state.StatusCreating && !stateOnly {
 			refreshed, pend, ds := w.e.refreshObject(ctx, pi, typ, ri, prior)
 			diags = append(diags, ds...)
 			if ds.HasErrors() {
@@ -217,10 +218,12 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	sensitive := append(values.SensitivePaths(cfgVal), schema.Block.SensitivePaths()...)
 	_ = cfgMarks
 
-	vr := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: typ, Config: cfgRaw})
-	diags = append(diags, providerDiags(vr.Diagnostics, rc.Config, rc.DeclRange, ri.String())...)
-	if diags.HasErrors() {
-		return nil, unknown, diags
+	if !pi.schema.HasCapability(protocol.CapabilityPlanValidates) {
+		vr := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: typ, Config: cfgRaw})
+		diags = append(diags, providerDiags(vr.Diagnostics, rc.Config, rc.DeclRange, ri.String())...)
+		if diags.HasErrors() {
+			return nil, unknown, diags
+		}
 	}
 
 	priorVal := cty.NullVal(schema.Block.ImpliedType())

@@ -172,6 +172,7 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		Logger:      m.logger(),
 		ArtifactDir: artDir,
 		Version:     Version,
+		Snapshot:    snap,
 	})
 	return op, true
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/llmops/llmops/engine/values"
 )
 
 // Data supplies the values that references resolve to. Implementations
@@ -173,5 +175,5 @@ func (s *Scope) EvalBody(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagno
 		return cty.DynamicVal, diags
 	}
 	v, ds := hcldec.Decode(body, spec, ctx)
-	return v, append(diags, ds...)
+	return values.NormalizeNumbers(v), append(diags, ds...)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -52,9 +53,25 @@ func Encode(v cty.Value) (Encoded, error) {
 	return enc, nil
 }
 
+var typeCache sync.Map // string(type JSON) -> cty.Type
+
+// unmarshalType decodes a type, caching by its JSON: every object of a
+// resource type usually has the same type.
+func unmarshalType(b []byte) (cty.Type, error) {
+	if t, ok := typeCache.Load(string(b)); ok {
+		return t.(cty.Type), nil
+	}
+	t, err := ctyjson.UnmarshalType(b)
+	if err != nil {
+		return cty.NilType, err
+	}
+	typeCache.Store(string(b), t)
+	return t, nil
+}
+
 // Decode reverses Encode, re-applying the sensitive marks.
 func Decode(e Encoded) (cty.Value, error) {
-	ty, err := ctyjson.UnmarshalType(e.Type)
+	ty, err := unmarshalType(e.Type)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("invalid value type: %w", err)
 	}
@@ -62,6 +79,7 @@ func Decode(e Encoded) (cty.Value, error) {
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("invalid value: %w", err)
 	}
+	v = NormalizeNumbers(v)
 	if len(e.Sensitive) > 0 {
 		paths, err := DecodePaths(e.Sensitive)
 		if err != nil {
@@ -231,7 +249,7 @@ func EncodeWithUnknowns(v cty.Value) (Encoded, error) {
 
 // DecodeWithUnknowns reverses EncodeWithUnknowns.
 func DecodeWithUnknowns(e Encoded) (cty.Value, error) {
-	ty, err := ctyjson.UnmarshalType(e.Type)
+	ty, err := unmarshalType(e.Type)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("invalid value type: %w", err)
 	}

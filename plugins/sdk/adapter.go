@@ -55,7 +55,11 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 		if r.Create == nil {
 			a.schema.Diagnostics.Errorf("Invalid resource", "Resource type %q has no Create function.", name)
 		}
+		if r.Read == nil {
+			a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityStateOnlyPrefix+name)
+		}
 	}
+	a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityPlanValidates)
 	return a
 }
 
@@ -220,6 +224,13 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 	resp.PlannedPrivate = req.PriorPrivate
 	if proposed.IsNull() { // delete
 		resp.PlannedState = cty.NullVal(ri.ty)
+		return resp
+	}
+	// The plan validates the configuration too (capability
+	// "plan_validates"), so the engine saves a ValidateResourceConfig call
+	// per object on every plan.
+	if vr := a.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: config}); vr.Diagnostics.HasErrors() {
+		resp.Diagnostics = vr.Diagnostics
 		return resp
 	}
 	create := prior.IsNull()

@@ -38,6 +38,12 @@ func TestCodecMatchesCty(t *testing.T) {
 			"e": cty.SetValEmpty(cty.String), "f": cty.UnknownVal(cty.Tuple([]cty.Type{dyn, cty.Number})),
 		})},
 		{"null object", objTy, cty.NullVal(objTy)},
+		{"numbers", cty.List(cty.Number), cty.ListVal([]cty.Value{
+			cty.NumberIntVal(3), cty.NumberIntVal(-7), cty.NumberFloatVal(0.0002), cty.MustParseNumberVal("0.0002"),
+			cty.MustParseNumberVal("1e400"), cty.MustParseNumberVal("123456789012345678901234567890"),
+			cty.PositiveInfinity, cty.NegativeInfinity, cty.NumberFloatVal(-1.25),
+		})},
+		{"primitives", cty.Tuple([]cty.Type{cty.String, cty.Bool, cty.Bool}), cty.TupleVal([]cty.Value{cty.StringVal("é\x00"), cty.True, cty.False})},
 		{"no dynamics", cty.Object(map[string]cty.Type{"s": cty.String}), cty.ObjectVal(map[string]cty.Value{"s": cty.StringVal("x")})},
 		{"needs conversion", objTy, cty.ObjectVal(map[string]cty.Value{
 			"a": cty.True, "b": cty.TupleVal([]cty.Value{cty.StringVal("s")}), "c": cty.NullVal(cty.Map(dyn)), "d": cty.NumberIntVal(5),

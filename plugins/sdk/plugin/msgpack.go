@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"bytes"
+	"math"
+	"math/big"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -180,9 +182,6 @@ func cachedType(typeJSON []byte) (cty.Type, error) {
 // without ctymsgpack's per-value encoder and buffer. Subtrees without
 // dynamic types, and unknown values, are encoded by ctymsgpack itself.
 func marshalMsgpack(v cty.Value, ty cty.Type) ([]byte, error) {
-	if !ty.HasDynamicTypes() {
-		return ctymsgpack.Marshal(v, ty)
-	}
 	if errs := v.Type().TestConformance(ty); errs != nil {
 		cv, err := convert.Convert(v, ty)
 		if err != nil {
@@ -217,7 +216,7 @@ func marshalDyn(v cty.Value, ty cty.Type, path cty.Path, enc *msgpack.Encoder, b
 		}
 		ty = v.Type()
 	}
-	if !v.IsKnown() || !ty.HasDynamicTypes() {
+	if !v.IsKnown() {
 		b, err := ctymsgpack.Marshal(v, ty)
 		if err != nil {
 			if pe, ok := err.(cty.PathError); ok {
@@ -232,6 +231,12 @@ func marshalDyn(v cty.Value, ty cty.Type, path cty.Path, enc *msgpack.Encoder, b
 		return enc.EncodeNil()
 	}
 	switch {
+	case ty == cty.String:
+		return wrapErr(path, enc.EncodeString(v.AsString()))
+	case ty == cty.Bool:
+		return wrapErr(path, enc.EncodeBool(v.True()))
+	case ty == cty.Number:
+		return wrapErr(path, encodeNumber(v.AsBigFloat(), enc))
 	case ty.IsListType(), ty.IsSetType(), ty.IsTupleType():
 		if err := enc.EncodeArrayLen(v.LengthInt()); err != nil {
 			return path.NewError(err)
@@ -303,4 +308,31 @@ func typeJSON(ty cty.Type) ([]byte, error) {
 		return jsonBool, nil
 	}
 	return ctyjson.MarshalType(ty)
+}
+
+func wrapErr(path cty.Path, err error) error {
+	if err != nil {
+		return path.NewError(err)
+	}
+	return nil
+}
+
+// encodeNumber writes a number exactly as ctymsgpack does: infinities as
+// floats, exact int64s as compact ints, exact non-integer float64s as
+// floats, anything else as its decimal text. It avoids cty's comparison
+// with the infinities, which formats the number in decimal every time.
+func encodeNumber(bf *big.Float, enc *msgpack.Encoder) error {
+	if bf.IsInf() {
+		if bf.Sign() > 0 {
+			return enc.EncodeFloat64(math.Inf(1))
+		}
+		return enc.EncodeFloat64(math.Inf(-1))
+	}
+	if iv, acc := bf.Int64(); acc == big.Exact {
+		return enc.EncodeInt(iv)
+	}
+	if fv, acc := bf.Float64(); acc == big.Exact && !bf.IsInt() {
+		return enc.EncodeFloat64(fv)
+	}
+	return enc.EncodeString(bf.Text('f', -1))
 }

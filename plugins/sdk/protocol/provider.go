@@ -45,6 +45,28 @@ type GetSchemaResponse struct {
 	Diagnostics        Diagnostics
 }
 
+// Server capabilities a provider may announce in GetSchemaResponse.
+const (
+	// CapabilityPlanValidates: PlanResourceChange reports every diagnostic
+	// ValidateResourceConfig would, so the engine does not call
+	// ValidateResourceConfig while planning (only in `llmops validate`).
+	CapabilityPlanValidates = "plan_validates"
+	// CapabilityStateOnlyPrefix + a resource type name: ReadResource of that
+	// type always returns the recorded state unchanged, so the engine skips
+	// refreshing it.
+	CapabilityStateOnlyPrefix = "state_only:"
+)
+
+// HasCapability reports whether the response announces capability c.
+func (r *GetSchemaResponse) HasCapability(c string) bool {
+	for _, x := range r.ServerCapabilities {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
 // ValidateProviderConfigRequest carries the provider block's value. Parts
 // may be unknown when they depend on resources not yet created.
 type ValidateProviderConfigRequest struct {
