@@ -121,8 +121,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		return cty.UnknownVal(schema.Block.ImpliedType()), false, diags
 	}
 	cfgVal = completeObject(schema.Block, cfgVal)
-	cfgRaw, _ := cfgVal.UnmarkDeep()
-	sensitive := append(values.SensitivePaths(cfgVal), schema.Block.SensitivePaths()...)
+	cfgRaw, sensitive, secrets := splitMarks(cfgVal, schema.Block)
 
 	priorVal := cty.NullVal(schema.Block.ImpliedType())
 	var priorPrivate []byte
@@ -158,7 +157,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	if newVal == cty.NilVal {
 		newVal = cty.NullVal(schema.Block.ImpliedType())
 	}
-	newVal = values.MarkSecretLeaves(values.MarkPaths(newVal, sensitive), values.SecretLeaves(cfgVal))
+	newVal = values.MarkSecretLeaves(values.MarkPaths(newVal, sensitive), secrets)
 
 	if resp.Diagnostics.HasErrors() {
 		err := resp.Diagnostics.Err()

@@ -214,9 +214,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 		return nil, unknown, diags
 	}
 	cfgVal = completeObject(schema.Block, cfgVal)
-	cfgRaw, cfgMarks := cfgVal.UnmarkDeepWithPaths()
-	sensitive := append(values.SensitivePaths(cfgVal), schema.Block.SensitivePaths()...)
-	_ = cfgMarks
+	cfgRaw, sensitive, secrets := splitMarks(cfgVal, schema.Block)
 
 	if !pi.schema.HasCapability(protocol.CapabilityPlanValidates) {
 		vr := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: typ, Config: cfgRaw})
@@ -244,7 +242,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	if resp.Diagnostics.HasErrors() {
 		return nil, unknown, diags
 	}
-	plannedVal := values.MarkSecretLeaves(values.MarkPaths(resp.PlannedState, sensitive), values.SecretLeaves(cfgVal))
+	plannedVal := values.MarkSecretLeaves(values.MarkPaths(resp.PlannedState, sensitive), secrets)
 
 	ch := &plans.ResourceInstanceChange{
 		Addr:            ri,
@@ -346,4 +344,22 @@ func (e *Engine) refreshObject(ctx context.Context, pi *providerInstance, typ st
 		obj.PendingHandle, obj.PendingStatus = "", ""
 	}
 	return &recordedObject{obj: &obj, value: values.MarkPaths(resp.NewState, sensitive)}, resp.Pending, nil
+}
+
+// splitMarks separates a configuration value from its sensitive marks: the
+// unmarked value for the provider, the paths to mark in what it returns
+// (marked in the configuration or sensitive in the schema) and the secret
+// values a provider might copy into other attributes.
+func splitMarks(cfgVal cty.Value, b *protocol.Block) (cty.Value, []cty.Path, []cty.Value) {
+	sensitive := b.SensitivePaths()
+	if !cfgVal.ContainsMarked() {
+		return cfgVal, sensitive, nil
+	}
+	raw, pvm := cfgVal.UnmarkDeepWithPaths()
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[values.Sensitive]; ok {
+			sensitive = append(sensitive, pm.Path)
+		}
+	}
+	return raw, sensitive, values.SecretLeaves(cfgVal)
 }

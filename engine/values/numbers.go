@@ -16,38 +16,81 @@ import (
 // digit by digit on every comparison and every msgpack/JSON encoding,
 // which profiling showed to be a third of a no-op plan.
 func NormalizeNumbers(v cty.Value) cty.Value {
-	if !needsNormalizing(v) {
-		return v
-	}
-	out, _ := cty.Transform(v, func(_ cty.Path, x cty.Value) (cty.Value, error) {
-		if x.Type() != cty.Number || x.IsMarked() || !x.IsKnown() || x.IsNull() {
-			return x, nil
-		}
-		if n, ok := normalized(x.AsBigFloat()); ok {
-			return cty.NumberVal(n), nil
-		}
-		return x, nil
-	})
+	out, _ := normalize(v)
 	return out
 }
 
-func needsNormalizing(v cty.Value) bool {
-	found := false
-	cty.Walk(v, func(_ cty.Path, x cty.Value) (bool, error) {
-		if found {
-			return false, nil
+// normalize rebuilds only the containers whose contents changed.
+func normalize(v cty.Value) (cty.Value, bool) {
+	if !v.IsKnown() || v.IsNull() || v.IsMarked() {
+		return v, false
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.Number:
+		if n, ok := normalized(v.AsBigFloat()); ok {
+			return cty.NumberVal(n), true
 		}
-		if x.Type() == cty.Number && x.IsKnown() && !x.IsNull() && !x.IsMarked() {
-			bf := x.AsBigFloat()
-			if bf.Prec() > 53 && !bf.IsInt() {
-				if _, ok := normalized(bf); ok {
-					found = true
+		return v, false
+	case ty.IsPrimitiveType():
+		return v, false
+	case ty.IsObjectType():
+		var m map[string]cty.Value
+		for name := range ty.AttributeTypes() {
+			nv, changed := normalize(v.GetAttr(name))
+			if changed {
+				if m == nil {
+					m = v.AsValueMap()
 				}
+				m[name] = nv
 			}
 		}
-		return !found, nil
-	})
-	return found
+		if m == nil {
+			return v, false
+		}
+		return cty.ObjectVal(m), true
+	case ty.IsMapType():
+		var m map[string]cty.Value
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			nv, changed := normalize(e)
+			if changed {
+				if m == nil {
+					m = v.AsValueMap()
+				}
+				m[k.AsString()] = nv
+			}
+		}
+		if m == nil {
+			return v, false
+		}
+		return cty.MapVal(m), true
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		var elems []cty.Value
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, e := it.Element()
+			nv, changed := normalize(e)
+			if changed && elems == nil {
+				elems = v.AsValueSlice()
+			}
+			if elems != nil {
+				elems[i] = nv
+			}
+		}
+		if elems == nil {
+			return v, false
+		}
+		switch {
+		case ty.IsListType():
+			return cty.ListVal(elems), true
+		case ty.IsTupleType():
+			return cty.TupleVal(elems), true
+		default:
+			return cty.SetVal(elems), true
+		}
+	}
+	return v, false
 }
 
 // normalized returns bf at float64 precision when that is exactly the

@@ -75,11 +75,10 @@ func Decode(e Encoded) (cty.Value, error) {
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("invalid value type: %w", err)
 	}
-	v, err := ctyjson.Unmarshal(e.Value, ty)
+	v, err := decodeJSON(e.Value, ty)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("invalid value: %w", err)
 	}
-	v = NormalizeNumbers(v)
 	if len(e.Sensitive) > 0 {
 		paths, err := DecodePaths(e.Sensitive)
 		if err != nil {
@@ -93,6 +92,7 @@ func Decode(e Encoded) (cty.Value, error) {
 // MarkPaths marks the parts of v at paths as sensitive. A path step with an
 // unknown key matches every element.
 func MarkPaths(v cty.Value, paths []cty.Path) cty.Value {
+	paths = pathsWithValues(v, paths)
 	if len(paths) == 0 {
 		return v
 	}
@@ -104,6 +104,34 @@ func MarkPaths(v cty.Value, paths []cty.Path) cty.Value {
 		}
 		return v, nil
 	})
+	return out
+}
+
+// pathsWithValues drops the paths that lead to nothing or to null (there
+// is nothing to hide there), so that the common case rebuilds nothing.
+func pathsWithValues(v cty.Value, paths []cty.Path) []cty.Path {
+	var out []cty.Path
+	for _, p := range paths {
+		wild := false
+		for _, s := range p {
+			if ix, ok := s.(cty.IndexStep); ok && !ix.Key.IsKnown() {
+				wild = true
+				break
+			}
+		}
+		if wild {
+			out = append(out, p)
+			continue
+		}
+		sub, err := p.Apply(v)
+		if err != nil {
+			continue
+		}
+		if u, _ := sub.Unmark(); u.IsKnown() && u.IsNull() {
+			continue
+		}
+		out = append(out, p)
+	}
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -105,6 +106,36 @@ func TestEqualAgreesWithCty(t *testing.T) {
 			if got := Equal(a, b); got != want {
 				t.Errorf("Equal(%#v, %#v) = %v, cty says %v", a, b, got, want)
 			}
+		}
+	}
+}
+
+func TestDecodeJSONMatchesCty(t *testing.T) {
+	vals := []cty.Value{
+		cty.ObjectVal(map[string]cty.Value{
+			"s": cty.StringVal("x\n\"y\""), "n": cty.MustParseNumberVal("0.0002"), "i": cty.NumberIntVal(-42),
+			"big": cty.MustParseNumberVal("123456789012345678901234567890.5"), "b": cty.True,
+			"null": cty.NullVal(cty.String), "dyn": cty.NullVal(cty.DynamicPseudoType),
+			"l": cty.ListVal([]cty.Value{cty.NumberFloatVal(1.5)}), "e": cty.ListValEmpty(cty.String),
+			"m": cty.MapVal(map[string]cty.Value{"a": cty.StringVal("b")}), "set": cty.SetVal([]cty.Value{cty.StringVal("p")}),
+			"t": cty.TupleVal([]cty.Value{cty.StringVal("a"), cty.NumberIntVal(1), cty.EmptyObjectVal}),
+		}),
+		cty.NumberFloatVal(0.1),
+		cty.StringVal("plain"),
+	}
+	for _, v := range vals {
+		enc, err := Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ty, _ := ctyjson.UnmarshalType(enc.Type)
+		want, _ := ctyjson.Unmarshal(enc.Value, ty)
+		if !got.Equals(want).True() || !got.Type().Equals(want.Type()) {
+			t.Errorf("decode differs:\n got %#v\nwant %#v", got, want)
 		}
 	}
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type measurement struct {
+	wall time.Duration
+	rss  int64 // KiB
+	err  error
+}
+
+type row struct {
+	n       int
+	op      string
+	llmops  measurement
+	tf      *measurement
+	comment string
+}
+
+func main() {
+	sizesFlag := flag.String("sizes", "", "comma-separated N values (default: 100,1000, or $BENCH_N)")
+	bin := flag.String("bin", "", "directory with llmops and the provider binaries (default: ./bin)")
+	skipDataset := flag.Bool("skip-dataset", os.Getenv("BENCH_SKIP_DATASET") != "", "skip the 1 GiB dataset hashing benchmark")
+	flag.Parse()
+
+	sizes := []int{100, 1000}
+	if s := os.Getenv("BENCH_N"); s != "" && *sizesFlag == "" {
+		*sizesFlag = s
+	}
+	if *sizesFlag != "" {
+		sizes = nil
+		for _, f := range strings.Split(*sizesFlag, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 10 {
+				fatalf("invalid size %q: want a number >= 10", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	binDir := *bin
+	if binDir == "" {
+		binDir = "bin"
+	}
+	binDir, _ = filepath.Abs(binDir)
+	llmops := filepath.Join(binDir, "llmops")
+	if _, err := os.Stat(llmops); err != nil {
+		fatalf("%s not found: run `make build` first (or `make bench`)", llmops)
+	}
+	tf := os.Getenv("TERRAFORM")
+	if tf == "" {
+		tf, _ = exec.LookPath("terraform")
+	}
+	if tf == "" {
+		fmt.Println("Terraform was not found (set TERRAFORM=/path or put terraform on $PATH): running the llmops half only.")
+	} else {
+		out, _ := exec.Command(tf, "version").Output()
+		fmt.Printf("Terraform: %s (%s)\n", strings.SplitN(string(out), "\n", 2)[0], tf)
+	}
+	fmt.Printf("Machine: %s\n\n", machine())
+
+	var rows []row
+	for _, n := range sizes {
+		rows = append(rows, runSize(n, llmops, binDir, tf)...)
+	}
+	printTable(rows)
+	if !*skipDataset {
+		fmt.Println()
+		datasetBench(llmops, binDir)
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// run runs a command in dir and measures its wall time and peak RSS.
+func run(dir string, env []string, name string, args ...string) measurement {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	m := measurement{wall: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.rss = ru.Maxrss
+	}
+	if err != nil {
+		tail := out.String()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		m.err = fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail)
+	}
+	return m
+}
+
+func printTable(rows []row) {
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "N\toperation\tllmops wall\tllmops RSS\tTerraform wall\tTerraform RSS\tspeed-up\tRSS ratio\t")
+	for _, r := range rows {
+		tfw, tfr, ratio, rssRatio := "-", "-", "-", "-"
+		if r.tf != nil {
+			if r.tf.err != nil {
+				tfw = "error"
+			} else {
+				tfw = secs(r.tf.wall)
+				tfr = mib(r.tf.rss)
+				ratio = fmt.Sprintf("%.1fx", r.tf.wall.Seconds()/r.llmops.wall.Seconds())
+				rssRatio = fmt.Sprintf("%.2f", float64(r.llmops.rss)/float64(r.tf.rss))
+			}
+		}
+		lw := secs(r.llmops.wall)
+		if r.llmops.err != nil {
+			lw = "error"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.op, lw, mib(r.llmops.rss), tfw, tfr, ratio, rssRatio)
+	}
+	tw.Flush()
+	for _, r := range rows {
+		if r.llmops.err != nil {
+			fmt.Fprintf(os.Stderr, "\nllmops %s N=%d failed: %v\n", r.op, r.n, r.llmops.err)
+		}
+		if r.tf != nil && r.tf.err != nil {
+			fmt.Fprintf(os.Stderr, "\nterraform %s N=%d failed: %v\n", r.op, r.n, r.tf.err)
+		}
+	}
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+func mib(kib int64) string       { return fmt.Sprintf("%.0f MB", float64(kib)/1024) }
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	n := 0
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		n = strings.Count(string(b), "processor\t:")
+	}
+	return fmt.Sprintf("%s, %d cores", cpu, n)
+}
