@@ -140,7 +140,7 @@ func printTable(rows []row) {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
-func mib(kib int64) string       { return fmt.Sprintf("%.0f MB", float64(kib)/1024) }
+func mib(kib int64) string        { return fmt.Sprintf("%.0f MB", float64(kib)/1024) }
 
 func machine() string {
 	cpu := "unknown CPU"
