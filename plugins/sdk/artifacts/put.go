@@ -165,7 +165,11 @@ func copyTree(src, dst string, link bool, cache *Cache) (ID, error) {
 // what was copied, and makes the copy read-only.
 func copyFile(e *entry, dst string, link bool, cache *Cache) error {
 	if link {
-		if err := os.Link(e.abs, dst); err == nil {
+		target := e.abs
+		if real, err := filepath.EvalSymlinks(e.abs); err == nil {
+			target = real // link the file, not a symbolic link to it
+		}
+		if err := os.Link(target, dst); err == nil {
 			// Linking changed the source's ctime; its content did not.
 			if h, ok := cache.lookup(e.abs, e.st); ok {
 				e.hex = h

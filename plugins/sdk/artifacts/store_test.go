@@ -234,6 +234,19 @@ func TestPutCopyLinkMove(t *testing.T) {
 	if linked.ID != artifacts.ID("sha256:"+sum("immutable blob")) {
 		t.Fatalf("linked id %s", linked.ID)
 	}
+	// Link through symbolic links (a hub snapshot): the files, not the
+	// links, are linked, so nothing dangles in the store.
+	snap := filepath.Join(t.TempDir(), "snap")
+	_ = os.MkdirAll(snap, 0o755)
+	write(t, filepath.Join(filepath.Dir(snap), "blobs", "b"), "blob in a hub cache", 0o444)
+	_ = os.Symlink("../blobs/b", filepath.Join(snap, "model.safetensors"))
+	ls, err := s.Put(snap, artifacts.PutOptions{Mode: artifacts.Link})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(ls.Path, "model.safetensors")); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("stored a link instead of the file: %v %v", fi, err)
+	}
 
 	// PutBytes, List, Remove.
 	pb, err := s.PutBytes([]byte("prompt {{x}}"))
@@ -241,7 +254,7 @@ func TestPutCopyLinkMove(t *testing.T) {
 		t.Fatalf("PutBytes = %+v, %v", pb, err)
 	}
 	list, err := s.List()
-	if err != nil || len(list) != 4 {
+	if err != nil || len(list) != 5 {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
 	for i := 1; i < len(list); i++ {

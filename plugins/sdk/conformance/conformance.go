@@ -77,7 +77,9 @@ type Case struct {
 func Run(t *testing.T, cfg Config) {
 	t.Helper()
 	p := start(t, cfg)
-	s := &suite{cfg: cfg, p: p, name: providerName(cfg)}
+	// The directories live as long as the whole suite (a subtest's TempDir
+	// would be removed when ConfigureProvider's subtest ends).
+	s := &suite{cfg: cfg, p: p, name: providerName(cfg), workDir: t.TempDir(), artifactDir: t.TempDir()}
 	if cfg.PendingTimeout <= 0 {
 		s.cfg.PendingTimeout = time.Minute
 	}

@@ -13,6 +13,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/schema"
 )
 
 type suite struct {
@@ -20,6 +21,8 @@ type suite struct {
 	p      protocol.Provider
 	name   string
 	schema protocol.GetSchemaResponse
+	// workDir and artifactDir are passed to ConfigureProvider.
+	workDir, artifactDir string
 }
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -48,7 +51,9 @@ func (s *suite) getSchema(t *testing.T) {
 		if !identRE.MatchString(name) {
 			t.Errorf("resource type %q: not a valid name (lower case letters, digits and underscores)", name)
 		}
-		if s.name != "" && !strings.HasPrefix(name, s.name+"_") && name != s.name {
+		if schema.IsKind(name) {
+			checkKind(t, name, sch.Block)
+		} else if s.name != "" && !strings.HasPrefix(name, s.name+"_") && name != s.name {
 			t.Errorf("resource type %q: names of the %s provider's types must start with %q, so llmops finds their provider", name, s.name, s.name+"_")
 		}
 		if sch.Version < 0 {
@@ -62,6 +67,36 @@ func (s *suite) getSchema(t *testing.T) {
 			t.Errorf("case %q: the provider serves no resource type %q; it serves %s", c.Name, c.TypeName, strings.Join(names, ", "))
 		}
 	}
+}
+
+// checkKind checks that a provider's schema of a lifecycle kind (`model`,
+// `training_run`, ...) includes the kind's core schema (package schema)
+// unchanged: a provider may add attributes, not drop or change core ones.
+func checkKind(t *testing.T, kind string, got *protocol.Block) {
+	t.Helper()
+	var walk func(where string, core, got *protocol.Block)
+	walk = func(where string, core, got *protocol.Block) {
+		for _, n := range core.AttributeNames() {
+			ca, ga := core.Attributes[n], got.Attributes[n]
+			switch {
+			case ga == nil:
+				t.Errorf("%s.%s: the core attribute of kind %s is missing", where, n, kind)
+			case !ga.Type.Equals(ca.Type) || ga.Required != ca.Required || ga.Optional != ca.Optional || ga.Computed != ca.Computed || ga.Sensitive != ca.Sensitive:
+				t.Errorf("%s.%s: differs from the core schema of kind %s (type %s required=%v optional=%v computed=%v sensitive=%v; core: type %s required=%v optional=%v computed=%v sensitive=%v)",
+					where, n, kind, ga.Type.FriendlyName(), ga.Required, ga.Optional, ga.Computed, ga.Sensitive,
+					ca.Type.FriendlyName(), ca.Required, ca.Optional, ca.Computed, ca.Sensitive)
+			}
+		}
+		for _, n := range core.BlockTypeNames() {
+			cb, gb := core.BlockTypes[n], got.BlockTypes[n]
+			if gb == nil || gb.Nesting != cb.Nesting {
+				t.Errorf("%s.%s: the core block of kind %s is missing or nested differently", where, n, kind)
+				continue
+			}
+			walk(where+"."+n, &cb.Block, &gb.Block)
+		}
+	}
+	walk(kind, schema.Block(kind), got)
 }
 
 // checkBlock reports schema mistakes: attribute modes, types, names, block
