@@ -1,0 +1,118 @@
+package local_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmops/llmops/plugins/local"
+)
+
+// TestMain lets the test binary play two parts besides running tests: the
+// job supervisor (as the provider binary does) and the fake job commands
+// the tests run (LLMOPS_TEST_JOB=train|eval|embed|transform|fail|sleep).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == local.SuperviseArg {
+		os.Exit(local.Supervise(os.Args[2:]))
+	}
+	if job := os.Getenv("LLMOPS_TEST_JOB"); job != "" {
+		os.Exit(fakeJob(job))
+	}
+	os.Exit(m.Run())
+}
+
+// testJobCommand is the argv that runs a fake job: the test binary itself.
+func testJobCommand(t testing.TB) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+func fakeJob(job string) int {
+	out := os.Getenv("LLMOPS_OUTPUT_DIR")
+	if c := os.Getenv("LLMOPS_TEST_COUNTER"); c != "" {
+		f, err := os.OpenFile(c, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%s %s %d\n", job, os.Getenv("LLMOPS_RUN_ID"), os.Getpid())
+			f.Close()
+		}
+	}
+	sleep, _ := time.ParseDuration(os.Getenv("LLMOPS_TEST_SLEEP"))
+	switch job {
+	case "train":
+		// Record what the contract gave us, then "train".
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			if strings.HasPrefix(k, "LLMOPS_") || k == "CUDA_VISIBLE_DEVICES" {
+				env[k] = v
+			}
+		}
+		_, set := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+		env["CUDA_VISIBLE_DEVICES_SET"] = strconv.FormatBool(set)
+		b, _ := json.MarshalIndent(env, "", " ")
+		os.MkdirAll(filepath.Join(out, "model"), 0o755)
+		os.WriteFile(filepath.Join(out, "env.json"), b, 0o644)
+		lines, _ := os.Create(filepath.Join(out, "metrics.jsonl"))
+		steps := 5
+		for i := 1; i <= steps; i++ {
+			fmt.Fprintf(lines, "{\"step\":%d,\"loss\":%g}\n", i, 3.0/float64(i))
+			fmt.Println("train: step", i)
+			if sleep > 0 {
+				time.Sleep(sleep / time.Duration(steps))
+			}
+		}
+		lines.Close()
+		base, _ := os.ReadFile(filepath.Join(os.Getenv("LLMOPS_BASE_MODEL_PATH"), "weights.bin"))
+		os.WriteFile(filepath.Join(out, "model", "weights.bin"), append(base, []byte(os.Getenv("LLMOPS_HPARAMS")+os.Getenv("LLMOPS_METHOD"))...), 0o644)
+		os.WriteFile(filepath.Join(out, "model", "cuda.txt"), []byte(os.Getenv("CUDA_VISIBLE_DEVICES")), 0o644)
+		os.WriteFile(filepath.Join(out, "metrics.json"), []byte(`{"train_loss": 0.6, "steps": 5, "note": "ignored"}`), 0o644)
+	case "eval":
+		acc, _ := strconv.ParseFloat(os.Getenv("LLMOPS_TEST_ACCURACY"), 64)
+		if sleep > 0 {
+			time.Sleep(sleep)
+		}
+		m := map[string]any{"accuracy": acc, "examples": 10}
+		if p := os.Getenv("LLMOPS_DATASET_PATH"); p != "" {
+			b, _ := os.ReadFile(p)
+			m["eval_rows"] = strings.Count(string(b), "\n")
+		}
+		b, _ := json.Marshal(m)
+		os.WriteFile(filepath.Join(out, "metrics.json"), b, 0o644)
+	case "embed":
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			var c struct{ Text string }
+			json.Unmarshal(sc.Bytes(), &c)
+			fmt.Printf("[%d, %d, 1]\n", len(c.Text), strings.Count(c.Text, "a"))
+		}
+	case "transform":
+		b, err := os.ReadFile(os.Getenv("LLMOPS_INPUT_PATH"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		os.WriteFile(filepath.Join(out, "data.jsonl"), []byte(strings.ToUpper(string(b))), 0o644)
+	case "fail":
+		for i := 1; i <= 30; i++ {
+			fmt.Fprintf(os.Stderr, "working %d\n", i)
+		}
+		fmt.Fprintln(os.Stderr, "boom at step 31: CUDA out of memory")
+		return 3
+	case "sleep":
+		fmt.Println("sleeping", sleep)
+		time.Sleep(sleep)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown test job", job)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,279 @@
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+)
+
+// SuperviseArg is the hidden first argument with which the provider binary
+// runs as a job supervisor: `llmops-provider-local __llmops_supervise
+// RUNDIR`. The main function must call Supervise when it sees it.
+const SuperviseArg = "__llmops_supervise"
+
+const defaultKillGrace = 10 * time.Second
+
+// Supervise runs the job of a run directory to its end and returns the
+// supervisor's exit code. It is started by the provider in its own session
+// with the run's lock as file descriptor 3, which it holds until it exits.
+//
+// It runs the command (argv, in its own process group, stdout and stderr to
+// job.log), kills the group past max_duration or when asked to stop
+// (SIGTERM), then stores the job's outputs in the artifact store and writes
+// manifest.json, last.
+func Supervise(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: llmops-provider-local "+SuperviseArg+" RUNDIR")
+		return 2
+	}
+	rn := &run{dir: args[0]}
+	syscall.CloseOnExec(3) // the lock is ours, not the command's
+	lock := os.NewFile(3, "lock")
+	defer lock.Close()
+
+	logf, err := os.OpenFile(rn.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer logf.Close()
+	note := func(format string, a ...any) {
+		fmt.Fprintf(logf, "llmops: "+format+"\n", a...)
+	}
+	host, _ := os.Hostname()
+	m := &jobs.Manifest{Host: host, StartedAt: time.Now().UTC()}
+	finish := func() int {
+		m.FinishedAt = time.Now().UTC()
+		if err := jobs.WriteManifest(rn.path(jobs.ManifestFile), m); err != nil {
+			fmt.Fprintln(os.Stderr, "writing the manifest:", err)
+			return 1
+		}
+		return 0
+	}
+
+	var spec jobSpec
+	if b, err := os.ReadFile(rn.path(specFile)); err != nil || json.Unmarshal(b, &spec) != nil || len(spec.Argv) == 0 {
+		m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, fmt.Sprintf("unreadable job spec %s", rn.path(specFile))
+		note("%s", m.Reason)
+		return finish()
+	}
+	m.RunID, m.Kind, m.Identity = spec.RunID, spec.Kind, spec.Identity
+	grace, _ := time.ParseDuration(spec.KillGrace)
+	if grace <= 0 {
+		grace = defaultKillGrace
+	}
+
+	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	cmd.Dir, cmd.Env = spec.Dir, spec.Env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if spec.StdoutFile != "" {
+		out, err := os.Create(rn.path(spec.StdoutFile))
+		if err != nil {
+			m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, err.Error()
+			return finish()
+		}
+		defer out.Close()
+		cmd.Stdout = out
+	}
+	if spec.Stdin != "" {
+		in, err := os.Open(spec.Stdin)
+		if err != nil {
+			m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, err.Error()
+			return finish()
+		}
+		defer in.Close()
+		cmd.Stdin = in
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+
+	note("starting %s (run %s) in %s", quoteArgv(spec.Argv), spec.RunID, spec.Dir)
+	if err := cmd.Start(); err != nil {
+		m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, fmt.Sprintf("cannot start %s: %v", spec.Argv[0], err)
+		note("%s", m.Reason)
+		return finish()
+	}
+	pgid := cmd.Process.Pid
+	sup := supervisorInfo{PID: os.Getpid(), PStart: procStart(os.Getpid()), ChildPID: pgid, ChildStart: procStart(pgid), StartedAt: m.StartedAt, Host: host}
+	if b, err := json.Marshal(sup); err == nil {
+		_ = jobs.WriteFileAtomic(rn.path(supervisorFile), b, 0o644)
+	}
+
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var deadline <-chan time.Time
+	if d, err := time.ParseDuration(spec.MaxDuration); err == nil && d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var waitErr error
+	reason := ""
+	select {
+	case waitErr = <-exited:
+	case <-deadline:
+		reason = jobs.StatusTimeout
+		note("the job ran longer than max_duration (%s): stopping it", spec.MaxDuration)
+		waitErr = stopGroup(pgid, grace, exited)
+	case s := <-sigs:
+		reason = jobs.StatusCancelled
+		note("asked to stop (%s): stopping the job", s)
+		waitErr = stopGroup(pgid, grace, exited)
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL) // whatever the command left behind
+	signal.Stop(sigs)
+
+	m.ExitCode = -1
+	if ps := cmd.ProcessState; ps != nil {
+		m.ExitCode = ps.ExitCode()
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			m.Signal = ws.Signal().String()
+		}
+	}
+	switch {
+	case reason == jobs.StatusTimeout:
+		m.Status, m.Reason = jobs.StatusTimeout, fmt.Sprintf("killed after max_duration %s", spec.MaxDuration)
+	case reason == jobs.StatusCancelled:
+		m.Status, m.Reason = jobs.StatusCancelled, "cancelled"
+	case waitErr != nil:
+		m.Status = jobs.StatusFailed
+		if m.Signal != "" {
+			m.Reason = "killed by signal " + m.Signal
+		} else {
+			m.Reason = fmt.Sprintf("exit status %d", m.ExitCode)
+		}
+	default:
+		m.Status = jobs.StatusSucceeded
+	}
+	note("the command ended: %s", firstNonEmpty(m.Reason, "exit status 0"))
+
+	metrics, ignored, metricsErr := jobs.ReadMetrics(rn.outputDir())
+	switch {
+	case metricsErr != nil:
+		note("metrics.json: %v", metricsErr)
+	case len(ignored) > 0:
+		note("metrics.json: ignored values that are not numbers: %s", strings.Join(ignored, ", "))
+	}
+	if metrics == nil {
+		_, metrics, _ = jobs.LatestMetrics(filepath.Join(rn.outputDir(), jobs.MetricsLinesFile))
+	}
+	m.Metrics = metrics
+
+	store, serr := artifacts.Open(spec.Store)
+	if serr != nil {
+		note("artifact store: %v", serr)
+	}
+	if m.Status == jobs.StatusSucceeded {
+		if serr != nil {
+			m.Status, m.Reason = jobs.StatusFailed, "cannot open the artifact store: "+serr.Error()
+		} else if err := collect(store, rn, &spec, m, metricsErr); err != nil {
+			m.Status, m.Reason = jobs.StatusFailed, err.Error()
+			note("%s", err)
+		}
+	}
+	if serr == nil {
+		_ = logf.Sync()
+		if info, err := store.Put(rn.logPath(), artifacts.PutOptions{}); err == nil {
+			m.Outputs = withOutput(m.Outputs, "log", info)
+		}
+	}
+	return finish()
+}
+
+// collect stores the output the job's kind produces.
+func collect(store *artifacts.Store, rn *run, spec *jobSpec, m *jobs.Manifest, metricsErr error) error {
+	out := rn.outputDir()
+	switch spec.Collect {
+	case "model":
+		p := filepath.Join(out, jobs.ModelDir)
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("the command exited 0 but wrote no model: $LLMOPS_OUTPUT_DIR/%s (%s) does not exist", jobs.ModelDir, p)
+		}
+		info, err := store.Put(p, artifacts.PutOptions{Mode: artifacts.Move})
+		if err != nil {
+			return fmt.Errorf("storing the model: %w", err)
+		}
+		m.Outputs = withOutput(m.Outputs, "model", info)
+	case "metrics":
+		if metricsErr != nil {
+			return fmt.Errorf("the command's %s is invalid: %v", jobs.MetricsFile, metricsErr)
+		}
+		if _, err := os.Stat(filepath.Join(out, jobs.MetricsFile)); err != nil {
+			return fmt.Errorf("the command exited 0 but wrote no $LLMOPS_OUTPUT_DIR/%s", jobs.MetricsFile)
+		}
+	case "data":
+		name := "data." + spec.Format
+		p := filepath.Join(out, name)
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			return fmt.Errorf("the transform exited 0 but wrote no $LLMOPS_OUTPUT_DIR/%s", name)
+		}
+		info, err := store.Put(p, artifacts.PutOptions{Mode: artifacts.Move})
+		if err != nil {
+			return fmt.Errorf("storing the transformed data: %w", err)
+		}
+		m.Outputs = withOutput(m.Outputs, "data", info)
+	case "index":
+		info, stats, err := buildIndex(store, rn, spec)
+		if err != nil {
+			return err
+		}
+		m.Outputs = withOutput(m.Outputs, "index", info)
+		if m.Metrics == nil {
+			m.Metrics = map[string]float64{}
+		}
+		m.Metrics["chunks"], m.Metrics["dimensions"] = float64(stats.chunks), float64(stats.dimensions)
+	}
+	return nil
+}
+
+func withOutput(outs map[string]jobs.Output, name string, info artifacts.Info) map[string]jobs.Output {
+	if outs == nil {
+		outs = map[string]jobs.Output{}
+	}
+	outs[name] = jobs.Output{ID: string(info.ID), Path: info.Path, Size: info.Size, Files: info.Files}
+	return outs
+}
+
+// stopGroup stops a process group: SIGTERM, then SIGKILL after grace.
+func stopGroup(pgid int, grace time.Duration, exited <-chan error) error {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return <-exited
+}
+
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`;&|<>()*?[]{}") {
+			b, _ := json.Marshal(a)
+			q[i] = string(b)
+		} else {
+			q[i] = a
+		}
+	}
+	return strings.Join(q, " ")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
