@@ -158,6 +158,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		newVal = cty.NullVal(schema.Block.ImpliedType())
 	}
 	newVal = values.MarkSecretLeaves(values.MarkPaths(newVal, sensitive), secrets)
+	newVal = withVersion(ri, newVal, meta.version)
 
 	if resp.Diagnostics.HasErrors() {
 		err := resp.Diagnostics.Err()
@@ -237,6 +238,7 @@ func (w *applyWalk) waitPending(ctx context.Context, pi *providerInstance, typ s
 			}
 			return cty.DynamicVal, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("%s failed", ri), Detail: msg}}
 		}
+		refreshed.value = withVersion(ri, refreshed.value, meta.version)
 		if pend == nil {
 			if err := w.persist(ri, refreshed.value, refreshed.obj.Private, state.StatusReady, nil, meta); err != nil {
 				return refreshed.value, false, stateWriteDiag(err)
@@ -349,7 +351,7 @@ func (w *applyWalk) persist(ri addrs.ResourceInstance, v cty.Value, private []by
 	if err != nil {
 		return err
 	}
-	enc, err := values.Encode(v)
+	enc, err := values.Encode(withVersion(ri, v, meta.version))
 	if err != nil {
 		return fmt.Errorf("cannot encode %s: %w", ri, err)
 	}

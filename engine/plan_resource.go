@@ -184,6 +184,18 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 		stateOnly := prior.obj.Status == state.StatusReady && pi.schema.HasCapability(protocol.CapabilityStateOnlyPrefix+typ)
 		if !w.opts.SkipRefresh && prior.obj.Status != state.StatusCreating && !stateOnly {
 			refreshed, pend, ds := w.e.refreshObject(ctx, pi, typ, ri, prior)
+			if ds.HasErrors() && prior.obj.Status == state.StatusPending {
+				// The long operation failed while nobody waited for it: say
+				// why, and replace the object.
+				for _, d := range ds {
+					d.Severity = hcl.DiagWarning
+					d.Summary = fmt.Sprintf("%s: the operation running in the background failed", ri)
+				}
+				diags = append(diags, ds...)
+				obj := *prior.obj
+				obj.Status = state.StatusTainted
+				refreshed, pend, ds = &recordedObject{obj: &obj, value: prior.value}, nil, nil
+			}
 			diags = append(diags, ds...)
 			if ds.HasErrors() {
 				return nil, unknown, diags
