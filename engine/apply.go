@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/graph"
+	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/state"
 )
@@ -168,6 +169,11 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	}
 	w.result.Outputs = w.outputs
 	e.snap, e.recorded = nil, nil // the state changed
+	for _, a := range p.ReleasePins {
+		if err := e.opts.Store.AppendEvent(w.callCtx, state.Event{Time: time.Now().UTC(), Kind: history.EventRollbackRelease, Addr: a, Message: "the configuration changed since the rollback"}); err != nil {
+			w.addDiags(stateWriteDiag(err))
+		}
+	}
 	if w.writer != nil {
 		status := state.VersionComplete
 		if len(w.result.Failed) > 0 || w.diags.HasErrors() || ctx.Err() != nil {
@@ -211,8 +217,26 @@ func (w *applyWalk) getWriter(ctx context.Context) (state.Writer, error) {
 			ConfigDigest: w.e.cfg.Digest,
 			Status:       state.VersionInProgress,
 		})
+		if w.writerErr == nil {
+			w.e.recordProviders(w.callCtx, w.writer.Serial())
+		}
 	})
 	return w.writer, w.writerErr
+}
+
+// recordProviders notes which provider versions wrote a state version,
+// for the reproducibility record of `show -json`.
+func (e *Engine) recordProviders(ctx context.Context, serial int64) {
+	infos := map[string]history.ProviderInfo{}
+	hasher, _ := e.opts.Providers.(ProviderHasher)
+	for typ, s := range e.Schemas() {
+		pi := history.ProviderInfo{Version: s.ProviderVersion}
+		if hasher != nil {
+			pi.SHA256, _ = hasher.ProviderHash(typ)
+		}
+		infos[typ] = pi
+	}
+	e.opts.Store.AppendEvent(ctx, state.Event{Time: time.Now().UTC(), Kind: history.EventProviders, Message: fmt.Sprintf("providers of serial %d", serial), Data: history.ProvidersData(serial, infos)})
 }
 
 func (w *applyWalk) fail(ri addrs.ResourceInstance, action plans.Action, err string) {

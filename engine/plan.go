@@ -15,6 +15,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/graph"
+	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
@@ -32,6 +33,8 @@ type PlanOptions struct {
 	Replace []addrs.Pattern
 	// SkipRefresh plans against the recorded state without reading reality.
 	SkipRefresh bool
+	// Pins are the rollback pins in force (history.ActivePins).
+	Pins map[addrs.ResourceInstance]history.Pin
 }
 
 // planWalk is the state of one plan.
@@ -46,6 +49,8 @@ type planWalk struct {
 	mu      sync.Mutex
 	changes []*plans.ResourceInstanceChange
 	drift   []*plans.ResourceInstanceChange
+	notes   []string
+	release []string
 	outputs map[string]cty.Value
 	diags   hcl.Diagnostics
 }
@@ -135,7 +140,11 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 		Variables:          map[string]cty.Value{},
 		SensitiveVariables: map[string]string{},
 		Errored:            w.diags.HasErrors(),
+		Notes:              w.notes,
+		ReleasePins:        w.release,
 	}
+	sort.Strings(p.Notes)
+	sort.Strings(p.ReleasePins)
 	for _, t := range opts.Targets {
 		p.Targets = append(p.Targets, t.String())
 	}

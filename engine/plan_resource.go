@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -296,6 +298,20 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	default:
 		ch.Action = plans.Update
 	}
+	if pin, ok := w.opts.Pins[ri]; ok && ch.Action != plans.NoOp && reason != plans.ReasonTainted && reason != plans.ReasonCreateInterrupted {
+		if pin.ConfigHash == rc.SourceHash {
+			w.mu.Lock()
+			w.notes = append(w.notes, fmt.Sprintf("%s was rolled back to serial %d by rollback; the configuration declares serial %d's %s (run `llmops rollback --release %s` to roll forward).",
+				ri, pin.ToSerial, pin.FromSerial, changedAttrs(prior.value, plannedVal), ri))
+			w.mu.Unlock()
+			ch.Action, ch.Reason, ch.After = plans.NoOp, plans.ReasonNone, prior.value
+			return ch, ch.After, diags
+		}
+		w.mu.Lock()
+		w.notes = append(w.notes, fmt.Sprintf("%s was rolled back to serial %d, but its configuration has changed since: the rollback no longer holds, and this plan applies the configuration.", ri, pin.ToSerial))
+		w.release = append(w.release, ri.String())
+		w.mu.Unlock()
+	}
 	if pending != nil && (ch.Action == plans.NoOp || ch.Action == plans.Update) {
 		ch.Action = plans.Wait
 		ch.After = prior.value
@@ -374,4 +390,31 @@ func splitMarks(cfgVal cty.Value, b *protocol.Block) (cty.Value, []cty.Path, []c
 		}
 	}
 	return raw, sensitive, values.SecretLeaves(cfgVal)
+}
+
+// changedAttrs names the top-level attributes that differ, for notes.
+func changedAttrs(a, b cty.Value) string {
+	am, bm := objAttrs(a), objAttrs(b)
+	var names []string
+	for k, av := range am {
+		if bv, ok := bm[k]; !ok || !valuesEqual(av, bv) {
+			if bv, ok := bm[k]; ok && !bv.IsWhollyKnown() {
+				continue
+			}
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "values"
+	}
+	return strings.Join(names, ", ")
+}
+
+func objAttrs(v cty.Value) map[string]cty.Value {
+	u, _ := v.Unmark()
+	if u.IsNull() || !u.IsKnown() || !u.Type().IsObjectType() {
+		return nil
+	}
+	return u.AsValueMap()
 }

@@ -81,7 +81,7 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 		}
 		defer op.close()
 		var diags = hclDiags(nil)
-		p, diags = op.eng.Plan(ctx, po)
+		p, diags = op.eng.Plan(ctx, m.withPins(ctx, op, po))
 		m.reportDeadProviders(op)
 		if p == nil || diags.HasErrors() {
 			m.showDiags(diags)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/discovery"
+	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/state"
@@ -175,9 +177,33 @@ an edge A -> B means A depends on B. Render it with: llmops graph | dot -Tsvg > 
 
 func runGraph(m *meta, args []string) int {
 	fs := m.newFlags("graph", graphUsage)
+	lineage := fs.Bool("lineage", false, "Draw the lineage of the recorded objects (what each was made from) instead of the configuration's dependencies.")
+	format := fs.String("format", "dot", "dot, or svg (needs Graphviz's dot command).")
+	version := fs.Int64("version", 0, "With -lineage: the state version to draw (default: the newest).")
 	m.addVarFlags(fs)
+	m.addStateFlags(fs)
 	if ok, code := m.parse(fs, args); !ok {
 		return code
+	}
+	if *format != "dot" && *format != "svg" {
+		return m.errorf("-format must be dot or svg")
+	}
+	if *lineage {
+		ctx := context.Background()
+		st, ok := m.openState(ctx)
+		if !ok {
+			return exitError
+		}
+		defer st.Close()
+		snap, err := st.Snapshot(ctx, *version)
+		if err != nil {
+			return m.errorDetail("Cannot read the state", err.Error())
+		}
+		objs, err := history.Decode(snap)
+		if err != nil {
+			return m.errorDetail("Invalid state", err.Error())
+		}
+		return m.emitGraph(history.LineageDOT(objs), *format)
 	}
 	cfg, ok := m.loadConfig()
 	if !ok {
@@ -194,7 +220,26 @@ func runGraph(m *meta, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
-	fmt.Fprint(m.stdout, dot)
+	return m.emitGraph(dot, *format)
+}
+
+// emitGraph prints DOT, or SVG rendered by Graphviz.
+func (m *meta) emitGraph(dot, format string) int {
+	if format == "dot" {
+		fmt.Fprint(m.stdout, dot)
+		return exitOK
+	}
+	path, err := exec.LookPath("dot")
+	if err != nil {
+		return m.errorDetail("Graphviz is not installed", "SVG output needs Graphviz's `dot` command (Debian: apt-get install graphviz). Without it, use -format=dot and render the DOT elsewhere.")
+	}
+	cmd := exec.Command(path, "-Tsvg")
+	cmd.Stdin = strings.NewReader(dot)
+	cmd.Stdout = m.stdout
+	cmd.Stderr = m.stderr
+	if err := cmd.Run(); err != nil {
+		return m.errorDetail("Graphviz failed", err.Error())
+	}
 	return exitOK
 }
 

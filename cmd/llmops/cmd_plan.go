@@ -40,7 +40,7 @@ func runPlan(m *meta, args []string) int {
 		return exitError
 	}
 	defer op.close()
-	p, diags := op.eng.Plan(ctx, po)
+	p, diags := op.eng.Plan(ctx, m.withPins(ctx, op, po))
 	m.reportDeadProviders(op)
 	if p == nil || diags.HasErrors() {
 		if o.json {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/cmd/llmops/render"
+	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/state"
@@ -26,11 +28,20 @@ a saved plan. Sensitive values are hidden.
 func runShow(m *meta, args []string) int {
 	fs := m.newFlags("show", showUsage)
 	jsonOut := fs.Bool("json", false, "Machine-readable output (see docs/json-format.md).")
+	version := fs.Int64("version", 0, "Show state version N instead of the newest (see `llmops history`).")
 	m.addStateFlags(fs)
 	if ok, code := m.parse(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
+	var only *addrs.ResourceInstance
+	if fs.NArg() == 1 && !strings.HasSuffix(fs.Arg(0), ".plan") {
+		if a, err := addrs.ParseResourceInstance(fs.Arg(0)); err == nil {
+			if _, statErr := os.Stat(fs.Arg(0)); statErr != nil {
+				only = &a
+			}
+		}
+	}
+	if fs.NArg() > 0 && only == nil {
 		p, err := plans.ReadFile(fs.Arg(0))
 		if err != nil {
 			return m.errorDetail("Cannot read the plan file", err.Error())
@@ -49,12 +60,29 @@ func runShow(m *meta, args []string) int {
 		return exitError
 	}
 	defer st.Close()
-	snap, err := st.Snapshot(ctx, 0)
+	snap, err := st.Snapshot(ctx, *version)
 	if err != nil {
 		return m.errorDetail("Cannot read the state", err.Error())
 	}
+	if *version != 0 && snap.Serial != *version {
+		return m.errorDetail("No such state version", fmt.Sprintf("There is no state version %d; `llmops history` lists them.", *version))
+	}
+	if only != nil {
+		kept := snap.Objects[:0:0]
+		for _, o := range snap.Objects {
+			if o.Addr == *only {
+				kept = append(kept, o)
+			}
+		}
+		if len(kept) == 0 {
+			return m.errorDetail("No such object", fmt.Sprintf("%s is not in state version %d.", *only, snap.Serial))
+		}
+		snap = &state.Snapshot{Lineage: snap.Lineage, Serial: snap.Serial, Objects: kept}
+	}
 	if *jsonOut {
-		b, _ := json.MarshalIndent(stateJSON(snap), "", "  ")
+		doc := stateJSON(snap)
+		doc["reproducibility"] = reproducibility(ctx, st, snap)
+		b, _ := json.MarshalIndent(doc, "", "  ")
 		fmt.Fprintln(m.stdout, string(b))
 		return exitOK
 	}
@@ -440,4 +468,19 @@ func runForceUnlock(m *meta, args []string) int {
 	}
 	fmt.Fprintf(m.stdout, "The state lock %s was removed.\n", id)
 	return exitOK
+}
+
+// reproducibility is the record, per training run, of every input digest,
+// the command, hyperparameters and provider versions of a state version.
+func reproducibility(ctx context.Context, st state.Store, snap *state.Snapshot) []history.RunRecord {
+	objs, err := history.Decode(snap)
+	if err != nil {
+		return nil
+	}
+	evs, _ := st.Events(ctx, 0)
+	out := history.Reproducibility(objs, history.ProvidersAt(evs, snap.Serial))
+	if out == nil {
+		out = []history.RunRecord{}
+	}
+	return out
 }

@@ -42,9 +42,15 @@ func init() {
 		"output":       {"Show output values", runOutput},
 		"state":        {"Inspect and edit the state: list, show, rm, mv", runState},
 		"force-unlock": {"Remove a stuck state lock", runForceUnlock},
-		"graph":        {"Print the dependency graph in DOT format", runGraph},
+		"graph":        {"Print the dependency graph (or, with -lineage, the lineage) as DOT or SVG", runGraph},
 		"providers":    {"List the providers in use, their paths, versions and schemas", runProviders},
 		"version":      {"Print the llmops version", runVersion},
+		"history":      {"List the state versions, or one object's versions", runHistory},
+		"diff":         {"Show what changed between two state versions", runDiff},
+		"lineage":      {"Show the ancestry of an object: model, training run, base model, datasets", runLineage},
+		"rollback":     {"Put objects back to an earlier state version, without retraining", runRollback},
+		"import":       {"Adopt an existing object into the state", runImport},
+		"gc":           {"Remove artifacts that no kept state version references", runGC},
 	}
 }
 

@@ -97,7 +97,7 @@ func (m *meta) addVarFlags(fs *flag.FlagSet) {
 
 // parse parses flags; it returns false (and the exit code) on -help or errors.
 func (m *meta) parse(fs *flag.FlagSet, args []string) (bool, int) {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, exitOK
 		}
@@ -243,4 +243,43 @@ func (m *meta) interruptible(onStop func()) (context.Context, func()) {
 		close(done)
 		cancel()
 	}
+}
+
+// flagsFirst moves options after positional arguments to the front, so
+// that `llmops rollback deployment.prod --to 3` works as well as
+// `llmops rollback --to 3 deployment.prod`. Everything after "--" stays
+// positional.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
 }

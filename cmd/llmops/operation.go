@@ -11,6 +11,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/state"
 )
@@ -90,6 +91,14 @@ func (m *meta) planOptions(o *opFlags) (engine.PlanOptions, bool) {
 		return po, false
 	}
 	return po, true
+}
+
+// withPins adds the rollback pins recorded in the state to plan options.
+func (m *meta) withPins(ctx context.Context, op *operation, po engine.PlanOptions) engine.PlanOptions {
+	if evs, err := op.store.Events(ctx, 0); err == nil {
+		po.Pins = history.ActivePins(evs)
+	}
+	return po
 }
 
 // operation is a prepared engine run holding the state lock.

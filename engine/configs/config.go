@@ -116,6 +116,9 @@ type Resource struct {
 	Config    hcl.Body
 	DeclRange hcl.Range
 	TypeRange hcl.Range
+	// SourceHash is the sha256 of the block's source text: it changes when
+	// anything in the block is edited.
+	SourceHash string
 }
 
 // Lifecycle holds the lifecycle block's expressions. Each is nil when

@@ -1,10 +1,13 @@
 package configs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/llmops/llmops/addrs"
 )
@@ -61,6 +64,7 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 	if b.Type == "resource" {
 		r.TypeRange = b.LabelRanges[0]
 	}
+	r.SourceHash = c.blockHash(b)
 	if a, ok := content.Attributes["count"]; ok {
 		r.Count = a.Expr
 	}
@@ -164,4 +168,19 @@ func (c *Config) resolveProviders() hcl.Diagnostics {
 		c.ProviderConfigs[r.Provider] = &Provider{Addr: r.Provider, Config: hcl.EmptyBody(), DeclRange: r.DeclRange, Implied: true}
 	}
 	return diags
+}
+
+// blockHash hashes the source text of a whole block.
+func (c *Config) blockHash(b *hcl.Block) string {
+	src := c.Sources[b.DefRange.Filename]
+	start := b.DefRange.Start.Byte
+	end := b.DefRange.End.Byte
+	if sb, ok := b.Body.(*hclsyntax.Body); ok {
+		end = sb.SrcRange.End.Byte
+	}
+	if start < 0 || end > len(src) || start > end {
+		return ""
+	}
+	sum := sha256.Sum256(src[start:end])
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

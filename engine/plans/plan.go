@@ -49,6 +49,7 @@ const (
 	ReasonEachKey           Reason = "each-key-removed"
 	ReasonDestroy           Reason = "destroy"
 	ReasonCreateInterrupted Reason = "create-interrupted"
+	ReasonRollback          Reason = "rollback"
 )
 
 // ResourceInstanceChange is the planned change of one instance.
@@ -107,6 +108,15 @@ type Plan struct {
 	Targets  []string
 	Excludes []string
 	Replace  []string
+
+	// Notes are one-line remarks shown with the plan, e.g. that an object
+	// rolled back is kept although the configuration declares another value.
+	Notes []string
+	// ReleasePins lists objects whose rollback pin ends when this plan is
+	// applied (their configuration changed since the rollback).
+	ReleasePins []string
+	// RollbackTo is the version a rollback plan puts its objects back to.
+	RollbackTo int64
 
 	// Errored is true when planning failed part-way; such a plan cannot be applied.
 	Errored bool

@@ -28,6 +28,12 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 			b.WriteString("The changes below take these into account.\n\n")
 		}
 	}
+	for _, n := range p.Notes {
+		b.WriteString(c.Warn("Note: ") + n + "\n")
+	}
+	if len(p.Notes) > 0 {
+		b.WriteString("\n")
+	}
 	changes := 0
 	for _, ch := range p.Changes {
 		if ch.Action != plans.NoOp {
@@ -155,6 +161,8 @@ func ReasonText(ch *plans.ResourceInstanceChange) string {
 		return fmt.Sprintf("index %s is beyond the count", ch.Addr.Key)
 	case plans.ReasonEachKey:
 		return fmt.Sprintf("key %s is not in for_each", ch.Addr.Key)
+	case plans.ReasonRollback:
+		return "rollback"
 	}
 	return ""
 }
@@ -194,6 +202,11 @@ func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors
 		b.WriteString("\n")
 		return
 	}
+	writeChangeBody(b, ch, c)
+}
+
+// writeChangeBody writes the block with its attribute diff.
+func writeChangeBody(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors) {
 	b.WriteString(symbolFor(ch.Action, c) + " " + header(ch.Addr) + " {\n")
 	d := &differ{b: b, c: c, forces: ch.RequiresReplace}
 	showAll := ch.Action == plans.Create || ch.Action == plans.Delete

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/llmops/llmops/cmd/llmops/render"
+	"github.com/llmops/llmops/engine"
+	"github.com/llmops/llmops/engine/history"
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
+)
+
+const gcUsage = `
+Usage: llmops gc [options]
+
+Removes the artifacts (models, dataset versions, run outputs) that no kept
+state version references, and reports the space freed. By default every
+state version is kept; --keep N keeps only the newest N versions'
+artifacts (older versions can then no longer be rolled back to).
+`
+
+func runGC(m *meta, args []string) int {
+	fs := m.newFlags("gc", gcUsage)
+	keep := fs.Int("keep", 0, "Keep the artifacts of the newest N state versions only (0: all versions).")
+	dry := fs.Bool("dry-run", false, "List what would be removed, remove nothing.")
+	jsonOut := fs.Bool("json", false, "Machine-readable output.")
+	m.addStateFlags(fs)
+	m.addVarFlags(fs)
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
+	ctx := context.Background()
+	cfg, ok := m.loadConfig()
+	if !ok {
+		return exitError
+	}
+	vars, ok := m.collectVars(cfg)
+	if !ok {
+		return exitError
+	}
+	dir, diags := engine.ArtifactDir(cfg, vars)
+	if diags.HasErrors() {
+		m.showDiags(diags)
+		return exitError
+	}
+	st, ok := m.openState(ctx)
+	if !ok {
+		return exitError
+	}
+	defer st.Close()
+	unlock, ok := m.lock(ctx, st, "gc")
+	if !ok {
+		return exitError
+	}
+	defer unlock()
+	if _, err := os.Stat(dir); err != nil {
+		fmt.Fprintf(m.stdout, "No artifact store at %s: nothing to collect.\n", dir)
+		return exitOK
+	}
+	store, err := artifacts.Open(dir)
+	if err != nil {
+		return m.errorDetail("Cannot open the artifact store", err.Error())
+	}
+	vs, err := st.Versions(ctx)
+	if err != nil {
+		return m.errorDetail("Cannot read the state", err.Error())
+	}
+	kept := vs
+	if *keep > 0 && len(vs) > *keep {
+		kept = vs[len(vs)-*keep:]
+	}
+	refs := map[string]bool{}
+	for _, v := range kept {
+		snap, err := st.Snapshot(ctx, v.Serial)
+		if err != nil {
+			return m.errorDetail("Cannot read the state", err.Error())
+		}
+		history.ArtifactRefs(snap, refs)
+	}
+	// Whatever the newest version holds is always kept.
+	if snap, err := st.Snapshot(ctx, 0); err == nil {
+		history.ArtifactRefs(snap, refs)
+	}
+	all, err := store.List()
+	if err != nil {
+		return m.errorDetail("Cannot list the artifact store", err.Error())
+	}
+	var freed int64
+	var removed []map[string]any
+	for _, a := range all {
+		if refs[a.ID.String()] {
+			continue
+		}
+		if !*dry {
+			if err := store.Remove(a.ID); err != nil {
+				return m.errorDetail("Cannot remove an artifact", fmt.Sprintf("%s: %s", a.ID, err))
+			}
+		}
+		freed += a.Size
+		removed = append(removed, map[string]any{"id": a.ID.String(), "bytes": a.Size, "files": a.Files})
+		if !*jsonOut {
+			verb := "removed"
+			if *dry {
+				verb = "would remove"
+			}
+			fmt.Fprintf(m.stdout, "%s %s (%s)\n", verb, a.ID, humanBytes(a.Size))
+		}
+	}
+	if *jsonOut {
+		b, _ := json.MarshalIndent(map[string]any{"format_version": render.JSONFormatVersion, "dry_run": *dry, "removed": removed,
+			"bytes_freed": freed, "kept_versions": len(kept), "artifacts_kept": len(all) - len(removed)}, "", "  ")
+		fmt.Fprintln(m.stdout, string(b))
+		return exitOK
+	}
+	verb := "Freed"
+	if *dry {
+		verb = "Would free"
+	}
+	fmt.Fprintf(m.stdout, "%s %s in %d artifact(s); kept %d referenced by %d state version(s).\n", verb, humanBytes(freed), len(removed), len(all)-len(removed), len(kept))
+	return exitOK
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for x := n / unit; x >= unit; x /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
+)
+
+const maintHCL = `
+variable "gen" {
+  default = "a"
+}
+
+resource "null_value" "parent" {
+  input = "base-${var.gen}"
+}
+
+resource "null_value" "child" {
+  input = { from = null_value.parent.id, note = "child" }
+}
+`
+
+func TestE2EHistoryDiffRollback(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": maintHCL})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")                 // serial 1: gen a
+	w.must(0, "apply", "-auto-approve", "-var", "gen=b") // serial 2: gen b
+
+	r := w.must(0, "history")
+	if !strings.Contains(r.stdout, "apply -auto-approve -var=...") || strings.Count(r.stdout, "\n") != 3 {
+		t.Fatalf("history:\n%s", r.stdout)
+	}
+	r = w.must(0, "history", "null_value.parent")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], " 1 ") || !strings.Contains(lines[2], "current") {
+		t.Fatalf("object history:\n%s", r.stdout)
+	}
+	r = w.must(0, "diff", "1", "2")
+	if !strings.Contains(r.stdout, `~ input  = "base-a" -> "base-b"`) || strings.Contains(r.stdout, "null_value.child") {
+		t.Fatalf("diff:\n%s", r.stdout)
+	}
+	r = w.must(0, "show", "-version", "1", "null_value.parent")
+	if !strings.Contains(r.stdout, `"base-a"`) || strings.Contains(r.stdout, "child") {
+		t.Fatalf("show -version 1:\n%s", r.stdout)
+	}
+	r = w.must(0, "lineage", "null_value.child")
+	if !strings.Contains(r.stdout, "└── null_value.parent") {
+		t.Fatalf("lineage:\n%s", r.stdout)
+	}
+	r = w.must(0, "graph", "-lineage")
+	if !strings.Contains(r.stdout, `"null_value.parent" -> "null_value.child"`) {
+		t.Fatalf("graph -lineage:\n%s", r.stdout)
+	}
+
+	// Roll the parent back to serial 1.
+	r = w.must(0, "rollback", "null_value.parent", "--to", "1", "-auto-approve", "-var", "gen=b")
+	if !strings.Contains(r.stdout, "Rolled back to state version 1") {
+		t.Fatalf("rollback:\n%s", r)
+	}
+	r = w.must(0, "state", "show", "null_value.parent")
+	if !strings.Contains(r.stdout, `"base-a"`) {
+		t.Fatalf("after rollback:\n%s", r.stdout)
+	}
+	// The configuration still says gen=b: the plan keeps the rollback and says so.
+	r = w.must(0, "plan", "-detailed-exitcode", "-var", "gen=b")
+	if !strings.Contains(r.stdout, "null_value.parent was rolled back to serial 1 by rollback; the configuration declares serial 2's input") {
+		t.Fatalf("plan after rollback:\n%s", r.stdout)
+	}
+	// --release: the next plan rolls forward.
+	w.must(0, "rollback", "--release", "null_value.parent")
+	r = w.must(2, "plan", "-detailed-exitcode", "-var", "gen=b")
+	if !strings.Contains(r.stdout, "# null_value.parent will be updated in place") {
+		t.Fatalf("plan after release:\n%s", r.stdout)
+	}
+	// A rollback followed by a change to the block's configuration ends the pin.
+	w.must(0, "rollback", "null_value.parent", "--previous", "-auto-approve", "-var", "gen=b")
+	w.write(map[string]string{"main.llmops.hcl": strings.Replace(maintHCL, `"base-${var.gen}"`, `"base2-${var.gen}"`, 1)})
+	r = w.must(2, "plan", "-detailed-exitcode", "-var", "gen=b")
+	if !strings.Contains(r.stdout, "its configuration has changed since: the rollback no longer holds") {
+		t.Fatalf("plan after a config change:\n%s", r.stdout)
+	}
+}
+
+func TestE2EImportAndShowJSON(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `resource "null_value" "adopted" {}`})
+	w.must(0, "init")
+	r := w.must(0, "import", "null_value.adopted", "existing-42")
+	if !strings.Contains(r.stdout, "Imported null_value.adopted") {
+		t.Fatalf("import:\n%s", r)
+	}
+	r = w.must(0, "show", "-json")
+	var doc struct {
+		Values struct {
+			Resources []struct {
+				Address string         `json:"address"`
+				Values  map[string]any `json:"values"`
+			} `json:"resources"`
+		} `json:"values"`
+		Reproducibility []any `json:"reproducibility"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("show -json: %v\n%s", err, r.stdout)
+	}
+	if len(doc.Values.Resources) != 1 || doc.Values.Resources[0].Values["id"] != "existing-42" {
+		t.Fatalf("imported object: %+v", doc.Values.Resources)
+	}
+	w.must(1, "import", "null_value.adopted", "again")
+}
+
+func TestE2EGCKeepsWhatStateReferences(t *testing.T) {
+	w := newWorkspace(t, map[string]string{})
+	store, err := artifacts.Open(filepath.Join(w.dir, ".llmops", "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := store.PutBytes([]byte("model weights, first version"))
+	second, _ := store.PutBytes([]byte("model weights, second version"))
+	stray, _ := store.PutBytes([]byte("never referenced"))
+	cfg := func(id string) string {
+		return `resource "null_value" "m" { input = { model = "` + id + `" } }`
+	}
+	w.write(map[string]string{"main.llmops.hcl": cfg(first.ID.String())})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	w.write(map[string]string{"main.llmops.hcl": cfg(second.ID.String())})
+	w.must(0, "apply", "-auto-approve")
+
+	r := w.must(0, "gc", "-dry-run")
+	if !strings.Contains(r.stdout, "would remove "+stray.ID.String()) || strings.Contains(r.stdout, first.ID.String()) {
+		t.Fatalf("gc -dry-run keeping all versions:\n%s", r.stdout)
+	}
+	if !store.Has(stray.ID) {
+		t.Fatal("dry run removed something")
+	}
+	r = w.must(0, "gc", "--keep", "1")
+	if !strings.Contains(r.stdout, "removed "+first.ID.String()) || !strings.Contains(r.stdout, "Freed") {
+		t.Fatalf("gc --keep 1:\n%s", r.stdout)
+	}
+	if store.Has(first.ID) || store.Has(stray.ID) || !store.Has(second.ID) {
+		t.Fatalf("gc removed the wrong artifacts: first=%v stray=%v second=%v", store.Has(first.ID), store.Has(stray.ID), store.Has(second.ID))
+	}
+}
