@@ -26,7 +26,7 @@ resource "null_value" "child" {
 func TestE2EHistoryDiffRollback(t *testing.T) {
 	w := newWorkspace(t, map[string]string{"main.llmops.hcl": maintHCL})
 	w.must(0, "init")
-	w.must(0, "apply", "-auto-approve")                 // serial 1: gen a
+	w.must(0, "apply", "-auto-approve")                  // serial 1: gen a
 	w.must(0, "apply", "-auto-approve", "-var", "gen=b") // serial 2: gen b
 
 	r := w.must(0, "history")
