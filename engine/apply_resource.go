@@ -147,6 +147,18 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		return prior.value, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Provider produced an inconsistent final plan", Detail: msg, Subject: rc.DeclRange.Ptr()}}
 	}
 
+	// Intent before effect: a create is recorded before the provider is
+	// asked, so that a crash between the two never orphans what the
+	// provider made (the next plan plans the create again and the
+	// provider adopts the object it finds). A create-then-delete keeps
+	// the old object recorded instead.
+	if priorVal.IsNull() && ch.Action != plans.CreateThenDelete {
+		intent := cty.UnknownAsNull(values.MarkPaths(pr.PlannedState, sensitive))
+		if err := w.persist(ri, intent, pr.PlannedPrivate, state.StatusCreating, nil, meta); err != nil {
+			w.fail(ri, ch.Action, err.Error())
+			return cty.UnknownVal(schema.Block.ImpliedType()), false, stateWriteDiag(err)
+		}
+	}
 	start := w.inflight.begin(ri, ch.Action)
 	w.e.hooks.PreApply(ri, ch.Action)
 	resp := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
@@ -163,12 +175,18 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	if resp.Diagnostics.HasErrors() {
 		err := resp.Diagnostics.Err()
 		ds := providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, ri.String())
-		if !newVal.IsNull() {
+		switch {
+		case !newVal.IsNull():
 			status := state.StatusTainted
 			if ch.Action == plans.Update {
 				status = state.StatusReady
 			}
 			if perr := w.persist(ri, newVal, resp.Private, status, nil, meta); perr != nil {
+				ds = append(ds, stateWriteDiag(perr)...)
+			}
+		case priorVal.IsNull() && ch.Action != plans.CreateThenDelete:
+			// Nothing was created: drop the intent.
+			if perr := w.remove(ri); perr != nil {
 				ds = append(ds, stateWriteDiag(perr)...)
 			}
 		}

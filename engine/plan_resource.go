@@ -214,6 +214,12 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 			}
 		}
 	}
+	// llmops stopped between recording a create's intent and its result:
+	// plan the create again; the provider adopts what it finds.
+	interrupted := prior != nil && prior.obj.Status == state.StatusCreating
+	if interrupted {
+		prior = nil
+	}
 	if w.opts.Mode == plans.RefreshOnlyMode {
 		if prior == nil {
 			return nil, cty.DynamicVal, diags
@@ -267,9 +273,13 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	}
 	if prior == nil {
 		ch.Action = plans.Create
+		if interrupted {
+			ch.Reason = plans.ReasonCreateInterrupted
+		}
 		ch.Before = cty.NullVal(plannedVal.Type())
 		return ch, plannedVal, diags
 	}
+
 	ch.Before = prior.value
 	replace, reason := false, plans.ReasonNone
 	switch {

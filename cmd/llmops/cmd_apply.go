@@ -109,6 +109,9 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 	if !o.json {
 		fmt.Fprintln(m.stdout)
 	}
+	if _, err := m.backupState(ctx, op.store); err != nil {
+		return m.errorDetail("Cannot back up the state before applying", fmt.Sprintf("%s. Nothing was changed. Check that %s is writable and has free space.", err, m.backupDir()))
+	}
 	w, _ := who()
 	res, diags := op.eng.Apply(ctx, p, engine.ApplyOptions{Who: w, Command: commandLine(m.command, args), NoWait: !o.wait})
 	m.reportDeadProviders(op)

@@ -243,6 +243,8 @@ Usage: llmops state SUBCOMMAND [options] [ARGS]
   show ADDR           Show one recorded instance.
   rm ADDR...          Forget instances: they stay in reality, llmops stops managing them.
   mv SRC DST          Rename a recorded instance, e.g. after renaming its block.
+  restore [BACKUP]    Put back an automatic backup (default: the newest, taken
+                      before the last apply) in place of a damaged state.
 
 rm and mv write a new state version and take the state lock.
 `
@@ -256,6 +258,14 @@ func runState(m *meta, args []string) int {
 		return exitOK
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "restore" {
+		fs := m.newFlags("state restore", stateUsage)
+		m.addStateFlags(fs)
+		if ok, code := m.parse(fs, rest); !ok {
+			return code
+		}
+		return stateRestore(m, fs.Args())
+	}
 	fs := m.newFlags("state "+sub, stateUsage)
 	m.addStateFlags(fs)
 	if ok, code := m.parse(fs, rest); !ok {
@@ -286,7 +296,7 @@ func runState(m *meta, args []string) int {
 		}
 		return stateMv(m, st, fs.Arg(0), fs.Arg(1))
 	}
-	return m.errorf("unknown state subcommand %q: use list, show, rm or mv", sub)
+	return m.errorf("unknown state subcommand %q: use list, show, rm, mv or restore", sub)
 }
 
 func stateList(m *meta, st state.Store, pats []string) int {

@@ -167,7 +167,7 @@ func (m *meta) stateFile() string {
 func (m *meta) openState(ctx context.Context) (state.Store, bool) {
 	st, err := state.OpenSQLite(ctx, m.stateFile())
 	if err != nil {
-		m.errorDetail("Cannot open the state", err.Error())
+		m.errorDetail("Cannot open the state", m.explainOpenError(err))
 		return nil, false
 	}
 	return st, true

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/llmops/llmops/state"
+)
+
+// keepBackups is how many automatic state backups are kept.
+const keepBackups = 10
+
+func (m *meta) backupDir() string {
+	return filepath.Join(filepath.Dir(m.stateFile()), "backups")
+}
+
+// backupState copies the state before an apply changes it, so a
+// corrupted database can be put back with `llmops state restore`.
+func (m *meta) backupState(ctx context.Context, st state.Store) (string, error) {
+	serial, err := st.LatestSerial(ctx)
+	if err != nil {
+		return "", err
+	}
+	if serial == 0 {
+		return "", nil // nothing to lose yet
+	}
+	dir := m.backupDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("state-serial%06d-%s.db", serial, time.Now().UTC().Format("20060102T150405.000")))
+	if err := st.Backup(ctx, path); err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	backups := listBackups(dir)
+	for len(backups) > keepBackups {
+		os.Remove(backups[0])
+		backups = backups[1:]
+	}
+	return path, nil
+}
+
+// listBackups returns the backup files, oldest first.
+func listBackups(dir string) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "state-serial*.db"))
+	sort.Strings(matches)
+	return matches
+}
+
+// explainOpenError adds what to do to an error opening the state.
+func (m *meta) explainOpenError(err error) string {
+	var ce *state.CorruptError
+	if !errors.As(err, &ce) {
+		return err.Error()
+	}
+	b := listBackups(m.backupDir())
+	if len(b) == 0 {
+		return err.Error() + "\n\nNo automatic backup exists yet (one is taken before each apply). Restore the file from your own backups."
+	}
+	return fmt.Sprintf("%s\n\nThe newest automatic backup, taken before the last apply, is %s. Run `llmops state restore` to put it back (the damaged file is kept beside it), then `llmops plan` to see what changed since.", err, b[len(b)-1])
+}
+
+// stateRestore puts a backup back in place of the state database.
+func stateRestore(m *meta, args []string) int {
+	backups := listBackups(m.backupDir())
+	src := ""
+	switch {
+	case len(args) == 1:
+		src = args[0]
+	case len(backups) > 0:
+		src = backups[len(backups)-1]
+	default:
+		return m.errorDetail("No backup to restore", fmt.Sprintf("%s holds no backups; llmops takes one before each apply.", m.backupDir()))
+	}
+	ctx := context.Background()
+	// The backup must itself be a sound state database.
+	check, err := state.OpenSQLite(ctx, src)
+	if err != nil {
+		return m.errorDetail("The backup is not usable", err.Error())
+	}
+	serial, _ := check.LatestSerial(ctx)
+	check.Close()
+	dst := m.stateFile()
+	if _, err := os.Stat(dst); err == nil {
+		aside := dst + ".damaged-" + time.Now().UTC().Format("20060102T150405")
+		if err := os.Rename(dst, aside); err != nil {
+			return m.errorDetail("Cannot move the current state aside", err.Error())
+		}
+		fmt.Fprintf(m.stdout, "Moved the current state to %s.\n", aside)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(dst + suffix)
+	}
+	if err := copyFile(src, dst); err != nil {
+		return m.errorDetail("Cannot restore the backup", err.Error())
+	}
+	fmt.Fprintf(m.stdout, "Restored %s (state serial %d) to %s. Run `llmops plan` to compare it with reality.\n", src, serial, dst)
+	return exitOK
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".restoring"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
