@@ -130,4 +130,3 @@ func copyFile(src, dst string) error {
 	}
 	return os.Rename(tmp, dst)
 }
-
