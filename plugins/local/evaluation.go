@@ -20,7 +20,7 @@ var evaluationKind = &jobKind{
 	prepare: prepareEvaluation,
 	finished: func(_ *meta, st *sdk.Object, man *jobs.Manifest) sdk.Diagnostics {
 		st.Set("results", numberMap(man.Metrics))
-		return checkGates(st, man.Metrics)
+		return checkGates(st, man.Metrics, "The evaluation is recorded as failed (tainted: the next apply runs it again), and nothing that depends on it is applied.")
 	},
 	clear: func(st *sdk.Object) {
 		st.SetNull("results")
@@ -53,7 +53,7 @@ func evaluationResource() *sdk.Resource {
 			st := done(req.Planned)
 			results := floatMap(req.Prior.Attr("results"))
 			st.Set("results", numberMap(results))
-			if d := checkGates(&st, results); d.HasErrors() {
+			if d := checkGates(&st, results, "The evaluation keeps its previous state, and nothing that depends on it is applied."); d.HasErrors() {
 				return &sdk.Response{Diagnostics: d}
 			}
 			return &sdk.Response{State: st}
@@ -99,7 +99,7 @@ func prepareEvaluation(_ context.Context, m *meta, st sdk.Object) (*jobInputs, s
 
 // checkGates checks an evaluation's results against its gates, sets
 // `passed`, and returns one error per failed gate, pointing at the gate.
-func checkGates(st *sdk.Object, results map[string]float64) sdk.Diagnostics {
+func checkGates(st *sdk.Object, results map[string]float64, consequence string) sdk.Diagnostics {
 	var d sdk.Diagnostics
 	failures := schema.CheckGates(schema.GatesFrom(st.Attr("gate")), results)
 	st.SetBool("passed", len(failures) == 0)
@@ -108,7 +108,7 @@ func checkGates(st *sdk.Object, results map[string]float64) sdk.Diagnostics {
 		if f.Missing {
 			detail = fmt.Sprintf("The evaluation %s reported these metrics: %s. Fix the gate's metric name, or make the command write %q to metrics.json.", st.GetString("id"), resultList(results), f.Gate.Metric)
 		}
-		detail += " The evaluation is recorded as failed, and nothing that depends on it is applied."
+		detail += " " + consequence
 		d.AttrErrorf(cty.GetAttrPath("gate").IndexInt(f.Index), f.Message(results), "%s", detail)
 	}
 	return d

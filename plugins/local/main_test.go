@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +26,11 @@ func TestMain(m *testing.M) {
 	if job := os.Getenv("LLMOPS_TEST_JOB"); job != "" {
 		os.Exit(fakeJob(job))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if e2eBin != "" {
+		os.RemoveAll(e2eBin)
+	}
+	os.Exit(code)
 }
 
 // testJobCommand is the argv that runs a fake job: the test binary itself.
@@ -41,12 +47,37 @@ func fakeJob(job string) int {
 	if c := os.Getenv("LLMOPS_TEST_COUNTER"); c != "" {
 		f, err := os.OpenFile(c, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err == nil {
-			fmt.Fprintf(f, "%s %s %d\n", job, os.Getenv("LLMOPS_RUN_ID"), os.Getpid())
+			cuda, set := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+			if !set {
+				cuda = "(unset)"
+			}
+			fmt.Fprintf(f, "%s %s %d cuda=%s\n", job, os.Getenv("LLMOPS_RUN_ID"), os.Getpid(), cuda)
 			f.Close()
 		}
 	}
 	sleep, _ := time.ParseDuration(os.Getenv("LLMOPS_TEST_SLEEP"))
 	switch job {
+	case "wrap":
+		// Count the start (with the GPUs the job was given), then become
+		// the wrapped command.
+		if len(os.Args) < 2 {
+			return 2
+		}
+		path, err := exec.LookPath(os.Args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 127
+		}
+		env := make([]string, 0, len(os.Environ()))
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "LLMOPS_TEST_JOB=") {
+				env = append(env, kv)
+			}
+		}
+		if err := syscall.Exec(path, os.Args[1:], env); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 126
+		}
 	case "train":
 		// Record what the contract gave us, then "train".
 		env := map[string]string{}
