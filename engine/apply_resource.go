@@ -69,7 +69,17 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 				mu.Unlock()
 				return
 			}
-			v, ok, ds := w.applyInstance(ctx, pi, schema, rc, r.Instance(k), each[k], ch, prior, lc)
+			ipi, ischema := pi, schema
+			if ch.Provider != (addrs.ProviderConfig{}) && ch.Provider != pi.addr {
+				// Placed on another candidate.
+				p2, err := w.e.providers.get(ctx, ch.Provider)
+				if err == nil {
+					if s, ds := p2.resourceSchema(r.Type, rc.TypeRange.Ptr()); !ds.HasErrors() {
+						ipi, ischema = p2, s
+					}
+				}
+			}
+			v, ok, ds := w.applyInstance(ctx, ipi, ischema, rc, r.Instance(k), each[k], ch, prior, lc)
 			w.e.release()
 			mu.Lock()
 			vals[k] = v
@@ -89,7 +99,7 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, schema *protocol.Schema, rc *configs.Resource, ri addrs.ResourceInstance, each cty.Value, ch *plans.ResourceInstanceChange, prior *recordedObject, lc lifecycle) (cty.Value, bool, hcl.Diagnostics) {
 	typ := ri.Resource.Type
 	deps := w.cg.resourceDeps[ri.Resource]
-	meta := objMeta{provider: rc.Provider, schemaVersion: schema.Version, deps: deps, cbd: lc.createBeforeDestroy, version: 1}
+	meta := objMeta{provider: pi.addr, schemaVersion: schema.Version, deps: deps, cbd: lc.createBeforeDestroy, version: 1}
 	if prior != nil {
 		meta.version = prior.obj.Version
 		if meta.version == 0 {
@@ -330,6 +340,12 @@ func (w *applyWalk) destroyInstance(pi *providerInstance, ch *plans.ResourceInst
 	}
 	if prior == nil {
 		return nil, true
+	}
+	if prior.obj.Provider != pi.addr {
+		// The object lives with another provider (placed elsewhere).
+		if p2, err := w.e.providers.get(w.callCtx, prior.obj.Provider); err == nil {
+			pi = p2
+		}
 	}
 	before, _ := ch.Before.UnmarkDeep()
 	start := w.inflight.begin(ri, plans.Delete)

@@ -179,6 +179,12 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		n := node{kind: nkResource, res: r.Addr}
 		cg.g.Add(n)
 		cg.g.Connect(n, node{kind: nkProvider, prov: r.Provider})
+		if r.Placement != nil {
+			for _, c := range r.Placement.Candidates {
+				cg.g.Connect(n, node{kind: nkProvider, prov: c})
+			}
+			connectRefs(n, exprRefs(r.Placement.Strategy, r.Placement.MaxHourlyCost))
+		}
 		connectRefs(n, exprRefs(r.Count, r.ForEach, r.Lifecycle.PreventDestroy, r.Lifecycle.CreateBeforeDestroy))
 		if r.Lifecycle.IgnoreChanges != nil {
 			if _, static := staticIgnoreList(r.Lifecycle.IgnoreChanges); !static {

@@ -124,6 +124,13 @@ func (e *Engine) startProviders(ctx context.Context, recorded map[addrs.Resource
 	var diags hcl.Diagnostics
 	need := map[addrs.ProviderConfig]*hcl.Range{}
 	for _, r := range e.cfg.SortedResources() {
+		if r.Placement != nil {
+			for i, c := range r.Placement.Candidates {
+				if _, ok := need[c]; !ok {
+					need[c] = r.Placement.CandidateRanges[i].Ptr()
+				}
+			}
+		}
 		if _, ok := need[r.Provider]; !ok {
 			rng := r.DeclRange
 			if r.ProviderRange != nil {

@@ -22,10 +22,11 @@ import (
 // harness runs the engine in process against a test provider and a
 // SQLite state in a temp dir.
 type harness struct {
-	t     *testing.T
-	dir   string
-	store state.Store
-	prov  *testProvider
+	t       *testing.T
+	dir     string
+	store   state.Store
+	prov    *testProvider
+	factory FactoryFunc
 }
 
 func newHarness(t *testing.T) *harness {
@@ -60,9 +61,7 @@ func (h *harness) engine(cli ...VarSource) (*Engine, hcl.Diagnostics) {
 	}
 	e := New(Options{
 		Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"),
-		Providers: FactoryFunc(func(ctx context.Context, addr addrs.ProviderConfig) (protocol.Provider, error) {
-			return h.prov, nil
-		}),
+		Providers: h.providers(),
 	})
 	h.t.Cleanup(e.Close)
 	return e, nil
@@ -333,4 +332,13 @@ resource "test_value" "s" { input = var.key }
 		t.Fatal("sensitive paths not recorded in state")
 	}
 	_ = cty.NilVal
+}
+
+func (h *harness) providers() FactoryFunc {
+	if h.factory != nil {
+		return h.factory
+	}
+	return func(ctx context.Context, addr addrs.ProviderConfig) (protocol.Provider, error) {
+		return h.prov, nil
+	}
 }

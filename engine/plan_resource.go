@@ -55,6 +55,14 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 		return ds
 	}
 	schema := w.cg.schemas[r]
+	var rules placementRules
+	if rc.Placement != nil {
+		var ds hcl.Diagnostics
+		if rules, ds = w.placementRules(rc); ds.HasErrors() {
+			w.data.setResource(r, exp, nil)
+			return append(diags, ds...)
+		}
+	}
 
 	planned := make(map[addrs.InstanceKey]cty.Value, len(keys))
 	var mu sync.Mutex
@@ -80,7 +88,14 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 			if !w.e.acquire(ctx) {
 				return
 			}
-			ch, v, ds := w.planInstance(ctx, pi, schema, rc, r.Instance(k), each[k], prior, lc)
+			var ch *plans.ResourceInstanceChange
+			var v cty.Value
+			var ds hcl.Diagnostics
+			if rc.Placement != nil {
+				ch, v, ds = w.planPlaced(ctx, rc, r.Instance(k), each[k], prior, lc, rules)
+			} else {
+				ch, v, ds = w.planInstance(ctx, pi, schema, rc, r.Instance(k), each[k], prior, lc)
+			}
 			w.e.release()
 			mu.Lock()
 			planned[k] = v
@@ -204,11 +219,11 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 			}
 			pending = pend
 			if refreshed == nil {
-				w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: rc.Provider, Action: plans.Delete, Before: prior.value, After: cty.NullVal(prior.value.Type())})
+				w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: pi.addr, Action: plans.Delete, Before: prior.value, After: cty.NullVal(prior.value.Type())})
 				prior = nil
 			} else {
 				if prior.obj.Status != state.StatusPending && !valuesEqual(refreshed.value, prior.value) {
-					w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: rc.Provider, Action: plans.Update, Before: prior.value, After: refreshed.value})
+					w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: pi.addr, Action: plans.Update, Before: prior.value, After: refreshed.value})
 				}
 				prior = refreshed
 			}
@@ -266,7 +281,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 
 	ch := &plans.ResourceInstanceChange{
 		Addr:            ri,
-		Provider:        rc.Provider,
+		Provider:        pi.addr,
 		After:           plannedVal,
 		RequiresReplace: resp.RequiresReplace,
 		Private:         resp.PlannedPrivate,

@@ -16,6 +16,8 @@ import (
 // computed output and id); setting fail = true makes apply fail;
 // test_secret has a sensitive attribute.
 type testProvider struct {
+	// offers, when set, are what GetOffers answers.
+	offers  []protocol.Offer
 	mu      sync.Mutex
 	applies []string // "create:<id>" etc.
 	nextID  atomic.Int64
@@ -33,11 +35,23 @@ var testValueSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[st
 	"id":               {Type: cty.String, Computed: true},
 }}}
 
+// testRunSchema serves the training_run kind for placement tests.
+var testRunSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{
+	"input":            {Type: cty.DynamicPseudoType, Optional: true},
+	"triggers_replace": {Type: cty.DynamicPseudoType, Optional: true, ForceNew: true},
+	"fail":             {Type: cty.Bool, Optional: true},
+	"secret":           {Type: cty.String, Optional: true, Sensitive: true},
+	"resources":        {Type: cty.Object(map[string]cty.Type{"gpus": cty.Number, "max_duration": cty.String}), Optional: true},
+	"output":           {Type: cty.DynamicPseudoType, Computed: true},
+	"id":               {Type: cty.String, Computed: true},
+	"version":          {Type: cty.Number, Computed: true},
+}}}
+
 func (p *testProvider) GetSchema(context.Context, protocol.GetSchemaRequest) protocol.GetSchemaResponse {
 	return protocol.GetSchemaResponse{
 		ProviderVersion: "0.0.1",
 		Provider:        &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
-		ResourceTypes:   map[string]*protocol.Schema{"test_value": testValueSchema},
+		ResourceTypes:   map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": testRunSchema},
 	}
 }
 func (p *testProvider) ValidateProviderConfig(context.Context, protocol.ValidateProviderConfigRequest) protocol.ValidateProviderConfigResponse {
@@ -136,4 +150,11 @@ func (p *testProvider) appliesCopy() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.applies...)
+}
+
+func (p *testProvider) GetOffers(context.Context, protocol.GetOffersRequest) protocol.GetOffersResponse {
+	if p.offers == nil {
+		return protocol.GetOffersResponse{Unsupported: true}
+	}
+	return protocol.GetOffersResponse{Offers: p.offers}
 }

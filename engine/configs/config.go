@@ -111,6 +111,9 @@ type Resource struct {
 	ForEach   hcl.Expression
 	DependsOn []hcl.Traversal
 	Lifecycle Lifecycle
+	// Placement is the `placement` block, or nil. With it, Provider is the
+	// first candidate and the engine picks one per instance.
+	Placement *Placement
 
 	// Config is the provider-owned body with the meta-arguments removed.
 	Config    hcl.Body
@@ -129,4 +132,17 @@ type Lifecycle struct {
 	CreateBeforeDestroy hcl.Expression
 	IgnoreChanges       hcl.Expression
 	DeclRange           *hcl.Range
+}
+
+// Placement is a `placement` block: the provider configurations that may
+// run an object, in order, with a strategy and a budget.
+type Placement struct {
+	Candidates      []addrs.ProviderConfig
+	CandidateRanges []hcl.Range
+	// Strategy is "ordered" (the first candidate that can run it) or
+	// "cheapest"; nil means ordered.
+	Strategy hcl.Expression
+	// MaxHourlyCost bounds the price per hour; nil means no bound.
+	MaxHourlyCost hcl.Expression
+	DeclRange     hcl.Range
 }

@@ -14,7 +14,11 @@ import (
 
 var resourceMetaSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "provider"}, {Name: "depends_on"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "lifecycle"}, {Type: "placement"}},
+}
+
+var placementSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "candidates", Required: true}, {Name: "strategy"}, {Name: "max_hourly_cost"}},
 }
 
 var lifecycleSchema = &hcl.BodySchema{
@@ -93,6 +97,10 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		r.DependsOn = trs
 	}
 	for _, lb := range content.Blocks {
+		if lb.Type == "placement" {
+			diags = append(diags, r.decodePlacement(lb)...)
+			continue
+		}
 		if r.Lifecycle.DeclRange != nil {
 			diags = append(diags, duplicate("lifecycle block in", addr.String(), *r.Lifecycle.DeclRange, lb.DefRange.Ptr()))
 			continue
@@ -149,6 +157,12 @@ func decodeProviderRef(a *hcl.Attribute) (addrs.ProviderConfig, hcl.Diagnostics)
 func (c *Config) resolveProviders() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, r := range c.SortedResources() {
+		if r.Placement != nil {
+			for i, cand := range r.Placement.Candidates {
+				diags = append(diags, c.resolveProvider(r, cand, r.Placement.CandidateRanges[i])...)
+			}
+			continue
+		}
 		if _, ok := c.ProviderConfigs[r.Provider]; ok {
 			continue
 		}
@@ -183,4 +197,72 @@ func (c *Config) blockHash(b *hcl.Block) string {
 	}
 	sum := sha256.Sum256(src[start:end])
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func (r *Resource) decodePlacement(b *hcl.Block) hcl.Diagnostics {
+	if r.Placement != nil {
+		return hcl.Diagnostics{duplicate("placement block in", r.Addr.String(), r.Placement.DeclRange, b.DefRange.Ptr())}
+	}
+	switch r.Addr.Type {
+	case "training_run", "evaluation", "deployment", "embedding_index":
+	default:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Placement is not supported here",
+			Detail:   fmt.Sprintf("A placement block chooses where work runs: it is allowed in training_run, evaluation, deployment and embedding_index blocks, not in %s.", r.Addr.Type),
+			Subject:  b.DefRange.Ptr(),
+		}}
+	}
+	content, diags := b.Body.Content(placementSchema)
+	if diags.HasErrors() {
+		return diags
+	}
+	pl := &Placement{DeclRange: b.DefRange}
+	if a, ok := content.Attributes["strategy"]; ok {
+		pl.Strategy = a.Expr
+	}
+	if a, ok := content.Attributes["max_hourly_cost"]; ok {
+		pl.MaxHourlyCost = a.Expr
+	}
+	exprs, ds := hcl.ExprList(content.Attributes["candidates"].Expr)
+	diags = append(diags, ds...)
+	for _, x := range exprs {
+		pc, ds := decodeProviderRef(&hcl.Attribute{Name: "candidates", Expr: x})
+		if ds.HasErrors() {
+			diags = append(diags, ds...)
+			continue
+		}
+		pl.Candidates = append(pl.Candidates, pc)
+		pl.CandidateRanges = append(pl.CandidateRanges, x.Range())
+	}
+	if len(pl.Candidates) == 0 && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No placement candidates", Detail: "List at least one provider configuration in candidates, e.g. [slurm.onprem, local].", Subject: b.DefRange.Ptr()})
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	if r.ProviderRange != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Both provider and placement", Detail: "An object with a placement block is placed on one of its candidates; remove the provider argument.", Subject: r.ProviderRange}}
+	}
+	r.Placement = pl
+	r.Provider = pl.Candidates[0]
+	return nil
+}
+
+// resolveProvider checks (or implies) one provider configuration a
+// resource may use.
+func (c *Config) resolveProvider(r *Resource, pc addrs.ProviderConfig, rng hcl.Range) hcl.Diagnostics {
+	if _, ok := c.ProviderConfigs[pc]; ok {
+		return nil
+	}
+	if pc.Alias != "" {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to undeclared provider configuration",
+			Detail:   fmt.Sprintf("%s lists %s as a placement candidate, but no provider %q block has alias = %q. Declare it.", r.Addr, pc, pc.Type, pc.Alias),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	c.ProviderConfigs[pc] = &Provider{Addr: pc, Config: hcl.EmptyBody(), DeclRange: r.DeclRange, Implied: true}
+	return nil
 }

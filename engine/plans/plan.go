@@ -73,6 +73,43 @@ type ResourceInstanceChange struct {
 	// Dependencies are the resources this instance depends on.
 	Dependencies        []addrs.Resource
 	CreateBeforeDestroy bool
+	// Placement says where an object with a placement block goes and why.
+	Placement *Placement
+	// PriorProvider is the provider of the object being replaced when a
+	// replacement moves it to another candidate.
+	PriorProvider *addrs.ProviderConfig
+}
+
+// Placement is the outcome of placing one object on a candidate.
+type Placement struct {
+	Strategy string `json:"strategy"`
+	// Chosen is the candidate picked; Kept is true when the object stays
+	// where it was placed before.
+	Chosen string          `json:"chosen"`
+	Kept   bool            `json:"kept,omitempty"`
+	Offer  *PlacementOffer `json:"offer,omitempty"`
+	// Rejected lists the other candidates with the reason each was not used.
+	Rejected []PlacementRejection `json:"rejected,omitempty"`
+	// MaxHourlyCost is the budget (0: none); ProjectedCost is the price per
+	// hour times the object's max_duration, when both are known.
+	MaxHourlyCost float64 `json:"max_hourly_cost,omitempty"`
+	ProjectedCost float64 `json:"projected_cost,omitempty"`
+	Hours         float64 `json:"hours,omitempty"`
+}
+
+// PlacementOffer is the offer that won.
+type PlacementOffer struct {
+	GPUType       string        `json:"gpu_type,omitempty"`
+	GPUCount      int64         `json:"gpu_count,omitempty"`
+	PricePerHour  float64       `json:"price_per_hour"`
+	QueueEstimate time.Duration `json:"queue_estimate_ns,omitempty"`
+	Location      string        `json:"location,omitempty"`
+}
+
+// PlacementRejection is a candidate not used and why.
+type PlacementRejection struct {
+	Candidate string `json:"candidate"`
+	Reason    string `json:"reason"`
 }
 
 // OutputChange is the planned change of a root output.

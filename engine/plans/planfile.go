@@ -33,6 +33,8 @@ type fileChange struct {
 	PendingMessage      string          `json:"pending_message,omitempty"`
 	Dependencies        []string        `json:"dependencies,omitempty"`
 	CreateBeforeDestroy bool            `json:"create_before_destroy,omitempty"`
+	Placement           *Placement      `json:"placement,omitempty"`
+	PriorProvider       string          `json:"prior_provider,omitempty"`
 }
 
 type fileOutput struct {
@@ -135,7 +137,10 @@ func encodeChanges(chs []*ResourceInstanceChange) ([]fileChange, error) {
 		fc := fileChange{
 			Addr: c.Addr.String(), Provider: c.Provider.String(), Action: c.Action, Reason: c.Reason,
 			Private: c.Private, PendingStatus: c.PendingStatus, PendingMessage: c.PendingMessage,
-			CreateBeforeDestroy: c.CreateBeforeDestroy,
+			CreateBeforeDestroy: c.CreateBeforeDestroy, Placement: c.Placement,
+		}
+		if c.PriorProvider != nil {
+			fc.PriorProvider = c.PriorProvider.String()
 		}
 		var err error
 		if fc.Before, err = encodeSafe(c.Before); err != nil {
@@ -224,6 +229,14 @@ func decodeChanges(fcs []fileChange) ([]*ResourceInstanceChange, error) {
 		c := &ResourceInstanceChange{
 			Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
 			PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
+			Placement: fc.Placement,
+		}
+		if fc.PriorProvider != "" {
+			pp, err := addrs.ParseProviderConfig(fc.PriorProvider)
+			if err != nil {
+				return nil, err
+			}
+			c.PriorProvider = &pp
 		}
 		if c.Before, err = values.DecodeWithUnknowns(fc.Before); err != nil {
 			return nil, fmt.Errorf("%s: %w", fc.Addr, err)

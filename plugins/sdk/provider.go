@@ -36,6 +36,11 @@ type Provider struct {
 	Configure func(ctx context.Context, req *ConfigureRequest) (meta any, diags Diagnostics)
 	// Resources maps resource type names ("echo_message") to resources.
 	Resources map[string]*Resource
+	// Offers, optional, answers placement: what the provider could offer
+	// now for the resources an object asks for (available capacity, GPU
+	// type, price per hour, queue estimate). Used when a configuration
+	// places objects with a `placement` block.
+	Offers func(ctx context.Context, req *OffersRequest) ([]Offer, Diagnostics)
 }
 
 // Resource implements one resource type. Only Schema and Create are

@@ -55,6 +55,7 @@ type JSONChange struct {
 	BeforeSensitive any     `json:"before_sensitive"`
 	AfterSensitive  any     `json:"after_sensitive"`
 	RequiresReplace [][]any `json:"requires_replace,omitempty"`
+	Placement       *plans.Placement `json:"placement,omitempty"`
 }
 
 // JSONOutputChange is one output's change; a sensitive output has
@@ -115,6 +116,7 @@ func jsonChange(ch *plans.ResourceInstanceChange) JSONChange {
 	for _, p := range ch.RequiresReplace {
 		jc.RequiresReplace = append(jc.RequiresReplace, PathJSON(p))
 	}
+	jc.Placement = ch.Placement
 	return jc
 }
 

@@ -191,6 +191,7 @@ func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors
 		line += " (" + r + ")"
 	}
 	b.WriteString(line + "\n")
+	writePlacement(b, ch.Placement, c)
 	if ch.Action == plans.Wait {
 		status := ch.PendingStatus
 		if ch.PendingMessage != "" {
@@ -248,4 +249,47 @@ func writeDrift(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors)
 		b.WriteString("        " + c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "attribute"))) + "\n")
 	}
 	b.WriteString("    }\n\n")
+}
+
+// writePlacement says where a placed object goes and why not elsewhere.
+func writePlacement(b *strings.Builder, pl *plans.Placement, c *Colors) {
+	if pl == nil {
+		return
+	}
+	if pl.Kept {
+		fmt.Fprintf(b, "  %s\n", c.Dim(fmt.Sprintf("# stays on %s, where it was placed", pl.Chosen)))
+		return
+	}
+	line := fmt.Sprintf("# placed on %s (strategy %s)", pl.Chosen, pl.Strategy)
+	if o := pl.Offer; o != nil {
+		var parts []string
+		if o.GPUCount > 0 {
+			g := fmt.Sprintf("%d GPU", o.GPUCount)
+			if o.GPUCount > 1 {
+				g += "s"
+			}
+			if o.GPUType != "" {
+				g += " " + o.GPUType
+			}
+			parts = append(parts, g)
+		}
+		if o.Location != "" {
+			parts = append(parts, "in "+o.Location)
+		}
+		parts = append(parts, fmt.Sprintf("%.2f/h", o.PricePerHour))
+		if o.QueueEstimate > 0 {
+			parts = append(parts, "queue ~"+o.QueueEstimate.String())
+		}
+		line += ": " + strings.Join(parts, ", ")
+	}
+	if pl.Hours > 0 {
+		line += fmt.Sprintf("; projected cost %.2f for %.4gh (max_duration)", pl.ProjectedCost, pl.Hours)
+	}
+	if pl.MaxHourlyCost > 0 {
+		line += fmt.Sprintf("; budget %.2f/h", pl.MaxHourlyCost)
+	}
+	fmt.Fprintf(b, "  %s\n", c.Chg(line))
+	for _, r := range pl.Rejected {
+		fmt.Fprintf(b, "  %s\n", c.Dim(fmt.Sprintf("# not %s: %s", r.Candidate, r.Reason)))
+	}
 }

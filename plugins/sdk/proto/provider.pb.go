@@ -817,6 +817,43 @@ func (*StopProvider) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{14}
 }
 
+// GetOffers asks what the provider can offer for one object.
+type GetOffers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOffers) Reset() {
+	*x = GetOffers{}
+	mi := &file_provider_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOffers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOffers) ProtoMessage() {}
+
+func (x *GetOffers) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOffers.ProtoReflect.Descriptor instead.
+func (*GetOffers) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{15}
+}
+
 // Step is one step of the path.
 type AttributePath_Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -834,7 +871,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +883,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +973,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +985,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1051,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1063,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1154,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1166,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1226,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1238,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1273,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1285,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1347,7 @@ type ValidateProviderConfig_Request struct {
 
 func (x *ValidateProviderConfig_Request) Reset() {
 	*x = ValidateProviderConfig_Request{}
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1359,7 @@ func (x *ValidateProviderConfig_Request) String() string {
 func (*ValidateProviderConfig_Request) ProtoMessage() {}
 
 func (x *ValidateProviderConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1393,7 @@ type ValidateProviderConfig_Response struct {
 
 func (x *ValidateProviderConfig_Response) Reset() {
 	*x = ValidateProviderConfig_Response{}
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1405,7 @@ func (x *ValidateProviderConfig_Response) String() string {
 func (*ValidateProviderConfig_Response) ProtoMessage() {}
 
 func (x *ValidateProviderConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1445,7 @@ type ConfigureProvider_Request struct {
 
 func (x *ConfigureProvider_Request) Reset() {
 	*x = ConfigureProvider_Request{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1457,7 @@ func (x *ConfigureProvider_Request) String() string {
 func (*ConfigureProvider_Request) ProtoMessage() {}
 
 func (x *ConfigureProvider_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1512,7 @@ type ConfigureProvider_Response struct {
 
 func (x *ConfigureProvider_Response) Reset() {
 	*x = ConfigureProvider_Response{}
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1524,7 @@ func (x *ConfigureProvider_Response) String() string {
 func (*ConfigureProvider_Response) ProtoMessage() {}
 
 func (x *ConfigureProvider_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1560,7 @@ type ValidateResourceConfig_Request struct {
 
 func (x *ValidateResourceConfig_Request) Reset() {
 	*x = ValidateResourceConfig_Request{}
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1572,7 @@ func (x *ValidateResourceConfig_Request) String() string {
 func (*ValidateResourceConfig_Request) ProtoMessage() {}
 
 func (x *ValidateResourceConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1613,7 @@ type ValidateResourceConfig_Response struct {
 
 func (x *ValidateResourceConfig_Response) Reset() {
 	*x = ValidateResourceConfig_Response{}
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1625,7 @@ func (x *ValidateResourceConfig_Response) String() string {
 func (*ValidateResourceConfig_Response) ProtoMessage() {}
 
 func (x *ValidateResourceConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1669,7 @@ type PlanResourceChange_Request struct {
 
 func (x *PlanResourceChange_Request) Reset() {
 	*x = PlanResourceChange_Request{}
-	mi := &file_provider_proto_msgTypes[28]
+	mi := &file_provider_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1681,7 @@ func (x *PlanResourceChange_Request) String() string {
 func (*PlanResourceChange_Request) ProtoMessage() {}
 
 func (x *PlanResourceChange_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[28]
+	mi := &file_provider_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1751,7 @@ type PlanResourceChange_Response struct {
 
 func (x *PlanResourceChange_Response) Reset() {
 	*x = PlanResourceChange_Response{}
-	mi := &file_provider_proto_msgTypes[29]
+	mi := &file_provider_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1763,7 @@ func (x *PlanResourceChange_Response) String() string {
 func (*PlanResourceChange_Response) ProtoMessage() {}
 
 func (x *PlanResourceChange_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[29]
+	mi := &file_provider_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1791,7 +1828,7 @@ type ApplyResourceChange_Request struct {
 
 func (x *ApplyResourceChange_Request) Reset() {
 	*x = ApplyResourceChange_Request{}
-	mi := &file_provider_proto_msgTypes[30]
+	mi := &file_provider_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +1840,7 @@ func (x *ApplyResourceChange_Request) String() string {
 func (*ApplyResourceChange_Request) ProtoMessage() {}
 
 func (x *ApplyResourceChange_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[30]
+	mi := &file_provider_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +1910,7 @@ type ApplyResourceChange_Response struct {
 
 func (x *ApplyResourceChange_Response) Reset() {
 	*x = ApplyResourceChange_Response{}
-	mi := &file_provider_proto_msgTypes[31]
+	mi := &file_provider_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +1922,7 @@ func (x *ApplyResourceChange_Response) String() string {
 func (*ApplyResourceChange_Response) ProtoMessage() {}
 
 func (x *ApplyResourceChange_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[31]
+	mi := &file_provider_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +1983,7 @@ type ReadResource_Request struct {
 
 func (x *ReadResource_Request) Reset() {
 	*x = ReadResource_Request{}
-	mi := &file_provider_proto_msgTypes[32]
+	mi := &file_provider_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +1995,7 @@ func (x *ReadResource_Request) String() string {
 func (*ReadResource_Request) ProtoMessage() {}
 
 func (x *ReadResource_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[32]
+	mi := &file_provider_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2056,7 @@ type ReadResource_Response struct {
 
 func (x *ReadResource_Response) Reset() {
 	*x = ReadResource_Response{}
-	mi := &file_provider_proto_msgTypes[33]
+	mi := &file_provider_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2068,7 @@ func (x *ReadResource_Response) String() string {
 func (*ReadResource_Response) ProtoMessage() {}
 
 func (x *ReadResource_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[33]
+	mi := &file_provider_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2088,7 +2125,7 @@ type ImportResourceState_Request struct {
 
 func (x *ImportResourceState_Request) Reset() {
 	*x = ImportResourceState_Request{}
-	mi := &file_provider_proto_msgTypes[34]
+	mi := &file_provider_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2137,7 @@ func (x *ImportResourceState_Request) String() string {
 func (*ImportResourceState_Request) ProtoMessage() {}
 
 func (x *ImportResourceState_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[34]
+	mi := &file_provider_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2182,7 @@ type ImportResourceState_ImportedResource struct {
 
 func (x *ImportResourceState_ImportedResource) Reset() {
 	*x = ImportResourceState_ImportedResource{}
-	mi := &file_provider_proto_msgTypes[35]
+	mi := &file_provider_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2194,7 @@ func (x *ImportResourceState_ImportedResource) String() string {
 func (*ImportResourceState_ImportedResource) ProtoMessage() {}
 
 func (x *ImportResourceState_ImportedResource) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[35]
+	mi := &file_provider_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2244,7 @@ type ImportResourceState_Response struct {
 
 func (x *ImportResourceState_Response) Reset() {
 	*x = ImportResourceState_Response{}
-	mi := &file_provider_proto_msgTypes[36]
+	mi := &file_provider_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2219,7 +2256,7 @@ func (x *ImportResourceState_Response) String() string {
 func (*ImportResourceState_Response) ProtoMessage() {}
 
 func (x *ImportResourceState_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[36]
+	mi := &file_provider_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +2301,7 @@ type UpgradeResourceState_Request struct {
 
 func (x *UpgradeResourceState_Request) Reset() {
 	*x = UpgradeResourceState_Request{}
-	mi := &file_provider_proto_msgTypes[37]
+	mi := &file_provider_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2313,7 @@ func (x *UpgradeResourceState_Request) String() string {
 func (*UpgradeResourceState_Request) ProtoMessage() {}
 
 func (x *UpgradeResourceState_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[37]
+	mi := &file_provider_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2363,7 @@ type UpgradeResourceState_Response struct {
 
 func (x *UpgradeResourceState_Response) Reset() {
 	*x = UpgradeResourceState_Response{}
-	mi := &file_provider_proto_msgTypes[38]
+	mi := &file_provider_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2338,7 +2375,7 @@ func (x *UpgradeResourceState_Response) String() string {
 func (*UpgradeResourceState_Response) ProtoMessage() {}
 
 func (x *UpgradeResourceState_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[38]
+	mi := &file_provider_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2377,7 +2414,7 @@ type StopProvider_Request struct {
 
 func (x *StopProvider_Request) Reset() {
 	*x = StopProvider_Request{}
-	mi := &file_provider_proto_msgTypes[39]
+	mi := &file_provider_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2389,7 +2426,7 @@ func (x *StopProvider_Request) String() string {
 func (*StopProvider_Request) ProtoMessage() {}
 
 func (x *StopProvider_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[39]
+	mi := &file_provider_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2453,7 @@ type StopProvider_Response struct {
 
 func (x *StopProvider_Response) Reset() {
 	*x = StopProvider_Response{}
-	mi := &file_provider_proto_msgTypes[40]
+	mi := &file_provider_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2465,7 @@ func (x *StopProvider_Response) String() string {
 func (*StopProvider_Response) ProtoMessage() {}
 
 func (x *StopProvider_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[40]
+	mi := &file_provider_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,6 +2486,215 @@ func (x *StopProvider_Response) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+type GetOffers_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type_name is the resource type (a kind such as training_run).
+	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
+	// config is the object's configuration: the provider reads what it
+	// asks for (resources.gpus, gpu_type, max_duration, ...).
+	Config        *DynamicValue `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOffers_Request) Reset() {
+	*x = GetOffers_Request{}
+	mi := &file_provider_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOffers_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOffers_Request) ProtoMessage() {}
+
+func (x *GetOffers_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOffers_Request.ProtoReflect.Descriptor instead.
+func (*GetOffers_Request) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{15, 0}
+}
+
+func (x *GetOffers_Request) GetTypeName() string {
+	if x != nil {
+		return x.TypeName
+	}
+	return ""
+}
+
+func (x *GetOffers_Request) GetConfig() *DynamicValue {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+// Offer is one way the provider could run the object.
+type GetOffers_Offer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// available is true when the provider could start it now (or within
+	// queue_estimate_seconds).
+	Available bool `protobuf:"varint,1,opt,name=available,proto3" json:"available,omitempty"`
+	// reason says why not, when available is false: "no capacity",
+	// "GPU type a100 missing", ...
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// gpu_type and gpu_count describe what would be used.
+	GpuType  string `protobuf:"bytes,3,opt,name=gpu_type,json=gpuType,proto3" json:"gpu_type,omitempty"`
+	GpuCount int64  `protobuf:"varint,4,opt,name=gpu_count,json=gpuCount,proto3" json:"gpu_count,omitempty"`
+	// price_per_hour is in the user's currency; 0 for owned hardware
+	// unless the provider configuration sets a price.
+	PricePerHour float64 `protobuf:"fixed64,5,opt,name=price_per_hour,json=pricePerHour,proto3" json:"price_per_hour,omitempty"`
+	// queue_estimate_seconds estimates the wait before it starts.
+	QueueEstimateSeconds int64 `protobuf:"varint,6,opt,name=queue_estimate_seconds,json=queueEstimateSeconds,proto3" json:"queue_estimate_seconds,omitempty"`
+	// location names where it would run (a partition, a host, a region).
+	Location      string `protobuf:"bytes,7,opt,name=location,proto3" json:"location,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOffers_Offer) Reset() {
+	*x = GetOffers_Offer{}
+	mi := &file_provider_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOffers_Offer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOffers_Offer) ProtoMessage() {}
+
+func (x *GetOffers_Offer) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOffers_Offer.ProtoReflect.Descriptor instead.
+func (*GetOffers_Offer) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{15, 1}
+}
+
+func (x *GetOffers_Offer) GetAvailable() bool {
+	if x != nil {
+		return x.Available
+	}
+	return false
+}
+
+func (x *GetOffers_Offer) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GetOffers_Offer) GetGpuType() string {
+	if x != nil {
+		return x.GpuType
+	}
+	return ""
+}
+
+func (x *GetOffers_Offer) GetGpuCount() int64 {
+	if x != nil {
+		return x.GpuCount
+	}
+	return 0
+}
+
+func (x *GetOffers_Offer) GetPricePerHour() float64 {
+	if x != nil {
+		return x.PricePerHour
+	}
+	return 0
+}
+
+func (x *GetOffers_Offer) GetQueueEstimateSeconds() int64 {
+	if x != nil {
+		return x.QueueEstimateSeconds
+	}
+	return 0
+}
+
+func (x *GetOffers_Offer) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+type GetOffers_Response struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offers        []*GetOffers_Offer     `protobuf:"bytes,1,rep,name=offers,proto3" json:"offers,omitempty"`
+	Diagnostics   []*Diagnostic          `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOffers_Response) Reset() {
+	*x = GetOffers_Response{}
+	mi := &file_provider_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOffers_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOffers_Response) ProtoMessage() {}
+
+func (x *GetOffers_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOffers_Response.ProtoReflect.Descriptor instead.
+func (*GetOffers_Response) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{15, 2}
+}
+
+func (x *GetOffers_Response) GetOffers() []*GetOffers_Offer {
+	if x != nil {
+		return x.Offers
+	}
+	return nil
+}
+
+func (x *GetOffers_Response) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
 }
 
 var File_provider_proto protoreflect.FileDescriptor
@@ -2601,7 +2847,22 @@ const file_provider_proto_rawDesc = "" +
 	"\fStopProvider\x1a\t\n" +
 	"\aRequest\x1a \n" +
 	"\bResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error2\x94\t\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xe9\x03\n" +
+	"\tGetOffers\x1a`\n" +
+	"\aRequest\x12\x1b\n" +
+	"\ttype_name\x18\x01 \x01(\tR\btypeName\x128\n" +
+	"\x06config\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1a\xed\x01\n" +
+	"\x05Offer\x12\x1c\n" +
+	"\tavailable\x18\x01 \x01(\bR\tavailable\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x19\n" +
+	"\bgpu_type\x18\x03 \x01(\tR\agpuType\x12\x1b\n" +
+	"\tgpu_count\x18\x04 \x01(\x03R\bgpuCount\x12$\n" +
+	"\x0eprice_per_hour\x18\x05 \x01(\x01R\fpricePerHour\x124\n" +
+	"\x16queue_estimate_seconds\x18\x06 \x01(\x03R\x14queueEstimateSeconds\x12\x1a\n" +
+	"\blocation\x18\a \x01(\tR\blocation\x1a\x89\x01\n" +
+	"\bResponse\x12;\n" +
+	"\x06offers\x18\x01 \x03(\v2#.llmops.provider.v1.GetOffers.OfferR\x06offers\x12@\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics2\xf0\t\n" +
 	"\bProvider\x12Z\n" +
 	"\tGetSchema\x12%.llmops.provider.v1.GetSchema.Request\x1a&.llmops.provider.v1.GetSchema.Response\x12\x81\x01\n" +
 	"\x16ValidateProviderConfig\x122.llmops.provider.v1.ValidateProviderConfig.Request\x1a3.llmops.provider.v1.ValidateProviderConfig.Response\x12r\n" +
@@ -2612,7 +2873,8 @@ const file_provider_proto_rawDesc = "" +
 	"\fReadResource\x12(.llmops.provider.v1.ReadResource.Request\x1a).llmops.provider.v1.ReadResource.Response\x12x\n" +
 	"\x13ImportResourceState\x12/.llmops.provider.v1.ImportResourceState.Request\x1a0.llmops.provider.v1.ImportResourceState.Response\x12{\n" +
 	"\x14UpgradeResourceState\x120.llmops.provider.v1.UpgradeResourceState.Request\x1a1.llmops.provider.v1.UpgradeResourceState.Response\x12c\n" +
-	"\fStopProvider\x12(.llmops.provider.v1.StopProvider.Request\x1a).llmops.provider.v1.StopProvider.ResponseB,Z*github.com/llmops/llmops/plugins/sdk/protob\x06proto3"
+	"\fStopProvider\x12(.llmops.provider.v1.StopProvider.Request\x1a).llmops.provider.v1.StopProvider.Response\x12Z\n" +
+	"\tGetOffers\x12%.llmops.provider.v1.GetOffers.Request\x1a&.llmops.provider.v1.GetOffers.ResponseB,Z*github.com/llmops/llmops/plugins/sdk/protob\x06proto3"
 
 var (
 	file_provider_proto_rawDescOnce sync.Once
@@ -2627,7 +2889,7 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_provider_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),                     // 0: llmops.provider.v1.Diagnostic.Severity
 	(Schema_NestingMode)(0),                      // 1: llmops.provider.v1.Schema.NestingMode
@@ -2646,44 +2908,48 @@ var file_provider_proto_goTypes = []any{
 	(*ImportResourceState)(nil),                  // 14: llmops.provider.v1.ImportResourceState
 	(*UpgradeResourceState)(nil),                 // 15: llmops.provider.v1.UpgradeResourceState
 	(*StopProvider)(nil),                         // 16: llmops.provider.v1.StopProvider
-	(*AttributePath_Step)(nil),                   // 17: llmops.provider.v1.AttributePath.Step
-	(*Schema_Block)(nil),                         // 18: llmops.provider.v1.Schema.Block
-	(*Schema_Attribute)(nil),                     // 19: llmops.provider.v1.Schema.Attribute
-	(*Schema_NestedBlock)(nil),                   // 20: llmops.provider.v1.Schema.NestedBlock
-	(*GetSchema_Request)(nil),                    // 21: llmops.provider.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),                   // 22: llmops.provider.v1.GetSchema.Response
-	nil,                                          // 23: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
-	(*ValidateProviderConfig_Request)(nil),       // 24: llmops.provider.v1.ValidateProviderConfig.Request
-	(*ValidateProviderConfig_Response)(nil),      // 25: llmops.provider.v1.ValidateProviderConfig.Response
-	(*ConfigureProvider_Request)(nil),            // 26: llmops.provider.v1.ConfigureProvider.Request
-	(*ConfigureProvider_Response)(nil),           // 27: llmops.provider.v1.ConfigureProvider.Response
-	(*ValidateResourceConfig_Request)(nil),       // 28: llmops.provider.v1.ValidateResourceConfig.Request
-	(*ValidateResourceConfig_Response)(nil),      // 29: llmops.provider.v1.ValidateResourceConfig.Response
-	(*PlanResourceChange_Request)(nil),           // 30: llmops.provider.v1.PlanResourceChange.Request
-	(*PlanResourceChange_Response)(nil),          // 31: llmops.provider.v1.PlanResourceChange.Response
-	(*ApplyResourceChange_Request)(nil),          // 32: llmops.provider.v1.ApplyResourceChange.Request
-	(*ApplyResourceChange_Response)(nil),         // 33: llmops.provider.v1.ApplyResourceChange.Response
-	(*ReadResource_Request)(nil),                 // 34: llmops.provider.v1.ReadResource.Request
-	(*ReadResource_Response)(nil),                // 35: llmops.provider.v1.ReadResource.Response
-	(*ImportResourceState_Request)(nil),          // 36: llmops.provider.v1.ImportResourceState.Request
-	(*ImportResourceState_ImportedResource)(nil), // 37: llmops.provider.v1.ImportResourceState.ImportedResource
-	(*ImportResourceState_Response)(nil),         // 38: llmops.provider.v1.ImportResourceState.Response
-	(*UpgradeResourceState_Request)(nil),         // 39: llmops.provider.v1.UpgradeResourceState.Request
-	(*UpgradeResourceState_Response)(nil),        // 40: llmops.provider.v1.UpgradeResourceState.Response
-	(*StopProvider_Request)(nil),                 // 41: llmops.provider.v1.StopProvider.Request
-	(*StopProvider_Response)(nil),                // 42: llmops.provider.v1.StopProvider.Response
+	(*GetOffers)(nil),                            // 17: llmops.provider.v1.GetOffers
+	(*AttributePath_Step)(nil),                   // 18: llmops.provider.v1.AttributePath.Step
+	(*Schema_Block)(nil),                         // 19: llmops.provider.v1.Schema.Block
+	(*Schema_Attribute)(nil),                     // 20: llmops.provider.v1.Schema.Attribute
+	(*Schema_NestedBlock)(nil),                   // 21: llmops.provider.v1.Schema.NestedBlock
+	(*GetSchema_Request)(nil),                    // 22: llmops.provider.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),                   // 23: llmops.provider.v1.GetSchema.Response
+	nil,                                          // 24: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
+	(*ValidateProviderConfig_Request)(nil),       // 25: llmops.provider.v1.ValidateProviderConfig.Request
+	(*ValidateProviderConfig_Response)(nil),      // 26: llmops.provider.v1.ValidateProviderConfig.Response
+	(*ConfigureProvider_Request)(nil),            // 27: llmops.provider.v1.ConfigureProvider.Request
+	(*ConfigureProvider_Response)(nil),           // 28: llmops.provider.v1.ConfigureProvider.Response
+	(*ValidateResourceConfig_Request)(nil),       // 29: llmops.provider.v1.ValidateResourceConfig.Request
+	(*ValidateResourceConfig_Response)(nil),      // 30: llmops.provider.v1.ValidateResourceConfig.Response
+	(*PlanResourceChange_Request)(nil),           // 31: llmops.provider.v1.PlanResourceChange.Request
+	(*PlanResourceChange_Response)(nil),          // 32: llmops.provider.v1.PlanResourceChange.Response
+	(*ApplyResourceChange_Request)(nil),          // 33: llmops.provider.v1.ApplyResourceChange.Request
+	(*ApplyResourceChange_Response)(nil),         // 34: llmops.provider.v1.ApplyResourceChange.Response
+	(*ReadResource_Request)(nil),                 // 35: llmops.provider.v1.ReadResource.Request
+	(*ReadResource_Response)(nil),                // 36: llmops.provider.v1.ReadResource.Response
+	(*ImportResourceState_Request)(nil),          // 37: llmops.provider.v1.ImportResourceState.Request
+	(*ImportResourceState_ImportedResource)(nil), // 38: llmops.provider.v1.ImportResourceState.ImportedResource
+	(*ImportResourceState_Response)(nil),         // 39: llmops.provider.v1.ImportResourceState.Response
+	(*UpgradeResourceState_Request)(nil),         // 40: llmops.provider.v1.UpgradeResourceState.Request
+	(*UpgradeResourceState_Response)(nil),        // 41: llmops.provider.v1.UpgradeResourceState.Response
+	(*StopProvider_Request)(nil),                 // 42: llmops.provider.v1.StopProvider.Request
+	(*StopProvider_Response)(nil),                // 43: llmops.provider.v1.StopProvider.Response
+	(*GetOffers_Request)(nil),                    // 44: llmops.provider.v1.GetOffers.Request
+	(*GetOffers_Offer)(nil),                      // 45: llmops.provider.v1.GetOffers.Offer
+	(*GetOffers_Response)(nil),                   // 46: llmops.provider.v1.GetOffers.Response
 }
 var file_provider_proto_depIdxs = []int32{
-	17, // 0: llmops.provider.v1.AttributePath.steps:type_name -> llmops.provider.v1.AttributePath.Step
+	18, // 0: llmops.provider.v1.AttributePath.steps:type_name -> llmops.provider.v1.AttributePath.Step
 	0,  // 1: llmops.provider.v1.Diagnostic.severity:type_name -> llmops.provider.v1.Diagnostic.Severity
 	3,  // 2: llmops.provider.v1.Diagnostic.attribute:type_name -> llmops.provider.v1.AttributePath
-	18, // 3: llmops.provider.v1.Schema.block:type_name -> llmops.provider.v1.Schema.Block
-	19, // 4: llmops.provider.v1.Schema.Block.attributes:type_name -> llmops.provider.v1.Schema.Attribute
-	20, // 5: llmops.provider.v1.Schema.Block.block_types:type_name -> llmops.provider.v1.Schema.NestedBlock
-	18, // 6: llmops.provider.v1.Schema.NestedBlock.block:type_name -> llmops.provider.v1.Schema.Block
+	19, // 3: llmops.provider.v1.Schema.block:type_name -> llmops.provider.v1.Schema.Block
+	20, // 4: llmops.provider.v1.Schema.Block.attributes:type_name -> llmops.provider.v1.Schema.Attribute
+	21, // 5: llmops.provider.v1.Schema.Block.block_types:type_name -> llmops.provider.v1.Schema.NestedBlock
+	19, // 6: llmops.provider.v1.Schema.NestedBlock.block:type_name -> llmops.provider.v1.Schema.Block
 	1,  // 7: llmops.provider.v1.Schema.NestedBlock.nesting:type_name -> llmops.provider.v1.Schema.NestingMode
 	5,  // 8: llmops.provider.v1.GetSchema.Response.provider:type_name -> llmops.provider.v1.Schema
-	23, // 9: llmops.provider.v1.GetSchema.Response.resource_types:type_name -> llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
+	24, // 9: llmops.provider.v1.GetSchema.Response.resource_types:type_name -> llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
 	4,  // 10: llmops.provider.v1.GetSchema.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	5,  // 11: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry.value:type_name -> llmops.provider.v1.Schema
 	2,  // 12: llmops.provider.v1.ValidateProviderConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
@@ -2710,35 +2976,40 @@ var file_provider_proto_depIdxs = []int32{
 	6,  // 33: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
 	4,  // 34: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	2,  // 35: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
-	37, // 36: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
+	38, // 36: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
 	4,  // 37: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	2,  // 38: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
 	4,  // 39: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	21, // 40: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
-	24, // 41: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
-	26, // 42: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
-	28, // 43: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
-	30, // 44: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
-	32, // 45: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
-	34, // 46: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
-	36, // 47: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
-	39, // 48: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
-	41, // 49: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
-	22, // 50: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
-	25, // 51: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
-	27, // 52: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
-	29, // 53: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
-	31, // 54: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
-	33, // 55: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
-	35, // 56: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
-	38, // 57: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
-	40, // 58: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
-	42, // 59: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
-	50, // [50:60] is the sub-list for method output_type
-	40, // [40:50] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	2,  // 40: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	45, // 41: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
+	4,  // 42: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	22, // 43: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
+	25, // 44: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
+	27, // 45: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
+	29, // 46: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
+	31, // 47: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
+	33, // 48: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
+	35, // 49: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
+	37, // 50: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
+	40, // 51: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
+	42, // 52: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
+	44, // 53: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
+	23, // 54: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
+	26, // 55: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
+	28, // 56: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
+	30, // 57: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
+	32, // 58: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
+	34, // 59: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
+	36, // 60: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
+	39, // 61: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
+	41, // 62: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
+	43, // 63: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
+	46, // 64: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
+	54, // [54:65] is the sub-list for method output_type
+	43, // [43:54] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
@@ -2746,7 +3017,7 @@ func file_provider_proto_init() {
 	if File_provider_proto != nil {
 		return
 	}
-	file_provider_proto_msgTypes[15].OneofWrappers = []any{
+	file_provider_proto_msgTypes[16].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
@@ -2757,7 +3028,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   41,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

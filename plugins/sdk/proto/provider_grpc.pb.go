@@ -55,6 +55,7 @@ const (
 	Provider_ImportResourceState_FullMethodName    = "/llmops.provider.v1.Provider/ImportResourceState"
 	Provider_UpgradeResourceState_FullMethodName   = "/llmops.provider.v1.Provider/UpgradeResourceState"
 	Provider_StopProvider_FullMethodName           = "/llmops.provider.v1.Provider/StopProvider"
+	Provider_GetOffers_FullMethodName              = "/llmops.provider.v1.Provider/GetOffers"
 )
 
 // ProviderClient is the client API for Provider service.
@@ -89,6 +90,12 @@ type ProviderClient interface {
 	UpgradeResourceState(ctx context.Context, in *UpgradeResourceState_Request, opts ...grpc.CallOption) (*UpgradeResourceState_Response, error)
 	// StopProvider asks in-flight calls to return as soon as they safely can.
 	StopProvider(ctx context.Context, in *StopProvider_Request, opts ...grpc.CallOption) (*StopProvider_Response, error)
+	// GetOffers (optional; added in protocol 1 without a version change)
+	// tells what the provider can offer now for the resources an object asks
+	// for: used to place objects that have a `placement` block. A provider
+	// that does not implement it answers Unimplemented, and the engine then
+	// treats it as available at no cost.
+	GetOffers(ctx context.Context, in *GetOffers_Request, opts ...grpc.CallOption) (*GetOffers_Response, error)
 }
 
 type providerClient struct {
@@ -199,6 +206,16 @@ func (c *providerClient) StopProvider(ctx context.Context, in *StopProvider_Requ
 	return out, nil
 }
 
+func (c *providerClient) GetOffers(ctx context.Context, in *GetOffers_Request, opts ...grpc.CallOption) (*GetOffers_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOffers_Response)
+	err := c.cc.Invoke(ctx, Provider_GetOffers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServer is the server API for Provider service.
 // All implementations must embed UnimplementedProviderServer
 // for forward compatibility.
@@ -231,6 +248,12 @@ type ProviderServer interface {
 	UpgradeResourceState(context.Context, *UpgradeResourceState_Request) (*UpgradeResourceState_Response, error)
 	// StopProvider asks in-flight calls to return as soon as they safely can.
 	StopProvider(context.Context, *StopProvider_Request) (*StopProvider_Response, error)
+	// GetOffers (optional; added in protocol 1 without a version change)
+	// tells what the provider can offer now for the resources an object asks
+	// for: used to place objects that have a `placement` block. A provider
+	// that does not implement it answers Unimplemented, and the engine then
+	// treats it as available at no cost.
+	GetOffers(context.Context, *GetOffers_Request) (*GetOffers_Response, error)
 	mustEmbedUnimplementedProviderServer()
 }
 
@@ -270,6 +293,9 @@ func (UnimplementedProviderServer) UpgradeResourceState(context.Context, *Upgrad
 }
 func (UnimplementedProviderServer) StopProvider(context.Context, *StopProvider_Request) (*StopProvider_Response, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method StopProvider not implemented")
+}
+func (UnimplementedProviderServer) GetOffers(context.Context, *GetOffers_Request) (*GetOffers_Response, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetOffers not implemented")
 }
 func (UnimplementedProviderServer) mustEmbedUnimplementedProviderServer() {}
 func (UnimplementedProviderServer) testEmbeddedByValue()                  {}
@@ -472,6 +498,24 @@ func _Provider_StopProvider_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provider_GetOffers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOffers_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServer).GetOffers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provider_GetOffers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServer).GetOffers(ctx, req.(*GetOffers_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Provider_ServiceDesc is the grpc.ServiceDesc for Provider service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -518,6 +562,10 @@ var Provider_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "StopProvider",
 			Handler:    _Provider_StopProvider_Handler,
+		},
+		{
+			MethodName: "GetOffers",
+			Handler:    _Provider_GetOffers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -217,4 +218,38 @@ type StopProviderRequest struct{}
 type StopProviderResponse struct {
 	// Error is set when the provider could not stop.
 	Error string
+}
+
+// OfferProvider is implemented by providers that can tell what they can
+// offer for an object's requested resources, for `placement` blocks. It is
+// optional: a provider without it is treated as available at no cost.
+type OfferProvider interface {
+	GetOffers(ctx context.Context, req GetOffersRequest) GetOffersResponse
+}
+
+// GetOffersRequest asks what the provider can offer for one object.
+type GetOffersRequest struct {
+	TypeName string
+	Config   cty.Value
+}
+
+// GetOffersResponse lists the provider's offers. Unsupported is set when
+// the provider does not implement offers at all.
+type GetOffersResponse struct {
+	Offers      []Offer
+	Unsupported bool
+	Diagnostics Diagnostics
+}
+
+// Offer is one way the provider could run the object.
+type Offer struct {
+	Available bool
+	// Reason says why not, when Available is false.
+	Reason   string
+	GPUType  string
+	GPUCount int64
+	// PricePerHour is 0 for owned hardware unless configured.
+	PricePerHour  float64
+	QueueEstimate time.Duration
+	Location      string
 }
