@@ -42,19 +42,19 @@ type JSONSummary struct {
 // BeforeSensitive and AfterSensitive are trees of the same shape with true
 // where a value is unknown or sensitive (or true for the whole value).
 type JSONChange struct {
-	Address         string  `json:"address"`
-	Type            string  `json:"type"`
-	Name            string  `json:"name"`
-	Index           any     `json:"index,omitempty"`
-	Provider        string  `json:"provider"`
-	Action          string  `json:"action"`
-	Reason          string  `json:"reason,omitempty"`
-	Before          any     `json:"before"`
-	After           any     `json:"after"`
-	AfterUnknown    any     `json:"after_unknown"`
-	BeforeSensitive any     `json:"before_sensitive"`
-	AfterSensitive  any     `json:"after_sensitive"`
-	RequiresReplace [][]any `json:"requires_replace,omitempty"`
+	Address         string           `json:"address"`
+	Type            string           `json:"type"`
+	Name            string           `json:"name"`
+	Index           any              `json:"index,omitempty"`
+	Provider        string           `json:"provider"`
+	Action          string           `json:"action"`
+	Reason          string           `json:"reason,omitempty"`
+	Before          any              `json:"before"`
+	After           any              `json:"after"`
+	AfterUnknown    any              `json:"after_unknown"`
+	BeforeSensitive any              `json:"before_sensitive"`
+	AfterSensitive  any              `json:"after_sensitive"`
+	RequiresReplace [][]any          `json:"requires_replace,omitempty"`
 	Placement       *plans.Placement `json:"placement,omitempty"`
 }
 
