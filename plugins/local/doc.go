@@ -24,6 +24,12 @@
 // as long as it lives; a run whose lock is free and which has no manifest
 // died.
 //
+// Deleting a running job sends SIGTERM to its process group and SIGKILL
+// after a grace period (10s; LLMOPS_LOCAL_KILL_GRACE overrides it, e.g.
+// "30s" for jobs that checkpoint on SIGTERM). A job whose supervisor died
+// is reported with the tail of its log, and its command, if it still runs
+// unsupervised, is stopped.
+//
 // The provider block accepts `allowed_roots`: absolute directories that
 // file:// sources may use besides the configuration directory. Paths are
 // resolved through symbolic links before the check.

@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/schema"
 )
@@ -113,6 +114,13 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 		Collect: k.collect, Store: m.store.Root(), GPUs: gpus, KillGrace: killGrace().String(),
 	}
 	rn, adopted, err := m.runner.start(spec)
+	if err == nil && adopted && !m.outputsStored(rn) {
+		// A finished job whose outputs were removed from the store (by a
+		// garbage collection): run it again.
+		if err = m.runner.remove(rn, killGrace()); err == nil {
+			rn, adopted, err = m.runner.start(spec)
+		}
+	}
 	if err != nil {
 		return sdk.ErrorResponse("Cannot start the job", err)
 	}
@@ -146,6 +154,21 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 		msg = "adopted the running job " + runID
 	}
 	return &sdk.Response{State: st, Pending: sdk.PendingState(rn.handle, jobs.StatusRunning, msg)}
+}
+
+// outputsStored reports whether a finished run's stored outputs are all
+// still in the artifact store (true for a run that has not finished).
+func (m *meta) outputsStored(rn *run) bool {
+	s := rn.status()
+	if s.state != stateFinished {
+		return true
+	}
+	for _, out := range s.manifest.Outputs {
+		if !m.store.Has(artifacts.ID(out.ID)) {
+			return false
+		}
+	}
+	return true
 }
 
 // poll is Read for a pending object.
@@ -185,6 +208,8 @@ func (k *jobKind) complete(m *meta, st sdk.Object, rn *run, s runStatus) *sdk.Re
 	var d sdk.Diagnostics
 	st = done(st)
 	if s.state == stateDead {
+		// Its command may outlive it, unsupervised: stop it.
+		m.runner.stopOrphans(rn)
 		st.SetString("status", jobs.StatusFailed)
 		k.clear(&st)
 		d.Errorf(fmt.Sprintf("The %s job %s died", k.kind, jobs.RunID(k.prefix, st.GetString("identity"))),

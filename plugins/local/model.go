@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/schema"
@@ -139,5 +137,3 @@ func readArtifact(_ context.Context, req *sdk.ReadRequest) *sdk.Response {
 	}
 	return nil
 }
-
-var _ = cty.NilVal

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -265,5 +264,3 @@ func (info *datasetInfo) splitPaths(dir string) map[string]string {
 	}
 	return out
 }
-
-var _ = sort.Strings

@@ -316,5 +316,29 @@ func TestTrainingRunNoGPUHost(t *testing.T) {
 	if !strings.Contains(diagText(pr.Diagnostics), "nvidia-smi is not on PATH") {
 		t.Fatalf("no nvidia-smi: %s", diagText(pr.Diagnostics))
 	}
-	_ = syscall.Getpid
+}
+
+// A supervisor killed with SIGKILL leaves no manifest: polling reports the
+// job dead with its log, and stops the command it left running.
+func TestTrainingRunSupervisorKilled(t *testing.T) {
+	w := newWorld(t)
+	a := w.h.applyNoWait("training_run", cty.NilVal, w.train(t, "sleep", map[string]string{"LLMOPS_TEST_SLEEP": "60s"}, nil))
+	if a.pending == nil {
+		t.Fatal(diagText(a.diags))
+	}
+	sup := waitSupervisor(t, w.h.store, a.state)
+	must(t, syscall.Kill(sup.PID, syscall.SIGKILL))
+	a = w.h.wait("training_run", a)
+	text := diagText(a.diags)
+	if !strings.Contains(text, "died") || !strings.Contains(text, "sleeping") {
+		t.Fatalf("dead supervisor: %s", text)
+	}
+	if !waitFor(5*time.Second, func() bool { return !alive(sup.ChildPID) }) {
+		t.Fatalf("the unsupervised command (pid %d) was left running", sup.ChildPID)
+	}
+	// The next create starts a new job rather than adopting the dead one.
+	b := w.h.applyNoWait("training_run", cty.NilVal, w.train(t, "sleep", map[string]string{"LLMOPS_TEST_SLEEP": "60s"}, nil))
+	if b.pending == nil || strings.Contains(b.pending.Message, "adopted") || !waitFor(10*time.Second, func() bool { return countLines(t, w.counter) == 2 }) {
+		t.Fatalf("after a dead job: %+v, %d starts", b.pending, countLines(t, w.counter))
+	}
 }

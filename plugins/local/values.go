@@ -2,7 +2,6 @@ package local
 
 import (
 	"encoding/json"
-	"math/big"
 	"sort"
 	"time"
 
@@ -158,8 +157,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-func bigInt(i int64) *big.Float { return new(big.Float).SetInt64(i) }
 
 // warn appends a warning.
 func warn(d *sdk.Diagnostics, path cty.Path, summary, detail string) {
