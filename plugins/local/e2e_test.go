@@ -13,8 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -342,6 +344,16 @@ func TestE2EKilledDuringTraining(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("training never started:\n%s", out.String())
 	}
+	// The provider processes of the killed llmops outlive it (a go-plugin
+	// server does not notice its parent's death): stop them afterwards.
+	for _, pid := range childrenOf(cmd.Process.Pid) {
+		pid, start := pid, startOf(pid)
+		t.Cleanup(func() {
+			if start != 0 && startOf(pid) == start {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+	}
 	must(t, cmd.Process.Signal(os.Kill))
 	_ = cmd.Wait()
 	var info supInfo
@@ -423,4 +435,26 @@ func TestE2EPlanWhileTrainingRuns(t *testing.T) {
 		t.Fatalf("%d training starts, want 1", n)
 	}
 	q.noChanges(vars...)
+}
+
+// childrenOf lists the pids whose parent is pid (Linux /proc).
+func childrenOf(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
 }
