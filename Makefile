@@ -1,7 +1,7 @@
 # llmops: `make demo` runs the quickstart, `make test` runs every test.
 GO       ?= go
 BIN      := $(CURDIR)/bin
-PROVIDERS := $(patsubst cmd/%,%,$(wildcard cmd/llmops-provider-*))
+PROVIDERS := $(patsubst cmd/%/main.go,%,$(wildcard cmd/llmops-provider-*/main.go))
 VERSION  ?= 0.1.0
 LDFLAGS  := -X main.Version=$(VERSION)
 

@@ -152,14 +152,17 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 
 	// Outputs and the version record.
 	if p.Mode != plans.DestroyMode || len(snap.Outputs) > 0 {
-		outs := encodeOutputs(e.cfg, w.outputs)
+		outs, oerr := encodeOutputs(e.cfg, w.outputs, e.opts.Secrets)
+		if oerr != nil {
+			w.addDiags(stateWriteDiag(oerr))
+		}
 		changed := false
-		for _, oc := range outputChanges(e.cfg, snap.Outputs, w.outputs, p.Mode == plans.DestroyMode) {
+		for _, oc := range outputChanges(e.cfg, snap.Outputs, w.outputs, p.Mode == plans.DestroyMode, e.opts.Secrets) {
 			if oc.Action != plans.NoOp {
 				changed = true
 			}
 		}
-		if changed {
+		if changed && oerr == nil {
 			if wr, err := w.getWriter(ctx); err == nil {
 				if err := wr.SetOutputs(w.callCtx, outs); err != nil {
 					w.addDiags(stateWriteDiag(err))

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -385,7 +386,10 @@ func (w *applyWalk) persist(ri addrs.ResourceInstance, v cty.Value, private []by
 	if err != nil {
 		return err
 	}
-	enc, err := values.Encode(withVersion(ri, v, meta.version))
+	enc, err := values.EncodeSealed(withVersion(ri, v, meta.version), w.e.opts.Secrets, false)
+	if errors.Is(err, values.ErrNeedsKey) {
+		return fmt.Errorf("%s has sensitive values and no state key is configured to seal them. %s", ri, secretsHelp)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot encode %s: %w", ri, err)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -45,6 +46,10 @@ type Options struct {
 	// Snapshot, when set, is the newest state snapshot the caller already
 	// read (under the lock), so the engine does not read it again.
 	Snapshot *state.Snapshot
+	// Secrets seals the sensitive values written to the state and opens
+	// them when reading it (secrets.Key). Without it, writing a sensitive
+	// value fails: llmops never stores one in clear.
+	Secrets values.Sealer
 }
 
 // Engine runs validate, plan and apply for one configuration.
@@ -205,7 +210,7 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 			defer wg.Done()
 			for i := w; i < len(snap.Objects); i += workers {
 				o := snap.Objects[i]
-				decoded[i], errs[i] = values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths})
+				decoded[i], errs[i] = values.DecodeSealed(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths}, e.opts.Secrets, false)
 			}
 		}(w)
 	}
@@ -213,6 +218,11 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 	out := map[addrs.Resource]*recordedResource{}
 	var diags hcl.Diagnostics
 	for i, o := range snap.Objects {
+		if errors.Is(errs[i], values.ErrSealed) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "The state key is needed",
+				Detail: fmt.Sprintf("%s has sensitive values sealed in the state. %s", o.Addr, secretsHelp)})
+			continue
+		}
 		if errs[i] != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid object in state", Detail: fmt.Sprintf("%s: %s", o.Addr, errs[i])})
 			continue
@@ -229,3 +239,6 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 	}
 	return snap, out, diags
 }
+
+// secretsHelp says how to configure the state key.
+const secretsHelp = "Set LLMOPS_STATE_KEY to the state key (32 random bytes in base64; create one with `llmops state keygen`), or LLMOPS_STATE_KEY_FILE to a file holding it. llmops never stores sensitive values in clear."

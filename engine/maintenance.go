@@ -238,7 +238,7 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 			version++
 		}
 		newVal := withVersion(ch.Addr, values.MarkPaths(resp.NewState, values.SensitivePaths(ch.After)), version)
-		enc, err := values.Encode(newVal)
+		enc, err := values.EncodeSealed(newVal, e.opts.Secrets, false)
 		if err == nil {
 			obj := *cur.obj
 			obj.ValueJSON, obj.TypeJSON, obj.SensitivePaths, obj.Private = enc.Value, enc.Type, enc.Sensitive, resp.Private
@@ -321,7 +321,7 @@ func (e *Engine) Import(ctx context.Context, addr addrs.ResourceInstance, id str
 		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot import non-existent object", Detail: fmt.Sprintf("The provider %s reports that %q does not exist.", pi.addr, id)}}
 	}
 	v := withVersion(addr, values.MarkPaths(rr.NewState, schema.Block.SensitivePaths()), 1)
-	enc, err := values.Encode(v)
+	enc, err := values.EncodeSealed(v, e.opts.Secrets, false)
 	if err != nil {
 		return cty.NilVal, stateWriteDiag(err)
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/zclconf/go-cty/cty"
@@ -12,15 +13,12 @@ import (
 )
 
 // outputChanges compares evaluated outputs with the recorded ones.
-func outputChanges(cfg *configs.Config, prev []*state.Output, now map[string]cty.Value, destroy bool) []*plans.OutputChange {
+func outputChanges(cfg *configs.Config, prev []*state.Output, now map[string]cty.Value, destroy bool, sealer values.Sealer) []*plans.OutputChange {
 	before := map[string]cty.Value{}
 	for _, o := range prev {
-		v, err := values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON})
-		if err != nil {
+		v, err := values.DecodeOutput(o.ValueJSON, o.TypeJSON, o.Sensitive, sealer)
+		if err != nil && v == cty.NilVal {
 			continue
-		}
-		if o.Sensitive {
-			v = v.Mark(values.Sensitive)
 		}
 		before[o.Name] = v
 	}
@@ -70,7 +68,7 @@ func outputChanges(cfg *configs.Config, prev []*state.Output, now map[string]cty
 
 // encodeOutputs prepares output values for the state. Unknown outputs
 // (from a failed apply) are left out.
-func encodeOutputs(cfg *configs.Config, vals map[string]cty.Value) []*state.Output {
+func encodeOutputs(cfg *configs.Config, vals map[string]cty.Value, sealer values.Sealer) ([]*state.Output, error) {
 	names := make([]string, 0, len(vals))
 	for n := range vals {
 		names = append(names, n)
@@ -83,15 +81,15 @@ func encodeOutputs(cfg *configs.Config, vals map[string]cty.Value) []*state.Outp
 		if !raw.IsWhollyKnown() {
 			continue
 		}
-		enc, err := values.Encode(raw)
-		if err != nil {
-			continue
-		}
 		sensitive := values.IsSensitive(v)
 		if o, ok := cfg.Outputs[n]; ok && o.Sensitive {
 			sensitive = true
 		}
-		out = append(out, &state.Output{Name: n, ValueJSON: enc.Value, TypeJSON: enc.Type, Sensitive: sensitive})
+		vj, tj, err := values.EncodeOutput(raw, sensitive, sealer)
+		if err != nil {
+			return nil, fmt.Errorf("output %s is sensitive and no state key is configured to seal it. %s", n, secretsHelp)
+		}
+		out = append(out, &state.Output{Name: n, ValueJSON: vj, TypeJSON: tj, Sensitive: sensitive})
 	}
-	return out
+	return out, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -171,6 +172,10 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	}
 	p.Outputs = w.outputChanges(snap.Outputs)
 	p.Sort()
+	if e.opts.Secrets == nil && !p.Errored {
+		w.addDiags(needsKeyDiags(p))
+		p.Errored = w.diags.HasErrors()
+	}
 	return p, append(diags, w.diags...)
 }
 
@@ -364,7 +369,7 @@ func (e *Engine) configureProvider(ctx context.Context, d *evalData, addr addrs.
 
 // outputChanges compares the evaluated outputs with the recorded ones.
 func (w *planWalk) outputChanges(prev []*state.Output) []*plans.OutputChange {
-	return outputChanges(w.e.cfg, prev, w.outputs, w.opts.Mode == plans.DestroyMode)
+	return outputChanges(w.e.cfg, prev, w.outputs, w.opts.Mode == plans.DestroyMode, w.e.opts.Secrets)
 }
 
 func sortedKeys(m map[addrs.InstanceKey]*recordedObject) []addrs.InstanceKey {
@@ -377,3 +382,38 @@ func sortedKeys(m map[addrs.InstanceKey]*recordedObject) []addrs.InstanceKey {
 }
 
 func (w *planWalk) resourceConfig(r addrs.Resource) *configs.Resource { return w.e.cfg.Resources[r] }
+
+// needsKeyDiags reports, when no state key is configured, every change
+// that would store a sensitive value: applying it would have to refuse.
+func needsKeyDiags(p *plans.Plan) hcl.Diagnostics {
+	var addrs []string
+	for _, c := range p.Changes {
+		if c.Action == plans.Delete || c.Action == plans.NoOp || c.After == cty.NilVal {
+			continue
+		}
+		for _, sp := range values.SensitivePaths(c.After) {
+			sub, err := sp.Apply(c.After)
+			if err != nil {
+				continue
+			}
+			if u, _ := sub.UnmarkDeep(); u.IsKnown() && u.IsNull() {
+				continue
+			}
+			addrs = append(addrs, c.Addr.String()+"."+protocol.PathString(sp))
+			break
+		}
+	}
+	for _, o := range p.Outputs {
+		if (o.Sensitive || values.IsSensitive(o.After)) && o.Action != plans.Delete && o.Action != plans.NoOp {
+			addrs = append(addrs, "output."+o.Name)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "A state key is needed to store sensitive values",
+		Detail:   fmt.Sprintf("Applying this plan would store sensitive values in the state: %s. %s", strings.Join(addrs, ", "), secretsHelp),
+	}}
+}

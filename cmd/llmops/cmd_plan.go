@@ -61,7 +61,8 @@ func runPlan(m *meta, args []string) int {
 		render.Plan(m.stdout, p, m.colors)
 	}
 	if o.out != "" {
-		if err := plans.WriteFile(o.out, p); err != nil {
+		key, _ := m.stateKey()
+		if err := plans.WriteFile(o.out, p, key); err != nil {
 			return m.errorDetail("Cannot save the plan", err.Error())
 		}
 		if !o.json {

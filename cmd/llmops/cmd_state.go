@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -42,7 +43,11 @@ func runShow(m *meta, args []string) int {
 		}
 	}
 	if fs.NArg() > 0 && only == nil {
-		p, err := plans.ReadFile(fs.Arg(0))
+		key, ok := m.stateKey()
+		if !ok {
+			return exitError
+		}
+		p, err := plans.ReadFile(fs.Arg(0), key)
 		if err != nil {
 			return m.errorDetail("Cannot read the plan file", err.Error())
 		}
@@ -97,26 +102,31 @@ func runShow(m *meta, args []string) int {
 		}
 		render.Object(m.stdout, o.Addr, v, string(o.Status), m.colors)
 	}
-	outs := decodeOutputs(snap)
+	outs := decodeOutputs(snap, nil)
 	if len(outs) > 0 {
 		printOutputs(m, outs, nil)
 	}
 	return exitOK
 }
 
+// decodeObject decodes a recorded object for display: sealed sensitive
+// parts stay hidden (they are never shown anyway).
 func decodeObject(o *state.Object) (cty.Value, error) {
-	return values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths})
+	v, err := values.DecodeSealed(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths}, nil, false)
+	if errors.Is(err, values.ErrSealed) {
+		err = nil
+	}
+	return v, err
 }
 
-func decodeOutputs(snap *state.Snapshot) map[string]cty.Value {
+// decodeOutputs decodes the recorded outputs; key opens sealed ones (nil:
+// they stay hidden).
+func decodeOutputs(snap *state.Snapshot, key values.Sealer) map[string]cty.Value {
 	out := map[string]cty.Value{}
 	for _, o := range snap.Outputs {
-		v, err := values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON})
-		if err != nil {
+		v, err := values.DecodeOutput(o.ValueJSON, o.TypeJSON, o.Sensitive, key)
+		if err != nil && !errors.Is(err, values.ErrSealed) {
 			continue
-		}
-		if o.Sensitive {
-			v = v.Mark(values.Sensitive)
 		}
 		out[o.Name] = v
 	}
@@ -151,7 +161,7 @@ func stateJSON(snap *state.Snapshot) map[string]any {
 	for _, o := range snap.Outputs {
 		entry := map[string]any{"sensitive": o.Sensitive}
 		if !o.Sensitive {
-			if v, err := values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON}); err == nil {
+			if v, err := values.DecodeOutput(o.ValueJSON, o.TypeJSON, false, nil); err == nil {
 				entry["value"], _, _ = render.JSONValue(v)
 			}
 		}
@@ -188,10 +198,28 @@ func runOutput(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Cannot read the state", err.Error())
 	}
-	outs := decodeOutputs(snap)
+	outs := decodeOutputs(snap, nil)
 	if fs.NArg() > 0 {
 		name := fs.Arg(0)
 		v, ok := outs[name]
+		if ok && values.IsSensitive(v) {
+			// Asked for by name: open it with the state key.
+			key, kok := m.stateKey()
+			if !kok {
+				return exitError
+			}
+			for _, o := range snap.Outputs {
+				if o.Name == name {
+					var err error
+					if v, err = values.DecodeOutput(o.ValueJSON, o.TypeJSON, o.Sensitive, key); err != nil {
+						if errors.Is(err, values.ErrSealed) {
+							return m.errorDetail("The state key is needed", fmt.Sprintf("Output %q is sealed in the state. Set LLMOPS_STATE_KEY (or LLMOPS_STATE_KEY_FILE) to the state key to read it.", name))
+						}
+						return m.errorDetail("Cannot read the output", err.Error())
+					}
+				}
+			}
+		}
 		if !ok {
 			return m.errorDetail(fmt.Sprintf("Output %q not found", name), fmt.Sprintf("The state has no output named %q. Outputs: %s. Declare it in an output block and apply.", name, strings.Join(render.SortedNames(outs), ", ")))
 		}
@@ -243,6 +271,7 @@ Usage: llmops state SUBCOMMAND [options] [ARGS]
   show ADDR           Show one recorded instance.
   rm ADDR...          Forget instances: they stay in reality, llmops stops managing them.
   mv SRC DST          Rename a recorded instance, e.g. after renaming its block.
+  keygen              Print a new random state key (for LLMOPS_STATE_KEY).
   restore [BACKUP]    Put back an automatic backup (default: the newest, taken
                       before the last apply) in place of a damaged state.
 
@@ -285,6 +314,8 @@ func runState(m *meta, args []string) int {
 			return m.errorf("state show takes one address, e.g. llmops state show training_run.ft")
 		}
 		return stateShow(m, st, fs.Arg(0))
+	case "keygen":
+		return stateKeygen(m)
 	case "rm":
 		if fs.NArg() == 0 {
 			return m.errorf("state rm takes one or more addresses")

@@ -92,6 +92,13 @@ func TestE2ELifecycle(t *testing.T) {
 	record := func(r result) result { all.WriteString(r.stdout + r.stderr); return r }
 
 	record(w.must(0, "init"))
+	// Without a state key, a plan that would store the secret is refused.
+	r0 := record(w.must(1, "plan"))
+	if !strings.Contains(r0.stderr, "A state key is needed to store sensitive values") || !strings.Contains(r0.stderr, "null_value.secret.input") || !strings.Contains(r0.stderr, "output.key") {
+		t.Fatalf("plan without a key:\n%s", r0)
+	}
+	key := strings.TrimSpace(w.must(0, "state", "keygen").stdout)
+	w.env = append(w.env, "LLMOPS_STATE_KEY="+key)
 	if _, err := os.Stat(filepath.Join(w.dir, ".llmops.lock.hcl")); err != nil {
 		t.Fatal("init wrote no lock file")
 	}
@@ -184,6 +191,15 @@ func TestE2ELifecycle(t *testing.T) {
 	if strings.Contains(all.String(), "s3cr3t-value-123") {
 		t.Fatalf("the sensitive value appeared in output:\n%s", all.String())
 	}
+	// Nor is it anywhere on disk: state, backups, logs.
+	filepath.WalkDir(filepath.Join(w.dir, ".llmops"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), "s3cr3t-value-123") {
+				t.Errorf("the sensitive value is stored in clear in %s", p)
+			}
+		}
+		return nil
+	})
 }
 
 func TestE2EConcurrentApplyReportsLockHolder(t *testing.T) {

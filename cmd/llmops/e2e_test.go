@@ -42,7 +42,9 @@ func buildBinaries(dir string) error {
 	pkgs := []string{"./cmd/llmops"}
 	matches, _ := filepath.Glob(filepath.Join(root, "cmd", "llmops-provider-*"))
 	for _, m := range matches {
-		pkgs = append(pkgs, "./cmd/"+filepath.Base(m))
+		if gos, _ := filepath.Glob(filepath.Join(m, "*.go")); len(gos) > 0 {
+			pkgs = append(pkgs, "./cmd/"+filepath.Base(m))
+		}
 	}
 	args := append([]string{"build", "-o", dir + string(os.PathSeparator)}, pkgs...)
 	cmd := exec.Command("go", args...)

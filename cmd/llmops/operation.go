@@ -171,7 +171,13 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		op.close()
 		return nil, false
 	}
+	key, ok := m.stateKey()
+	if !ok {
+		op.close()
+		return nil, false
+	}
 	op.eng = engine.New(engine.Options{
+		Secrets:     key,
 		Config:      cfg,
 		Store:       op.store,
 		Providers:   op.factory,

@@ -20,7 +20,14 @@ type hclDiags = hcl.Diagnostics
 // configuration, the variables or a provider binary changed since it was
 // made. (The state serial is checked by the engine.)
 func (m *meta) prepareSavedPlan(ctx context.Context, path string, o *opFlags, hooks engine.Hooks) (*operation, *plans.Plan, bool) {
-	p, err := plans.ReadFile(path)
+	key, ok := m.stateKey()
+	if !ok {
+		return nil, nil, false
+	}
+	p, err := plans.ReadFile(path, key)
+	if err == nil && p.Sealed {
+		err = fmt.Errorf("the plan holds sealed sensitive values and no state key is configured: set LLMOPS_STATE_KEY to the key it was made with")
+	}
 	if err != nil {
 		m.errorDetail("Cannot read the plan file", fmt.Sprintf("%s: %s", path, err))
 		return nil, nil, false

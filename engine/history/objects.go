@@ -1,6 +1,7 @@
 package history
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -17,11 +18,19 @@ type Object struct {
 	Value cty.Value
 }
 
-// Decode decodes every object of a snapshot, keyed by address.
-func Decode(snap *state.Snapshot) (map[addrs.ResourceInstance]*Object, error) {
+// Decode decodes every object of a snapshot, keyed by address. Sealed
+// sensitive parts stay null (and marked) unless key opens them.
+func Decode(snap *state.Snapshot, key ...values.Sealer) (map[addrs.ResourceInstance]*Object, error) {
+	var s values.Sealer
+	if len(key) > 0 {
+		s = key[0]
+	}
 	out := make(map[addrs.ResourceInstance]*Object, len(snap.Objects))
 	for _, o := range snap.Objects {
-		v, err := values.Decode(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths})
+		v, err := values.DecodeSealed(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths}, s, false)
+		if errors.Is(err, values.ErrSealed) {
+			err = nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Addr, err)
 		}

@@ -157,6 +157,9 @@ type Plan struct {
 
 	// Errored is true when planning failed part-way; such a plan cannot be applied.
 	Errored bool
+	// Sealed is true for a saved plan read without the state key: its
+	// sensitive values are hidden, and it cannot be applied.
+	Sealed bool
 }
 
 // Sort orders changes, drift and outputs deterministically.

@@ -2,6 +2,7 @@ package plans
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,8 +65,9 @@ type file struct {
 	Outputs            []fileOutput              `json:"outputs,omitempty"`
 }
 
-// WriteFile saves p to path (atomically, mode 0600).
-func WriteFile(path string, p *Plan) error {
+// WriteFile saves p to path (atomically, mode 0600). Sensitive values are
+// sealed with s; without s, a plan holding sensitive values is refused.
+func WriteFile(path string, p *Plan, s values.Sealer) error {
 	if p.Errored {
 		return fmt.Errorf("an incomplete plan cannot be saved")
 	}
@@ -83,18 +85,22 @@ func WriteFile(path string, p *Plan) error {
 		f.Variables[n] = enc
 	}
 	var err error
-	if f.Changes, err = encodeChanges(p.Changes); err != nil {
+	if f.Changes, err = encodeChanges(p.Changes, s); err != nil {
 		return err
 	}
-	if f.Drift, err = encodeChanges(p.Drift); err != nil {
+	if f.Drift, err = encodeChanges(p.Drift, s); err != nil {
 		return err
 	}
 	for _, o := range p.Outputs {
 		fo := fileOutput{Name: o.Name, Action: o.Action, Sensitive: o.Sensitive}
-		if fo.Before, err = encodeSafe(o.Before); err != nil {
+		before, after := o.Before, o.After
+		if o.Sensitive {
+			before, after = markSensitive(before), markSensitive(after)
+		}
+		if fo.Before, err = encodeSafe(before, s); err != nil {
 			return err
 		}
-		if fo.After, err = encodeSafe(o.After); err != nil {
+		if fo.After, err = encodeSafe(after, s); err != nil {
 			return err
 		}
 		f.Outputs = append(f.Outputs, fo)
@@ -124,14 +130,28 @@ func WriteFile(path string, p *Plan) error {
 
 // encodeSafe encodes a value that may contain unknowns: unknown values
 // cannot be JSON encoded, so they are stored as a marker type.
-func encodeSafe(v cty.Value) (values.Encoded, error) {
+func encodeSafe(v cty.Value, s values.Sealer) (values.Encoded, error) {
 	if v == cty.NilVal {
 		v = cty.NullVal(cty.DynamicPseudoType)
 	}
-	return values.EncodeWithUnknowns(v)
+	enc, err := values.EncodeSealed(v, s, true)
+	if errors.Is(err, values.ErrNeedsKey) {
+		return enc, fmt.Errorf("the plan holds sensitive values, and saved plans seal them with the state key, which is not configured: set LLMOPS_STATE_KEY (or LLMOPS_STATE_KEY_FILE), or apply without -out")
+	}
+	return enc, err
 }
 
-func encodeChanges(chs []*ResourceInstanceChange) ([]fileChange, error) {
+func markSensitive(v cty.Value) cty.Value {
+	if v == cty.NilVal {
+		return v
+	}
+	if u, _ := v.Unmark(); u.IsKnown() && u.IsNull() {
+		return v
+	}
+	return v.Mark(values.Sensitive)
+}
+
+func encodeChanges(chs []*ResourceInstanceChange, s values.Sealer) ([]fileChange, error) {
 	out := make([]fileChange, 0, len(chs))
 	for _, c := range chs {
 		fc := fileChange{
@@ -143,10 +163,10 @@ func encodeChanges(chs []*ResourceInstanceChange) ([]fileChange, error) {
 			fc.PriorProvider = c.PriorProvider.String()
 		}
 		var err error
-		if fc.Before, err = encodeSafe(c.Before); err != nil {
+		if fc.Before, err = encodeSafe(c.Before, s); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Addr, err)
 		}
-		if fc.After, err = encodeSafe(c.After); err != nil {
+		if fc.After, err = encodeSafe(c.After, s); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Addr, err)
 		}
 		if len(c.RequiresReplace) > 0 {
@@ -164,17 +184,29 @@ func encodeChanges(chs []*ResourceInstanceChange) ([]fileChange, error) {
 	return out, nil
 }
 
-// ReadFile loads a plan saved by WriteFile.
-func ReadFile(path string) (*Plan, error) {
+// ReadFile loads a plan saved by WriteFile; s opens its sealed values (a
+// plan read without the key shows them as sensitive and cannot be applied).
+func ReadFile(path string, s values.Sealer) (*Plan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Decode(b)
+	return Decode(b, s)
+}
+
+// decodeSafe opens sealed values; without the key they stay hidden and the
+// plan is marked as not appliable.
+func decodeSafe(e values.Encoded, s values.Sealer, sealed *bool) (cty.Value, error) {
+	v, err := values.DecodeSealed(e, s, true)
+	if errors.Is(err, values.ErrSealed) {
+		*sealed = true
+		return v, nil
+	}
+	return v, err
 }
 
 // Decode parses a saved plan's bytes.
-func Decode(b []byte) (*Plan, error) {
+func Decode(b []byte, s values.Sealer) (*Plan, error) {
 	var f file
 	if err := json.Unmarshal(b, &f); err != nil || f.Format != FileFormat {
 		return nil, fmt.Errorf("not an llmops plan file (make one with `llmops plan -out FILE`)")
@@ -195,27 +227,29 @@ func Decode(b []byte) (*Plan, error) {
 		p.Variables[n] = v
 	}
 	var err error
-	if p.Changes, err = decodeChanges(f.Changes); err != nil {
+	sealed := false
+	if p.Changes, err = decodeChanges(f.Changes, s, &sealed); err != nil {
 		return nil, err
 	}
-	if p.Drift, err = decodeChanges(f.Drift); err != nil {
+	if p.Drift, err = decodeChanges(f.Drift, s, &sealed); err != nil {
 		return nil, err
 	}
 	for _, fo := range f.Outputs {
 		o := &OutputChange{Name: fo.Name, Action: fo.Action, Sensitive: fo.Sensitive}
-		if o.Before, err = values.DecodeWithUnknowns(fo.Before); err != nil {
+		if o.Before, err = decodeSafe(fo.Before, s, &sealed); err != nil {
 			return nil, err
 		}
-		if o.After, err = values.DecodeWithUnknowns(fo.After); err != nil {
+		if o.After, err = decodeSafe(fo.After, s, &sealed); err != nil {
 			return nil, err
 		}
 		p.Outputs = append(p.Outputs, o)
 	}
 	p.Sort()
+	p.Sealed = sealed
 	return p, nil
 }
 
-func decodeChanges(fcs []fileChange) ([]*ResourceInstanceChange, error) {
+func decodeChanges(fcs []fileChange, s values.Sealer, sealed *bool) ([]*ResourceInstanceChange, error) {
 	out := make([]*ResourceInstanceChange, 0, len(fcs))
 	for _, fc := range fcs {
 		ri, err := addrs.ParseResourceInstance(fc.Addr)
@@ -238,10 +272,10 @@ func decodeChanges(fcs []fileChange) ([]*ResourceInstanceChange, error) {
 			}
 			c.PriorProvider = &pp
 		}
-		if c.Before, err = values.DecodeWithUnknowns(fc.Before); err != nil {
+		if c.Before, err = decodeSafe(fc.Before, s, sealed); err != nil {
 			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
 		}
-		if c.After, err = values.DecodeWithUnknowns(fc.After); err != nil {
+		if c.After, err = decodeSafe(fc.After, s, sealed); err != nil {
 			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
 		}
 		if len(fc.RequiresReplace) > 0 {
