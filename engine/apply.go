@@ -42,7 +42,10 @@ type ApplyResult struct {
 	Skipped []addrs.ResourceInstance
 	// StillPending lists long operations left running (-wait=false, or interrupted).
 	StillPending []addrs.ResourceInstance
-	Outputs      map[string]cty.Value
+	// Deferred lists instances not applied because they depend on a
+	// long operation still running; the next apply does them.
+	Deferred []addrs.ResourceInstance
+	Outputs  map[string]cty.Value
 }
 
 type applyWalk struct {
@@ -67,6 +70,9 @@ type applyWalk struct {
 	result  ApplyResult
 	outputs map[string]cty.Value
 	diags   hcl.Diagnostics
+	// deferred resources have a job still running (-wait=false): their
+	// dependents wait for a later apply.
+	deferred map[addrs.Resource]bool
 }
 
 // Apply carries out a plan made by Plan against the same state serial.
@@ -108,6 +114,7 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		callCtx:  context.WithoutCancel(ctx),
 		inflight: newInflight(e.hooks, e.opts.HeartbeatInterval),
 		outputs:  map[string]cty.Value{},
+		deferred: map[addrs.Resource]bool{},
 	}
 	for _, c := range p.Changes {
 		w.changes[c.Addr] = c
@@ -155,6 +162,13 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		outs, oerr := encodeOutputs(e.cfg, w.outputs, e.opts.Secrets)
 		if oerr != nil {
 			w.addDiags(stateWriteDiag(oerr))
+		}
+		// Outputs not evaluated (their objects failed or still run) keep
+		// their recorded values.
+		for _, prev := range snap.Outputs {
+			if _, evaluated := w.outputs[prev.Name]; !evaluated && e.cfg.Outputs[prev.Name] != nil && p.Mode != plans.DestroyMode {
+				outs = append(outs, prev)
+			}
 		}
 		changed := false
 		for _, oc := range outputChanges(e.cfg, snap.Outputs, w.outputs, p.Mode == plans.DestroyMode, e.opts.Secrets) {
@@ -269,6 +283,7 @@ func (w *applyWalk) markSkipped(n node, because node) {
 	if n.kind != nkResource && n.kind != nkDestroy {
 		return
 	}
+	deferred := because.kind == nkResource && w.isDeferred(because.res)
 	for _, c := range w.plan.Changes {
 		if c.Addr.Resource != n.res || c.Action == plans.NoOp {
 			continue
@@ -280,9 +295,17 @@ func (w *applyWalk) markSkipped(n node, because node) {
 			continue
 		}
 		w.mu.Lock()
-		w.result.Skipped = append(w.result.Skipped, c.Addr)
+		if deferred {
+			w.result.Deferred = append(w.result.Deferred, c.Addr)
+		} else {
+			w.result.Skipped = append(w.result.Skipped, c.Addr)
+		}
 		w.mu.Unlock()
-		w.e.hooks.Skipped(c.Addr, because.String())
+		if deferred {
+			w.e.hooks.Skipped(c.Addr, because.String()+" is still running; the next apply does it")
+		} else {
+			w.e.hooks.Skipped(c.Addr, because.String()+" failed")
+		}
 	}
 }
 

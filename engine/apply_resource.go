@@ -93,7 +93,17 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 	}
 	wg.Wait()
 	w.data.setResource(r, exp, vals)
+	if w.isDeferred(r) {
+		// Dependents of a job still running wait for the next apply.
+		return diags, true
+	}
 	return diags, failed
+}
+
+func (w *applyWalk) isDeferred(r addrs.Resource) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.deferred[r]
 }
 
 // applyInstance carries out one instance's change and records the result.
@@ -215,6 +225,10 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		if !ok {
 			return v, false, ds
 		}
+		if w.isDeferred(ri.Resource) {
+			w.count(ch.Action)
+			return v, true, nil
+		}
 		newVal = v
 	} else if err := w.persist(ri, newVal, resp.Private, state.StatusReady, nil, meta); err != nil {
 		w.fail(ri, ch.Action, err.Error())
@@ -246,18 +260,25 @@ func (w *applyWalk) waitPending(ctx context.Context, pi *providerInstance, typ s
 		if w.opts.NoWait || ctx.Err() != nil {
 			w.mu.Lock()
 			w.result.StillPending = append(w.result.StillPending, ri)
+			w.deferred[ri.Resource] = true
 			w.mu.Unlock()
+			w.e.hooks.Pending(ri, "submitted, still running", rec.obj.PendingStatus, time.Since(start))
 			return rec.value, true, nil
 		}
 		refreshed, pend, ds := w.e.refreshObject(w.callCtx, pi, typ, ri, rec)
 		if ds.HasErrors() {
-			// The job failed: the provider reports why (with the log tail).
+			// The job failed: the provider reports why (with the log tail)
+			// and returns the state it reached, which is recorded tainted.
 			w.fail(ri, action, ds[0].Detail)
 			w.e.hooks.PostApply(ri, action, time.Since(start), "", fmt.Errorf("%s", ds[0].Detail))
-			if perr := w.persist(ri, rec.value, rec.obj.Private, state.StatusTainted, nil, meta); perr != nil {
+			val, priv := rec.value, rec.obj.Private
+			if refreshed != nil {
+				val, priv = withVersion(ri, refreshed.value, meta.version), refreshed.obj.Private
+			}
+			if perr := w.persist(ri, val, priv, state.StatusTainted, nil, meta); perr != nil {
 				ds = append(ds, stateWriteDiag(perr)...)
 			}
-			return rec.value, false, ds
+			return val, false, ds
 		}
 		if refreshed == nil {
 			msg := "the object disappeared while its operation was running"

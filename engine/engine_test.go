@@ -14,6 +14,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/engine/secrets"
 	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/state"
@@ -59,8 +60,9 @@ func (h *harness) engine(cli ...VarSource) (*Engine, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	key, _ := secrets.ParseKey("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	e := New(Options{
-		Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"),
+		Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"), Secrets: key,
 		Providers: h.providers(),
 	})
 	h.t.Cleanup(e.Close)

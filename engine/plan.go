@@ -2,11 +2,11 @@ package engine
 
 import (
 	"context"
-	"strings"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 

@@ -211,7 +211,11 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 				diags = append(diags, ds...)
 				obj := *prior.obj
 				obj.Status = state.StatusTainted
-				refreshed, pend, ds = &recordedObject{obj: &obj, value: prior.value}, nil, nil
+				val := prior.value
+				if refreshed != nil {
+					val = refreshed.value
+				}
+				refreshed, pend, ds = &recordedObject{obj: &obj, value: val}, nil, nil
 			}
 			diags = append(diags, ds...)
 			if ds.HasErrors() {
@@ -339,7 +343,9 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	}
 	if pending != nil && (ch.Action == plans.NoOp || ch.Action == plans.Update) {
 		ch.Action = plans.Wait
-		ch.After = prior.value
+		// What the job will compute is not known yet: dependents plan
+		// against unknown values, not the nulls of the partial state.
+		ch.After = unknownComputed(schema.Block, prior.value)
 		ch.PendingStatus = pending.Status
 		ch.PendingMessage = pending.Message
 	}
@@ -376,11 +382,19 @@ func (e *Engine) refreshObject(ctx context.Context, pi *providerInstance, typ st
 	if resp.Diagnostics.HasErrors() {
 		err := resp.Diagnostics.Err()
 		e.hooks.PostRefresh(ri, err)
-		return nil, nil, hcl.Diagnostics{{
+		diags := hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Cannot refresh %s", ri),
 			Detail:   fmt.Sprintf("The provider %s could not read the object: %s", pi.addr, err),
 		}}
+		// A failed long operation comes with the state the provider reached
+		// (e.g. an evaluation's results with a failed gate): keep it.
+		if resp.NewState != cty.NilVal && !resp.NewState.IsNull() {
+			obj := *prior.obj
+			obj.Private = resp.Private
+			return &recordedObject{obj: &obj, value: values.MarkPaths(resp.NewState, sensitive)}, nil, diags
+		}
+		return nil, nil, diags
 	}
 	e.hooks.PostRefresh(ri, nil)
 	if resp.NewState == cty.NilVal || resp.NewState.IsNull() {
@@ -442,4 +456,28 @@ func objAttrs(v cty.Value) map[string]cty.Value {
 		return nil
 	}
 	return u.AsValueMap()
+}
+
+// unknownComputed turns the null computed attributes of a partial state
+// (a job still running) into unknown values.
+func unknownComputed(b *protocol.Block, v cty.Value) cty.Value {
+	u, marks := v.Unmark()
+	if u.IsNull() || !u.IsKnown() || !u.Type().IsObjectType() {
+		return v
+	}
+	m := u.AsValueMap()
+	changed := false
+	for name, a := range b.Attributes {
+		if !a.Computed || name == "id" {
+			continue
+		}
+		if cur, ok := m[name]; ok && cur.IsKnown() && cur.IsNull() {
+			m[name] = cty.UnknownVal(cur.Type())
+			changed = true
+		}
+	}
+	if !changed {
+		return v
+	}
+	return cty.ObjectVal(m).WithMarks(marks)
 }

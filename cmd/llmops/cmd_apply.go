@@ -198,6 +198,13 @@ func (m *meta) applySummary(res *engine.ApplyResult, cfg *configs.Config, destro
 			fmt.Fprint(m.stdout, a.String())
 		}
 		fmt.Fprintln(m.stdout, ".\nThey keep running without llmops; the next plan or apply picks them up where they are.")
+		if len(res.Deferred) > 0 {
+			var names []string
+			for _, a := range res.Deferred {
+				names = append(names, a.String())
+			}
+			fmt.Fprintf(m.stdout, "Waiting for them: %s (the next apply does these).\n", strings.Join(names, ", "))
+		}
 	}
 	if !destroy && len(res.Outputs) > 0 {
 		printOutputs(m, res.Outputs, cfg)

@@ -134,7 +134,7 @@ func (h *uiHooks) Skipped(addr addrs.ResourceInstance, because string) {
 		h.event("apply_skipped", map[string]any{"address": addr.String(), "because": because})
 		return
 	}
-	h.line(fmt.Sprintf("%s: %s because %s failed", h.c.Bold(addr.String()), h.c.Warn("Skipped"), because))
+	h.line(fmt.Sprintf("%s: %s: %s", h.c.Bold(addr.String()), h.c.Warn("Skipped"), because))
 }
 
 func lower(s string) string {

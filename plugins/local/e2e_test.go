@@ -428,14 +428,9 @@ func TestE2EGPUs(t *testing.T) {
 }
 
 // TestE2EPlanWhileTrainingRuns is the untargeted form of (d): while the
-// training job still runs, `plan` must work and `apply` must wait for it.
-// It fails on an engine bug (dependents of a pending object see its
-// computed attributes as null, so evaluation.quality gets model = null),
-// so it runs only with LLMOPS_E2E_PENDING_DEPENDENTS=1.
+// training job still runs, `plan` must work and `apply` must wait for it:
+// dependents of a pending object plan against unknown values.
 func TestE2EPlanWhileTrainingRuns(t *testing.T) {
-	if os.Getenv("LLMOPS_E2E_PENDING_DEPENDENTS") == "" {
-		t.Skip("engine bug: values of a pending object reach its dependents as null; set LLMOPS_E2E_PENDING_DEPENDENTS=1 to run")
-	}
 	q := newQuickstart(t)
 	vars := q.countTraining()
 	q.ok("init")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
@@ -118,6 +119,7 @@ func Serve(p protocol.Provider, opts ...ServeOption) {
 				"To run it on its own under a debugger, start it with -debug (or %s=1) and follow the instructions it prints.\n", cfg.typ, EnvDebug)
 			os.Exit(1)
 		}
+		go exitWithParent(cfg.logger)
 		plugin.Serve(sc)
 		return
 	}
@@ -191,4 +193,18 @@ func debugRequested() bool {
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// exitWithParent ends the provider when the llmops that started it dies
+// (even by SIGKILL, which gives go-plugin no chance to stop it): nobody
+// would record what it does any more. Long jobs run detached and are not
+// affected.
+func exitWithParent(logger hclog.Logger) {
+	parent := os.Getppid()
+	for range time.Tick(500 * time.Millisecond) {
+		if os.Getppid() != parent {
+			logger.Info("llmops exited; the provider stops too")
+			os.Exit(0)
+		}
+	}
 }
