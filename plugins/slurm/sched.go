@@ -1,0 +1,144 @@
+package slurm
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// scheduler is what the provider needs from Slurm. Two implementations:
+// restClient (slurmrestd) and cliClient (sbatch, squeue, scontrol, scancel
+// on a login node).
+type scheduler interface {
+	// Submit queues a batch job and returns its id.
+	Submit(ctx context.Context, s *submission) (string, error)
+	// Job describes a job; errJobUnknown when Slurm no longer knows it
+	// (finished longer than MinJobAge ago, or never existed).
+	Job(ctx context.Context, id string) (*jobInfo, error)
+	// Cancel cancels a job (scancel); cancelling a finished job is not an error.
+	Cancel(ctx context.Context, id string) error
+	// Nodes lists the cluster's nodes with their GPUs.
+	Nodes(ctx context.Context) ([]nodeInfo, error)
+	// PendingJobs counts the jobs waiting in a partition ("" for all).
+	PendingJobs(ctx context.Context, partition string) (int, error)
+	// String names the endpoint for messages.
+	String() string
+}
+
+var errJobUnknown = errors.New("Slurm does not know this job (it ended longer ago than MinJobAge, or never existed)")
+
+// submission is one batch job to queue.
+type submission struct {
+	Name    string
+	Script  string // the batch script's content
+	Path    string // where the script is on the shared filesystem (the CLI submits this file)
+	Dir     string // the job's working directory (the attempt directory)
+	Output  string // stdout and stderr
+	Env     map[string]string
+	Part    string
+	Account string
+	QOS     string
+	Nodes   int
+	CPUs    int   // per task (one task per node)
+	MemMB   int64 // per node
+	Minutes int   // time limit; 0 = the partition's default
+	Gres    string
+}
+
+// jobInfo is what Slurm says of a job.
+type jobInfo struct {
+	ID        string
+	State     string // base state, upper case: PENDING, RUNNING, COMPLETED, FAILED, ...
+	Reason    string
+	ExitCode  int
+	Signal    int
+	Nodes     string
+	Partition string
+	Start     time.Time
+	End       time.Time
+}
+
+// nodeInfo is one node and its GPUs.
+type nodeInfo struct {
+	Name       string
+	State      string // lower case, e.g. "idle", "mixed", "allocated", "down", "drained"
+	Flags      []string
+	Partitions []string
+	GPUs       []gpuCount
+	CPUs       int
+	AllocCPUs  int
+}
+
+// gpuCount is the GPUs of one type on a node ("" when untyped).
+type gpuCount struct {
+	Type  string
+	Total int
+	Used  int
+}
+
+// Phases of a job as llmops sees it.
+const (
+	phaseQueued  = "queued"
+	phaseRunning = "running"
+	phaseDone    = "succeeded"
+)
+
+// Terminal failure kinds, as used by `retry { on = [...] }`.
+const (
+	failFailed    = "failed"
+	failTimeout   = "timeout"
+	failCancelled = "cancelled"
+	failNodeFail  = "node_fail"
+	failPreempted = "preempted"
+	failOOM       = "oom"
+)
+
+// retryable lists the kinds `retry.on` accepts.
+var retryable = []string{failFailed, failTimeout, failNodeFail, failPreempted, failOOM}
+
+// classify maps a Slurm job state to a phase (queued, running, succeeded)
+// or a failure kind.
+func classify(state string) string {
+	s := strings.ToUpper(strings.TrimSpace(state))
+	if i := strings.IndexAny(s, " +,"); i >= 0 {
+		s = s[:i]
+	}
+	switch s {
+	case "PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING", "RESIZING", "SUSPENDED", "STOPPED", "":
+		return phaseQueued
+	case "RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "UPDATE_DB", "POWER_UP_NODE":
+		return phaseRunning
+	case "COMPLETED":
+		return phaseDone
+	case "TIMEOUT", "DEADLINE":
+		return failTimeout
+	case "CANCELLED", "REVOKED":
+		return failCancelled
+	case "NODE_FAIL", "BOOT_FAIL", "LAUNCH_FAILED":
+		return failNodeFail
+	case "PREEMPTED":
+		return failPreempted
+	case "OUT_OF_MEMORY":
+		return failOOM
+	default: // FAILED, SPECIAL_EXIT, ...
+		return failFailed
+	}
+}
+
+// describeFailure says what a failure kind means, for error summaries.
+func describeFailure(kind string) string {
+	switch kind {
+	case failTimeout:
+		return "ran out of time (resources.max_duration)"
+	case failCancelled:
+		return "was cancelled"
+	case failNodeFail:
+		return "lost its node (NODE_FAIL)"
+	case failPreempted:
+		return "was preempted"
+	case failOOM:
+		return "ran out of memory"
+	}
+	return "failed"
+}
