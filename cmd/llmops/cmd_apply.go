@@ -224,6 +224,6 @@ func printOutputs(m *meta, outs map[string]cty.Value, cfg *configs.Config) {
 			fmt.Fprintf(m.stdout, "%s = <sensitive>\n", n)
 			continue
 		}
-		fmt.Fprintf(m.stdout, "%s = %s\n", n, render.ScalarString(v))
+		fmt.Fprintf(m.stdout, "%s = %s\n", n, render.HCL(v))
 	}
 }

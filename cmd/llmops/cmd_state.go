@@ -232,7 +232,7 @@ func runOutput(m *meta, args []string) int {
 		case *raw && u.Type() == cty.String && !u.IsNull():
 			fmt.Fprint(m.stdout, u.AsString())
 		default:
-			fmt.Fprintln(m.stdout, render.ScalarString(u))
+			fmt.Fprintln(m.stdout, render.HCL(u))
 		}
 		return exitOK
 	}
@@ -259,7 +259,7 @@ func runOutput(m *meta, args []string) int {
 			fmt.Fprintf(m.stdout, "%s = <sensitive>\n", n)
 			continue
 		}
-		fmt.Fprintf(m.stdout, "%s = %s\n", n, render.ScalarString(v))
+		fmt.Fprintf(m.stdout, "%s = %s\n", n, render.HCL(v))
 	}
 	return exitOK
 }

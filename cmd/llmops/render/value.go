@@ -310,3 +310,44 @@ func plural(n int, word string) string {
 }
 
 func sensitiveMarkValue() any { return values.Sensitive }
+
+// HCL renders a value as HCL-like text for `output` and apply summaries:
+// maps and objects as blocks of `key = value`, lists one item a line.
+func HCL(v cty.Value) string {
+	var b strings.Builder
+	hclValue(&b, v, 0)
+	return b.String()
+}
+
+func hclValue(b *strings.Builder, v cty.Value, depth int) {
+	if s, ok := scalar(v); ok {
+		b.WriteString(s)
+		return
+	}
+	v, _ = v.Unmark()
+	pad := strings.Repeat("  ", depth+1)
+	ty := v.Type()
+	if ty.IsObjectType() || ty.IsMapType() {
+		m := v.AsValueMap()
+		keys := sortedMapKeys(m)
+		w := keyWidth(keys, ty.IsMapType())
+		b.WriteString("{\n")
+		for _, k := range keys {
+			b.WriteString(pad + pad_(keyText(k, ty.IsMapType()), w) + " = ")
+			hclValue(b, m[k], depth+1)
+			b.WriteString("\n")
+		}
+		b.WriteString(strings.Repeat("  ", depth) + "}")
+		return
+	}
+	b.WriteString("[\n")
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		b.WriteString(pad)
+		hclValue(b, e, depth+1)
+		b.WriteString(",\n")
+	}
+	b.WriteString(strings.Repeat("  ", depth) + "]")
+}
+
+func pad_(s string, w int) string { return pad(s, w) }
