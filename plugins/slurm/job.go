@@ -140,7 +140,7 @@ func (k *jobKind) adopt(ctx context.Context, m *meta, st sdk.Object, r *run) *sd
 		return nil
 	}
 	if man, err := jobs.ReadManifest(r.manifestPath(n)); err == nil {
-		if man.Succeeded() {
+		if man.Succeeded() && k.resultKept(m, man) {
 			st = k.submitted(st, r, n, jid)
 			return k.complete(ctx, m, st, &finishedJob{run: r, attempt: n, man: man})
 		}
@@ -156,6 +156,23 @@ func (k *jobKind) adopt(ctx context.Context, m *meta, st sdk.Object, r *run) *sd
 		return &sdk.Response{State: st, Pending: sdk.PendingState(handle(r, n, jid), p, "adopted Slurm job "+jid)}
 	}
 	return nil
+}
+
+// resultKept reports whether a finished job's output is still to be
+// found: on the shared filesystem, or in this configuration's store.
+func (k *jobKind) resultKept(m *meta, man *jobs.Manifest) bool {
+	out, ok := man.Outputs[k.collect]
+	if k.collect == collectMetrics {
+		return true
+	}
+	if !ok {
+		return false
+	}
+	if _, err := os.Stat(out.Path); err == nil {
+		return true
+	}
+	pid, err := artifacts.ParseID(out.ID)
+	return err == nil && m.store.Has(pid)
 }
 
 // submitted records a submitted attempt in the state.

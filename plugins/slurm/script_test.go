@@ -1,0 +1,230 @@
+package slurm
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+)
+
+// hostile values that must reach the command exactly as written.
+var hostile = []string{
+	`it's`, `"double"`, `$(touch /tmp/llmops-pwned)`, "`touch /tmp/llmops-pwned`", "a;b", "a && b", "line1\nline2",
+	`back\slash`, `$HOME`, `${PATH}`, "*", "-rf", "", " spaced ", "tab\there", "ünïcödé", `'"'"'`, "!event", "#comment",
+}
+
+func TestShellQuoteThroughBash(t *testing.T) {
+	for _, s := range append(hostile, "plain", "a=b", "x/y.z") {
+		out, err := exec.Command("bash", "-c", "printf '%s' "+shellQuote(s)).Output()
+		if err != nil {
+			t.Fatalf("bash on %q: %v", s, err)
+		}
+		if string(out) != s {
+			t.Errorf("shellQuote(%q) came back as %q", s, out)
+		}
+	}
+	if err := checkWord("x", "a\x00b"); err == nil {
+		t.Errorf("a NUL byte was accepted")
+	}
+	if err := checkEnv(map[string]string{"BAD NAME": "x"}); err == nil {
+		t.Errorf("an invalid variable name was accepted")
+	}
+	if _, err := os.Stat("/tmp/llmops-pwned"); err == nil {
+		t.Fatalf("a quoted value was executed")
+	}
+}
+
+// runScript generates the batch script for the helper command and runs it
+// with bash, without Slurm, as the batch step would.
+func runScript(t *testing.T, p *scriptParams, extraEnv ...string) (code int, args map[string]any) {
+	t.Helper()
+	if err := os.MkdirAll(p.outputDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script, err := renderScript(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(p.AttemptDir, scriptFile)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", path)
+	cmd.Dir = p.AttemptDir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, extraEnv...)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("script output:\n%s", out)
+	b, err := os.ReadFile(filepath.Join(p.outputDir(), "args.json"))
+	if err == nil {
+		json.Unmarshal(b, &args)
+	}
+	return code, args
+}
+
+func TestScriptPassesHostileValuesExactly(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, `work dir 'quoted' $(x)`)
+	os.MkdirAll(work, 0o755)
+	exe, _ := os.Executable()
+	env := map[string]string{"LLMOPS_SLURM_TEST_HELPER": "1", "LLMOPS_SLURM_TEST_MODEL": "1"}
+	for i, h := range hostile {
+		env["HOSTILE_"+string(rune('A'+i))] = h
+	}
+	env[jobs.EnvHparams] = `{"lr": "it's $(x)"}`
+	p := &scriptParams{Kind: "training_run", RunID: "train-1", Identity: "sha256:" + strings.Repeat("a", 64), Attempt: 1,
+		Argv: append([]string{exe}, hostile...), WorkDir: work, AttemptDir: filepath.Join(dir, "attempt-1"), Env: env, Collect: collectModel}
+	code, args := runScript(t, p)
+	if code != 0 {
+		t.Fatalf("script exited %d", code)
+	}
+	if got := toStrings(args["args"]); !reflect.DeepEqual(got, hostile) {
+		t.Errorf("argv:\n got %q\nwant %q", got, hostile)
+	}
+	if args["wd"] != work {
+		t.Errorf("working directory %v, want %q", args["wd"], work)
+	}
+	gotEnv, _ := args["env"].(map[string]any)
+	for k, v := range env {
+		if gotEnv[k] != v {
+			t.Errorf("env %s = %q, want %q", k, gotEnv[k], v)
+		}
+	}
+	for k, want := range map[string]string{"LLMOPS_OUTPUT_DIR": p.outputDir(), "LLMOPS_RUN_ID": "train-1", "WORLD_SIZE": "1", "NODE_RANK": "0"} {
+		if gotEnv[k] != want {
+			t.Errorf("env %s = %q, want %q", k, gotEnv[k], want)
+		}
+	}
+	if _, err := os.Stat("/tmp/llmops-pwned"); err == nil {
+		t.Fatalf("a quoted value was executed")
+	}
+
+	// The manifest: succeeded, with the model's digest as the artifact
+	// store computes it (the hostile names force the listing path).
+	man, err := jobs.ReadManifest(filepath.Join(p.AttemptDir, jobs.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !man.Succeeded() || man.RunID != "train-1" || man.Kind != "training_run" {
+		t.Fatalf("manifest %+v", man)
+	}
+	want, err := artifacts.HashPath(filepath.Join(p.outputDir(), "model"), artifacts.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := man.Outputs["model"]
+	if out.ID != "" {
+		t.Errorf("names outside printable ASCII: the script should leave the digest to llmops, gave %s", out.ID)
+	}
+	entries, err := readListing(filepath.Join(p.AttemptDir, listingFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := treeIDFromListing(entries); got != want.ID {
+		t.Errorf("digest from the listing %s, the store computes %s", got, want.ID)
+	}
+	if out.Size != want.Size || out.Files != want.Files {
+		t.Errorf("size/files %d/%d, want %d/%d", out.Size, out.Files, want.Size, want.Files)
+	}
+}
+
+func TestScriptDigestPlainNames(t *testing.T) {
+	dir := t.TempDir()
+	exe, _ := os.Executable()
+	p := &scriptParams{Kind: "training_run", RunID: "train-2", Identity: "sha256:" + strings.Repeat("b", 64), Attempt: 1,
+		Argv: []string{exe}, WorkDir: dir, AttemptDir: filepath.Join(dir, "a"), Collect: collectModel,
+		Env: map[string]string{"LLMOPS_SLURM_TEST_HELPER": "1", "LLMOPS_SLURM_TEST_MODEL": "1"}}
+	// The model is made here (the helper writes only metrics), with
+	// printable ASCII names: quotes, backslashes, spaces, ; and ` included.
+	p.Env["LLMOPS_SLURM_TEST_MODEL"] = ""
+	model := filepath.Join(p.outputDir(), "model")
+	for i, f := range helperFiles[:4] {
+		fp := filepath.Join(model, f)
+		os.MkdirAll(filepath.Dir(fp), 0o755)
+		os.WriteFile(fp, []byte(strings.Repeat(f, i+1)), os.FileMode(0o644|(i%2)*0o111))
+	}
+	code, _ := runScript(t, p)
+	if code != 0 {
+		t.Fatalf("script exited %d", code)
+	}
+	man, err := jobs.ReadManifest(filepath.Join(p.AttemptDir, jobs.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := artifacts.HashPath(model, artifacts.HashOptions{})
+	if man.Outputs["model"].ID != string(want.ID) {
+		t.Fatalf("the script computed %q, the artifact store %s", man.Outputs["model"].ID, want.ID)
+	}
+}
+
+func TestScriptFailures(t *testing.T) {
+	exe, _ := os.Executable()
+	for name, tc := range map[string]struct {
+		env     map[string]string
+		collect string
+		workdir string
+		code    int
+		reason  string
+	}{
+		"command fails":   {map[string]string{"LLMOPS_SLURM_TEST_EXIT": "3"}, collectMetrics, "", 3, "exit status 3"},
+		"no model":        {nil, collectModel, "", 1, "wrote no model"},
+		"no workdir":      {nil, collectMetrics, "/nonexistent/dir", 1, "does not exist or cannot be entered"},
+		"data not found":  {nil, collectData, "", 1, "wrote no $LLMOPS_OUTPUT_DIR/data.jsonl"},
+		"metrics written": {nil, collectMetrics, "", 0, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := map[string]string{"LLMOPS_SLURM_TEST_HELPER": "1"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			wd := dir
+			if tc.workdir != "" {
+				wd = tc.workdir
+			}
+			p := &scriptParams{Kind: "evaluation", RunID: "eval-1", Identity: "sha256:" + strings.Repeat("c", 64), Attempt: 1,
+				Argv: []string{exe}, WorkDir: wd, AttemptDir: filepath.Join(dir, "a"), Collect: tc.collect, Format: "jsonl", Env: env}
+			code, _ := runScript(t, p)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d", code, tc.code)
+			}
+			man, err := jobs.ReadManifest(filepath.Join(p.AttemptDir, jobs.ManifestFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (tc.code == 0) != man.Succeeded() || !strings.Contains(man.Reason, tc.reason) || man.ExitCode != tc.code {
+				t.Fatalf("manifest %+v, want exit %d and a reason with %q", man, tc.code, tc.reason)
+			}
+		})
+	}
+}
+
+func TestRenderScriptRefusesNUL(t *testing.T) {
+	p := &scriptParams{Argv: []string{"echo", "a\x00b"}, WorkDir: "/", AttemptDir: "/tmp/x"}
+	if _, err := renderScript(p); err == nil {
+		t.Fatal("NUL in argv accepted")
+	}
+	p = &scriptParams{Argv: []string{"echo"}, WorkDir: "/", AttemptDir: "/tmp/x", Env: map[string]string{"A;B": "1"}}
+	if _, err := renderScript(p); err == nil {
+		t.Fatal("invalid variable name accepted")
+	}
+}
+
+func toStrings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, len(l))
+	for i, x := range l {
+		out[i], _ = x.(string)
+	}
+	return out
+}
