@@ -261,7 +261,9 @@ func (c *restClient) Submit(ctx context.Context, s *submission) (string, error) 
 	return strconv.FormatInt(r.JobID.N, 10), nil
 }
 
-func noVal(n int64) map[string]any { return map[string]any{"set": true, "infinite": false, "number": n} }
+func noVal(n int64) map[string]any {
+	return map[string]any{"set": true, "infinite": false, "number": n}
+}
 
 // restJob is a job as the v0.0.38/v0.0.39 APIs describe it (tolerant of
 // the later shapes: state lists, number objects, verbose exit codes).
