@@ -7,7 +7,8 @@ import (
 )
 
 // shellQuote quotes s as one word for bash: single quotes around it, with
-// each single quote written as '\”. Inside single quotes bash interprets
+// each embedded single quote written as quote, backslash, quote, quote
+// (close, escaped quote, reopen). Inside single quotes bash interprets
 // nothing ($, `, \, newlines, ; and glob characters stay literal), so any
 // string, hostile or not, reaches the command as exactly itself. NUL bytes
 // cannot be passed to a program at all; they are refused by checkWord
