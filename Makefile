@@ -5,7 +5,14 @@ PROVIDERS := $(patsubst cmd/%/main.go,%,$(wildcard cmd/llmops-provider-*/main.go
 VERSION  ?= 0.1.0
 LDFLAGS  := -X main.Version=$(VERSION)
 
-.PHONY: all build test test-unit test-e2e demo bench lint proto clean
+.PHONY: all build test fuzz demo bench lint proto clean
+
+# Fuzz targets (package:Target); `make test` runs each for FUZZTIME, the
+# long setting is e.g. `make fuzz FUZZTIME=10m`. Inputs that crash are
+# saved under the package's testdata/fuzz and become regular tests.
+FUZZ_TARGETS := ./engine/configs:FuzzLoad ./engine/plans:FuzzDecode ./engine/values:FuzzDecodeState \
+	./cmd/llmops/render:FuzzPlanRender ./plugins/sdk/jobs:FuzzParseMetrics ./plugins/sdk/jobs:FuzzLatestMetrics
+FUZZTIME ?= 5s
 
 all: build
 
@@ -21,6 +28,14 @@ build:
 test: build lint
 	$(GO) test -count=1 -timeout 30m ./...
 	cd examples/provider-echo && $(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+## fuzz: every fuzz target for FUZZTIME
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 ## demo: the quickstart end to end, twice (the second run changes nothing)
 demo: build

@@ -294,3 +294,5 @@ func decodeChanges(fcs []fileChange, s values.Sealer, sealed *bool) ([]*Resource
 	}
 	return out, nil
 }
+
+func readAll(path string) ([]byte, error) { return os.ReadFile(path) }
