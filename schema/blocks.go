@@ -126,35 +126,54 @@ func embeddingIndexBlock() *protocol.Block {
 
 func deploymentBlock() *protocol.Block {
 	return block("A model served over an OpenAI-compatible API behind llmops' gateway.", common(attrs{
-		"model":    at(cty.String).req().doc("The model to serve: a model id or a run's `output_model`. A change rolls out a new revision."),
-		"replicas": at(cty.Number).opt().doc("Number of replicas (default 1)."),
-		"strategy": at(cty.String).opt().doc("`blue_green` (default), `rolling` or `recreate`."),
-		"revision": at(cty.Number).comp().doc("Increases with each rollout."),
-		"endpoint": at(cty.String).comp().doc("The stable endpoint, e.g. `http://127.0.0.1:PORT/v1`."),
-		"status":   at(cty.String).comp().doc("`serving`, `degraded` or `stopped`."),
+		"model":            at(cty.String).req().doc("The model to serve: a model id or a run's `output_model`. A change rolls out a new revision."),
+		"replicas":         at(cty.Number).opt().doc("Number of replicas (default 1)."),
+		"strategy":         at(cty.String).opt().doc("`blue_green` (default), `rolling` or `recreate`."),
+		"revision":         at(cty.Number).comp().doc("Increases with each rollout (a new model, serve block or replica count); the endpoint stays the same."),
+		"endpoint":         at(cty.String).comp().doc("The stable endpoint, e.g. `http://127.0.0.1:PORT/v1`. It changes only when the deployment is replaced."),
+		"status":           at(cty.String).comp().doc("`serving`, `degraded` (a replica or the gateway died, or the model's files changed) or `stopped`."),
+		"healthy_replicas": at(cty.Number).comp().doc("Replicas that answer their health check at the last refresh."),
 	}, false), blocks{
 		"serve": nested(protocol.NestingSingle, 0, 0, block("How to start one replica.", attrs{
-			"command":     commandAttr("The serving command; `{model_path}` and `{port}` are substituted.").req(),
-			"env":         at(cty.Map(cty.String)).opt().doc("Extra environment variables."),
-			"health_path": at(cty.String).opt().doc("Health check path (default `/health`)."),
+			"command":        commandAttr("The serving command; `{model_path}` and `{port}` are substituted.").req(),
+			"env":            at(cty.Map(cty.String)).opt().doc("Extra environment variables."),
+			"health_path":    at(cty.String).opt().doc("Health check path (default `/health`)."),
+			"health_timeout": at(cty.String).opt().doc("How long a new replica may take to answer its health check (default `60s`); past it the rollout fails and the previous revision keeps serving."),
 		}, nil)),
-		"access": nested(protocol.NestingSingle, 0, 0, block("Who may call the endpoint.", attrs{
-			"api_keys":            at(cty.List(cty.String)).opt().sensitive().doc("Accepted bearer keys; only salted hashes are stored."),
+		"access": nested(protocol.NestingSingle, 0, 0, block("Who may call the endpoint: `api_keys`, or `public = true` (the only way to serve without keys).", attrs{
+			"api_keys":            at(cty.List(cty.String)).opt().sensitive().doc("Accepted bearer keys. Write-only: they are never stored; only their salted hashes (api_key_hashes) are."),
+			"api_key_hashes":      at(cty.List(cty.String)).opt().comp().doc("Salted hashes of the accepted keys (`sha256:<salt>:<digest>`), computed from api_keys; may be given instead of api_keys."),
 			"public":              at(cty.Bool).opt().doc("Serve without keys. The only way to do so."),
-			"requests_per_minute": at(cty.Number).opt().doc("Per-key rate limit."),
+			"requests_per_minute": at(cty.Number).opt().doc("Per-key rate limit (per client address when public); past it the gateway answers 429."),
 		}, nil)),
 		"resources": resourcesBlock(),
 	})
 }
 
+// BreachType is the type of one element of a monitor's computed
+// `breaches`: the check's name, the measured value, the bound it crossed
+// and which bound that was ("max" or "min").
+var BreachType = cty.Object(map[string]cty.Type{"check": cty.String, "value": cty.Number, "bound": cty.Number, "kind": cty.String})
+
+// Monitor statuses.
+const (
+	MonitorOK     = "ok"
+	MonitorBreach = "breach"
+	MonitorNoData = "no_data"
+)
+
 func monitorBlock() *protocol.Block {
-	return block("Checks on a deployment, with alerts and an action on breach.", common(attrs{
-		"deployment": at(cty.String).req().doc("The deployment watched: `deployment.x.id`."),
-		"interval":   at(cty.String).opt().doc("How often to check (default `30s`)."),
-		"on_breach":  at(cty.String).opt().doc("`alert` (default) or `rollback`."),
-		"status":     at(cty.String).comp().doc("`ok` or `breached` at the last check."),
+	return block("Checks on a deployment, with alerts and an action on breach. The provider measures the checks when the monitor is refreshed (at most once per interval); llmops watch sends the alerts and acts on breaches.", common(attrs{
+		"deployment":          at(cty.String).req().doc("The deployment watched: `deployment.x.id`."),
+		"interval":            at(cty.String).opt().doc("How often to check (default `30s`). Metric checks cover the traffic since the previous reading."),
+		"on_breach":           at(cty.String).opt().doc("`alert` (default) or `rollback`."),
+		"status":              at(cty.String).comp().doc("At the last reading: `ok`, `breach` (at least one check out of bounds) or `no_data` (a check had nothing to measure, e.g. no traffic)."),
+		"last_checked":        at(cty.String).comp().doc("When the checks were last measured (RFC 3339)."),
+		"breaches":            at(cty.List(BreachType)).comp().doc("The checks out of bounds at the last reading: check, value, bound and kind (`max` or `min`)."),
+		"values":              at(cty.Map(cty.Number)).comp().doc("The value of each check that could be measured at the last reading."),
+		"deployment_revision": at(cty.Number).comp().doc("The deployment's revision that the last reading measured."),
 	}, false), blocks{
-		"check": nested(protocol.NestingMap, 0, 0, block("A bound on one measurement, named by the block label (`p95_latency_ms`, `error_rate`, `eval:<evaluation>`, ...).", attrs{
+		"check": nested(protocol.NestingMap, 0, 0, block("A bound on one measurement, named by the block label (`p95_latency_ms`, `p50_latency_ms`, `error_rate`, `requests_per_minute`, `eval:<evaluation>.<metric>`).", attrs{
 			"min": at(cty.Number).opt().doc("The lowest acceptable value."),
 			"max": at(cty.Number).opt().doc("The highest acceptable value."),
 		}, nil)),

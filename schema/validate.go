@@ -82,7 +82,12 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		v, p = a("strategy")
 		d = append(d, ValidateOneOf(v, p, "strategy", "blue_green", "rolling", "recreate")...)
 		if s := getAttr(config, "serve"); s != cty.NilVal && !s.IsNull() && s.IsKnown() {
-			d = append(d, ValidateCommand(getAttr(s, "command"), cty.GetAttrPath("serve").GetAttr("command"))...)
+			sp := cty.GetAttrPath("serve")
+			d = append(d, ValidateCommand(getAttr(s, "command"), sp.GetAttr("command"))...)
+			d = append(d, ValidateDuration(getAttr(s, "health_timeout"), sp.GetAttr("health_timeout"))...)
+			if hp := getAttr(s, "health_path"); known(hp) && !strings.HasPrefix(hp.AsString(), "/") {
+				d.AttrErrorf(sp.GetAttr("health_path"), "Invalid health path", "%q must be a URL path starting with /, such as /health.", hp.AsString())
+			}
 		}
 		v, p = a("access")
 		d = append(d, validateAccess(v, p)...)
@@ -403,17 +408,42 @@ func CheckPromptVariables(template string, variables cty.Value, templatePath cty
 	return d
 }
 
+// validateAccess checks a deployment's access block: keys (or their
+// hashes), or public = true, the only way to serve without keys.
 func validateAccess(v cty.Value, p cty.Path) protocol.Diagnostics {
 	var d protocol.Diagnostics
-	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+	if v == cty.NilVal || !v.IsKnown() {
 		return nil
+	}
+	if v.IsNull() {
+		d.AttrErrorf(p, "Missing access block", "A deployment must say who may call it: access { api_keys = [var.api_key] }, or access { public = true } to serve without keys.")
+		return d
 	}
 	if r := getAttr(v, "requests_per_minute"); known(r) && bigFloat(r).Sign() <= 0 {
 		d.AttrErrorf(p.GetAttr("requests_per_minute"), "Invalid rate limit", "requests_per_minute must be greater than 0.")
 	}
-	keys, pub := getAttr(v, "api_keys"), getAttr(v, "public")
-	if known(pub) && pub.True() && known(keys) && keys.LengthInt() > 0 {
+	keys, hashes, pub := getAttr(v, "api_keys"), getAttr(v, "api_key_hashes"), getAttr(v, "public")
+	if !keys.IsKnown() || !hashes.IsKnown() || !pub.IsKnown() {
+		return d
+	}
+	hasKeys := !keys.IsNull() && keys.LengthInt() > 0
+	hasHashes := hashes != cty.NilVal && !hashes.IsNull() && hashes.LengthInt() > 0
+	isPublic := !pub.IsNull() && pub.True()
+	switch {
+	case isPublic && (hasKeys || hasHashes):
 		d.AttrErrorf(p.GetAttr("public"), "Conflicting arguments", "A public deployment takes no api_keys; remove one of them.")
+	case hasKeys && hasHashes:
+		d.AttrErrorf(p.GetAttr("api_key_hashes"), "Conflicting arguments", "Set api_keys (the keys) or api_key_hashes (their salted hashes), not both.")
+	case !isPublic && !hasKeys && !hasHashes:
+		d.AttrErrorf(p.GetAttr("api_keys"), "No API keys", "This deployment would accept no caller: set api_keys (e.g. [var.api_key]), or public = true to serve without keys.")
+	}
+	if hasKeys && keys.IsWhollyKnown() {
+		for it := keys.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
+				d.AttrErrorf(p.GetAttr("api_keys").Index(k), "Invalid API key", "An API key must not be empty.")
+			}
+		}
 	}
 	return d
 }
