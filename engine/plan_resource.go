@@ -194,6 +194,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 
 	// Refresh.
 	var pending *protocol.Pending
+	wasPending := prior != nil && prior.obj.Status == state.StatusPending
 	if prior != nil {
 		if prior.obj.Status == state.StatusPending {
 			pending = &protocol.Pending{Handle: prior.obj.PendingHandle, Status: prior.obj.PendingStatus}
@@ -340,6 +341,13 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 		w.notes = append(w.notes, fmt.Sprintf("%s was rolled back to serial %d, but its configuration has changed since: the rollback no longer holds, and this plan applies the configuration.", ri, pin.ToSerial))
 		w.release = append(w.release, ri.String())
 		w.mu.Unlock()
+	}
+	if wasPending && pending == nil && ch.Action == plans.NoOp {
+		// The job finished while nobody waited: apply records its result.
+		ch.Action = plans.Wait
+		ch.PendingStatus = "finished"
+		ch.PendingMessage = "the background operation finished; apply records its result"
+		return ch, ch.After, diags
 	}
 	if pending != nil && (ch.Action == plans.NoOp || ch.Action == plans.Update) {
 		ch.Action = plans.Wait

@@ -135,6 +135,9 @@ func ActionPhrase(ch *plans.ResourceInstanceChange) string {
 	case plans.Delete:
 		return "will be destroyed"
 	case plans.Wait:
+		if ch.PendingStatus == "finished" {
+			return "finished in the background; apply records the result"
+		}
 		return "is still running; apply waits for it"
 	}
 	return "has no changes"
