@@ -141,11 +141,6 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 			return nil, d
 		}
 	}
-	if c.IsSet("artifacts_mounted") {
-		m.storeMounted = c.GetBool("artifacts_mounted")
-	} else {
-		m.storeMounted = within(realPath(store.Root()), realPath(shared))
-	}
 	m.baseEnv = jobBaseEnv(c.GetStrings("pass_env"), c.IsSet("pass_env"), c.GetStringMap("env"))
 
 	userName := c.GetString("user")
@@ -184,6 +179,14 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 			m.gid, _ = strconv.Atoi(u.Gid)
 			m.chown = m.uid != 0
 		}
+	}
+	if c.IsSet("artifacts_mounted") {
+		m.storeMounted = c.GetBool("artifacts_mounted")
+	} else {
+		// Inside shared_dir, and readable by the job user (a store under a
+		// private .llmops directory is not, when jobs run as another user).
+		root, sh := realPath(store.Root()), realPath(shared)
+		m.storeMounted = within(root, sh) && (!m.chown || othersCanTraverse(root, sh))
 	}
 	sdk.Logger(ctx).Debug("configured", "scheduler", m.sched.String(), "shared", m.shared, "artifacts_mounted", m.storeMounted)
 	return m, d
@@ -250,4 +253,19 @@ func (m *meta) owned(dir string) error {
 		}
 	}
 	return nil
+}
+
+// othersCanTraverse reports whether every directory from top down to dir
+// lets other users through.
+func othersCanTraverse(dir, top string) bool {
+	for p := dir; within(p, top); p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if p == top {
+			break
+		}
+	}
+	return true
 }
