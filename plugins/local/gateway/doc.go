@@ -1,0 +1,53 @@
+// Package gateway is the HTTP front of a local deployment: one stable
+// endpoint (http://HOST:PORT/v1) that checks API keys, enforces a per-key
+// rate limit, validates requests, load-balances them over the replicas of
+// the deployment's current revision and measures them.
+//
+// It runs as its own detached process (the provider binary re-executed as
+// `llmops-provider-local __llmops_gateway DIR`, see Main), so it outlives
+// llmops and the provider. The provider hands it its listening socket
+// (file descriptor 3), so the port never changes while the deployment
+// lives, and writes its routing and access configuration to DIR/gateway.json
+// (Config, written atomically by rename). The gateway reloads that file on
+// SIGHUP (and when its modification time changes, checked every second): the
+// new routes take effect for the next request, atomically; requests in
+// flight finish on the replica they started on. The provider knows a switch
+// took effect when /metrics reports the new config generation, and that an
+// old replica is drained when its in-flight gauge is zero.
+//
+// What the gateway does with a request under /v1/:
+//
+//   - Authorization: `Bearer <key>` is hashed with each stored key's salt
+//     and compared in constant time with the stored digest (keys are never
+//     in the configuration, only `sha256:<salt>:<digest>`); a missing or
+//     wrong key gets 401 with an OpenAI-style JSON error. A public
+//     deployment skips this.
+//   - Rate limit: with requests_per_minute set, each key (each client
+//     address when public) has a token bucket of that many requests,
+//     refilled continuously; past it, 429 with Retry-After (seconds).
+//   - Body: POST bodies larger than max_body_bytes (default 4 MiB) get 413;
+//     a body that is not valid JSON gets 400. Only GET and POST are served.
+//   - Forwarding: round robin over the current backends; a backend that
+//     refuses connections is skipped for a second and the request retried
+//     on another (the body is buffered, so this is safe). Only
+//     Content-Type and Accept are forwarded; the client's Authorization,
+//     cookies and other headers never reach a replica, and no request
+//     header is ever reflected in a response. Responses carry
+//     Content-Type, X-Request-Id (made by the gateway) and
+//     X-LLMOps-Revision (the revision that served the request).
+//   - Slow clients: header and body reads and response writes have
+//     deadlines (Config.ReadTimeout, RequestTimeout).
+//
+// /health (no key) answers 200 while the gateway has a backend, 503
+// otherwise. /metrics (no key; it carries counts, no payloads or keys)
+// exposes Prometheus text: llmops_gateway_requests_total{deployment,
+// revision,code}, llmops_gateway_errors_total{deployment,revision,code,
+// reason}, the latency histogram llmops_gateway_request_duration_seconds
+// {deployment,revision} of the requests a replica answered,
+// llmops_gateway_tokens_total{deployment,revision,type}, the in-flight
+// gauge per backend, the config generation and the start time. Parse and
+// Window turn two scrapes into the rates and quantiles monitors check.
+//
+// The boundary: the package depends on the standard library only; it
+// knows nothing of llmops' state, plans or the provider protocol.
+package gateway

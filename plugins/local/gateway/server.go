@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is the gateway's HTTP handler. Reload swaps its configuration
+// atomically.
+type Server struct {
+	cur       atomic.Pointer[route]
+	metrics   *metrics
+	limiter   *limiter
+	transport *http.Transport
+	logf      func(format string, a ...any)
+
+	mu       sync.Mutex
+	backends map[string]*backend // by URL and revision, kept across reloads
+}
+
+// route is one configuration in force.
+type route struct {
+	cfg      *Config
+	keys     []keyHash
+	backends []*backend
+	next     atomic.Uint64
+	maxBody  int64
+	timeout  time.Duration
+}
+
+type backend struct {
+	base      string
+	host      string
+	revision  int64
+	inflight  atomic.Int64
+	downUntil atomic.Int64 // unix nanoseconds; refused connections skip it until then
+}
+
+// NewServer returns a gateway serving cfg. logf, if not nil, receives one
+// line per configuration change and per backend failure.
+func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	s := &Server{
+		metrics: newMetrics(),
+		limiter: newLimiter(),
+		logf:    logf,
+		transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+		backends: map[string]*backend{},
+	}
+	if err := s.Reload(cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload puts cfg in force for the requests that arrive from now on.
+func (s *Server) Reload(cfg *Config) error {
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	rt := &route{cfg: cfg, maxBody: cfg.maxBody(), timeout: cfg.requestTimeout()}
+	for _, h := range cfg.KeyHashes {
+		kh, _ := parseKeyHash(h)
+		rt.keys = append(rt.keys, kh)
+	}
+	s.mu.Lock()
+	keep := map[string]*backend{}
+	for _, b := range cfg.Backends {
+		base := strings.TrimSuffix(b.URL, "/")
+		k := base + "#" + strconv.FormatInt(b.Revision, 10)
+		be := s.backends[k]
+		if be == nil {
+			host := strings.TrimPrefix(base, "http://")
+			be = &backend{base: base, host: host, revision: b.Revision}
+		}
+		keep[k] = be
+		rt.backends = append(rt.backends, be)
+	}
+	// Backends no longer routed to stay visible while requests drain.
+	for k, be := range s.backends {
+		if _, ok := keep[k]; !ok && be.inflight.Load() > 0 {
+			keep[k] = be
+		}
+	}
+	s.backends = keep
+	s.mu.Unlock()
+	old := s.cur.Swap(rt)
+	if old == nil || old.cfg.Generation != cfg.Generation {
+		s.logf("configuration generation %d in force: revision %d, %d backend(s)", cfg.Generation, cfg.Revision, len(cfg.Backends))
+	}
+	return nil
+}
+
+// Generation returns the configuration generation in force.
+func (s *Server) Generation() int64 { return s.cur.Load().cfg.Generation }
+
+// Close releases idle connections to the backends.
+func (s *Server) Close() { s.transport.CloseIdleConnections() }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/v1" || strings.HasPrefix(p, "/v1/"):
+		s.proxy(w, r)
+	case p == "/health":
+		rt := s.cur.Load()
+		if len(rt.backends) == 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "no_backend", "deployment": rt.cfg.Deployment, "revision": rt.cfg.Revision})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "deployment": rt.cfg.Deployment, "revision": rt.cfg.Revision, "replicas": len(rt.backends)})
+	case p == "/metrics":
+		s.writeMetrics(w)
+	default:
+		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Unknown path. The API is under /v1/; /health and /metrics are the gateway's own.")
+	}
+}
+
+func (s *Server) writeMetrics(w http.ResponseWriter) {
+	rt := s.cur.Load()
+	s.mu.Lock()
+	var in []inflightSample
+	for _, b := range s.backends {
+		in = append(in, inflightSample{rev: b.revision, backend: b.host, n: b.inflight.Load()})
+	}
+	s.mu.Unlock()
+	sortInflight(in)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.metrics.write(w, rt.cfg.Deployment, rt.cfg.Generation, in)
+}
+
+// pick chooses a backend of the route in force and counts the request in
+// its in-flight gauge. The route is read again after counting: a request
+// that raced with a reload retries on the new route, so once /metrics
+// shows a new generation, no request will start on a backend it dropped.
+func (s *Server) pick(skip map[*backend]bool) (*backend, *route) {
+	for {
+		rt := s.cur.Load()
+		b := rt.choose(skip)
+		if b == nil {
+			return nil, rt
+		}
+		b.inflight.Add(1)
+		if s.cur.Load() == rt {
+			return b, rt
+		}
+		b.inflight.Add(-1)
+	}
+}
+
+// choose returns the next backend in round-robin order, skipping those
+// marked down (unless all are) and those in skip.
+func (rt *route) choose(skip map[*backend]bool) *backend {
+	n := len(rt.backends)
+	if n == 0 {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	start := rt.next.Add(1)
+	var fallback *backend
+	for i := 0; i < n; i++ {
+		b := rt.backends[(start+uint64(i))%uint64(n)]
+		if skip[b] {
+			continue
+		}
+		if b.downUntil.Load() > now {
+			if fallback == nil {
+				fallback = b
+			}
+			continue
+		}
+		return b
+	}
+	return fallback
+}
+
+// matchCaller checks the Authorization header; it returns the caller's
+// identity for rate limiting (the matched hash, or the client's address
+// when public) or "" when refused.
+func (rt *route) matchCaller(r *http.Request) string {
+	if rt.cfg.Public {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		return host
+	}
+	key, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return ""
+	}
+	if i := matchKey(rt.keys, key); i >= 0 {
+		return rt.keys[i].text
+	}
+	return ""
+}
+
+func bearer(h string) (string, bool) {
+	const p = "bearer "
+	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
+		return "", false
+	}
+	k := strings.TrimSpace(h[len(p):])
+	return k, k != "" && len(k) <= 4096
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeError writes an OpenAI-style error.
+func writeError(w http.ResponseWriter, code int, typ, errCode, msg string) {
+	writeJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": errCode}})
+}
+
+func requestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req-" + hex.EncodeToString(b[:])
+}
+
+func sortInflight(in []inflightSample) {
+	for i := 1; i < len(in); i++ {
+		for j := i; j > 0 && (in[j].rev < in[j-1].rev || in[j].rev == in[j-1].rev && in[j].backend < in[j-1].backend); j-- {
+			in[j], in[j-1] = in[j-1], in[j]
+		}
+	}
+}
+
