@@ -139,4 +139,3 @@ func NewHTTPServer(h http.Handler, cfg *Config) *http.Server {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-

@@ -247,4 +247,3 @@ func sortInflight(in []inflightSample) {
 		}
 	}
 }
-
