@@ -276,6 +276,12 @@ dataset "d" {
   split    = { train = 0.5, eval = 0.5 }
 }
 
+# The same dataset made by the local provider: the bundles are the same.
+dataset "d_local" {
+  source = "file://data.jsonl"
+  split  = { train = 0.5, eval = 0.5 }
+}
+
 training_run "ft" {
   provider   = slurm
   base_model = model.base.id
@@ -307,6 +313,9 @@ output "passed" {
 	objs := w.resources()
 	if objs["evaluation.gate"]["passed"] != true || objs["training_run.ft"]["status"] != "succeeded" {
 		t.Fatalf("after apply: %v", objs)
+	}
+	if a, b := objs["dataset.d"]["id"], objs["dataset.d_local"]["id"]; a != b || a == nil {
+		t.Errorf("the slurm and local providers made different bundles of the same data: %v and %v", a, b)
 	}
 	w.llmops(0, "plan", "-detailed-exitcode")
 	// A stricter gate fails the apply and names the metric.
