@@ -220,7 +220,7 @@ func Decode(b []byte, s values.Sealer) (*Plan, error) {
 		SensitiveVariables: f.SensitiveVariables, Targets: f.Targets, Excludes: f.Excludes, Replace: f.Replace,
 	}
 	for n, e := range f.Variables {
-		v, err := values.DecodeWithUnknowns(e)
+		v, err := values.Decode(e)
 		if err != nil {
 			return nil, fmt.Errorf("variable %s: %w", n, err)
 		}
