@@ -228,3 +228,19 @@ func TestLiveCapacity(t *testing.T) {
 		t.Fatalf("with one GPU in use, %d free: %+v", free, caps[0])
 	}
 }
+
+// resources.max_duration becomes the job's time limit: past it Slurm
+// stops the job, and the run fails as timed out. (About a minute.)
+func TestLiveTimeout(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("takes a minute")
+	}
+	h := newHarness(t, nil)
+	cfg := trainConfig(h, map[string]any{"command": []string{"bash", "-c", "echo waiting; sleep 600"}, "resources": map[string]any{"max_duration": "1m"}})
+	st, pend := h.create("training_run", cfg)
+	r := h.wait("training_run", st, pend, 4*time.Minute, nil)
+	if !r.Diagnostics.HasErrors() || !strings.Contains(r.Diagnostics.Err().Error(), "ran out of time") || str(r.NewState, "status") != "timeout" {
+		t.Fatalf("after max_duration: %v %#v", r.Diagnostics.Err(), r.NewState)
+	}
+}

@@ -228,3 +228,43 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// Multi-node: the script launches the command once per node through srun,
+// each with its NODE_RANK. A fake srun runs the tasks of two nodes here.
+func TestScriptMultiNode(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	os.WriteFile(filepath.Join(bin, "srun"), []byte(`#!/bin/bash
+# fake srun: skip the options, run the task once per node
+while [[ $1 == --* ]]; do echo "$1" >> "$SRUN_LOG"; shift; done
+for n in 0 1; do SLURM_NODEID=$n "$@" & done
+wait
+`), 0o755)
+	out := filepath.Join(dir, "ranks")
+	p := &scriptParams{Kind: "training_run", RunID: "train-mn", Identity: "sha256:" + strings.Repeat("d", 64), Attempt: 1,
+		Argv:    []string{"bash", "-c", `echo "$NODE_RANK/$WORLD_SIZE $MASTER_ADDR:$MASTER_PORT $1" >> "$RANKS"; [ "$NODE_RANK" != 0 ] || echo '{}' > "$LLMOPS_OUTPUT_DIR/metrics.json"`, "task", "arg 'one'"},
+		WorkDir: dir, AttemptDir: filepath.Join(dir, "a"), Nodes: 2, Collect: collectMetrics,
+		Env: map[string]string{"RANKS": out}}
+	code, _ := runScript(t, p, "PATH="+bin+":"+os.Getenv("PATH"), "SRUN_LOG="+filepath.Join(dir, "srun.log"), "SLURM_JOB_NUM_NODES=2", "SLURM_JOB_ID=1234")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("ranks: %q", b)
+	}
+	host, _ := os.Hostname()
+	for _, want := range []string{"0/2 " + host + ":21234 arg 'one'", "1/2 " + host + ":21234 arg 'one'"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no task line %q in %q", want, b)
+		}
+	}
+	opts, _ := os.ReadFile(filepath.Join(dir, "srun.log"))
+	for _, want := range []string{"--nodes=2", "--ntasks-per-node=1", "--kill-on-bad-exit=1"} {
+		if !strings.Contains(string(opts), want) {
+			t.Errorf("srun options %q lack %s", opts, want)
+		}
+	}
+}
