@@ -378,3 +378,25 @@ func copyTree(src, dst string) error {
 		return os.WriteFile(t, b, 0o644)
 	})
 }
+
+// examples/slurm runs as documented against the test cluster.
+func TestE2EExample(t *testing.T) {
+	w := newE2E(t)
+	if err := copyTree(filepath.Join(repoRoot(), "examples", "slurm"), w.dir); err != nil {
+		t.Fatal(err)
+	}
+	vars := []string{"-var", "slurm_url=" + w.env.URL, "-var", "slurm_user=" + w.env.User, "-var", "slurm_token_file=" + w.env.TokenFile,
+		"-var", "shared_dir=" + w.env.Shared, "-var", "partition=" + w.env.Partition}
+	w.llmops(0, "init")
+	r := w.llmops(0, append([]string{"apply", "-auto-approve"}, vars...)...)
+	t.Logf("apply:\n%s", r.stdout)
+	objs := w.resources()
+	if q := objs["evaluation.quality"]; q == nil || q["passed"] != true {
+		t.Fatalf("evaluation.quality: %v", q)
+	}
+	if d := objs["dataset.corpus"]; d == nil || d["rows"] != float64(120) {
+		t.Fatalf("dataset.corpus: %v", d)
+	}
+	w.llmops(0, append([]string{"plan", "-detailed-exitcode"}, vars...)...)
+	w.llmops(0, append([]string{"destroy", "-auto-approve"}, vars...)...)
+}
