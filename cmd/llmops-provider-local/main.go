@@ -4,7 +4,8 @@
 // to it under a debugger.
 //
 // The provider also runs itself, detached, as the supervisor of each job it
-// starts (`llmops-provider-local __llmops_supervise RUNDIR`).
+// starts (`llmops-provider-local __llmops_supervise RUNDIR`), and as the
+// gateway of each deployment (`llmops-provider-local __llmops_gateway DIR`).
 package main
 
 import (
@@ -17,6 +18,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == local.SuperviseArg {
 		os.Exit(local.Supervise(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == local.GatewayArg {
+		os.Exit(local.Gateway(os.Args[2:]))
 	}
 	sdk.Serve(local.Provider())
 }

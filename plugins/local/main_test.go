@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == local.SuperviseArg {
 		os.Exit(local.Supervise(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == local.GatewayArg {
+		os.Exit(local.Gateway(os.Args[2:]))
+	}
 	if job := os.Getenv("LLMOPS_TEST_JOB"); job != "" {
 		os.Exit(fakeJob(job))
 	}
@@ -138,6 +141,8 @@ func fakeJob(job string) int {
 		}
 		fmt.Fprintln(os.Stderr, "boom at step 31: CUDA out of memory")
 		return 3
+	case "serve":
+		return fakeServe()
 	case "sleep":
 		fmt.Println("sleeping", sleep)
 		time.Sleep(sleep)

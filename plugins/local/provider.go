@@ -38,6 +38,7 @@ func Provider() *sdk.Provider {
 			schema.TrainingRun:    trainingRunResource(),
 			schema.Evaluation:     evaluationResource(),
 			schema.EmbeddingIndex: embeddingIndexResource(),
+			schema.Deployment:     deploymentResource(),
 		},
 	}
 }

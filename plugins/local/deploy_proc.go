@@ -1,0 +1,254 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmops/llmops/plugins/local/gateway"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+)
+
+// GatewayArg is the hidden first argument with which the provider binary
+// runs a deployment's gateway: `llmops-provider-local __llmops_gateway
+// DIR`. The main function must call Gateway when it sees it.
+const GatewayArg = "__llmops_gateway"
+
+// Gateway runs a deployment's gateway process (package gateway) and
+// returns its exit code.
+func Gateway(args []string) int { return gateway.Main(args) }
+
+// procRec identifies a detached process: its pid and start time (so a
+// later process that reuses the pid is not mistaken for it).
+type procRec struct {
+	PID    int    `json:"pid"`
+	PStart uint64 `json:"pstart"`
+}
+
+// alive reports whether the process still runs (a zombie does not).
+func (p procRec) alive() bool {
+	return sameProcess(p.PID, p.PStart) && !zombie(p.PID)
+}
+
+// zombie reports whether pid has exited and waits to be reaped.
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+// replicaRec is one replica process of a deployment.
+type replicaRec struct {
+	procRec
+	Index    int       `json:"index"`
+	Revision int64     `json:"revision"`
+	Port     int       `json:"port"`
+	Log      string    `json:"log"`
+	Started  time.Time `json:"started"`
+	// Routed says the gateway sends requests to it.
+	Routed bool `json:"routed"`
+}
+
+func (r *replicaRec) host() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
+func (r *replicaRec) url() string  { return "http://" + r.host() }
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// substitute fills {model_path} and {port} in each element of argv.
+func substitute(argv []string, modelPath string, port int) []string {
+	out := make([]string, len(argv))
+	r := strings.NewReplacer("{model_path}", modelPath, "{port}", strconv.Itoa(port))
+	for i, a := range argv {
+		out[i] = r.Replace(a)
+	}
+	return out
+}
+
+// serveEnviron is a replica's environment: the provider's own (without the
+// plugin handshake and job contract variables), the serve block's env, and
+// LLMOPS_MODEL_PATH, LLMOPS_PORT, LLMOPS_DEPLOYMENT_ID, LLMOPS_REVISION,
+// LLMOPS_REPLICA.
+func serveEnviron(spec *depSpec, id string, rev int64, index, port int) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" || jobs.IsContractVar(name) {
+			continue
+		}
+		if _, over := spec.Env[name]; over {
+			continue
+		}
+		if spec.GPUs != gpusUnmanaged && name == "CUDA_VISIBLE_DEVICES" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for _, k := range sortedKeys(spec.Env) {
+		out = append(out, k+"="+spec.Env[k])
+	}
+	if spec.GPUs != gpusUnmanaged {
+		out = append(out, "CUDA_VISIBLE_DEVICES="+spec.GPUs)
+	}
+	return append(out,
+		jobs.EnvModelPath+"="+spec.ModelPath,
+		"LLMOPS_PORT="+strconv.Itoa(port),
+		"LLMOPS_DEPLOYMENT_ID="+id,
+		"LLMOPS_REVISION="+strconv.FormatInt(rev, 10),
+		"LLMOPS_REPLICA="+strconv.Itoa(index),
+	)
+}
+
+// startReplica starts one replica of revision rev, detached (its own
+// session and process group), its output in replicas/r<rev>-<index>.log.
+func startReplica(dir, workDir, id string, spec *depSpec, rev int64, index int) (replicaRec, error) {
+	r := replicaRec{Index: index, Revision: rev}
+	port, err := freePort()
+	if err != nil {
+		return r, err
+	}
+	r.Port = port
+	if err := os.MkdirAll(filepath.Join(dir, "replicas"), 0o755); err != nil {
+		return r, err
+	}
+	r.Log = filepath.Join(dir, "replicas", fmt.Sprintf("r%d-%d.log", rev, index))
+	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return r, err
+	}
+	defer logf.Close()
+	argv := substitute(spec.Command, spec.ModelPath, port)
+	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, quoteArgv(argv))
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = workDir
+	cmd.Env = serveEnviron(spec, id, rev, index, port)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(logf, "llmops: cannot start %s: %v\n", argv[0], err)
+		return r, fmt.Errorf("cannot start the serve command %s: %w", quoteArgv(argv), err)
+	}
+	go func() { _ = cmd.Wait() }() // reap it if it exits while the provider lives
+	r.PID, r.PStart, r.Started = cmd.Process.Pid, procStart(cmd.Process.Pid), time.Now().UTC()
+	return r, nil
+}
+
+var healthClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+
+// healthy asks a replica's health path once.
+func healthy(ctx context.Context, r *replicaRec, path string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url()+path, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode >= 200 && resp.StatusCode < 300
+}
+
+// waitHealthy polls a replica's health path until it answers 2xx, the
+// process exits, or timeout passes.
+func waitHealthy(ctx context.Context, r *replicaRec, path string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if healthy(ctx, r, path) {
+			return nil
+		}
+		if !r.alive() {
+			return fmt.Errorf("replica %d of revision %d exited before it answered GET %s%s", r.Index, r.Revision, "http://"+r.host(), path)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replica %d of revision %d did not answer GET %s%s with 2xx within the health timeout (%s)", r.Index, r.Revision, "http://"+r.host(), path, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stopProc stops a detached process and its process group: SIGTERM, then
+// SIGKILL after grace.
+func stopProc(p procRec, grace time.Duration) {
+	if p.PID <= 0 || !sameProcess(p.PID, p.PStart) {
+		return
+	}
+	_ = syscall.Kill(-p.PID, syscall.SIGTERM)
+	_ = syscall.Kill(p.PID, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		if !p.alive() {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Whatever is left of the group (a `go run` child, say) goes too.
+	_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+	if p.alive() {
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	}
+}
+
+// startGateway starts the gateway process of a deployment directory,
+// handing it ln (which the caller closes afterwards).
+func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
+	f, err := ln.File()
+	if err != nil {
+		return procRec{}, err
+	}
+	defer f.Close()
+	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return procRec{}, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, GatewayArg, dir)
+	cmd.Dir = dir
+	cmd.Env = serveBaseEnv()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{f}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return procRec{}, fmt.Errorf("starting the gateway: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return procRec{PID: cmd.Process.Pid, PStart: procStart(cmd.Process.Pid)}, nil
+}
+
+// serveBaseEnv is the provider's environment without the plugin handshake.
+func serveBaseEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}

@@ -1,0 +1,318 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmops/llmops/plugins/local/gateway"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+)
+
+// Files of a deployment directory <store>/runs/local/deployment/<id>.
+const (
+	deployRecordFile = "deployment.json" // the provider's record (depRecord)
+	deployLockFile   = "lock"            // flock held by the provider while it changes the deployment
+)
+
+// depSpec is what a revision runs.
+type depSpec struct {
+	Model     string            `json:"model"`
+	ModelPath string            `json:"model_path"`
+	Command   []string          `json:"command"`
+	Env       map[string]string `json:"env,omitempty"`
+	// HealthPath and HealthTimeout are as configured ("" for the default).
+	HealthPath    string `json:"health_path,omitempty"`
+	HealthTimeout string `json:"health_timeout,omitempty"`
+	Replicas      int    `json:"replicas"`
+	// ReplicasSet says the configuration set replicas (for import).
+	ReplicasSet bool   `json:"replicas_set,omitempty"`
+	GPUs        string `json:"gpus"`
+}
+
+func (s depSpec) healthPath() string {
+	if s.HealthPath == "" {
+		return "/health"
+	}
+	return s.HealthPath
+}
+
+// rolloutKey is what makes a new revision: the health timeout does not.
+func (s depSpec) rolloutKey() depSpec {
+	s.HealthTimeout, s.ReplicasSet = "", false
+	s.HealthPath = s.healthPath()
+	if len(s.Env) == 0 {
+		s.Env = nil
+	}
+	return s
+}
+
+func (s depSpec) healthTimeout() time.Duration {
+	if s.HealthTimeout != "" {
+		if d, err := time.ParseDuration(s.HealthTimeout); err == nil && d > 0 {
+			return d
+		}
+	}
+	return defaultHealthTimeout
+}
+
+const defaultHealthTimeout = 60 * time.Second
+
+// depAccess is the gateway's access configuration (hashes only).
+type depAccess struct {
+	Public            bool     `json:"public,omitempty"`
+	KeyHashes         []string `json:"key_hashes,omitempty"`
+	RequestsPerMinute float64  `json:"requests_per_minute,omitempty"`
+}
+
+// depRecord is deployment.json: everything the provider knows of a
+// deployment, enough to refresh, change, delete or import it.
+type depRecord struct {
+	ID        string    `json:"id"`
+	Host      string    `json:"host"`
+	Port      int       `json:"port"`
+	CreatedAt time.Time `json:"created_at"`
+	// Revision is the revision the deployment serves (or rolls out to).
+	Revision int64   `json:"revision"`
+	Spec     depSpec `json:"spec"`
+	// ModelDigest is the digest of the model's files when the replicas of
+	// Revision were started.
+	ModelDigest string       `json:"model_digest"`
+	Strategy    string       `json:"strategy"`
+	Access      depAccess    `json:"access"`
+	Replicas    []replicaRec `json:"replicas"`
+	Gateway     procRec      `json:"gateway"`
+	Generation  int64        `json:"generation"`
+	// MaxRevision is the highest revision ever started (a failed rollout's
+	// number is not reused).
+	MaxRevision int64 `json:"max_revision"`
+
+	dir string
+}
+
+func (m *meta) deployRoot() string {
+	return filepath.Join(m.store.Root(), "runs", "local", "deployment")
+}
+
+// deployDir returns a deployment's directory, refusing ids that are not
+// ours.
+func (m *meta) deployDir(id string) (string, error) {
+	if !validDeployID(id) {
+		return "", fmt.Errorf("%q is not a local deployment id (dep-<16 hex digits>)", id)
+	}
+	return filepath.Join(m.deployRoot(), id), nil
+}
+
+func validDeployID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "dep-")
+	if !ok || len(rest) != 16 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// loadRecord reads a deployment's record; os.ErrNotExist when there is
+// none.
+func (m *meta) loadRecord(id string) (*depRecord, error) {
+	dir, err := m.deployDir(id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, deployRecordFile))
+	if err != nil {
+		return nil, err
+	}
+	var r depRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, deployRecordFile), err)
+	}
+	r.dir = dir
+	return &r, nil
+}
+
+func (r *depRecord) save() error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return jobs.WriteFileAtomic(filepath.Join(r.dir, deployRecordFile), b, 0o600)
+}
+
+// lockDir takes the deployment's lock (waiting up to a minute), so that two
+// providers never change one deployment at once.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, deployLockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			f.Close()
+			return nil, fmt.Errorf("the deployment in %s is being changed by another llmops", dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *depRecord) endpoint() string {
+	h := r.Host
+	if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+		h = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(h, strconv.Itoa(r.Port)) + "/v1"
+}
+
+// gatewayBase is where the provider reaches the gateway (loopback when it
+// listens on every address).
+func (r *depRecord) gatewayBase() string { return strings.TrimSuffix(r.endpoint(), "/v1") }
+
+// routed returns the replicas the gateway sends requests to.
+func (r *depRecord) routed() []replicaRec {
+	var out []replicaRec
+	for _, x := range r.Replicas {
+		if x.Routed {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (r *depRecord) gatewayConfig() *gateway.Config {
+	c := &gateway.Config{
+		Generation: r.Generation, Deployment: r.ID, Revision: r.Revision,
+		Public: r.Access.Public, KeyHashes: r.Access.KeyHashes, RequestsPerMinute: r.Access.RequestsPerMinute,
+		RequestTimeout: os.Getenv("LLMOPS_GATEWAY_REQUEST_TIMEOUT"),
+	}
+	for _, x := range r.routed() {
+		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index})
+	}
+	return c
+}
+
+var scrapeClient = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
+
+// applyRoutes writes the gateway's configuration (a new generation) and
+// waits until the gateway has it in force; a dead gateway is restarted.
+func (m *meta) applyRoutes(ctx context.Context, r *depRecord) error {
+	r.Generation++
+	if err := gateway.WriteConfig(r.dir, r.gatewayConfig()); err != nil {
+		return err
+	}
+	if err := r.save(); err != nil {
+		return err
+	}
+	if !r.Gateway.alive() {
+		return m.restartGateway(ctx, r)
+	}
+	_ = syscall.Kill(r.Gateway.PID, syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := gateway.Scrape(ctx, scrapeClient, r.gatewayBase())
+		if err == nil && gateway.Generation(s) >= r.Generation {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the gateway (pid %d) did not take configuration generation %d within 10s (last: %v); see %s", r.Gateway.PID, r.Generation, errOr(err, "an older generation"), filepath.Join(r.dir, "gateway.log"))
+		}
+		if !r.Gateway.alive() {
+			return m.restartGateway(ctx, r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func errOr(err error, s string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// restartGateway starts the gateway on the deployment's port (after the
+// configuration was written) and waits for its /health.
+func (m *meta) restartGateway(ctx context.Context, r *depRecord) error {
+	stopProc(r.Gateway, 5*time.Second)
+	ln, err := net.Listen("tcp", net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
+	if err != nil {
+		return fmt.Errorf("the gateway's port: %w", err)
+	}
+	defer ln.Close()
+	r.Port = ln.Addr().(*net.TCPAddr).Port
+	p, err := startGateway(m.runner.exe, r.dir, ln.(*net.TCPListener))
+	if err != nil {
+		return err
+	}
+	r.Gateway = p
+	if err := r.save(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s, err := gateway.Scrape(ctx, scrapeClient, r.gatewayBase())
+		if err == nil && gateway.Generation(s) >= r.Generation {
+			return nil
+		}
+		if !p.alive() || time.Now().After(deadline) {
+			return fmt.Errorf("the gateway did not start: %v%s", errOr(err, "no answer"), logTail(filepath.Join(r.dir, "gateway.log")))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// drain waits (up to a minute) until the gateway has no request in flight
+// on any of the replicas.
+func (r *depRecord) drain(ctx context.Context, reps []replicaRec) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil && r.Gateway.alive() {
+		s, err := gateway.Scrape(ctx, scrapeClient, r.gatewayBase())
+		if err != nil {
+			return
+		}
+		busy := false
+		for _, x := range reps {
+			busy = busy || gateway.Inflight(s, x.host()) > 0
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stopReplicas stops replicas and removes them from the record.
+func (r *depRecord) stopReplicas(reps []replicaRec) {
+	for _, x := range reps {
+		stopProc(x.procRec, killGrace())
+	}
+	keep := r.Replicas[:0]
+	for _, x := range r.Replicas {
+		gone := false
+		for _, y := range reps {
+			gone = gone || (x.PID == y.PID && x.PStart == y.PStart)
+		}
+		if !gone {
+			keep = append(keep, x)
+		}
+	}
+	r.Replicas = keep
+}
+
+func sameSpec(a, b depSpec) bool { return reflect.DeepEqual(a.rolloutKey(), b.rolloutKey()) }
