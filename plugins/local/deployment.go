@@ -384,4 +384,3 @@ func optString(s string) cty.Value {
 	}
 	return cty.StringVal(s)
 }
-

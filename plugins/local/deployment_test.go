@@ -59,10 +59,10 @@ func killDeployments(store string) {
 
 type depCfg struct {
 	model, tag, mode, timeout, strategy string
-	replicas                             int
-	keys                                 []string
-	public                               bool
-	rpm                                  float64
+	replicas                            int
+	keys                                []string
+	public                              bool
+	rpm                                 float64
 }
 
 func (h *harness) deployment(c depCfg) cty.Value {
