@@ -106,6 +106,15 @@ func conformanceCases(t *testing.T) ([]conformance.Case, cty.Value) {
 			Invalid:      obj(map[string]cty.Value{"dataset": dsID, "command": strs("x"), "chunk_size": cty.NumberIntVal(10), "chunk_overlap": cty.NumberIntVal(10)}),
 			InvalidError: "smaller than chunk_size",
 		},
+		{
+			TypeName:     "deployment",
+			Create:       h.deployment(depCfg{model: string(modelDigest.ID), tag: "c1", keys: []string{depKey}}),
+			Update:       h.deployment(depCfg{model: string(modelDigest.ID), tag: "c2", keys: []string{depKey}}),
+			Replace:      withAttr(h.deployment(depCfg{model: string(modelDigest.ID), tag: "c2", keys: []string{depKey}}), "port", cty.NumberIntVal(1)),
+			Invalid:      h.deployment(depCfg{model: string(modelDigest.ID), tag: "c3"}),
+			InvalidError: "public = true",
+			ImportID:     func(st cty.Value) string { return st.GetAttr("id").AsString() },
+		},
 	}
 	providerConfig := cty.ObjectVal(map[string]cty.Value{"allowed_roots": strs(fx)})
 	return cases, providerConfig
@@ -131,4 +140,11 @@ func TestConformanceInProcess(t *testing.T) {
 		Factory: func() protocol.Provider { return sdk.NewProtocolProvider(local.Provider()) },
 		Cases:   cases, ProviderConfig: pc, PollInterval: 50 * time.Millisecond,
 	})
+}
+
+// withAttr returns an object value with one attribute replaced.
+func withAttr(v cty.Value, name string, a cty.Value) cty.Value {
+	m := v.AsValueMap()
+	m[name] = a
+	return cty.ObjectVal(m)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +116,18 @@ func fakeJob(job string) int {
 			time.Sleep(sleep)
 		}
 		m := map[string]any{"accuracy": acc, "examples": 10}
+		if ep := os.Getenv("LLMOPS_ENDPOINT"); ep != "" {
+			// Live mode (a monitor's eval: check): call the endpoint.
+			req, _ := http.NewRequest("POST", ep+"/completions", strings.NewReader(`{"prompt":"hi"}`))
+			req.Header.Set("Authorization", "Bearer "+os.Getenv("LLMOPS_API_KEY"))
+			code := 0
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				code = resp.StatusCode
+				resp.Body.Close()
+			}
+			m["endpoint_status"] = code
+			m["model_path_set"] = len(os.Getenv("LLMOPS_MODEL_PATH"))
+		}
 		if p := os.Getenv("LLMOPS_DATASET_PATH"); p != "" {
 			b, _ := os.ReadFile(p)
 			m["eval_rows"] = strings.Count(string(b), "\n")

@@ -39,6 +39,7 @@ func Provider() *sdk.Provider {
 			schema.Evaluation:     evaluationResource(),
 			schema.EmbeddingIndex: embeddingIndexResource(),
 			schema.Deployment:     deploymentResource(),
+			schema.Monitor:        monitorResource(),
 		},
 	}
 }
