@@ -39,9 +39,13 @@ func monitorResource() *sdk.Resource {
 		}}),
 		Validate:   validateMonitor,
 		ModifyPlan: planMonitor,
-		Create:     func(ctx context.Context, req *sdk.CreateRequest) *sdk.Response { return applyMonitor(ctx, req.Meta, req.Planned, true) },
-		Update:     func(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response { return applyMonitor(ctx, req.Meta, req.Planned, false) },
-		Read:       readMonitor,
+		Create: func(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
+			return applyMonitor(ctx, req.Meta, req.Planned, true)
+		},
+		Update: func(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response {
+			return applyMonitor(ctx, req.Meta, req.Planned, false)
+		},
+		Read: readMonitor,
 		Delete: func(_ context.Context, req *sdk.DeleteRequest) *sdk.Response {
 			m := metaOf(req.Meta)
 			if dir, err := m.monitorDir(req.Prior.GetString("id")); err == nil {
@@ -132,7 +136,7 @@ type monitorFile struct {
 	// Config is the monitor's configuration (for import), without api_key.
 	Config json.RawMessage `json:"config"`
 	// Checks identifies the checks the last result measured.
-	Checks string `json:"checks"`
+	Checks string   `json:"checks"`
 	Result *reading `json:"result,omitempty"`
 	// Snapshots are the last gateway readings (the window of the next).
 	Snapshots []snapshotRec `json:"snapshots,omitempty"`
@@ -306,5 +310,7 @@ func importMonitor(_ context.Context, req *sdk.ImportRequest) *sdk.Response {
 }
 
 func sortedBreaches(b []breach) {
-	sort.Slice(b, func(i, j int) bool { return b[i].Check < b[j].Check || b[i].Check == b[j].Check && b[i].Kind < b[j].Kind })
+	sort.Slice(b, func(i, j int) bool {
+		return b[i].Check < b[j].Check || b[i].Check == b[j].Check && b[i].Kind < b[j].Kind
+	})
 }
