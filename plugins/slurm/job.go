@@ -366,7 +366,7 @@ func (k *jobKind) complete(ctx context.Context, m *meta, st sdk.Object, f *finis
 }
 
 // read refreshes an object: a pending one follows its job; a finished one
-// exists while its stored outputs do.
+// exists while its run directory and its stored outputs do.
 func (k *jobKind) read(ctx context.Context, req *sdk.ReadRequest) *sdk.Response {
 	m := metaOf(req.Meta)
 	if req.Pending != nil {
@@ -374,6 +374,11 @@ func (k *jobKind) read(ctx context.Context, req *sdk.ReadRequest) *sdk.Response 
 	}
 	if req.State.GetString("status") != jobs.StatusSucceeded {
 		return nil
+	}
+	// A run exists while its directory does (destroy removes it) and its
+	// outputs are in the store.
+	if id := req.State.GetString("identity"); id != "" && !m.runFor(k.kind, id).exists() {
+		return sdk.Gone()
 	}
 	for _, id := range k.stored(req.State) {
 		if pid, err := artifacts.ParseID(id); err != nil || !m.store.Has(pid) {
