@@ -219,13 +219,45 @@ func TestLiveCapacity(t *testing.T) {
 	}
 	st, pend := h.create("training_run", trainConfig(h, map[string]any{"command": []string{"sleep", "303"}, "resources": map[string]any{"gpus": 1}}))
 	w := h.wait("training_run", st, pend, time.Minute, func(p *protocol.Pending) bool { return p.Status == phaseRunning })
-	defer h.destroy("training_run", w.NewState)
 	caps, err = h.meta.Capacities(context.Background(), h.env.Partition)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if free, _ := caps[0].Free("any"); free != 1 {
 		t.Fatalf("with one GPU in use, %d free: %+v", free, caps[0])
+	}
+	// Offers for placement: one GPU fits, two do not, a100 is missing.
+	offer := func(r resources) Offer {
+		t.Helper()
+		o, err := h.meta.Offers(context.Background(), r)
+		if err != nil || len(o) != 1 {
+			t.Fatalf("offers: %v %+v", err, o)
+		}
+		return o[0]
+	}
+	if o := offer(resources{GPUs: 1}); !o.Available {
+		t.Errorf("one GPU free, one asked: %+v", o)
+	}
+	if o := offer(resources{GPUs: 2}); o.Available || !strings.Contains(o.Reason, "1 of 2 any GPUs free") {
+		t.Errorf("two GPUs asked, one free: %+v", o)
+	}
+	if o := offer(resources{GPUs: 1, GPUType: "a100"}); o.Available || !strings.Contains(o.Reason, "GPU type a100 missing") {
+		t.Errorf("a100 asked: %+v", o)
+	}
+	h.destroy("training_run", w.NewState)
+	// A drained node offers nothing.
+	scontrol := func(args ...string) {
+		cmd := exec.Command("scontrol", args...)
+		cmd.Env = append(os.Environ(), "SLURM_CONF="+h.env.Conf)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("scontrol %v: %v: %s", args, err, out)
+		}
+	}
+	nodes, _ := h.meta.sched.Nodes(context.Background())
+	scontrol("update", "nodename="+nodes[0].Name, "state=drain", "reason=llmops capacity test")
+	defer scontrol("update", "nodename="+nodes[0].Name, "state=resume")
+	if o := offer(resources{GPUs: 1}); o.Available || !strings.Contains(o.Reason, "no usable node") {
+		t.Errorf("drained: %+v", o)
 	}
 }
 

@@ -3,6 +3,7 @@ package slurm
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,5 +117,34 @@ func TestComputeCapacity(t *testing.T) {
 	}
 	if !reflect.DeepEqual(c.Types(), []string{"a100", "v100"}) {
 		t.Fatalf("types %v", c.Types())
+	}
+}
+
+func TestOffers(t *testing.T) {
+	c := computeCapacity([]nodeInfo{
+		{Name: "a", State: "mixed", Partitions: []string{"gpu"}, GPUs: []gpuCount{{"a100", 4, 3}}},
+		{Name: "b", State: "idle", Partitions: []string{"gpu"}, GPUs: []gpuCount{{"a100", 2, 0}}},
+	}, "gpu", 3)
+	for _, tc := range []struct {
+		r      resources
+		avail  bool
+		reason string
+	}{
+		{resources{GPUs: 2, GPUType: "a100"}, true, ""},
+		{resources{GPUs: 2}, true, ""},
+		{resources{}, true, ""},
+		{resources{GPUs: 3, GPUType: "a100"}, false, "3 of 6 a100 GPUs free (at most 2 on one node; 3 needed per node), 3 jobs queued"},
+		{resources{GPUs: 1, GPUType: "h100"}, false, "GPU type h100 missing in partition gpu (it has a100)"},
+		{resources{Nodes: 3}, false, "2 usable nodes, the job needs 3"},
+		{resources{Nodes: 2, GPUs: 2}, false, "3 any GPUs free, 2 nodes x 2 needed"},
+	} {
+		o := offerFor(c, tc.r)
+		if o.Available != tc.avail || !strings.Contains(o.Reason, tc.reason) {
+			t.Errorf("offer for %+v: %+v, want available=%v reason %q", tc.r, o, tc.avail, tc.reason)
+		}
+	}
+	drained := computeCapacity([]nodeInfo{{Name: "a", State: "idle", Flags: []string{"DRAIN"}, Partitions: []string{"gpu"}, GPUs: []gpuCount{{"", 2, 0}}}}, "gpu", 0)
+	if o := offerFor(drained, resources{GPUs: 1}); o.Available || !strings.Contains(o.Reason, "no usable node") {
+		t.Errorf("drained: %+v", o)
 	}
 }
