@@ -312,7 +312,7 @@ func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, r *run, sp
 	log := sdk.Logger(ctx)
 	if spec.Retry.allows(kind, n) {
 		resume := r.resumePoint(n + 1)
-		newID, err := m.submitAttempt(ctx, r, spec, n+1, resume, k.secretsOf(st))
+		newID, err := m.submitAttempt(ctx, r, spec, n+1, resume, nil)
 		if err == nil {
 			log.Info("job resubmitted", "after", kind, "attempt", n+1, "slurm_job", newID, "resume_from", resume)
 			st = k.submitted(st, r, n+1, newID)

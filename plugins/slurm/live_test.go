@@ -252,3 +252,30 @@ exit 1
 		t.Fatalf("a failure not listed in retry.on was retried: %v %#v", r.Diagnostics.Err(), r.NewState)
 	}
 }
+
+// A retried evaluation gets its API key again (from the previous
+// attempt's secret.env, since state keeps no clear secrets).
+func TestLiveRetryKeepsSecrets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	marks := filepath.Join(h.workDir, "marks")
+	os.MkdirAll(marks, 0o777)
+	os.Chmod(marks, 0o777)
+	h.write("eval-flaky.sh", `set -eu
+if [ ! -e marks/failed-once ]; then touch marks/failed-once; echo "first attempt fails"; exit 1; fi
+ok=0; [ "$LLMOPS_API_KEY" = "k'ey \$(x)" ] && ok=1
+echo "{\"key_ok\": $ok}" > "$LLMOPS_OUTPUT_DIR/metrics.json"
+`)
+	cfg := toCty(h.ty("evaluation"), map[string]any{
+		"model": h.model(map[string]string{"w": "x"}), "command": []string{"bash", "eval-flaky.sh"}, "api_key": "k'ey $(x)",
+		"retry": map[string]any{"attempts": 2, "on": []string{"failed"}},
+		"gate":  []any{map[string]any{"metric": "key_ok", "min": 1}},
+	})
+	r := h.run("evaluation", cfg)
+	if r.Diagnostics.HasErrors() {
+		t.Fatal(r.Diagnostics.Err())
+	}
+	if str(r.NewState, "attempts") != "2" || !r.NewState.GetAttr("passed").True() {
+		t.Fatalf("retried evaluation: %#v", r.NewState)
+	}
+}

@@ -224,6 +224,19 @@ func (m *meta) submitAttempt(ctx context.Context, r *run, spec *jobSpec, n int, 
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		return "", err
 	}
+	if len(secrets) == 0 && n > 1 {
+		// A retry, possibly by another llmops process: the secrets are
+		// those of the previous attempt (state keeps no clear secrets).
+		if b, err := os.ReadFile(filepath.Join(r.attemptDir(n-1), secretFile)); err == nil {
+			sp := filepath.Join(ad, secretFile)
+			if err := os.WriteFile(sp, b, 0o600); err != nil {
+				return "", err
+			}
+			if err := m.owned(sp); err != nil {
+				return "", err
+			}
+		}
+	}
 	if len(secrets) > 0 {
 		if err := checkEnv(secrets); err != nil {
 			return "", err
