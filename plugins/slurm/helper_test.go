@@ -17,7 +17,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LLMOPS_SLURM_TEST_HELPER") != "" {
 		os.Exit(helperMain())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir) // built by the end-to-end tests
+	}
+	os.Exit(code)
 }
 
 var helperFiles = []string{
