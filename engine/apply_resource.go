@@ -290,6 +290,18 @@ func (w *applyWalk) waitPending(ctx context.Context, pi *providerInstance, typ s
 		}
 		refreshed.value = withVersion(ri, refreshed.value, meta.version)
 		if pend == nil {
+			if st := jobStatus(ri, refreshed.value); failedJobStatuses[st] {
+				// The job ended without succeeding (cancelled by an admin,
+				// timed out...) and the provider reported it as a status.
+				msg := fmt.Sprintf("the job ended with status %q", st)
+				w.fail(ri, action, msg)
+				w.e.hooks.PostApply(ri, action, time.Since(start), "", fmt.Errorf("%s", msg))
+				if err := w.persist(ri, refreshed.value, refreshed.obj.Private, state.StatusTainted, nil, meta); err != nil {
+					return refreshed.value, false, stateWriteDiag(err)
+				}
+				return refreshed.value, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("%s did not succeed", ri),
+					Detail: msg + "; it is recorded as tainted and the next apply replaces it."}}
+			}
 			if err := w.persist(ri, refreshed.value, refreshed.obj.Private, state.StatusReady, nil, meta); err != nil {
 				return refreshed.value, false, stateWriteDiag(err)
 			}
@@ -455,4 +467,24 @@ func pathList(paths []cty.Path) string {
 		s += protocol.PathString(p)
 	}
 	return s
+}
+
+// failedJobStatuses are the `status` values of a job kind that mean it
+// ended without succeeding.
+var failedJobStatuses = map[string]bool{"failed": true, "cancelled": true, "canceled": true, "timeout": true, "preempted": true, "node_fail": true, "oom": true, "error": true}
+
+// jobStatus is the `status` attribute of a lifecycle kind object.
+func jobStatus(ri addrs.ResourceInstance, v cty.Value) string {
+	if !ri.Resource.IsKind() {
+		return ""
+	}
+	u, _ := v.Unmark()
+	if u.IsNull() || !u.IsKnown() || !u.Type().IsObjectType() || !u.Type().HasAttribute("status") {
+		return ""
+	}
+	s := u.GetAttr("status")
+	if s.IsNull() || !s.IsKnown() || s.Type() != cty.String {
+		return ""
+	}
+	return s.AsString()
 }

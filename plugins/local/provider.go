@@ -27,10 +27,13 @@ func Provider() *sdk.Provider {
 			Attributes: sdk.Attributes{
 				"allowed_roots": sdk.Attr(cty.List(cty.String)).Optional().
 					Description("Absolute directories that file:// sources may use besides the configuration directory."),
+				"price_per_hour": sdk.Attr(cty.Number).Optional().
+					Description("What an hour of work on this host costs, for placement budgets (default 0: owned hardware)."),
 			},
 		},
 		ValidateConfig: validateProviderConfig,
 		Configure:      configure,
+		Offers:         offers,
 		Resources: map[string]*sdk.Resource{
 			schema.Model:          modelResource(),
 			schema.Dataset:        datasetResource(),
@@ -50,6 +53,8 @@ type meta struct {
 	roots   []string // resolved allowed roots, the configuration directory first
 	store   *artifacts.Store
 	runner  *runner
+	// pricePerHour is the configured price of an hour here (placement).
+	pricePerHour float64
 }
 
 func validateProviderConfig(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
@@ -88,6 +93,9 @@ func configure(_ context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnosti
 		return nil, d
 	}
 	m := &meta{workDir: wd, store: store}
+	if pv := req.Config.Attr("price_per_hour"); pv != cty.NilVal && pv.IsKnown() && !pv.IsNull() {
+		m.pricePerHour, _ = pv.AsBigFloat().Float64()
+	}
 	for _, r := range append([]string{wd}, req.Config.GetStrings("allowed_roots")...) {
 		real, err := filepath.EvalSymlinks(r)
 		if err != nil {

@@ -3,6 +3,8 @@ package slurm
 import (
 	"context"
 	"fmt"
+
+	"github.com/llmops/llmops/plugins/sdk"
 )
 
 // Offer is what the provider can say about running a job with given
@@ -99,4 +101,33 @@ func (m *meta) Offers(ctx context.Context, r resources) ([]Offer, error) {
 		out = append(out, offerFor(c, r))
 	}
 	return out, nil
+}
+
+// offers answers the engine's GetOffers for a placement block: one offer
+// per partition the object may use, priced at the provider's
+// price_per_hour.
+func offers(ctx context.Context, req *sdk.OffersRequest) ([]sdk.Offer, sdk.Diagnostics) {
+	var d sdk.Diagnostics
+	m, ok := req.Meta.(*meta)
+	if !ok || m == nil {
+		d.Errorf("Provider not configured", "the slurm provider was asked for offers before it was configured")
+		return nil, d
+	}
+	r, rd := resourcesOf(m, req.Config)
+	if rd.HasErrors() {
+		return nil, rd
+	}
+	os, err := m.Offers(ctx, r)
+	if err != nil {
+		d.Errorf("Cannot read the cluster's capacity", "%v", err)
+		return nil, d
+	}
+	out := make([]sdk.Offer, 0, len(os))
+	for _, o := range os {
+		out = append(out, sdk.Offer{
+			Available: o.Available, Reason: o.Reason, GPUType: o.GPUType, GPUCount: int64(r.GPUs),
+			PricePerHour: m.pricePerHour, Location: "partition " + o.Partition,
+		})
+	}
+	return out, d
 }

@@ -43,13 +43,15 @@ func Provider() *sdk.Provider {
 				"working_dir": sdk.Attr(cty.String).Optional().Description("Where commands run on the nodes (default: the configuration directory, which must then be on shared storage)."),
 				"artifacts_mounted": sdk.Attr(cty.Bool).Optional().
 					Description("Whether the nodes see the artifact store at the same path. Default: when the store is inside shared_dir. When false, inputs are staged into shared_dir."),
-				"env":      sdk.Attr(cty.Map(cty.String)).Optional().Description("Environment variables for every job (e.g. HOME, a cache directory)."),
-				"pass_env": sdk.Attr(cty.List(cty.String)).Optional().Description("Variables of llmops' environment passed to every job (default PATH, LANG, LC_ALL, TZ)."),
-				"bin_dir":  sdk.Attr(cty.String).Optional().Description("Directory of sbatch, squeue, scontrol and scancel (mode = \"cli\"; default: PATH)."),
+				"env":            sdk.Attr(cty.Map(cty.String)).Optional().Description("Environment variables for every job (e.g. HOME, a cache directory)."),
+				"pass_env":       sdk.Attr(cty.List(cty.String)).Optional().Description("Variables of llmops' environment passed to every job (default PATH, LANG, LC_ALL, TZ)."),
+				"bin_dir":        sdk.Attr(cty.String).Optional().Description("Directory of sbatch, squeue, scontrol and scancel (mode = \"cli\"; default: PATH)."),
+				"price_per_hour": sdk.Attr(cty.Number).Optional().Description("What an hour of a job costs, for placement budgets (default 0: owned hardware)."),
 			},
 		},
 		ValidateConfig: validateProviderConfig,
 		Configure:      configure,
+		Offers:         offers,
 		Resources: map[string]*sdk.Resource{
 			schema.TrainingRun: trainingRunResource(),
 			schema.Evaluation:  evaluationResource(),
@@ -74,6 +76,8 @@ type meta struct {
 	// directories jobs write to are given to that user.
 	uid, gid int
 	chown    bool
+	// pricePerHour is the configured price of an hour of a job (placement).
+	pricePerHour float64
 }
 
 func (m *meta) runsRoot() string  { return filepath.Join(m.shared, "runs") }
@@ -126,6 +130,9 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 		return nil, d
 	}
 	m := &meta{store: store, workDir: wd, jobDir: wd, partition: c.GetString("partition"), account: c.GetString("account"), qos: c.GetString("qos")}
+	if pv := c.Attr("price_per_hour"); pv != cty.NilVal && !pv.IsNull() && pv.IsKnown() {
+		m.pricePerHour, _ = pv.AsBigFloat().Float64()
+	}
 	if s := c.GetString("working_dir"); s != "" {
 		m.jobDir = s
 	}
