@@ -214,14 +214,12 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	for i, a := range applies {
 		pos[a] = i
 	}
-	rootID := ""
-	for a := range pos {
-		if strings.HasPrefix(a, "create:") && rootID == "" {
-			rootID = strings.TrimPrefix(a, "create:")
+	// Everything depends on the root, so it is created first and destroyed last.
+	rootID := strings.TrimPrefix(applies[0], "create:")
+	for a, i := range pos {
+		if strings.HasPrefix(a, "delete:") && a != "delete:"+rootID && i > pos["delete:"+rootID] {
+			t.Fatalf("root destroyed before its dependent %s: %v", a, applies)
 		}
-	}
-	if pos["delete:"+rootID] < pos["delete:t2"] {
-		t.Fatalf("root destroyed before a dependent: %v", applies)
 	}
 }
 
