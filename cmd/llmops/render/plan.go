@@ -277,7 +277,7 @@ func writePlacement(b *strings.Builder, pl *plans.Placement, c *Colors) {
 			parts = append(parts, g)
 		}
 		if o.Location != "" {
-			parts = append(parts, "in "+o.Location)
+			parts = append(parts, "on "+o.Location)
 		}
 		parts = append(parts, fmt.Sprintf("%.2f/h", o.PricePerHour))
 		if o.QueueEstimate > 0 {
