@@ -37,11 +37,18 @@ fuzz:
 	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
-## demo: the quickstart end to end, twice (the second run changes nothing)
+## demo: the quickstart end to end (train, evaluate, deploy, monitor), then
+## a plan that must find nothing to change. A state key (for the sensitive
+## values) and an API key are made once in examples/quickstart/.llmops/.
+QS := examples/quickstart
 demo: build
-	cd examples/quickstart && $(BIN)/llmops init
-	cd examples/quickstart && $(BIN)/llmops apply -auto-approve
-	cd examples/quickstart && $(BIN)/llmops plan -detailed-exitcode
+	@mkdir -p $(QS)/.llmops && chmod 700 $(QS)/.llmops
+	@test -s $(QS)/.llmops/state.key || (umask 077 && $(BIN)/llmops state keygen > $(QS)/.llmops/state.key)
+	@test -s $(QS)/.llmops/api.key || (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' | sed 's/^/sk-/' > $(QS)/.llmops/api.key)
+	cd $(QS) && export LLMOPS_STATE_KEY_FILE=$$PWD/.llmops/state.key LLMOPS_VAR_api_key="$$(cat .llmops/api.key)" && \
+	  $(BIN)/llmops init -upgrade && $(BIN)/llmops apply -auto-approve && $(BIN)/llmops plan -detailed-exitcode
+	@echo
+	@echo "Serving: try the curl in $(QS)/README.md (\"Call the deployment\")."
 
 ## bench: llmops against Terraform on the same machine (see docs/performance.md)
 bench: build

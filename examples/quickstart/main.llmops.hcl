@@ -5,8 +5,11 @@
 #   training_run "ft"   fine-tunes it on the train split (about 10 s)
 #   evaluation "quality" measures it on the held-out split against the base
 #                        model, with gates that block what depends on it
+#   deployment "tickets" serves it (OpenAI-compatible) behind llmops' gateway,
+#                        with an API key and a rate limit, once the gates pass
+#   monitor "tickets"   checks its latency, errors and live accuracy
 #
-# `llmops init && llmops apply` runs it; see README.md.
+# `make demo` (from the repository root) runs it; see README.md.
 
 variable "train_command" {
   type        = list(string)
@@ -18,6 +21,18 @@ variable "min_accuracy" {
   type        = number
   default     = 0.5
   description = "The accuracy gate on the held-out split (the base model reaches about 0.2)."
+}
+
+variable "api_key" {
+  type        = string
+  sensitive   = true
+  description = "The key callers of the deployment send (Authorization: Bearer ...). Only its salted hash is stored. `make demo` generates one; otherwise export LLMOPS_VAR_api_key=$(openssl rand -hex 24)."
+}
+
+variable "requests_per_minute" {
+  type        = number
+  default     = 600
+  description = "The deployment's rate limit per key; past it the gateway answers 429."
 }
 
 dataset "tickets" {
@@ -61,6 +76,48 @@ evaluation "quality" {
     metric = "accuracy_gain" # over the base model, on the same split
     min    = 0.2
   }
+}
+
+# Serve the fine-tuned model once its evaluation passed. A new model or
+# serve command rolls out a new revision blue/green: the endpoint stays.
+deployment "tickets" {
+  model    = training_run.ft.output_model
+  replicas = 1
+  strategy = "blue_green"
+  serve {
+    command = ["go", "run", "./serve", "-model", "{model_path}", "-port", "{port}"]
+  }
+  access {
+    api_keys            = [var.api_key]
+    requests_per_minute = var.requests_per_minute
+  }
+  depends_on = [evaluation.quality]
+}
+
+# Checked at each refresh (at most every interval); `llmops watch` alerts.
+monitor "tickets" {
+  deployment  = deployment.tickets.id
+  interval    = "30s"
+  evaluations = { quality = evaluation.quality.id }
+  api_key     = var.api_key # for the live evaluation
+
+  check "p95_latency_ms" { max = 500 }
+  check "error_rate" { max = 0.01 }
+  check "eval:quality.accuracy" { min = 0.2 } # the evaluation rerun live (the base model: ~0.1)
+
+  alert { command = ["tee", "-a", ".llmops/alerts.jsonl"] }
+  on_breach = "alert"
+}
+
+output "endpoint" {
+  description = "The deployment's OpenAI-compatible endpoint: stable across revisions."
+  value       = deployment.tickets.endpoint
+}
+
+output "api_key" {
+  description = "The key to call the endpoint with (llmops output -raw api_key)."
+  value       = var.api_key
+  sensitive   = true
 }
 
 output "fine_tuned_model" {

@@ -91,6 +91,7 @@ type quickstart struct {
 	bin     string
 	env     []string
 	counter string
+	apiKey  string
 }
 
 func newQuickstart(t *testing.T) *quickstart {
@@ -128,8 +129,14 @@ func newQuickstart(t *testing.T) *quickstart {
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
-	q := &quickstart{t: t, dir: dir, bin: bin, counter: filepath.Join(t.TempDir(), "starts")}
-	q.env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+bin, "NO_COLOR=1", "LLMOPS_TEST_COUNTER="+q.counter)
+	q := &quickstart{t: t, dir: dir, bin: bin, counter: filepath.Join(t.TempDir(), "starts"), apiKey: "sk-e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	// The quickstart's deployment takes an API key, and its sensitive values
+	// (the key output, the monitor's key) need a state key.
+	keygen := exec.Command(filepath.Join(bin, "llmops"), "state", "keygen")
+	stateKey, err := keygen.Output()
+	must(t, err)
+	q.env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+bin, "NO_COLOR=1", "LLMOPS_TEST_COUNTER="+q.counter,
+		"LLMOPS_STATE_KEY="+strings.TrimSpace(string(stateKey)), "LLMOPS_VAR_api_key="+q.apiKey)
 	t.Cleanup(q.killJobs)
 	return q
 }
@@ -156,6 +163,7 @@ func (q *quickstart) killJobs() {
 	for _, m := range matches {
 		killRecorded(m)
 	}
+	killDeployments(filepath.Join(q.dir, ".llmops", "artifacts"))
 }
 
 type result struct {
@@ -229,7 +237,7 @@ func TestE2EQuickstart(t *testing.T) {
 	q.ok("init")
 	r := q.ok(append([]string{"apply", "-auto-approve"}, vars...)...)
 	t.Logf("quickstart apply took %s", r.took.Round(100*time.Millisecond))
-	contains(t, r.out, "Apply complete! Resources: 4 added", "eval_passed = true", "fine_tuned_model = \"sha256:")
+	contains(t, r.out, "Apply complete! Resources: 6 added", "eval_passed = true", "fine_tuned_model = \"sha256:", "endpoint = \"http://127.0.0.1:")
 	if n := q.startCount(); n != 1 {
 		t.Fatalf("%d training starts, want 1", n)
 	}
@@ -256,12 +264,13 @@ func TestE2EQuickstart(t *testing.T) {
 		"dataset.tickets will be updated in place",
 		"training_run.ft must be replaced",
 		"evaluation.quality must be replaced",
-		"Plan: 0 to add, 1 to change, 2 to replace, 0 to destroy.")
+		"deployment.tickets will be updated in place", // the retrained model rolls out on the same endpoint
+		"Plan: 0 to add, 3 to change, 2 to replace, 0 to destroy.")
 	if regexp.MustCompile(`model\.base (will|must)`).MatchString(r.out) {
 		t.Errorf("the base model must not change:\n%s", r.out)
 	}
 	r = q.ok(append([]string{"apply", "-auto-approve"}, vars...)...)
-	contains(t, r.out, "1 changed, 2 replaced")
+	contains(t, r.out, "3 changed, 2 replaced")
 	if n := q.startCount(); n != 2 {
 		t.Fatalf("%d training starts after the edit, want 2 (exactly one retrain): %v", n, q.starts())
 	}
