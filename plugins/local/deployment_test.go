@@ -122,6 +122,25 @@ func complete(t testing.TB, endpoint, key string) completionReply {
 	return completionReply{code: resp.StatusCode, model: doc.Model, revision: resp.Header.Get("X-LLMOps-Revision"), body: string(b)}
 }
 
+type rawReply struct {
+	code       int
+	retryAfter string
+	body       string
+}
+
+func completeRaw(t testing.TB, endpoint, key string) rawReply {
+	t.Helper()
+	req, _ := http.NewRequest("POST", endpoint+"/completions", strings.NewReader(`{"prompt":"Hello","max_tokens":8}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := testClient.Do(req)
+	if err != nil {
+		return rawReply{code: -1, body: err.Error()}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return rawReply{code: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(b)}
+}
+
 func num64(v cty.Value, name string) int64 {
 	a := v.GetAttr(name)
 	if a.IsNull() || !a.IsKnown() {

@@ -1,0 +1,160 @@
+package local_test
+
+// End-to-end tests of the quickstart's deployment and monitor, through the
+// llmops CLI: access, blue/green without a failed request, a revision that
+// never gets healthy, a killed replica, import, a monitor's breach and the
+// rate limit. Skipped with -short.
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func (q *quickstart) output(name string) string {
+	q.t.Helper()
+	return strings.TrimSpace(q.ok("output", "-raw", name).out)
+}
+
+// deploymentID returns the id of the quickstart's (only) deployment.
+func (q *quickstart) deploymentID() string {
+	q.t.Helper()
+	m, _ := filepath.Glob(filepath.Join(q.dir, ".llmops", "artifacts", "runs", "local", "deployment", "dep-*"))
+	if len(m) != 1 {
+		q.t.Fatalf("deployment directories: %v", m)
+	}
+	return filepath.Base(m[0])
+}
+
+func TestE2EDeployment(t *testing.T) {
+	q := newQuickstart(t)
+	// The clients below send more than the quickstart's 600 requests a
+	// minute; the rate limit is tested at the end.
+	q.env = append(q.env, "LLMOPS_VAR_requests_per_minute=1000000")
+	q.ok("init")
+	start := time.Now()
+	r := q.ok("apply", "-auto-approve")
+	t.Logf("quickstart apply with the deployment took %s", r.took.Round(100*time.Millisecond))
+	contains(t, r.out, "deployment.tickets: Creation complete", "monitor.tickets: Creation complete")
+	if strings.Contains(r.out, q.apiKey) {
+		t.Fatalf("the API key is in the apply's output")
+	}
+	ep, key := q.output("endpoint"), q.output("api_key")
+	if key != q.apiKey || !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/v1$`).MatchString(ep) {
+		t.Fatalf("outputs: endpoint %q key %q", ep, key)
+	}
+
+	// Access.
+	c := complete(t, ep, key)
+	if c.code != 200 || c.model != "tinylm" || !strings.Contains(c.body, `"text_completion"`) || c.revision != "1" {
+		t.Fatalf("a completion with the key: %+v", c)
+	}
+	if c := complete(t, ep, ""); c.code != 401 || !strings.Contains(c.body, "invalid_api_key") {
+		t.Fatalf("without the key: %+v", c)
+	}
+	if c := complete(t, ep, key+"x"); c.code != 401 {
+		t.Fatalf("with a wrong key: %+v", c)
+	}
+	q.noChanges()
+
+	// Blue/green: a new serve argument is revision 2 on the same endpoint,
+	// and a client calling throughout sees no failed request.
+	stop := hammer(t, ep, key, 2)
+	q.editHCL(`"-port", "{port}"]`, `"-port", "{port}", "-name", "tinylm-v2"]`)
+	r = q.ok("apply", "-auto-approve")
+	ok, failed := stop()
+	contains(t, r.out, "deployment.tickets: Modifying", "Apply complete! Resources: 0 added, 1 changed")
+	if len(failed) > 0 || ok == 0 {
+		t.Fatalf("during the blue/green update %d requests succeeded and %d failed, e.g. %v", ok, len(failed), failed[:min(3, len(failed))])
+	}
+	if q.output("endpoint") != ep {
+		t.Fatalf("the endpoint changed: %s", q.output("endpoint"))
+	}
+	if c := complete(t, ep, key); c.model != "tinylm-v2" || c.revision != "2" {
+		t.Fatalf("after the update: %+v", c)
+	}
+	t.Logf("blue/green update: %d requests served during it, none failed", ok)
+
+	// A revision that never gets healthy: the apply fails with its log and
+	// revision 2 keeps serving.
+	q.editHCL(`command = ["go", "run", "./serve", "-model", "{model_path}", "-port", "{port}", "-name", "tinylm-v2"]`,
+		`command = ["sh", "-c", "echo loading the weights; echo 'CUDA error: out of memory' >&2; sleep 600"]
+    health_timeout = "2s"`)
+	r = q.run("apply", "-auto-approve")
+	if r.code != 1 {
+		t.Fatalf("an unhealthy revision: exit %d\n%s", r.code, r.out)
+	}
+	contains(t, r.out, "did not become healthy", "revision 2 keeps serving", "CUDA error: out of memory", "Last lines of the replica's log")
+	if c := complete(t, ep, key); c.code != 200 || c.model != "tinylm-v2" {
+		t.Fatalf("after the failed rollout: %+v", c)
+	}
+	q.editHCL(`command = ["sh", "-c", "echo loading the weights; echo 'CUDA error: out of memory' >&2; sleep 600"]
+    health_timeout = "2s"`, `command = ["go", "run", "./serve", "-model", "{model_path}", "-port", "{port}", "-name", "tinylm-v2"]`)
+	q.noChanges()
+
+	// A killed replica is drift; apply restarts it in the same revision.
+	id := q.deploymentID()
+	rec := readRecord(t, filepath.Join(q.dir, ".llmops", "artifacts"), id)
+	pid := rec.Replicas[0].PID
+	must(t, syscall.Kill(-pid, syscall.SIGKILL))
+	waitFor(5*time.Second, func() bool { return !alive(pid) })
+	r = q.run("plan", "-detailed-exitcode")
+	if r.code != 2 {
+		t.Fatalf("plan after killing the replica: exit %d\n%s", r.code, r.out)
+	}
+	contains(t, r.out, "Objects have changed outside of llmops", "deployment.tickets has changed", `"degraded"`, "deployment.tickets will be updated in place")
+	q.ok("apply", "-auto-approve")
+	if c := complete(t, ep, key); c.code != 200 || c.revision != "2" {
+		t.Fatalf("after the repair: %+v", c)
+	}
+	q.noChanges()
+
+	// Import: forget the deployment, adopt it again by its id.
+	q.ok("state", "rm", "deployment.tickets")
+	q.ok("import", "deployment.tickets", id)
+	r = q.run("plan", "-detailed-exitcode")
+	if strings.Contains(r.out, "deployment.tickets will") || strings.Contains(r.out, "deployment.tickets must") {
+		t.Fatalf("the imported deployment does not match its configuration:\n%s", r.out)
+	}
+
+	// A monitor with an impossible latency bound reports a breach.
+	q.editHCL(`check "p95_latency_ms" { max = 500 }`, `check "p95_latency_ms" { max = 0.001 }`)
+	q.editHCL(`interval    = "30s"`, `interval    = "1s"`)
+	q.ok("apply", "-auto-approve")
+	for i := 0; i < 3; i++ {
+		complete(t, ep, key)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	q.ok("apply", "-refresh-only", "-auto-approve")
+	r = q.ok("state", "show", "monitor.tickets")
+	contains(t, r.out, `status              = "breach"`, `check = "p95_latency_ms"`, `kind  = "max"`, `bound = 0.001`)
+
+	// The rate limit: an access change updates the gateway only.
+	q.editHCL(`check "eval:quality.accuracy" { min = 0.2 }`, ``) // its reruns would take the requests
+	q.env = append(q.env, "LLMOPS_VAR_requests_per_minute=3") // the environment wins over -var
+	r = q.ok("apply", "-auto-approve")
+	contains(t, r.out, "deployment.tickets: Modifying")
+	for i := 1; i <= 3; i++ {
+		if c := complete(t, ep, key); c.code != 200 || c.revision != "2" {
+			t.Fatalf("request %d under the limit: %+v", i, c)
+		}
+	}
+	req := completeRaw(t, ep, key)
+	if req.code != 429 || req.retryAfter == "" || !strings.Contains(req.body, "rate_limit_exceeded") {
+		t.Fatalf("past the rate limit: %+v", req)
+	}
+
+	// destroy stops everything.
+	q.ok("destroy", "-auto-approve")
+	if c := complete(t, ep, key); c.code != -1 {
+		t.Fatalf("the endpoint still answers after destroy: %+v", c)
+	}
+	if _, err := os.Stat(filepath.Join(q.dir, ".llmops", "artifacts", "runs", "local", "deployment", id)); !os.IsNotExist(err) {
+		t.Fatalf("the deployment's directory survived destroy")
+	}
+	t.Logf("the whole scenario took %s", time.Since(start).Round(time.Second))
+}
