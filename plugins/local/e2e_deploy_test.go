@@ -135,7 +135,7 @@ func TestE2EDeployment(t *testing.T) {
 
 	// The rate limit: an access change updates the gateway only.
 	q.editHCL(`check "eval:quality.accuracy" { min = 0.2 }`, ``) // its reruns would take the requests
-	q.env = append(q.env, "LLMOPS_VAR_requests_per_minute=3") // the environment wins over -var
+	q.env = append(q.env, "LLMOPS_VAR_requests_per_minute=3")    // the environment wins over -var
 	r = q.ok("apply", "-auto-approve")
 	contains(t, r.out, "deployment.tickets: Modifying")
 	for i := 1; i <= 3; i++ {
