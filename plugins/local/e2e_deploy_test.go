@@ -6,6 +6,8 @@ package local_test
 // rate limit. Skipped with -short.
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -157,4 +159,53 @@ func TestE2EDeployment(t *testing.T) {
 		t.Fatalf("the deployment's directory survived destroy")
 	}
 	t.Logf("the whole scenario took %s", time.Since(start).Round(time.Second))
+}
+
+// greedy asks for a deterministic completion and returns its text.
+func greedy(t *testing.T, ep, key string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", ep+"/completions", strings.NewReader(`{"prompt":"To reset your API key, run ","max_tokens":24,"temperature":0}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := testClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	var doc struct{ Choices []struct{ Text string } }
+	must(t, json.NewDecoder(resp.Body).Decode(&doc))
+	if resp.StatusCode != 200 || len(doc.Choices) != 1 {
+		t.Fatalf("completion: %s", resp.Status)
+	}
+	return doc.Choices[0].Text
+}
+
+// The provider's side of rolling a deployment back (issue 6): llmops
+// rollback puts the first model back on the same endpoint at once, as a
+// new revision, with the recorded key hashes and no training.
+func TestE2ERollbackDeployment(t *testing.T) {
+	q := newQuickstart(t)
+	vars := q.countTraining()
+	q.ok("init")
+	q.ok(append([]string{"apply", "-auto-approve"}, vars...)...)
+	ep, key := q.output("endpoint"), q.output("api_key")
+	first := greedy(t, ep, key)
+	q.editHCL("learning_rate = 0.01", "learning_rate = 0.03")
+	q.ok(append([]string{"apply", "-auto-approve"}, vars...)...)
+	second := greedy(t, ep, key)
+	if first == second {
+		t.Logf("both models complete the prompt alike: %q", first)
+	}
+	r := q.ok(append([]string{"rollback", "-auto-approve", "-previous", "deployment.tickets"}, vars...)...)
+	if r.took > 10*time.Second {
+		t.Fatalf("the rollback took %s", r.took)
+	}
+	contains(t, r.out, "deployment.tickets will be updated in place (rollback)")
+	if got := greedy(t, ep, key); got != first {
+		t.Fatalf("after the rollback the endpoint completes %q, want the first model's %q", got, first)
+	}
+	if c := complete(t, ep, key); c.revision != "3" {
+		t.Fatalf("the rollback is revision %s, want 3", c.revision)
+	}
+	if n := q.startCount(); n != 2 {
+		t.Fatalf("%d training starts, want 2 (the rollback trains nothing)", n)
+	}
+	t.Logf("rollback: %s", r.took.Round(10*time.Millisecond))
 }
