@@ -15,6 +15,7 @@ import (
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/state"
 )
 
@@ -227,7 +228,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 				w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: pi.addr, Action: plans.Delete, Before: prior.value, After: cty.NullVal(prior.value.Type())})
 				prior = nil
 			} else {
-				if prior.obj.Status != state.StatusPending && !valuesEqual(refreshed.value, prior.value) {
+				if prior.obj.Status != state.StatusPending && !valuesEqual(withoutReadings(typ, refreshed.value), withoutReadings(typ, prior.value)) {
 					w.addDrift(&plans.ResourceInstanceChange{Addr: ri, Provider: pi.addr, Action: plans.Update, Before: prior.value, After: refreshed.value})
 				}
 				prior = refreshed
@@ -237,7 +238,11 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	// llmops stopped between recording a create's intent and its result:
 	// plan the create again; the provider adopts what it finds.
 	interrupted := prior != nil && prior.obj.Status == state.StatusCreating
+	var interruptedPrivate []byte
 	if interrupted {
+		// The provider gets the private data of the interrupted create, so
+		// it can find (adopt) what it started.
+		interruptedPrivate = prior.obj.Private
 		prior = nil
 	}
 	if w.opts.Mode == plans.RefreshOnlyMode {
@@ -265,7 +270,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	}
 
 	priorVal := cty.NullVal(schema.Block.ImpliedType())
-	var priorPrivate []byte
+	priorPrivate := interruptedPrivate
 	if prior != nil {
 		priorVal, _ = prior.value.UnmarkDeep()
 		priorPrivate = prior.obj.Private
@@ -334,8 +339,9 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 			w.notes = append(w.notes, fmt.Sprintf("%s was rolled back to serial %d by rollback; the configuration declares serial %d's %s (run `llmops rollback --release %s` to roll forward).",
 				ri, pin.ToSerial, pin.FromSerial, changedAttrs(prior.value, plannedVal), ri))
 			w.mu.Unlock()
-			ch.Action, ch.Reason, ch.After = plans.NoOp, plans.ReasonNone, prior.value
-			return ch, ch.After, diags
+			// Keep the rolled-back configuration, but still repair what
+			// refresh found broken: plan against the object's own settings.
+			return w.planPinned(ctx, pi, schema, rc, ri, prior, lc, sensitive, secrets)
 		}
 		w.mu.Lock()
 		w.notes = append(w.notes, fmt.Sprintf("%s was rolled back to serial %d, but its configuration has changed since: the rollback no longer holds, and this plan applies the configuration.", ri, pin.ToSerial))
@@ -486,6 +492,45 @@ func unknownComputed(b *protocol.Block, v cty.Value) cty.Value {
 	}
 	if !changed {
 		return v
+	}
+	return cty.ObjectVal(m).WithMarks(marks)
+}
+
+// planPinned plans a rolled-back object against its recorded settings
+// instead of the configuration: no roll-forward, but repairs (a replica
+// that died) still happen.
+func (w *planWalk) planPinned(ctx context.Context, pi *providerInstance, schema *protocol.Schema, rc *configs.Resource, ri addrs.ResourceInstance, prior *recordedObject, lc lifecycle, sensitive []cty.Path, secrets []cty.Value) (*plans.ResourceInstanceChange, cty.Value, hcl.Diagnostics) {
+	priorVal, _ := prior.value.UnmarkDeep()
+	config := configOnly(schema.Block, priorVal)
+	resp := pi.client.PlanResourceChange(ctx, protocol.PlanResourceChangeRequest{
+		TypeName: ri.Resource.Type, PriorState: priorVal, ProposedNewState: proposedNew(schema.Block, priorVal, config, lc.ignore),
+		Config: config, PriorPrivate: prior.obj.Private,
+	})
+	ch := &plans.ResourceInstanceChange{Addr: ri, Provider: pi.addr, Before: prior.value, After: prior.value, Action: plans.NoOp}
+	if resp.Diagnostics.HasErrors() {
+		return ch, prior.value, providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, ri.String())
+	}
+	planned := values.MarkSecretLeaves(values.MarkPaths(resp.PlannedState, sensitive), secrets)
+	if len(resp.RequiresReplace) == 0 && !valuesEqual(planned, prior.value) {
+		ch.Action, ch.After, ch.Private = plans.Update, planned, resp.PlannedPrivate
+	}
+	return ch, ch.After, nil
+}
+
+// withoutReadings drops the attributes that are measurements taken by
+// refresh (a monitor's readings), which change on their own and are not
+// drift.
+func withoutReadings(typ string, v cty.Value) cty.Value {
+	names := schema.Readings[typ]
+	u, marks := v.Unmark()
+	if len(names) == 0 || u.IsNull() || !u.IsKnown() || !u.Type().IsObjectType() {
+		return v
+	}
+	m := u.AsValueMap()
+	for _, n := range names {
+		if cur, ok := m[n]; ok {
+			m[n] = cty.NullVal(cur.Type())
+		}
 	}
 	return cty.ObjectVal(m).WithMarks(marks)
 }

@@ -183,3 +183,10 @@ func monitorBlock() *protocol.Block {
 		}, nil)),
 	})
 }
+
+// Readings lists, per kind, the computed attributes that are measurements
+// taken at each refresh (a monitor's readings): they change on their own,
+// so the engine does not report their changes as drift.
+var Readings = map[string][]string{
+	Monitor: {"status", "last_checked", "breaches", "values", "deployment_revision"},
+}

@@ -177,14 +177,15 @@ func (w *watcher) monitors(ctx context.Context, op *operation, p *plans.Plan) bo
 		status := history.AttrString(v, "status")
 		breaches := readBreaches(v)
 		now := map[string]bool{}
+		revision := attrInt(v, "deployment_revision")
 		for _, b := range breaches {
 			key := mon + " " + b.Check
 			now[key] = true
-			if open[key] {
-				continue // already reported
+			if rev, isOpen := open[key]; isOpen && rev == revision {
+				continue // already reported for this revision
 			}
 			payload := alerts.Payload{Monitor: mon, Check: b.Check, Value: b.Value, Bound: b.Bound, Kind: b.Kind,
-				Deployment: history.AttrString(v, "deployment"), Revision: attrInt(v, "deployment_revision"), Time: time.Now().UTC(),
+				Deployment: history.AttrString(v, "deployment"), Revision: revision, Time: time.Now().UTC(),
 				Action: onBreach(v)}
 			w.log.Warn("breach", "monitor", mon, "check", b.Check, "value", b.Value, "bound", b.Bound, "kind", b.Kind)
 			w.event(ctx, op.store, "monitor.breach", mon, fmt.Sprintf("%s = %g crossed %s %g", b.Check, b.Value, b.Kind, b.Bound), payload)
@@ -276,15 +277,17 @@ func (w *watcher) event(ctx context.Context, st state.Store, kind, addr, msg str
 	}
 }
 
-// openBreaches returns the monitor checks whose last event is a breach.
-func openBreaches(evs []state.Event) map[string]bool {
-	open := map[string]bool{}
+// openBreaches returns the monitor checks whose last event is a breach,
+// with the deployment revision it was found on: a breach of a newer
+// revision is a new breach.
+func openBreaches(evs []state.Event) map[string]int64 {
+	open := map[string]int64{}
 	for _, ev := range evs {
 		switch ev.Kind {
 		case "monitor.breach":
 			var p alerts.Payload
 			if json.Unmarshal(ev.Data, &p) == nil {
-				open[ev.Addr+" "+p.Check] = true
+				open[ev.Addr+" "+p.Check] = p.Revision
 			}
 		case "monitor.recovered":
 			check := ev.Message

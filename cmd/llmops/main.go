@@ -52,6 +52,7 @@ func init() {
 		"import":       {"Adopt an existing object into the state", runImport},
 		"gc":           {"Remove artifacts that no kept state version references", runGC},
 		"watch":        {"Keep reality reconciled: monitors, alerts, rollbacks, dead replicas", runWatch},
+		"events":       {"List the event log: breaches, alerts, rollbacks, restarts", runEvents},
 	}
 }
 

@@ -208,4 +208,67 @@ func TestE2ERollbackDeployment(t *testing.T) {
 		t.Fatalf("%d training starts, want 2 (the rollback trains nothing)", n)
 	}
 	t.Logf("rollback: %s", r.took.Round(10*time.Millisecond))
+
+	// The plan says the configuration would roll forward, and keeps the rollback.
+	r = q.ok(append([]string{"plan", "-detailed-exitcode"}, vars...)...)
+	contains(t, r.out, "deployment.tickets was rolled back to serial", "the configuration declares serial", "'s model")
+	if strings.Contains(r.out, "deployment.tickets will be updated") {
+		t.Fatalf("the plan would undo the rollback:\n%s", r.out)
+	}
+
+	// The lineage of the deployment names the dataset and base model digests.
+	var state struct {
+		Values struct {
+			Resources []struct {
+				Address string         `json:"address"`
+				Values  map[string]any `json:"values"`
+			} `json:"resources"`
+		} `json:"values"`
+	}
+	must(t, json.Unmarshal([]byte(q.ok("show", "-json").out), &state))
+	digest := map[string]string{}
+	for _, o := range state.Values.Resources {
+		if d, ok := o.Values["digest"].(string); ok {
+			digest[o.Address] = d
+		}
+	}
+	lin := q.ok("lineage", "deployment.tickets").out
+	contains(t, lin, "training_run.ft", "model.base", "dataset.tickets", "evaluation.quality", digest["model.base"], digest["dataset.tickets"])
+
+	// Modifying an artifact on disk is drift.
+	deployed := ""
+	for _, o := range state.Values.Resources {
+		if o.Address == "deployment.tickets" {
+			deployed, _ = o.Values["model"].(string)
+		}
+	}
+	modelDir := filepath.Join(q.dir, ".llmops", "artifacts", "objects", "sha256", strings.TrimPrefix(deployed, "sha256:"))
+	files, _ := filepath.Glob(filepath.Join(modelDir, "*"))
+	if len(files) == 0 {
+		t.Fatalf("no files in the model artifact %s", modelDir)
+	}
+	os.Chmod(files[0], 0o644)
+	f, err := os.OpenFile(files[0], os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	f.Write([]byte("tampered"))
+	f.Close()
+	r = q.run(append([]string{"plan", "-detailed-exitcode"}, vars...)...)
+	contains(t, r.out, "Objects have changed outside of llmops", "deployment.tickets has changed")
+
+	// gc --keep 1 frees what only older versions referenced, and nothing
+	// the current state needs.
+	before := q.ok("gc", "-dry-run").out
+	r = q.ok("gc", "--keep", "1")
+	contains(t, r.out, "Freed")
+	if strings.Contains(r.out, "removed "+q.output("fine_tuned_model")) {
+		t.Fatalf("gc removed the current model:\n%s", r.out)
+	}
+	for _, o := range state.Values.Resources {
+		for _, a := range []string{"id", "output_model", "model"} {
+			if id, ok := o.Values[a].(string); ok && strings.HasPrefix(id, "sha256:") && strings.Contains(r.out, "removed "+id) {
+				t.Fatalf("gc removed %s, which %s references:\n%s", id, o.Address, r.out)
+			}
+		}
+	}
+	t.Logf("gc -dry-run before --keep 1:\n%s\ngc --keep 1:\n%s", before, r.out)
 }

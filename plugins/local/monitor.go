@@ -27,7 +27,7 @@ var metricChecks = []string{"p50_latency_ms", "p95_latency_ms", "error_rate", "r
 const defaultMonitorInterval = 30 * time.Second
 
 // readings are the computed attributes a reading sets.
-var readings = []string{"status", "last_checked", "breaches", "values", "deployment_revision"}
+var readings = schema.Readings[schema.Monitor]
 
 func monitorResource() *sdk.Resource {
 	return &sdk.Resource{

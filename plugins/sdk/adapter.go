@@ -229,8 +229,9 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 	// The plan validates the configuration too (capability
 	// "plan_validates"), so the engine saves a ValidateResourceConfig call
 	// per object on every plan.
-	if vr := a.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: config}); vr.Diagnostics.HasErrors() {
-		resp.Diagnostics = vr.Diagnostics
+	vr := a.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: config})
+	resp.Diagnostics = append(resp.Diagnostics, vr.Diagnostics...) // warnings too
+	if vr.Diagnostics.HasErrors() {
 		return resp
 	}
 	create := prior.IsNull()
