@@ -119,7 +119,10 @@ func (w *e2e) llmops(want int, args ...string) cliResult {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(w.bin, "llmops"), args...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+w.bin, "NO_COLOR=1")
+	// A fixed test state key (the quickstart stores sensitive values) and
+	// the quickstart deployment's API key.
+	cmd.Env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+w.bin, "NO_COLOR=1",
+		"LLMOPS_STATE_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "LLMOPS_VAR_api_key=sk-slurm-e2e-test")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -219,6 +222,7 @@ func TestE2EQuickstartOnSlurm(t *testing.T) {
 
 	w.llmops(0, "init")
 	r := w.llmops(0, "apply", "-auto-approve")
+	t.Cleanup(func() { w.llmops(-1, "destroy", "-auto-approve") }) // stops the deployment's processes
 	t.Logf("apply:\n%s", r.stdout)
 	objs := w.resources()
 	ft := objs["training_run.ft"]
