@@ -11,7 +11,8 @@ LDFLAGS  := -X main.Version=$(VERSION)
 # long setting is e.g. `make fuzz FUZZTIME=10m`. Inputs that crash are
 # saved under the package's testdata/fuzz and become regular tests.
 FUZZ_TARGETS := ./engine/configs:FuzzLoad ./engine/plans:FuzzDecode ./engine/values:FuzzDecodeState \
-	./cmd/llmops/render:FuzzPlanRender ./plugins/sdk/jobs:FuzzParseMetrics ./plugins/sdk/jobs:FuzzLatestMetrics
+	./cmd/llmops/render:FuzzPlanRender ./plugins/sdk/jobs:FuzzParseMetrics ./plugins/sdk/jobs:FuzzLatestMetrics \
+	./plugins/local/gateway:FuzzRequest
 FUZZTIME ?= 5s
 
 all: build
