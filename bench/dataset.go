@@ -38,9 +38,10 @@ func datasetBench(llmops, binDir string) {
 	if sha.err != nil {
 		fatalf("sha256sum: %v", sha.err)
 	}
-	cfg := `dataset "corpus" {
+	// A directory of files is an artifact tree: declared as a model (a
+	// sharded checkpoint looks like this), it is hashed file by file.
+	cfg := `model "corpus" {
   source = "file://corpus"
-  format = "txt"
 }
 `
 	if err := os.WriteFile(filepath.Join(base, "main.llmops.hcl"), []byte(cfg), 0o644); err != nil {
