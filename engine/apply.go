@@ -90,16 +90,8 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	if p.PrevSerial != snap.Serial {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: fmt.Sprintf("The state has changed since the plan was made (serial %d then, %d now). Run plan again.", p.PrevSerial, snap.Serial)}}
 	}
-	diags = append(diags, e.startProviders(ctx, recorded)...)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	cg, ds := e.buildGraph(ctx, recorded)
+	cg, ds := e.prepareGraph(ctx, recorded)
 	diags = append(diags, ds...)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	diags = append(diags, e.upgradeRecorded(ctx, recorded)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

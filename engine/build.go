@@ -337,3 +337,19 @@ func staticIgnoreList(expr hcl.Expression) ([]string, bool) {
 	}
 	return out, true
 }
+
+// prepareGraph starts the providers the configuration and the recorded
+// objects need, builds the dependency graph and upgrades recorded objects
+// to their providers' current schemas: what every walk does first.
+func (e *Engine) prepareGraph(ctx context.Context, recorded map[addrs.Resource]*recordedResource) (*configGraph, hcl.Diagnostics) {
+	diags := e.startProviders(ctx, recorded)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	cg, ds := e.buildGraph(ctx, recorded)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return cg, diags
+	}
+	return cg, append(diags, e.upgradeRecorded(ctx, recorded)...)
+}

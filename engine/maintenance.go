@@ -25,16 +25,11 @@ func (e *Engine) configureFromState(ctx context.Context) (*configGraph, map[addr
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	diags = append(diags, e.startProviders(ctx, recorded)...)
-	if diags.HasErrors() {
-		return nil, nil, diags
-	}
-	cg, ds := e.buildGraph(ctx, recorded)
+	cg, ds := e.prepareGraph(ctx, recorded)
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	diags = append(diags, e.upgradeRecorded(ctx, recorded)...)
 	d := newEvalData(e.cfg, e.opts.Variables)
 	var mu = make(chan struct{}, 1)
 	cg.g.Walk(ctx, 0, func(ctx context.Context, n node) graph.Result {

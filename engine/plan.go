@@ -81,16 +81,8 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	diags = append(diags, e.startProviders(ctx, recorded)...)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	cg, ds := e.buildGraph(ctx, recorded)
+	cg, ds := e.prepareGraph(ctx, recorded)
 	diags = append(diags, ds...)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	diags = append(diags, e.upgradeRecorded(ctx, recorded)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

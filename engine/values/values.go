@@ -30,6 +30,12 @@ func Encode(v cty.Value) (Encoded, error) {
 	if v == cty.NilVal {
 		v = cty.NullVal(cty.DynamicPseudoType)
 	}
+	return encode(v, func(raw cty.Value) ([]byte, error) { return ctyjson.Marshal(raw, raw.Type()) })
+}
+
+// encode strips the marks, encodes the value with enc, and records its
+// type and sensitive paths.
+func encode(v cty.Value, enc func(cty.Value) ([]byte, error)) (Encoded, error) {
 	raw, pvm := v.UnmarkDeepWithPaths()
 	var paths []cty.Path
 	for _, pm := range pvm {
@@ -37,20 +43,20 @@ func Encode(v cty.Value) (Encoded, error) {
 			paths = append(paths, pm.Path)
 		}
 	}
-	var enc Encoded
+	var out Encoded
 	var err error
-	if enc.Value, err = ctyjson.Marshal(raw, raw.Type()); err != nil {
-		return enc, err
+	if out.Value, err = enc(raw); err != nil {
+		return out, err
 	}
-	if enc.Type, err = ctyjson.MarshalType(raw.Type()); err != nil {
-		return enc, err
+	if out.Type, err = ctyjson.MarshalType(raw.Type()); err != nil {
+		return out, err
 	}
 	if len(paths) > 0 {
-		if enc.Sensitive, err = EncodePaths(paths); err != nil {
-			return enc, err
+		if out.Sensitive, err = EncodePaths(paths); err != nil {
+			return out, err
 		}
 	}
-	return enc, nil
+	return out, nil
 }
 
 var typeCache sync.Map // string(type JSON) -> cty.Type
@@ -252,27 +258,7 @@ func EncodeWithUnknowns(v cty.Value) (Encoded, error) {
 	if v == cty.NilVal {
 		v = cty.NullVal(cty.DynamicPseudoType)
 	}
-	raw, pvm := v.UnmarkDeepWithPaths()
-	var paths []cty.Path
-	for _, pm := range pvm {
-		if _, ok := pm.Marks[Sensitive]; ok {
-			paths = append(paths, pm.Path)
-		}
-	}
-	var enc Encoded
-	var err error
-	if enc.Value, err = ctymsgpack.Marshal(raw, raw.Type()); err != nil {
-		return enc, err
-	}
-	if enc.Type, err = ctyjson.MarshalType(raw.Type()); err != nil {
-		return enc, err
-	}
-	if len(paths) > 0 {
-		if enc.Sensitive, err = EncodePaths(paths); err != nil {
-			return enc, err
-		}
-	}
-	return enc, nil
+	return encode(v, func(raw cty.Value) ([]byte, error) { return ctymsgpack.Marshal(raw, raw.Type()) })
 }
 
 // DecodeWithUnknowns reverses EncodeWithUnknowns.
