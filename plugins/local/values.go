@@ -1,14 +1,13 @@
 package local
 
 import (
-	"encoding/json"
 	"sort"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -34,45 +33,6 @@ func errResp(path cty.Path, summary string, err error) *sdk.Response {
 }
 
 func attr(name string) cty.Path { return cty.GetAttrPath(name) }
-
-// numberMap converts metrics to a cty map of numbers.
-func numberMap(m map[string]float64) cty.Value {
-	if len(m) == 0 {
-		return cty.MapValEmpty(cty.Number)
-	}
-	vals := make(map[string]cty.Value, len(m))
-	for k, v := range m {
-		vals[k] = cty.NumberFloatVal(v)
-	}
-	return cty.MapVal(vals)
-}
-
-// floatMap reads a map(number) attribute.
-func floatMap(v cty.Value) map[string]float64 {
-	if v == cty.NilVal || v.IsNull() || !v.IsWhollyKnown() {
-		return nil
-	}
-	out := map[string]float64{}
-	for it := v.ElementIterator(); it.Next(); {
-		k, e := it.Element()
-		if !e.IsNull() {
-			f, _ := e.AsBigFloat().Float64()
-			out[k.AsString()] = f
-		}
-	}
-	return out
-}
-
-// toJSON renders a configuration value (e.g. hyperparameters) as JSON; a
-// null value gives nil.
-func toJSON(v cty.Value) (json.RawMessage, error) {
-	if v == cty.NilVal || v.IsNull() {
-		return nil, nil
-	}
-	v, _ = v.UnmarkDeep()
-	b, err := ctyjson.Marshal(v, v.Type())
-	return b, err
-}
 
 func timestamp(t time.Time) string {
 	if t.IsZero() {
@@ -162,3 +122,10 @@ func sortedKeys[V any](m map[string]V) []string {
 func warn(d *sdk.Diagnostics, path cty.Path, summary, detail string) {
 	*d = append(*d, protocol.Diagnostic{Severity: protocol.Warning, Summary: summary, Detail: detail, Attribute: path})
 }
+
+// The metric and JSON helpers are shared with every provider's jobs.
+var (
+	numberMap = jobs.NumberMap
+	floatMap  = jobs.FloatMap
+	toJSON    = jobs.ToJSON
+)

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -27,42 +27,6 @@ func setTime(st *sdk.Object, name string, t time.Time) {
 		return
 	}
 	st.SetString(name, t.UTC().Format(time.RFC3339))
-}
-
-func numberMap(m map[string]float64) cty.Value {
-	if len(m) == 0 {
-		return cty.MapValEmpty(cty.Number)
-	}
-	vals := make(map[string]cty.Value, len(m))
-	for k, v := range m {
-		vals[k] = cty.NumberFloatVal(v)
-	}
-	return cty.MapVal(vals)
-}
-
-func floatMap(v cty.Value) map[string]float64 {
-	if v == cty.NilVal || v.IsNull() || !v.IsWhollyKnown() {
-		return nil
-	}
-	out := map[string]float64{}
-	for it := v.ElementIterator(); it.Next(); {
-		k, e := it.Element()
-		if !e.IsNull() {
-			f, _ := e.AsBigFloat().Float64()
-			out[k.AsString()] = f
-		}
-	}
-	return out
-}
-
-// toJSON renders a configuration value (hyperparameters) as JSON; null
-// gives nil.
-func toJSON(v cty.Value) (json.RawMessage, error) {
-	if v == cty.NilVal || v.IsNull() {
-		return nil, nil
-	}
-	v, _ = v.UnmarkDeep()
-	return ctyjson.Marshal(v, v.Type())
 }
 
 func nested(v cty.Value, name string) cty.Value {
@@ -201,3 +165,10 @@ func retryOf(st sdk.Object) retryPolicy {
 	}
 	return p
 }
+
+// The metric and JSON helpers are shared with every provider's jobs.
+var (
+	numberMap = jobs.NumberMap
+	floatMap  = jobs.FloatMap
+	toJSON    = jobs.ToJSON
+)
