@@ -60,6 +60,9 @@ func main() {
 	if tf == "" {
 		tf, _ = exec.LookPath("terraform")
 	}
+	if tf == "none" { // TERRAFORM=none: the llmops half only (e.g. for BENCH_N=10000)
+		tf = ""
+	}
 	if tf == "" {
 		fmt.Println("Terraform was not found (set TERRAFORM=/path or put terraform on $PATH): running the llmops half only.")
 	} else {

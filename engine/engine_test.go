@@ -342,3 +342,34 @@ func (h *harness) providers() FactoryFunc {
 		return h.prov, nil
 	}
 }
+
+// A provider announcing pure_plan is not asked to plan objects whose
+// configuration matches their state; changed ones still go to it.
+func TestPurePlanSkipsUnchangedObjects(t *testing.T) {
+	h := newHarness(t)
+	h.prov.pure = true
+	h.write(map[string]string{"main.llmops.hcl": `
+variable "x" { default = "a" }
+resource "test_value" "r" {
+  count = 20
+  input = count.index == 7 ? var.x : "same"
+}
+`})
+	if _, _, diags := h.apply(PlanOptions{}); diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	h.prov.plans.Store(0)
+	if p := h.plan(PlanOptions{}); p.HasChanges() {
+		t.Fatalf("no-op plan has changes: %v", actions(p))
+	}
+	if n := h.prov.plans.Load(); n != 0 {
+		t.Fatalf("%d plan calls for unchanged objects, want 0", n)
+	}
+	p := h.plan(PlanOptions{}, VarSource{Name: "x", Value: "b"})
+	if got := strings.Join(actions(p), " "); got != "test_value.r[7]:update" {
+		t.Fatalf("actions: %s", got)
+	}
+	if n := h.prov.plans.Load(); n != 1 {
+		t.Fatalf("%d plan calls, want 1 (the changed object)", n)
+	}
+}

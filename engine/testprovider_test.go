@@ -17,7 +17,10 @@ import (
 // test_secret has a sensitive attribute.
 type testProvider struct {
 	// offers, when set, are what GetOffers answers.
-	offers  []protocol.Offer
+	offers []protocol.Offer
+	// pure announces pure_plan for test_value; plans counts plan calls.
+	pure    bool
+	plans   atomic.Int64
 	mu      sync.Mutex
 	applies []string // "create:<id>" etc.
 	nextID  atomic.Int64
@@ -48,10 +51,15 @@ var testRunSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[stri
 }}}
 
 func (p *testProvider) GetSchema(context.Context, protocol.GetSchemaRequest) protocol.GetSchemaResponse {
+	var caps []string
+	if p.pure {
+		caps = append(caps, protocol.CapabilityPurePlanPrefix+"test_value")
+	}
 	return protocol.GetSchemaResponse{
-		ProviderVersion: "0.0.1",
-		Provider:        &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
-		ResourceTypes:   map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": testRunSchema},
+		ServerCapabilities: caps,
+		ProviderVersion:    "0.0.1",
+		Provider:           &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
+		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": testRunSchema},
 	}
 }
 func (p *testProvider) ValidateProviderConfig(context.Context, protocol.ValidateProviderConfigRequest) protocol.ValidateProviderConfigResponse {
@@ -70,6 +78,7 @@ func (p *testProvider) ValidateResourceConfig(_ context.Context, req protocol.Va
 }
 
 func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanResourceChangeRequest) protocol.PlanResourceChangeResponse {
+	p.plans.Add(1)
 	var resp protocol.PlanResourceChangeResponse
 	if req.ProposedNewState.IsNull() {
 		resp.PlannedState = req.ProposedNewState

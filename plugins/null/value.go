@@ -23,6 +23,8 @@ func valueResource(h *hooks) *sdk.Resource {
 					Description("A random identifier chosen at create."),
 			},
 		},
+		// The plan looks only at prior and config.
+		PurePlan: true,
 		ModifyPlan: func(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
 			// On update, output follows input: unknown when input changes
 			// (or is unknown). On create the framework already made it unknown.

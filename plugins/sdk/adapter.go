@@ -58,6 +58,10 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 		if r.Read == nil {
 			a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityStateOnlyPrefix+name)
 		}
+		if r.ModifyPlan == nil || r.PurePlan {
+			// The plan depends on prior and config alone.
+			a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityPurePlanPrefix+name)
+		}
 	}
 	a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityPlanValidates)
 	return a

@@ -69,6 +69,12 @@ type Resource struct {
 	// ModifyPlan, optional, adjusts the framework's plan: mark more values
 	// unknown, require replacement, add diagnostics.
 	ModifyPlan func(ctx context.Context, req *ModifyPlanRequest) *ModifyPlanResponse
+	// PurePlan declares that ModifyPlan looks only at the prior state and
+	// the configuration and changes nothing when they match (no files
+	// read, no clock, no remote calls). llmops then does not ask for the
+	// plan of an object whose configuration matches its state. Without
+	// ModifyPlan, the plan is pure anyway.
+	PurePlan bool
 	// Import, optional, returns the state of an existing object named by
 	// req.ID (llmops reads it afterwards). ImportByID covers the usual case.
 	Import func(ctx context.Context, req *ImportRequest) *Response

@@ -56,6 +56,11 @@ const (
 	// type always returns the recorded state unchanged, so the engine skips
 	// refreshing it.
 	CapabilityStateOnlyPrefix = "state_only:"
+	// CapabilityPurePlanPrefix + a resource type name: PlanResourceChange
+	// of that type depends only on the prior state and the configuration,
+	// and plans no change when the proposed new state equals the prior
+	// state; the engine then skips the call for unchanged objects.
+	CapabilityPurePlanPrefix = "pure_plan:"
 )
 
 // HasCapability reports whether the response announces capability c.
