@@ -58,7 +58,7 @@ func listBackups(dir string) []string {
 func (m *meta) explainOpenError(err error) string {
 	var ce *state.CorruptError
 	if !errors.As(err, &ce) {
-		return err.Error()
+		return fmt.Sprintf("%s: %s. Check that this user can read and write the file and its directory, and that the disk has free space; nothing was changed.", m.stateFile(), err)
 	}
 	b := listBackups(m.backupDir())
 	if len(b) == 0 {

@@ -109,6 +109,9 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 	if !o.json {
 		fmt.Fprintln(m.stdout)
 	}
+	if err := m.checkStateSpace(len(p.Changes)); err != nil {
+		return m.errorDetail("Not enough disk space for the state", err.Error())
+	}
 	if _, err := m.backupState(ctx, op.store); err != nil {
 		return m.errorDetail("Cannot back up the state before applying", fmt.Sprintf("%s. Nothing was changed. Check that %s is writable and has free space.", err, m.backupDir()))
 	}

@@ -272,6 +272,8 @@ Usage: llmops state SUBCOMMAND [options] [ARGS]
   rm ADDR...          Forget instances: they stay in reality, llmops stops managing them.
   mv SRC DST          Rename a recorded instance, e.g. after renaming its block.
   keygen              Print a new random state key (for LLMOPS_STATE_KEY).
+  rotate-key -new-key-file FILE
+                      Re-seal every sensitive value with a new key.
   restore [BACKUP]    Put back an automatic backup (default: the newest, taken
                       before the last apply) in place of a damaged state.
 
@@ -287,6 +289,9 @@ func runState(m *meta, args []string) int {
 		return exitOK
 	}
 	sub, rest := args[0], args[1:]
+	if sub == "keygen" {
+		return stateKeygen(m)
+	}
 	if sub == "restore" {
 		fs := m.newFlags("state restore", stateUsage)
 		m.addStateFlags(fs)
@@ -297,6 +302,7 @@ func runState(m *meta, args []string) int {
 	}
 	fs := m.newFlags("state "+sub, stateUsage)
 	m.addStateFlags(fs)
+	newKeyFile := fs.String("new-key-file", "", "rotate-key: the file holding the new key.")
 	if ok, code := m.parse(fs, rest); !ok {
 		return code
 	}
@@ -314,8 +320,8 @@ func runState(m *meta, args []string) int {
 			return m.errorf("state show takes one address, e.g. llmops state show training_run.ft")
 		}
 		return stateShow(m, st, fs.Arg(0))
-	case "keygen":
-		return stateKeygen(m)
+	case "rotate-key":
+		return stateRotateKey(m, st, *newKeyFile)
 	case "rm":
 		if fs.NArg() == 0 {
 			return m.errorf("state rm takes one or more addresses")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -125,4 +126,27 @@ func (w *workspace) must(want int, args ...string) result {
 		w.t.Fatalf("llmops %s: want exit %d\n%s", strings.Join(args, " "), want, r)
 	}
 	return r
+}
+
+// runAs runs llmops as another user (root only), for permission tests.
+func (w *workspace) runAs(uid int, args ...string) result {
+	w.t.Helper()
+	os.Chmod(binDir, 0o755)
+	for d := w.dir; d != "/" && d != "/tmp"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "llmops"), args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(w.env, "HOME=/tmp")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("running llmops as %d: %v", uid, err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

@@ -256,3 +256,43 @@ func DecodeOutput(value, typ []byte, sensitive bool, s Sealer) (cty.Value, error
 	}
 	return v, nil
 }
+
+// Reseal opens the sealed part of an object's Sensitive field with old and
+// seals it again with new; a field without sealed parts is returned as is.
+func Reseal(sensitive []byte, old, new Sealer) ([]byte, error) {
+	if len(sensitive) == 0 || sensitive[0] != '{' {
+		return sensitive, nil
+	}
+	var ss sealedSensitive
+	if err := json.Unmarshal(sensitive, &ss); err != nil {
+		return nil, fmt.Errorf("invalid sealed value: %w", err)
+	}
+	plain, err := old.Open(ss.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	if ss.Sealed, err = new.Seal(plain); err != nil {
+		return nil, err
+	}
+	return json.Marshal(ss)
+}
+
+// ResealOutput does the same for an output's value (EncodeOutput).
+func ResealOutput(value []byte, sensitive bool, old, new Sealer) ([]byte, error) {
+	if !sensitive || len(value) == 0 || value[0] != '"' {
+		return value, nil
+	}
+	var text string
+	if json.Unmarshal(value, &text) != nil || len(text) < 8 || text[:7] != "sealed:" {
+		return value, nil
+	}
+	plain, err := old.Open(text)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := new.Seal(plain)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(sealed)
+}
