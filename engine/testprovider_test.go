@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -19,12 +20,14 @@ type testProvider struct {
 	// offers, when set, are what GetOffers answers.
 	offers []protocol.Offer
 	// pure announces pure_plan for test_value; plans counts plan calls.
-	pure    bool
-	plans   atomic.Int64
-	mu      sync.Mutex
-	applies []string // "create:<id>" etc.
-	nextID  atomic.Int64
-	objects map[string]cty.Value // id -> object, what "reality" holds
+	pure  bool
+	plans atomic.Int64
+	// applyDelay makes every apply take this long.
+	applyDelay time.Duration
+	mu         sync.Mutex
+	applies    []string // "create:<id>" etc.
+	nextID     atomic.Int64
+	objects    map[string]cty.Value // id -> object, what "reality" holds
 }
 
 func newTestProvider() *testProvider { return &testProvider{objects: map[string]cty.Value{}} }
@@ -104,6 +107,7 @@ func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanRe
 
 func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.ApplyResourceChangeRequest) protocol.ApplyResourceChangeResponse {
 	var resp protocol.ApplyResourceChangeResponse
+	time.Sleep(p.applyDelay)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if req.PlannedState.IsNull() {
