@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,6 +54,14 @@ func TestE2EHistoryDiffRollback(t *testing.T) {
 	r = w.must(0, "graph", "-lineage")
 	if !strings.Contains(r.stdout, `"null_value.parent" -> "null_value.child"`) {
 		t.Fatalf("graph -lineage:\n%s", r.stdout)
+	}
+	if _, err := exec.LookPath("dot"); err == nil {
+		r = w.must(0, "graph", "-lineage", "-format", "svg")
+		if !strings.Contains(r.stdout, "<svg") || !strings.Contains(r.stdout, "null_value.parent") {
+			t.Fatalf("graph -lineage -format svg:\n%s", r.stdout)
+		}
+	} else {
+		t.Log("Graphviz is not installed: the SVG output is not checked (CI installs it)")
 	}
 
 	// Roll the parent back to serial 1.
