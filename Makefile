@@ -12,7 +12,7 @@ LDFLAGS  := -X main.Version=$(VERSION)
 # saved under the package's testdata/fuzz and become regular tests.
 FUZZ_TARGETS := ./engine/configs:FuzzLoad ./engine/plans:FuzzDecode ./engine/values:FuzzDecodeState \
 	./cmd/llmops/render:FuzzPlanRender ./plugins/sdk/jobs:FuzzParseMetrics ./plugins/sdk/jobs:FuzzLatestMetrics \
-	./plugins/local/gateway:FuzzRequest
+	./plugins/sdk/gateway:FuzzRequest
 FUZZTIME ?= 5s
 
 all: build

@@ -7,8 +7,8 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/llmops/llmops/plugins/local/gateway"
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 )
 
 // planDeployment: API keys are write-only (planned null; their salted

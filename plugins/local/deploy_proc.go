@@ -13,14 +13,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llmops/llmops/plugins/local/gateway"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 )
 
 // GatewayArg is the hidden first argument with which the provider binary
 // runs a deployment's gateway: `llmops-provider-local __llmops_gateway
-// DIR`. The main function must call Gateway when it sees it.
-const GatewayArg = "__llmops_gateway"
+// DIR` (the shared gateway's Arg). The main function must call Gateway
+// when it sees it.
+const GatewayArg = gateway.Arg
 
 // Gateway runs a deployment's gateway process (package gateway) and
 // returns its exit code.

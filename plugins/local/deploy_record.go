@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llmops/llmops/plugins/local/gateway"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 )
 

@@ -1,13 +1,16 @@
-// Package gateway is the HTTP front of a local deployment: one stable
-// endpoint (http://HOST:PORT/v1) that checks API keys, enforces a per-key
-// rate limit, validates requests, load-balances them over the replicas of
-// the deployment's current revision and measures them.
+// Package gateway is the HTTP front of a deployment, shared by the
+// providers that serve models (local, slurm): one stable endpoint
+// (http://HOST:PORT/v1) that checks API keys, enforces a per-key rate
+// limit, validates requests, load-balances them over the replicas of the
+// deployment's current revision (processes on the llmops host, or serving
+// jobs on cluster nodes) and measures them.
 //
-// It runs as its own detached process (the provider binary re-executed as
-// `llmops-provider-local __llmops_gateway DIR`, see Main), so it outlives
-// llmops and the provider. The provider hands it its listening socket
-// (file descriptor 3), so the port never changes while the deployment
-// lives, and writes its routing and access configuration to DIR/gateway.json
+// It runs as its own detached process on the llmops host (the provider
+// binary re-executed as `llmops-provider-<type> __llmops_gateway DIR`, see
+// Arg, Main and Launch), so it outlives llmops and the provider. The
+// provider hands it its listening socket (file descriptor 3), so the port
+// never changes while the deployment lives, and writes its routing and
+// access configuration to DIR/gateway.json
 // (Config, written atomically by rename). The gateway reloads that file on
 // SIGHUP (and when its modification time changes, checked every second): the
 // new routes take effect for the next request, atomically; requests in
