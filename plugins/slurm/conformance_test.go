@@ -18,7 +18,8 @@ import (
 // process and as the built binary llmops starts, against the test cluster. The suite's artifact store is
 // private, so every input is staged; jobs run in a directory under the
 // shared directory (working_dir). The dataset case stores the bundle whose
-// id the job cases use (a bundle is a directory like any model).
+// id the job and deployment cases use (a bundle is a directory like any
+// model); the deployment's replica runs the test binary as its server.
 func TestConformance(t *testing.T) {
 	env := needSlurm(t)
 	h := newHarness(t, nil)
@@ -49,6 +50,22 @@ func TestConformance(t *testing.T) {
 			"gate": []any{map[string]any{"metric": "accuracy", "min": min}},
 		})
 	}
+	serve := serveBinary(t, env)
+	dep := func(tag string, extra map[string]any) cty.Value {
+		m := map[string]any{
+			"model": dsID,
+			"serve": map[string]any{
+				"command": []string{serve, "--port={port}", "--model={model_path}", "--tag=" + tag},
+				"env":     map[string]string{"LLMOPS_SLURM_TEST_SERVE": "1"},
+			},
+			"access":    map[string]any{"api_keys": []string{"sk-conformance-0123456789"}},
+			"resources": map[string]any{"max_duration": "30m"},
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return toCty(h.ty("deployment"), m)
+	}
 	cases := []conformance.Case{
 		{
 			TypeName: "dataset", Create: dsCfg(nil), Update: dsCfg(map[string]any{"seed": 7}),
@@ -68,6 +85,13 @@ func TestConformance(t *testing.T) {
 			Invalid: toCty(h.ty("evaluation"), map[string]any{"model": dsID}), InvalidError: "no built-in evaluations",
 		},
 		{Name: "evaluation_gate_failing", TypeName: "evaluation", Create: eval("0.4", 0.5), FailsWith: "accuracy"},
+		{
+			// A serving job behind the gateway; the update rolls out
+			// revision 2 (a new serve argument) blue/green.
+			TypeName: "deployment", Create: dep("c1", nil), Update: dep("c2", nil), Replace: dep("c2", map[string]any{"port": 1}),
+			Invalid: dep("c3", map[string]any{"access": map[string]any{"requests_per_minute": 10}}), InvalidError: "public = true",
+			ImportID: func(st cty.Value) string { return st.GetAttr("id").AsString() },
+		},
 	}
 	os.MkdirAll(filepath.Join(h.workDir, "run"), 0o755)
 	pcfg := toCty(h.schema.Provider.Block.ImpliedType(), map[string]any{

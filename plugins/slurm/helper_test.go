@@ -14,12 +14,21 @@ import (
 // $LLMOPS_OUTPUT_DIR/args.json, writes a model with awkward file names and
 // metrics, and exits with $LLMOPS_SLURM_TEST_EXIT.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == GatewayArg {
+		os.Exit(Gateway(os.Args[2:])) // the in-process tests' deployments
+	}
+	if os.Getenv("LLMOPS_SLURM_TEST_SERVE") != "" {
+		os.Exit(fakeServe())
+	}
 	if os.Getenv("LLMOPS_SLURM_TEST_HELPER") != "" {
 		os.Exit(helperMain())
 	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir) // built by the end-to-end tests
+	}
+	if serveDir != "" {
+		os.RemoveAll(serveDir) // the deployment tests' serving program
 	}
 	os.Exit(code)
 }

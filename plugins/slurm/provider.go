@@ -29,7 +29,7 @@ func Provider() *sdk.Provider {
 		Name:    "slurm",
 		Version: Version,
 		Schema: sdk.Block{
-			Description: "Runs training runs, evaluations and dataset transforms as Slurm batch jobs.",
+			Description: "Runs training runs, evaluations and dataset transforms as Slurm batch jobs, and deployments as long-running serving jobs behind a gateway on the llmops host.",
 			Attributes: sdk.Attributes{
 				"url":         sdk.Attr(cty.String).Optional().Description("slurmrestd's base URL, e.g. `http://slurm-rest.example:6820` (mode = \"rest\")."),
 				"mode":        sdk.Attr(cty.String).Optional().Description("`rest` (default): talk to slurmrestd; `cli`: run sbatch, squeue, scontrol and scancel on this host (a login node)."),
@@ -56,6 +56,7 @@ func Provider() *sdk.Provider {
 			schema.TrainingRun: trainingRunResource(),
 			schema.Evaluation:  evaluationResource(),
 			schema.Dataset:     datasetResource(),
+			schema.Deployment:  deploymentResource(),
 		},
 	}
 }
@@ -78,6 +79,8 @@ type meta struct {
 	chown    bool
 	// pricePerHour is the configured price of an hour of a job (placement).
 	pricePerHour float64
+	// exe is the provider binary, run again as a deployment's gateway.
+	exe string
 }
 
 func (m *meta) runsRoot() string  { return filepath.Join(m.shared, "runs") }
@@ -130,6 +133,10 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 		return nil, d
 	}
 	m := &meta{store: store, workDir: wd, jobDir: wd, partition: c.GetString("partition"), account: c.GetString("account"), qos: c.GetString("qos")}
+	if m.exe, err = os.Executable(); err != nil {
+		d.FromError("Cannot find the provider's executable (it runs the deployments' gateways)", err)
+		return nil, d
+	}
 	if pv := c.Attr("price_per_hour"); pv != cty.NilVal && !pv.IsNull() && pv.IsKnown() {
 		m.pricePerHour, _ = pv.AsBigFloat().Float64()
 	}

@@ -1,0 +1,270 @@
+package slurm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/llmops/llmops/plugins/sdk"
+)
+
+// defaultServeMinutes is a serving job's time limit when
+// resources.max_duration is unset: a day.
+const defaultServeMinutes = 24 * 60
+
+// submitReplica prepares a replica directory and its script, and submits
+// the job. The replica is not routed.
+func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, rev int64, index int) (replicaRec, error) {
+	r.Seq++
+	x := replicaRec{Index: index, Revision: rev, Dir: filepath.Join(r.shared, fmt.Sprintf("r%d-%d.%d", rev, index, r.Seq))}
+	if err := os.MkdirAll(r.shared, 0o755); err != nil {
+		return x, err
+	}
+	if err := os.Mkdir(x.Dir, 0o755); err != nil {
+		return x, err
+	}
+	if err := m.owned(x.Dir); err != nil {
+		return x, err
+	}
+	script, err := renderServeScript(&serveParams{
+		Deployment: r.ID, Revision: rev, Replica: index, Argv: spec.Command, WorkDir: m.jobDir, Dir: x.Dir,
+		ModelPath: spec.ModelPath, Env: spec.Env, PortLow: spec.PortLow, PortHigh: spec.PortHigh,
+	})
+	if err != nil {
+		return x, err
+	}
+	path := filepath.Join(x.Dir, scriptFile)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		return x, err
+	}
+	res := spec.Res
+	if res.Minutes <= 0 {
+		res.Minutes = defaultServeMinutes
+	}
+	sub := &submission{
+		Name: fmt.Sprintf("llmops-%s-r%d-%d", r.ID, rev, index), Script: script, Path: path, Dir: x.Dir, Output: x.logPath(), Env: m.baseEnv,
+		Part: res.Partition, Account: res.Account, QOS: res.QOS, Nodes: 1,
+		CPUs: res.CPUs, MemMB: res.MemMB, Minutes: res.Minutes, Gres: res.gres(),
+	}
+	id, err := m.sched.Submit(ctx, sub)
+	if err != nil {
+		return x, fmt.Errorf("submitting replica %d of revision %d to Slurm: %w", index, rev, err)
+	}
+	x.JobID, x.Submitted = id, time.Now().UTC()
+	_ = os.WriteFile(filepath.Join(x.Dir, "job.id"), []byte(id+"\n"), 0o644)
+	return x, nil
+}
+
+// startReplicas submits one replica job of spec at revision rev per index,
+// records them unrouted, and waits until each runs and answers its health
+// check on its node. On failure it cancels them all and returns an error
+// with the tail of the failing replica's log.
+func (m *meta) startReplicas(ctx context.Context, r *depRecord, spec *depSpec, rev int64, indices []int) ([]replicaRec, error) {
+	var started []replicaRec
+	fail := func(err error, x *replicaRec) ([]replicaRec, error) {
+		m.cancelReplicas(context.WithoutCancel(ctx), started, false)
+		r.forget(started)
+		_ = r.save()
+		tail := ""
+		if x != nil {
+			tail = logTail(x.logPath())
+		}
+		return nil, fmt.Errorf("%w%s", err, tail)
+	}
+	for _, i := range indices {
+		x, err := m.submitReplica(ctx, r, spec, rev, i)
+		if err != nil {
+			return fail(err, nil)
+		}
+		started = append(started, x)
+		r.Replicas = append(r.Replicas, x)
+		sdk.Logger(ctx).Info("replica job submitted", "deployment", r.ID, "revision", rev, "replica", i, "slurm_job", x.JobID)
+	}
+	if err := r.save(); err != nil {
+		return fail(err, nil)
+	}
+	errs := make([]error, len(started))
+	var wg sync.WaitGroup
+	for i := range started {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = m.waitReplica(ctx, &started[i], spec)
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fail(err, &started[i])
+		}
+	}
+	// The record gets the endpoints the replicas published.
+	for _, x := range started {
+		for j := range r.Replicas {
+			if r.Replicas[j].JobID == x.JobID {
+				r.Replicas[j] = x
+			}
+		}
+	}
+	return started, r.save()
+}
+
+// waitReplica follows a replica's job until its server answers its health
+// check: the job may queue for spec's queue timeout, then its server has
+// the health timeout from the moment the job runs.
+func (m *meta) waitReplica(ctx context.Context, x *replicaRec, spec *depSpec) error {
+	log := sdk.Logger(ctx)
+	queueDeadline := time.Now().Add(spec.queueTimeout())
+	var healthDeadline, nextPoll time.Time
+	what := fmt.Sprintf("replica %d of revision %d (Slurm job %s)", x.Index, x.Revision, x.JobID)
+	lastState := ""
+	for {
+		if now := time.Now(); !now.Before(nextPoll) {
+			nextPoll = now.Add(time.Second)
+			ji, err := m.sched.Job(ctx, x.JobID)
+			switch {
+			case errors.Is(err, errJobUnknown):
+				return fmt.Errorf("%s is unknown to Slurm", what)
+			case err != nil:
+				log.Warn("cannot reach Slurm", "error", err)
+			default:
+				if ji.State != lastState {
+					log.Info("replica job", "slurm_job", x.JobID, "state", ji.State, "reason", ji.Reason, "nodes", ji.Nodes)
+					lastState = ji.State
+				}
+				switch classify(ji.State) {
+				case phaseQueued:
+					if now.After(queueDeadline) {
+						reason := ""
+						if ji.Reason != "" && ji.Reason != "None" {
+							reason = " (" + ji.Reason + ")"
+						}
+						return fmt.Errorf("%s is still queued%s after the queue timeout (%s)", what, reason, spec.queueTimeout())
+					}
+				case phaseRunning:
+					if healthDeadline.IsZero() {
+						healthDeadline = now.Add(spec.healthTimeout())
+						x.Node = ji.Nodes
+					}
+				default:
+					why := describeFailure(classify(ji.State))
+					if t := exitText(ji); t != "" {
+						why += " (" + t + ")"
+					}
+					return fmt.Errorf("%s %s before it answered its health check", what, why)
+				}
+			}
+		}
+		if !healthDeadline.IsZero() {
+			if x.Port == 0 {
+				if err := readEndpoint(x); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("%s: %w", what, err)
+				}
+			}
+			if x.Port != 0 && healthy(ctx, x.url()+spec.healthPath()) {
+				log.Info("replica healthy", "slurm_job", x.JobID, "endpoint", x.url())
+				return nil
+			}
+			if time.Now().After(healthDeadline) {
+				if x.Port == 0 {
+					return fmt.Errorf("%s runs on %s but published no endpoint (%s) within the health timeout (%s)", what, x.Node, filepath.Join(x.Dir, endpointFile), spec.healthTimeout())
+				}
+				return fmt.Errorf("%s did not answer GET %s%s with 2xx within the health timeout (%s)", what, x.url(), spec.healthPath(), spec.healthTimeout())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, context.Cause(ctx))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+var hostRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+
+// readEndpoint reads the endpoint a replica's script published.
+func readEndpoint(x *replicaRec) error {
+	b, err := os.ReadFile(filepath.Join(x.Dir, endpointFile))
+	if err != nil {
+		return err
+	}
+	var e struct {
+		Host string `json:"host"`
+		Port int    `json:"port"`
+		Node string `json:"node"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(x.Dir, endpointFile), err)
+	}
+	if !hostRE.MatchString(e.Host) || e.Port < 1 || e.Port > 65535 {
+		return fmt.Errorf("%s gives an invalid endpoint %q port %d", filepath.Join(x.Dir, endpointFile), e.Host, e.Port)
+	}
+	x.Host, x.Port = e.Host, e.Port
+	if e.Node != "" {
+		x.Node = e.Node
+	}
+	return nil
+}
+
+var healthClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+	Proxy: nil, DisableKeepAlives: true, DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+}}
+
+// healthy asks a URL once: 2xx is healthy.
+func healthy(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode >= 200 && resp.StatusCode < 300
+}
+
+// replicaUp reports whether a replica's job runs and its server answers.
+// When Slurm cannot be reached, the health check alone decides.
+func (m *meta) replicaUp(ctx context.Context, x *replicaRec, path string) bool {
+	if x.Port == 0 {
+		return false
+	}
+	ji, err := m.sched.Job(ctx, x.JobID)
+	if errors.Is(err, errJobUnknown) || (err == nil && classify(ji.State) != phaseRunning) {
+		return false
+	}
+	return healthy(ctx, x.url()+path)
+}
+
+// cancelReplicas cancels replica jobs (in parallel, waiting for Slurm to
+// end them) and, with remove, deletes their directories.
+func (m *meta) cancelReplicas(ctx context.Context, reps []replicaRec, remove bool) {
+	var wg sync.WaitGroup
+	for _, x := range reps {
+		wg.Add(1)
+		go func(x replicaRec) {
+			defer wg.Done()
+			if x.JobID != "" {
+				if err := m.cancelAndWait(ctx, x.JobID); err != nil {
+					sdk.Logger(ctx).Warn("cannot cancel a replica job", "slurm_job", x.JobID, "error", err)
+				}
+			}
+			if remove && x.Dir != "" && strings.HasPrefix(x.Dir, m.deploySharedRoot()+string(filepath.Separator)) {
+				_ = os.RemoveAll(x.Dir)
+			}
+		}(x)
+	}
+	wg.Wait()
+}
