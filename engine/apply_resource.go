@@ -173,7 +173,10 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	// provider made (the next plan plans the create again and the
 	// provider adopts the object it finds). A create-then-delete keeps
 	// the old object recorded instead.
-	if priorVal.IsNull() && ch.Action != plans.CreateThenDelete {
+	// Objects that live only in the state (state_only) have nothing to
+	// orphan: they need no intent record.
+	stateOnly := pi.schema.HasCapability(protocol.CapabilityStateOnlyPrefix + typ)
+	if priorVal.IsNull() && ch.Action != plans.CreateThenDelete && !stateOnly {
 		intent := cty.UnknownAsNull(values.MarkPaths(pr.PlannedState, sensitive))
 		if err := w.persist(ri, intent, pr.PlannedPrivate, state.StatusCreating, nil, meta); err != nil {
 			w.fail(ri, ch.Action, err.Error())
@@ -205,7 +208,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 			if perr := w.persist(ri, newVal, resp.Private, status, nil, meta); perr != nil {
 				ds = append(ds, stateWriteDiag(perr)...)
 			}
-		case priorVal.IsNull() && ch.Action != plans.CreateThenDelete:
+		case priorVal.IsNull() && ch.Action != plans.CreateThenDelete && !stateOnly:
 			// Nothing was created: drop the intent.
 			if perr := w.remove(ri); perr != nil {
 				ds = append(ds, stateWriteDiag(perr)...)
