@@ -138,7 +138,9 @@ type depRecord struct {
 	shared string // the replicas' directory on shared_dir
 }
 
-func (m *meta) deployRoot() string { return filepath.Join(m.store.Root(), "runs", "slurm", "deployment") }
+func (m *meta) deployRoot() string {
+	return filepath.Join(m.store.Root(), "runs", "slurm", "deployment")
+}
 func (m *meta) deploySharedRoot() string {
 	return filepath.Join(m.shared, "deployments")
 }

@@ -76,7 +76,9 @@ func (m *meta) startReplicas(ctx context.Context, r *depRecord, spec *depSpec, r
 		_ = r.save()
 		tail := ""
 		if x != nil {
-			tail = logTail(x.logPath())
+			if _, serr := os.Stat(x.logPath()); serr == nil {
+				tail = logTail(x.logPath()) // a job that never ran has no log
+			}
 		}
 		return nil, fmt.Errorf("%w%s", err, tail)
 	}

@@ -54,6 +54,7 @@ func fakeServe() int {
 		json.NewEncoder(w).Encode(map[string]any{
 			"object": "text_completion", "model": args["tag"], "revision": os.Getenv("LLMOPS_REVISION"),
 			"job": os.Getenv("SLURM_JOB_ID"), "port": args["port"], "auth": r.Header.Get("Authorization"),
+			"gpus":    os.Getenv("CUDA_VISIBLE_DEVICES"),
 			"choices": []any{map[string]any{"text": "hello", "index": 0}},
 			"usage":   map[string]any{"prompt_tokens": 2, "completion_tokens": 5, "total_tokens": 7},
 		})

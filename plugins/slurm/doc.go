@@ -1,7 +1,8 @@
 // Package slurm is the `slurm` provider: it runs training runs,
 // evaluations and dataset transforms as batch jobs on a Slurm cluster,
 // under the same job contract as the local provider (package
-// plugins/sdk/jobs), so one train.py runs on both.
+// plugins/sdk/jobs), so one train.py runs on both, and deployments as
+// serving jobs behind a gateway on the llmops host.
 //
 // It talks to slurmrestd (mode "rest", JWT from SLURM_JWT or token_file,
 // API v0.0.38 or v0.0.39 found from the OpenAPI document) or runs sbatch,
@@ -32,7 +33,22 @@
 // capacity.go computes, per partition, the GPUs free and the queue from
 // the nodes' GRES, for placement offers.
 //
-// The boundary: the package uses only plugins/sdk (with its artifacts and
-// jobs packages) and schema, as every provider must. Deployments (serving
-// jobs) are not served yet.
+// Deployments (deployment.go, deploy_*.go) are long-running serving jobs:
+// each replica is a batch job (--time from resources.max_duration, default
+// a day) whose script (deploy_script.go) picks a free port on its node,
+// starts the serve command with {port} and {model_path} substituted, and
+// publishes endpoint.json {host, port} in its directory under
+// <shared_dir>/llmops/deployments/<id>/. Create and Update are synchronous:
+// the provider waits for the job to run (queue_timeout), health-checks the
+// server on its node (serve.health_timeout), then routes the deployment's
+// gateway to it. The gateway (package plugins/sdk/gateway) runs detached
+// on the llmops host, the provider binary re-executed with GatewayArg; it
+// holds the stable endpoint, the API keys' hashes, the rate limit and the
+// metrics, and switches revisions atomically. Its record and
+// configuration live in the artifact store, under
+// runs/slurm/deployment/<id>. A replica job that ended reads as a degraded
+// deployment (drift); Update resubmits it in the same revision.
+//
+// The boundary: the package uses only plugins/sdk (with its artifacts,
+// jobs and gateway packages) and schema, as every provider must.
 package slurm
