@@ -2,6 +2,8 @@ package slurm
 
 import (
 	"context"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,3 +97,62 @@ func TestLiveDeploymentOnAFullCluster(t *testing.T) {
 		t.Fatalf("%d jobs are left in the queue", queued)
 	}
 }
+
+// mode = "cli": the serving job is submitted with sbatch, read with
+// scontrol and cancelled with scancel; a replica whose job an
+// administrator cancelled reads as degraded and is resubmitted by Update.
+func TestLiveDeploymentCLIMode(t *testing.T) {
+	env := needSlurm(t)
+	if _, err := exec.LookPath("sbatch"); err != nil {
+		t.Skip("no sbatch on PATH")
+	}
+	t.Setenv("SLURM_CONF", env.Conf)
+	h := newHarness(t, map[string]any{"mode": "cli", "url": nil, "user": nil, "token_file": nil})
+	serve := serveBinary(t, env)
+	const key = "sk-live-cli-0123456789"
+	cfg := toCty(h.ty("deployment"), map[string]any{
+		"model": h.model(map[string]string{"weights.bin": "w"}),
+		"serve": map[string]any{
+			"command": []string{serve, "--port={port}", "--model={model_path}", "--tag=cli"},
+			"env":     map[string]string{"LLMOPS_SLURM_TEST_SERVE": "1"},
+		},
+		"access":     map[string]any{"api_keys": []string{key}},
+		"node_ports": "21000-21999",
+	})
+	st, _ := h.create("deployment", cfg)
+	ep, jid := str(st, "endpoint"), st.GetAttr("job_ids").Index(cty.NumberIntVal(0)).AsString()
+	if c := call(ep, key); c.code != 200 || c.doc["model"] != "cli" || c.doc["job"] != jid {
+		t.Fatalf("completion: %+v", c)
+	}
+	if p, _ := strconv.Atoi(c0(call(ep, key).doc["port"])); p < 21000 || p > 21999 {
+		t.Fatalf("the replica listens on port %d, outside node_ports", p)
+	}
+	if err := h.meta.sched.Cancel(context.Background(), jid); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); h.slurmState(jid) == "RUNNING" && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	rr := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: "deployment", CurrentState: st})
+	if str(rr.NewState, "status") != deployDegraded || str(rr.NewState, "healthy_replicas") != "0" {
+		t.Fatalf("after scancel: %#v", rr.NewState)
+	}
+	pr := h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "deployment", PriorState: rr.NewState, ProposedNewState: cfg, Config: cfg})
+	ar := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: "deployment", PriorState: rr.NewState, PlannedState: pr.PlannedState, Config: cfg})
+	if ar.Diagnostics.HasErrors() {
+		t.Fatal(ar.Diagnostics.Err())
+	}
+	st = ar.NewState
+	jid2 := st.GetAttr("job_ids").Index(cty.NumberIntVal(0)).AsString()
+	if c := call(ep, key); c.code != 200 || c.doc["job"] != jid2 || jid2 == jid || str(st, "revision") != "1" {
+		t.Fatalf("after the repair: %+v %#v", c, st)
+	}
+	if d := h.destroy("deployment", st); d.HasErrors() {
+		t.Fatal(d.Err())
+	}
+	if s := h.slurmState(jid2); s != "CANCELLED" {
+		t.Errorf("after destroy: %s", s)
+	}
+}
+
+func c0(v any) string { s, _ := v.(string); return s }
