@@ -303,6 +303,9 @@ func (m *meta) applyRoutes(ctx context.Context, r *depRecord) error {
 // the configuration was written) and waits until it serves it.
 func (m *meta) restartGateway(ctx context.Context, r *depRecord) error {
 	r.Gateway.Stop(5 * time.Second)
+	if m.exe == "" {
+		return fmt.Errorf("cannot find the provider's executable, which runs the gateway")
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(r.Host, strconv.Itoa(r.Port)))
 	if err != nil {
 		return fmt.Errorf("the gateway's port: %w", err)

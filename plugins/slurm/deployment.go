@@ -340,7 +340,10 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 		return &sdk.Response{Diagnostics: d}
 	}
 	r.Access, r.Strategy = access, st.GetString("strategy")
-	if !sameSpec(r.Spec, *spec) {
+	// A new revision only when the plan announced one (the revision is
+	// unknown): what the plan cannot see, such as the provider block's
+	// partition, takes effect at the next rollout.
+	if !st.Known("revision") && !sameSpec(r.Spec, *spec) {
 		err = m.rollout(ctx, r, spec, strategyOf(st))
 	} else {
 		r.Spec.HealthTimeout, r.Spec.QueueTimeout, r.Spec.ReplicasSet, r.Spec.Config = spec.HealthTimeout, spec.QueueTimeout, spec.ReplicasSet, spec.Config

@@ -133,10 +133,7 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 		return nil, d
 	}
 	m := &meta{store: store, workDir: wd, jobDir: wd, partition: c.GetString("partition"), account: c.GetString("account"), qos: c.GetString("qos")}
-	if m.exe, err = os.Executable(); err != nil {
-		d.FromError("Cannot find the provider's executable (it runs the deployments' gateways)", err)
-		return nil, d
-	}
+	m.exe, _ = os.Executable() // checked when a gateway starts
 	if pv := c.Attr("price_per_hour"); pv != cty.NilVal && !pv.IsNull() && pv.IsKnown() {
 		m.pricePerHour, _ = pv.AsBigFloat().Float64()
 	}
