@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/cmd/llmops/render"
@@ -80,7 +81,7 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 			return exitError
 		}
 		defer op.close()
-		var diags = hclDiags(nil)
+		var diags hcl.Diagnostics
 		p, diags = op.eng.Plan(ctx, m.withPins(ctx, op, po))
 		m.reportDeadProviders(op)
 		if p == nil || diags.HasErrors() {

@@ -6,15 +6,12 @@ import (
 	"os"
 	"sort"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/engine/values"
 )
-
-type hclDiags = hcl.Diagnostics
 
 // prepareSavedPlan loads a plan file and refuses it when the
 // configuration, the variables or a provider binary changed since it was

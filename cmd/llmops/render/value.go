@@ -325,7 +325,7 @@ func hclValue(b *strings.Builder, v cty.Value, depth int) {
 		return
 	}
 	v, _ = v.Unmark()
-	pad := strings.Repeat("  ", depth+1)
+	lead := strings.Repeat("  ", depth+1)
 	ty := v.Type()
 	if ty.IsObjectType() || ty.IsMapType() {
 		m := v.AsValueMap()
@@ -333,7 +333,7 @@ func hclValue(b *strings.Builder, v cty.Value, depth int) {
 		w := keyWidth(keys, ty.IsMapType())
 		b.WriteString("{\n")
 		for _, k := range keys {
-			b.WriteString(pad + pad_(keyText(k, ty.IsMapType()), w) + " = ")
+			b.WriteString(lead + pad(keyText(k, ty.IsMapType()), w) + " = ")
 			hclValue(b, m[k], depth+1)
 			b.WriteString("\n")
 		}
@@ -343,11 +343,9 @@ func hclValue(b *strings.Builder, v cty.Value, depth int) {
 	b.WriteString("[\n")
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
-		b.WriteString(pad)
+		b.WriteString(lead)
 		hclValue(b, e, depth+1)
 		b.WriteString(",\n")
 	}
 	b.WriteString(strings.Repeat("  ", depth) + "]")
 }
-
-func pad_(s string, w int) string { return pad(s, w) }
