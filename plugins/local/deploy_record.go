@@ -68,11 +68,7 @@ func (s depSpec) healthTimeout() time.Duration {
 const defaultHealthTimeout = 60 * time.Second
 
 // depAccess is the gateway's access configuration (hashes only).
-type depAccess struct {
-	Public            bool     `json:"public,omitempty"`
-	KeyHashes         []string `json:"key_hashes,omitempty"`
-	RequestsPerMinute float64  `json:"requests_per_minute,omitempty"`
-}
+type depAccess = gateway.Access
 
 // depRecord is deployment.json: everything the provider knows of a
 // deployment, enough to refresh, change, delete or import it.

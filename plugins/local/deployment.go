@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/schema/kindsdk"
@@ -147,7 +148,7 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
-	access, err := accessFor(req.Config, st)
+	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
 	if err != nil {
 		return errResp(attr("access"), "Invalid access", err)
 	}
@@ -201,7 +202,7 @@ func stateFromRecord(st *sdk.Object, r *depRecord, healthy int) {
 	st.SetInt("revision", r.Revision)
 	st.SetInt("healthy_replicas", int64(healthy))
 	st.SetString("model_digest", r.ModelDigest)
-	st.Set("access", accessState(st.Attr("access"), r.Access))
+	st.Set("access", gateway.AccessState(st.Attr("access"), r.Access))
 	status := deployServing
 	switch {
 	case healthy == 0 && !r.Gateway.alive():
@@ -270,7 +271,7 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
-	access, err := accessFor(req.Config, st)
+	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
 	if err != nil {
 		return errResp(attr("access"), "Invalid access", err)
 	}

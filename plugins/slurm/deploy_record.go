@@ -89,11 +89,7 @@ func (s depSpec) rolloutKey() depSpec {
 func sameSpec(a, b depSpec) bool { return reflect.DeepEqual(a.rolloutKey(), b.rolloutKey()) }
 
 // depAccess is the gateway's access configuration (hashes only).
-type depAccess struct {
-	Public            bool     `json:"public,omitempty"`
-	KeyHashes         []string `json:"key_hashes,omitempty"`
-	RequestsPerMinute float64  `json:"requests_per_minute,omitempty"`
-}
+type depAccess = gateway.Access
 
 // replicaRec is one replica: a Slurm job and, once it runs, its server.
 type replicaRec struct {

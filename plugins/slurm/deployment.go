@@ -199,7 +199,7 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
-	access, err := accessFor(req.Config, st)
+	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
 	if err != nil {
 		d.AttrErrorf(attr("access"), "Invalid access", "%v", err)
 		return &sdk.Response{Diagnostics: d}
@@ -265,7 +265,7 @@ func stateFromRecord(st *sdk.Object, r *depRecord, healthy int) {
 	st.SetInt("port", int64(r.Port))
 	st.SetInt("revision", r.Revision)
 	st.SetInt("healthy_replicas", int64(healthy))
-	st.Set("access", accessState(st.Attr("access"), r.Access))
+	st.Set("access", gateway.AccessState(st.Attr("access"), r.Access))
 	var backends, ids []string
 	for _, x := range r.current() {
 		backends = append(backends, x.url())
@@ -334,7 +334,7 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
-	access, err := accessFor(req.Config, st)
+	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
 	if err != nil {
 		d.AttrErrorf(attr("access"), "Invalid access", "%v", err)
 		return &sdk.Response{Diagnostics: d}
