@@ -54,8 +54,24 @@ training_run "ft" {
 }
 `)
 	w.llmops(0, "init")
+	// resume puts the node back and waits until the controller sees it
+	// usable (and responding) again: the tests after this one submit jobs
+	// at once.
+	resume := func() {
+		scontrol("update", "nodename="+node, "state=resume")
+		for i := 0; i < 300; i++ {
+			st := exec.Command("sinfo", "-h", "-N", "-o", "%t")
+			st.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
+			out, _ := st.Output()
+			if s := strings.TrimSpace(strings.Split(string(out), "\n")[0]); s == "idle" || s == "mix" {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("node %s not usable 30 s after resume", node)
+	}
 	scontrol("update", "nodename="+node, "state=drain", "reason=llmops placement test")
-	defer scontrol("update", "nodename="+node, "state=resume")
+	defer resume()
 	r := w.llmops(2, "plan", "-detailed-exitcode")
 	for _, want := range []string{
 		"# placed on local (strategy ordered)",
@@ -66,16 +82,7 @@ training_run "ft" {
 			t.Errorf("the plan lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	scontrol("update", "nodename="+node, "state=resume")
-	for i := 0; i < 300; i++ { // until the controller sees it usable (and responding) again
-		st := exec.Command("sinfo", "-h", "-N", "-o", "%t")
-		st.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
-		out, _ := st.Output()
-		if s := strings.TrimSpace(strings.Split(string(out), "\n")[0]); s == "idle" || s == "mix" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	resume()
 	r = w.llmops(2, "plan", "-detailed-exitcode")
 	if !strings.Contains(r.stdout, "# placed on slurm (strategy ordered)") {
 		t.Errorf("with the node back, the run goes to Slurm:\n%s", r.stdout)
