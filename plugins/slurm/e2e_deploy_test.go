@@ -236,7 +236,7 @@ func (w *e2e) scancel(id string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		w.t.Fatalf("scancel %s: %v: %s", id, err, out)
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if st := w.jobState(id); st != "RUNNING" && st != "PENDING" && st != "COMPLETING" {
 			return
 		}

@@ -435,6 +435,11 @@ func progress(r *run, n int, jid string, ji *jobInfo) string {
 	if ji != nil && ji.Nodes != "" {
 		where = " on " + ji.Nodes
 	}
+	if ji != nil && strings.HasPrefix(strings.ToUpper(ji.State), "COMPLETING") {
+		// Slurm shows a job that ended (or was cancelled) as COMPLETING
+		// until its node has cleaned up: say so rather than "running".
+		return fmt.Sprintf("Slurm job %s is ending%s (COMPLETING)", jid, where)
+	}
 	if line, _, _ := jobs.LatestMetrics(filepath.Join(r.outputDir(n), jobs.MetricsLinesFile)); line != "" {
 		return fmt.Sprintf("Slurm job %s%s: %s", jid, where, clip(line, 200))
 	}
