@@ -92,7 +92,8 @@ type depRecord struct {
 	// number is not reused).
 	MaxRevision int64 `json:"max_revision"`
 
-	dir string
+	dir  string
+	root string // the artifact store's root, where the gateway listing goes
 }
 
 func (m *meta) deployRoot() string {
@@ -136,7 +137,7 @@ func (m *meta) loadRecord(id string) (*depRecord, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, deployRecordFile), err)
 	}
-	r.dir = dir
+	r.dir, r.root = dir, m.store.Root()
 	return &r, nil
 }
 
@@ -145,7 +146,14 @@ func (r *depRecord) save() error {
 	if err != nil {
 		return err
 	}
-	return jobs.WriteFileAtomic(filepath.Join(r.dir, deployRecordFile), b, 0o600)
+	if err := jobs.WriteFileAtomic(filepath.Join(r.dir, deployRecordFile), b, 0o600); err != nil {
+		return err
+	}
+	// List the gateway where monitors of any provider find it.
+	if r.root == "" {
+		return nil
+	}
+	return gateway.Publish(r.root, gateway.Listing{Deployment: r.ID, Provider: "local", Endpoint: r.endpoint(), Revision: r.Revision})
 }
 
 // lockDir takes the deployment's lock (waiting up to a minute), so that two

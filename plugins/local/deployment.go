@@ -168,10 +168,11 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 		host = "127.0.0.1"
 	}
 	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir}
+		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root()}
 	fail := func(summary string, err error) *sdk.Response {
 		stopAll(r)
 		_ = removeDir(dir)
+		_ = gateway.Withdraw(m.store.Root(), id)
 		return sdk.ErrorResponse(summary, err)
 	}
 	// The gateway first (with no replica yet), so a busy port fails at once.
@@ -313,6 +314,9 @@ func deleteDeployment(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response
 	unlock()
 	if err := removeDir(r.dir); err != nil {
 		return sdk.ErrorResponse("Cannot remove the deployment's directory", err)
+	}
+	if err := gateway.Withdraw(m.store.Root(), r.ID); err != nil {
+		return sdk.ErrorResponse("Cannot remove the deployment's gateway listing", err)
 	}
 	return nil
 }

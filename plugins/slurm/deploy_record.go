@@ -132,6 +132,7 @@ type depRecord struct {
 
 	dir    string // the record's directory
 	shared string // the replicas' directory on shared_dir
+	root   string // the artifact store's root, where the gateway listing goes
 }
 
 func (m *meta) deployRoot() string {
@@ -173,7 +174,7 @@ func (m *meta) loadRecord(id string) (*depRecord, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, deployRecordFile), err)
 	}
-	r.dir, r.shared = dir, filepath.Join(m.deploySharedRoot(), id)
+	r.dir, r.shared, r.root = dir, filepath.Join(m.deploySharedRoot(), id), m.store.Root()
 	return &r, nil
 }
 
@@ -182,7 +183,14 @@ func (r *depRecord) save() error {
 	if err != nil {
 		return err
 	}
-	return jobs.WriteFileAtomic(filepath.Join(r.dir, deployRecordFile), b, 0o600)
+	if err := jobs.WriteFileAtomic(filepath.Join(r.dir, deployRecordFile), b, 0o600); err != nil {
+		return err
+	}
+	// List the gateway where monitors of any provider find it.
+	if r.root == "" {
+		return nil
+	}
+	return gateway.Publish(r.root, gateway.Listing{Deployment: r.ID, Provider: "slurm", Endpoint: r.endpoint(), Revision: r.Revision})
 }
 
 // lockDir takes the deployment's lock (waiting up to a minute), so that two

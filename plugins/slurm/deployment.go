@@ -220,11 +220,12 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 		host = "127.0.0.1"
 	}
 	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir, shared: filepath.Join(m.deploySharedRoot(), id)}
+		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), shared: filepath.Join(m.deploySharedRoot(), id)}
 	fail := func(summary string, err error) *sdk.Response {
 		m.stopAll(context.WithoutCancel(ctx), r)
 		_ = removeDir(r.shared)
 		_ = removeDir(dir)
+		_ = gateway.Withdraw(m.store.Root(), id)
 		d.FromError(summary, err)
 		return &sdk.Response{Diagnostics: d}
 	}
@@ -382,6 +383,9 @@ func deleteDeployment(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response
 	}
 	if err := removeDir(r.dir); err != nil {
 		return sdk.ErrorResponse("Cannot remove the deployment's directory", err)
+	}
+	if err := gateway.Withdraw(m.store.Root(), r.ID); err != nil {
+		return sdk.ErrorResponse("Cannot remove the deployment's gateway listing", err)
 	}
 	return nil
 }

@@ -22,7 +22,8 @@
 //	objects/sha256/<hex>      the artifact: a read-only file, or a directory
 //	tmp/                      staging: Put builds an object here, then renames it in
 //	cache/digests.v1          the digest cache (below)
-//	runs/                     not managed here: providers keep job directories
+//	runs/                     not managed here: providers keep job directories,
+//	                          and serving providers list gateways in runs/gateways
 //
 // The digest cache maps a file (path, device, inode, size, mtime and ctime
 // in nanoseconds) to its sha256, so re-hashing an unchanged tree stats its

@@ -51,6 +51,12 @@
 // gauge per backend, the config generation and the start time. Parse and
 // Window turn two scrapes into the rates and quantiles monitors check.
 //
+// Listings: a serving provider publishes each deployment's endpoint and
+// revision (never its keys) at <artifact store>/runs/gateways/<id>.json
+// (Publish, Withdraw), so that a provider that did not create the
+// deployment, such as the local provider's monitors watching a Slurm
+// deployment, finds it with Lookup.
+//
 // The boundary: the package depends on the standard library only; it
 // knows nothing of llmops' state, plans or the provider protocol.
 package gateway
