@@ -72,7 +72,9 @@
 // <artifact store>/runs/local/monitor/<id>. A reading scrapes the
 // deployment's gateway and computes the checks over the window since the
 // previous reading (the gateway's start for the first), for the revision
-// the deployment serves; eval:<name>.<metric> checks rerun the evaluation
+// the deployment serves. The deployment is this provider's own, or one
+// that another provider serving through the SDK's gateway (slurm) listed
+// in the artifact store (gateway.Publish, runs/gateways/<id>.json); eval:<name>.<metric> checks rerun the evaluation
 // named by the `evaluations` map (or an eval-... id) with LLMOPS_ENDPOINT
 // and LLMOPS_API_KEY (the monitor's api_key) instead of LLMOPS_MODEL_PATH,
 // and read <metric> from its metrics.json. Refresh takes a reading when the

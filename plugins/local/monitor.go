@@ -178,11 +178,11 @@ func monitorConfig(st sdk.Object) (json.RawMessage, string) {
 func applyMonitor(ctx context.Context, metaV any, st sdk.Object, create bool) *sdk.Response {
 	m := metaOf(metaV)
 	dep := st.GetString("deployment")
-	if _, err := m.loadRecord(dep); err != nil {
+	if _, err := m.watchedDeployment(dep); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			err = fmt.Errorf("no local deployment %s exists", dep)
+			err = fmt.Errorf("no deployment %s serves through an llmops gateway in the artifact store %s", dep, m.store.Root())
 		}
-		return errResp(attr("deployment"), "Cannot monitor the deployment", fmt.Errorf("%w; deployment takes the id of a deployment of the local provider (deployment.x.id)", err))
+		return errResp(attr("deployment"), "Cannot monitor the deployment", fmt.Errorf("%w; deployment takes the id of a deployment of a provider that serves through llmops' gateway, such as local or slurm (deployment.x.id), and both must use the same artifact store", err))
 	}
 	id := st.GetString("id")
 	if create {

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -61,13 +62,13 @@ func (m *meta) measure(ctx context.Context, st sdk.Object, dir string, f *monito
 	now := time.Now().UTC()
 	r := &reading{Time: now, Values: map[string]float64{}}
 	depID := st.GetString("deployment")
-	rec, err := m.loadRecord(depID)
+	rec, err := m.watchedDeployment(depID)
 	var stats *gateway.Stats
 	if err != nil {
 		r.Notes = append(r.Notes, fmt.Sprintf("deployment %s: %v", depID, err))
 	} else {
 		r.Revision = rec.Revision
-		samples, err := gateway.Scrape(ctx, scrapeClient, rec.gatewayBase())
+		samples, err := gateway.Scrape(ctx, scrapeClient, rec.Base())
 		if err != nil {
 			r.Notes = append(r.Notes, fmt.Sprintf("the gateway's metrics: %v", err))
 		} else {
@@ -129,8 +130,23 @@ func (m *meta) measure(ctx context.Context, st sdk.Object, dir string, f *monito
 	return r
 }
 
+// watchedDeployment finds the deployment a monitor watches: the local
+// provider's own record, else the listing that another provider serving
+// through llmops' gateway (slurm) published in the shared artifact store.
+// The error wraps os.ErrNotExist when neither knows the id.
+func (m *meta) watchedDeployment(id string) (*gateway.Listing, error) {
+	rec, err := m.loadRecord(id)
+	if err == nil {
+		return &gateway.Listing{Deployment: rec.ID, Provider: "local", Endpoint: rec.endpoint(), Revision: rec.Revision}, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return gateway.Lookup(m.store.Root(), id)
+}
+
 // checkValue measures one check; NaN (with a note) when it has no value.
-func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *depRecord, stats *gateway.Stats, name, dir string) (float64, string) {
+func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *gateway.Listing, stats *gateway.Stats, name, dir string) (float64, string) {
 	if strings.HasPrefix(name, "eval:") {
 		if rec == nil {
 			return math.NaN(), "the deployment is gone"
@@ -156,7 +172,7 @@ func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *depRecord, st
 // evalCheck reruns an evaluation's command against the live endpoint
 // (LLMOPS_ENDPOINT, LLMOPS_API_KEY instead of LLMOPS_MODEL_PATH) and reads
 // the metric from the metrics.json it writes.
-func (m *meta) evalCheck(ctx context.Context, st sdk.Object, rec *depRecord, name, dir string) (float64, string) {
+func (m *meta) evalCheck(ctx context.Context, st sdk.Object, rec *gateway.Listing, name, dir string) (float64, string) {
 	ev, metric, _ := strings.Cut(strings.TrimPrefix(name, "eval:"), ".")
 	evalID := ev
 	if id, ok := st.GetStringMap("evaluations")[ev]; ok {
@@ -180,7 +196,7 @@ func (m *meta) evalCheck(ctx context.Context, st sdk.Object, rec *depRecord, nam
 		}
 		env = append(env, kv)
 	}
-	env = append(env, jobs.EnvRunID+"="+st.GetString("id")+"-"+ev, jobs.EnvOutputDir+"="+out, jobs.EnvEndpoint+"="+rec.endpoint())
+	env = append(env, jobs.EnvRunID+"="+st.GetString("id")+"-"+ev, jobs.EnvOutputDir+"="+out, jobs.EnvEndpoint+"="+rec.Endpoint)
 	if key := st.GetString("api_key"); key != "" {
 		env = append(env, jobs.EnvAPIKey+"="+key)
 	}

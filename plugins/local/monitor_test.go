@@ -1,12 +1,16 @@
 package local_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -141,7 +145,80 @@ func TestMonitorValidation(t *testing.T) {
 		}
 	}
 	cfg := h.fill("monitor", map[string]cty.Value{"deployment": str("dep-0123456789abcdef"), "check": checkBlock(map[string][2]*float64{"error_rate": {nil, fp(0.1)}})})
-	if a := h.apply("monitor", cty.NilVal, cfg); !strings.Contains(diagText(a.diags), "no local deployment") {
+	if a := h.apply("monitor", cty.NilVal, cfg); !strings.Contains(diagText(a.diags), "no deployment dep-0123456789abcdef serves through an llmops gateway") {
 		t.Errorf("a monitor of a missing deployment: %s", diagText(a.diags))
+	}
+}
+
+// A monitor watches a deployment that another provider (slurm) serves
+// through llmops' gateway: it finds it by the listing that provider
+// published in the shared artifact store, and says so when it is gone.
+func TestMonitorWatchesListedDeployment(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, t.TempDir())
+	replica := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"model":"m","choices":[{"text":"ok"}],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}`)
+	}))
+	defer replica.Close()
+	hash, err := gateway.HashKey(depKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "dep-00000000000000aa"
+	srv, err := gateway.NewServer(&gateway.Config{Deployment: id, Revision: 3, Backends: []gateway.Backend{{URL: replica.URL, Revision: 3}}, KeyHashes: []string{hash}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	gw := httptest.NewServer(srv)
+	defer gw.Close()
+	if err := gateway.Publish(h.store, gateway.Listing{Deployment: id, Provider: "slurm", Endpoint: gw.URL + "/v1", Revision: 3}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.fill("monitor", map[string]cty.Value{
+		"deployment": str(id),
+		"interval":   str("1s"),
+		"check": checkBlock(map[string][2]*float64{
+			"error_rate":          {nil, fp(0.01)},
+			"requests_per_minute": {fp(0), nil},
+		}),
+	})
+	mo := h.apply("monitor", cty.NilVal, cfg)
+	if mo.diags.HasErrors() {
+		t.Fatal(diagText(mo.diags))
+	}
+	if num64(mo.state, "deployment_revision") != 3 {
+		t.Fatalf("the monitor does not read the listed revision: %#v", mo.state)
+	}
+	for i := 0; i < 4; i++ {
+		if r := complete(t, gw.URL+"/v1", depKey); r.code != 200 {
+			t.Fatal(r)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond)
+	rr := h.read("monitor", mo.state)
+	if rr.Diagnostics.HasErrors() {
+		t.Fatal(diagText(rr.Diagnostics))
+	}
+	st := rr.NewState
+	vals := st.GetAttr("values").AsValueMap()
+	if attrStr(st, "status") != "ok" || vals["requests_per_minute"] == cty.NilVal {
+		t.Fatalf("after traffic through the listed gateway: status %s values %#v", attrStr(st, "status"), st.GetAttr("values"))
+	}
+	if v, _ := vals["requests_per_minute"].AsBigFloat().Float64(); v <= 0 {
+		t.Fatalf("requests_per_minute %v after 4 requests", v)
+	}
+	// The serving provider destroys the deployment: no data, and a new
+	// monitor of it is refused with what to do.
+	if err := gateway.Withdraw(h.store, id); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if rr := h.read("monitor", st); rr.Diagnostics.HasErrors() || attrStr(rr.NewState, "status") != "no_data" {
+		t.Fatalf("a monitor of a withdrawn deployment: status %s %s", attrStr(rr.NewState, "status"), diagText(rr.Diagnostics))
+	}
+	if a := h.apply("monitor", cty.NilVal, cfg); !strings.Contains(diagText(a.diags), "no deployment "+id+" serves through an llmops gateway") {
+		t.Fatalf("a monitor of a withdrawn deployment: %s", diagText(a.diags))
 	}
 }

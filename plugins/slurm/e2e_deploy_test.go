@@ -55,6 +55,19 @@ deployment "chat" {
   }
 }
 
+# The local provider's monitor watches the Slurm deployment through the
+# gateway listing in the shared artifact store.
+monitor "chat" {
+  deployment = deployment.chat.id
+  interval   = "1s"
+  check "error_rate" {
+    max = 1
+  }
+  check "requests_per_minute" {
+    min = 0
+  }
+}
+
 output "endpoint" {
   value = deployment.chat.endpoint
 }
@@ -95,6 +108,9 @@ output "endpoint" {
 		t.Fatalf("/metrics:\n%s", m)
 	}
 	w.llmops(0, "plan", "-detailed-exitcode")
+	if mon := w.resources()["monitor.chat"]; mon["deployment_revision"] != float64(1) || mon["status"] == "error" {
+		t.Fatalf("the monitor of the Slurm deployment: %v", mon)
+	}
 
 	// Revision 2, blue/green, on the same endpoint; no request fails.
 	config("v2", "1", "60s")
@@ -118,6 +134,12 @@ output "endpoint" {
 	}
 	if st := w.jobState(jobs1[0]); st == "RUNNING" || st == "PENDING" {
 		t.Fatalf("revision 1's job %s is still %s", jobs1[0], st)
+	}
+	// The monitor's next reading follows the deployment to revision 2 and
+	// sees the requests made during the rollout.
+	time.Sleep(1100 * time.Millisecond)
+	if mon := w.refreshed("monitor.chat"); mon["deployment_revision"] != float64(2) || mon["status"] != "ok" {
+		t.Fatalf("the monitor after revision 2: %v", mon)
 	}
 
 	// A revision that never gets healthy: its job is cancelled, the apply
@@ -315,4 +337,27 @@ func hammer(endpoint, key string, workers int) (stop func() (ok int, failed []st
 		wg.Wait()
 		return n, failed
 	}
+}
+
+// refreshed is an object's value as a plan's refresh reads it (readings
+// such as a monitor's are never drift, so they show in the plan only).
+func (w *e2e) refreshed(addr string) map[string]any {
+	w.t.Helper()
+	r := w.llmops(0, "plan", "-json")
+	var doc struct {
+		Changes []struct {
+			Address string         `json:"address"`
+			Before  map[string]any `json:"before"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		w.t.Fatalf("plan -json: %v\n%s", err, r.stdout)
+	}
+	for _, c := range doc.Changes {
+		if c.Address == addr {
+			return c.Before
+		}
+	}
+	w.t.Fatalf("plan -json has no %s:\n%s", addr, r.stdout)
+	return nil
 }
