@@ -127,7 +127,11 @@ func (c *cliClient) Job(ctx context.Context, id string) (*jobInfo, error) {
 			ji.Signal, _ = strconv.Atoi(b)
 		}
 		ji.Start = parseSlurmTime(kv["StartTime"])
-		if p := classify(ji.State); p != phaseQueued && p != phaseRunning {
+		switch classify(ji.State) {
+		case phaseQueued:
+		case phaseRunning:
+			ji.Deadline = parseSlurmTime(kv["EndTime"])
+		default:
 			ji.End = parseSlurmTime(kv["EndTime"])
 		}
 		if ji.Nodes == "(null)" {

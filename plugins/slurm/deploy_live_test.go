@@ -156,3 +156,71 @@ func TestLiveDeploymentCLIMode(t *testing.T) {
 }
 
 func c0(v any) string { s, _ := v.(string); return s }
+
+// A replica whose job nears its time limit reads as degraded (within
+// renew_before, at most half the limit), and the repair submits its
+// successor and switches to it blue/green before Slurm ends the old job:
+// no request fails, the revision stays.
+func TestLiveDeploymentRenewsBeforeTimeLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	serve := serveBinary(t, h.env)
+	const key = "sk-live-renew-0123456789"
+	cfg := toCty(h.ty("deployment"), map[string]any{
+		"model": h.model(map[string]string{"weights.bin": "w"}),
+		"serve": map[string]any{
+			"command": []string{serve, "--port={port}", "--model={model_path}", "--tag=renew"},
+			"env":     map[string]string{"LLMOPS_SLURM_TEST_SERVE": "1"},
+		},
+		"access":       map[string]any{"api_keys": []string{key}},
+		"resources":    map[string]any{"max_duration": "1m"}, // --time=1
+		"renew_before": "50s",                                // capped at half the limit: 30s
+	})
+	st, _ := h.create("deployment", cfg)
+	t.Cleanup(func() {
+		if d := h.destroy("deployment", st); d.HasErrors() {
+			t.Errorf("destroy: %v", d.Err())
+		}
+	})
+	ep, jid := str(st, "endpoint"), st.GetAttr("job_ids").Index(cty.NumberIntVal(0)).AsString()
+	ji, err := h.meta.sched.Job(context.Background(), jid)
+	if err != nil || ji.Deadline.Sub(ji.Start) != time.Minute {
+		t.Fatalf("Slurm job %s: %+v %v (want a 1 minute limit)", jid, ji, err)
+	}
+	stop := hammer(ep, key, 2)
+	var rr *protocol.ReadResourceResponse
+	for {
+		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: "deployment", CurrentState: st})
+		rr = &r
+		if str(rr.NewState, "status") != deployServing || time.Now().After(ji.Deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	left := time.Until(ji.Deadline)
+	t.Logf("degraded with %s left before the time limit", left.Round(time.Second))
+	if str(rr.NewState, "status") != deployDegraded || left <= 0 || left > 31*time.Second {
+		t.Fatalf("the replica was not reported as expiring in its window (%s left): %#v", left, rr.NewState)
+	}
+	pr := h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "deployment", PriorState: rr.NewState, ProposedNewState: cfg, Config: cfg})
+	ar := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: "deployment", PriorState: rr.NewState, PlannedState: pr.PlannedState, Config: cfg})
+	ok, failed := stop()
+	if ar.Diagnostics.HasErrors() {
+		t.Fatal(ar.Diagnostics.Err())
+	}
+	st = ar.NewState
+	jid2 := st.GetAttr("job_ids").Index(cty.NumberIntVal(0)).AsString()
+	t.Logf("renewed: Slurm job %s -> %s, %d requests served meanwhile", jid, jid2, ok)
+	if len(failed) > 0 || ok == 0 {
+		t.Fatalf("during the renewal %d requests succeeded and %d failed, e.g. %v", ok, len(failed), failed[:min(3, len(failed))])
+	}
+	if jid2 == jid || str(st, "revision") != "1" || str(st, "status") != deployServing {
+		t.Fatalf("after the renewal: %#v", st)
+	}
+	if c := call(ep, key); c.code != 200 || c.doc["job"] != jid2 {
+		t.Fatalf("after the renewal: %+v", c)
+	}
+	if s := h.slurmState(jid); s == "RUNNING" || s == "PENDING" {
+		t.Errorf("the expiring job %s is still %s", jid, s)
+	}
+}

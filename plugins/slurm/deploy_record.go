@@ -47,6 +47,7 @@ type depSpec struct {
 	HealthPath    string `json:"health_path,omitempty"`
 	HealthTimeout string `json:"health_timeout,omitempty"`
 	QueueTimeout  string `json:"queue_timeout,omitempty"`
+	RenewBefore   string `json:"renew_before,omitempty"`
 	Replicas      int    `json:"replicas"`
 	ReplicasSet   bool   `json:"replicas_set,omitempty"`
 	// Res is the request of each replica job (partition, gres, time...).
@@ -54,8 +55,8 @@ type depSpec struct {
 	// PortLow and PortHigh bound the port a replica picks on its node.
 	PortLow  int `json:"port_low"`
 	PortHigh int `json:"port_high"`
-	// Config keeps the configured values import restores (resources,
-	// partition, account, qos, node_ports, queue_timeout), as JSON.
+	// Config keeps the configured values import restores (configAttrs),
+	// as JSON.
 	Config json.RawMessage `json:"config,omitempty"`
 }
 
@@ -68,6 +69,22 @@ func (s depSpec) healthPath() string {
 
 func (s depSpec) healthTimeout() time.Duration { return durationOr(s.HealthTimeout, 60*time.Second) }
 func (s depSpec) queueTimeout() time.Duration  { return durationOr(s.QueueTimeout, 30*time.Minute) }
+func (s depSpec) renewBefore() time.Duration   { return durationOr(s.RenewBefore, 15*time.Minute) }
+
+// configAttrs are the configured attributes a record keeps for import,
+// beyond the serve block and access.
+var configAttrs = []string{"resources", "partition", "account", "qos", "node_ports", "queue_timeout", "renew_before"}
+
+// expiring says whether a running replica job is within its renewal window
+// of its time limit: renewBefore, but at most half the limit, so that a
+// short limit does not renew a replica as soon as it starts.
+func expiring(ji *jobInfo, renewBefore time.Duration, now time.Time) bool {
+	if ji == nil || ji.Deadline.IsZero() || ji.Start.IsZero() || !ji.Deadline.After(ji.Start) {
+		return false
+	}
+	window := min(renewBefore, ji.Deadline.Sub(ji.Start)/2)
+	return ji.Deadline.Sub(now) <= window
+}
 
 func durationOr(s string, def time.Duration) time.Duration {
 	if d, err := schema.ParseDuration(s); err == nil && d > 0 {
@@ -78,7 +95,7 @@ func durationOr(s string, def time.Duration) time.Duration {
 
 // rolloutKey is what makes a new revision: the timeouts do not.
 func (s depSpec) rolloutKey() depSpec {
-	s.HealthTimeout, s.QueueTimeout, s.ReplicasSet, s.Config = "", "", false, nil
+	s.HealthTimeout, s.QueueTimeout, s.RenewBefore, s.ReplicasSet, s.Config = "", "", "", false, nil
 	s.HealthPath = s.healthPath()
 	if len(s.Env) == 0 {
 		s.Env = nil

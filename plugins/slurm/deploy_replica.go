@@ -237,9 +237,10 @@ func healthy(ctx context.Context, url string) bool {
 	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
-// replicaUp reports whether a replica's job runs and its server answers.
-// When Slurm cannot be reached, the health check alone decides.
-func (m *meta) replicaUp(ctx context.Context, x *replicaRec, path string) bool {
+// replicaUp reports whether a replica's job runs, is not about to reach
+// its time limit (spec.renewBefore), and its server answers. When Slurm
+// cannot be reached, the health check alone decides.
+func (m *meta) replicaUp(ctx context.Context, x *replicaRec, spec *depSpec) bool {
 	if x.Port == 0 {
 		return false
 	}
@@ -247,7 +248,12 @@ func (m *meta) replicaUp(ctx context.Context, x *replicaRec, path string) bool {
 	if errors.Is(err, errJobUnknown) || (err == nil && classify(ji.State) != phaseRunning) {
 		return false
 	}
-	return healthy(ctx, x.url()+path)
+	if err == nil && expiring(ji, spec.renewBefore(), time.Now()) {
+		sdk.Logger(ctx).Info("replica job nears its time limit: apply (or llmops watch) renews it", "slurm_job", x.JobID, "replica", x.Index,
+			"time_limit_at", ji.Deadline.Format(time.RFC3339), "renew_before", spec.renewBefore().String())
+		return false
+	}
+	return healthy(ctx, x.url()+spec.healthPath())
 }
 
 // cancelReplicas cancels replica jobs (in parallel, waiting for Slurm to

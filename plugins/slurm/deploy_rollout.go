@@ -106,7 +106,7 @@ func (m *meta) repair(ctx context.Context, r *depRecord) error {
 	var bad []replicaRec
 	for _, x := range r.Replicas {
 		x := x
-		ok := x.Revision == r.Revision && x.Routed && x.Index < r.Spec.Replicas && !have[x.Index] && m.replicaUp(ctx, &x, r.Spec.healthPath())
+		ok := x.Revision == r.Revision && x.Routed && x.Index < r.Spec.Replicas && !have[x.Index] && m.replicaUp(ctx, &x, &r.Spec)
 		if ok {
 			have[x.Index] = true
 		} else {

@@ -49,6 +49,8 @@ func deploymentResource() *sdk.Resource {
 				Description("The gateway's port; by default a free port is chosen at creation. It stays the same across revisions."),
 			"queue_timeout": sdk.Attr(cty.String).Optional().
 				Description("How long a replica job may wait in Slurm's queue before the apply gives up and cancels it (default `30m`). serve.health_timeout counts from when the job runs."),
+			"renew_before": sdk.Attr(cty.String).Optional().
+				Description("How long before a replica job reaches its time limit (`resources.max_duration`, else the partition's) a refresh (plan, apply, `llmops watch`) reports it as expiring, so that apply submits its successor and switches to it blue/green, in the same revision, before Slurm ends it (default `15m`; at most half the time limit)."),
 			"node_ports": sdk.Attr(cty.String).Optional().
 				Description("The ports a replica may listen on, on its node, as `LOW-HIGH` (default `20000-32767`): the llmops host must reach them."),
 			"backends": sdk.Attr(cty.List(cty.String)).Computed().
@@ -119,8 +121,10 @@ func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnos
 	if cfg.Known("port") && cfg.IsSet("port") {
 		d = append(d, schema.ValidateInteger(cfg.Attr("port"), attr("port"), 0, 65535)...)
 	}
-	if cfg.Known("queue_timeout") && cfg.IsSet("queue_timeout") {
-		d = append(d, schema.ValidateDuration(cfg.Attr("queue_timeout"), attr("queue_timeout"))...)
+	for _, a := range []string{"queue_timeout", "renew_before"} {
+		if cfg.Known(a) && cfg.IsSet(a) {
+			d = append(d, schema.ValidateDuration(cfg.Attr(a), attr(a))...)
+		}
 	}
 	if cfg.Known("node_ports") && cfg.IsSet("node_ports") {
 		if _, _, err := parsePortRange(cfg.GetString("node_ports")); err != nil {
@@ -152,7 +156,7 @@ func (m *meta) deploySpec(st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	spec := &depSpec{
 		Model: id, ModelPath: p, Command: nestedStrings(serve, "command"), Env: nestedStringMap(serve, "env"),
 		HealthPath: nestedString(serve, "health_path"), HealthTimeout: nestedString(serve, "health_timeout"),
-		QueueTimeout: st.GetString("queue_timeout"), Replicas: 1,
+		QueueTimeout: st.GetString("queue_timeout"), RenewBefore: st.GetString("renew_before"), Replicas: 1,
 	}
 	if len(spec.Command) == 0 {
 		d.AttrErrorf(attr("serve"), "Missing serve command", "serve.command is empty.")
@@ -161,7 +165,7 @@ func (m *meta) deploySpec(st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	if st.IsSet("replicas") {
 		spec.Replicas, spec.ReplicasSet = int(st.GetInt("replicas")), true
 	}
-	for _, t := range []string{spec.HealthTimeout, spec.QueueTimeout} {
+	for _, t := range []string{spec.HealthTimeout, spec.QueueTimeout, spec.RenewBefore} {
 		if _, err := schema.ParseDuration(t); t != "" && err != nil {
 			d.AttrErrorf(attr("serve"), "Invalid duration", "%v", err)
 			return nil, d
@@ -176,7 +180,7 @@ func (m *meta) deploySpec(st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	res.Nodes = 1
 	spec.Res = res
 	keep := map[string]cty.Value{}
-	for _, a := range []string{"resources", "partition", "account", "qos", "node_ports", "queue_timeout"} {
+	for _, a := range configAttrs {
 		keep[a] = st.Attr(a)
 	}
 	if b, err := ctyjson.Marshal(cty.ObjectVal(keep), cty.ObjectVal(keep).Type()); err == nil {
@@ -291,7 +295,7 @@ func (m *meta) countHealthy(ctx context.Context, r *depRecord) int {
 	seen := map[int]bool{}
 	for _, x := range r.current() {
 		x := x
-		if !seen[x.Index] && m.replicaUp(ctx, &x, r.Spec.healthPath()) {
+		if !seen[x.Index] && m.replicaUp(ctx, &x, &r.Spec) {
 			seen[x.Index] = true
 			n++
 		}
@@ -347,7 +351,7 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	if !st.Known("revision") && !sameSpec(r.Spec, *spec) {
 		err = m.rollout(ctx, r, spec, strategyOf(st))
 	} else {
-		r.Spec.HealthTimeout, r.Spec.QueueTimeout, r.Spec.ReplicasSet, r.Spec.Config = spec.HealthTimeout, spec.QueueTimeout, spec.ReplicasSet, spec.Config
+		r.Spec.HealthTimeout, r.Spec.QueueTimeout, r.Spec.RenewBefore, r.Spec.ReplicasSet, r.Spec.Config = spec.HealthTimeout, spec.QueueTimeout, spec.RenewBefore, spec.ReplicasSet, spec.Config
 		err = m.repair(ctx, r)
 	}
 	_ = r.save()
@@ -438,7 +442,7 @@ func importDeployment(ctx context.Context, req *sdk.ImportRequest) *sdk.Response
 	st.Set("serve", cty.ObjectVal(serve))
 	if len(r.Spec.Config) > 0 {
 		ty := map[string]cty.Type{}
-		for _, a := range []string{"resources", "partition", "account", "qos", "node_ports", "queue_timeout"} {
+		for _, a := range configAttrs {
 			ty[a] = st.Attr(a).Type()
 		}
 		if v, err := ctyjson.Unmarshal(r.Spec.Config, cty.Object(ty)); err == nil {

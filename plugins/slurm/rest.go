@@ -284,8 +284,14 @@ func (j *restJob) info() *jobInfo {
 	if j.Start.N > 0 {
 		ji.Start = time.Unix(j.Start.N, 0).UTC()
 	}
-	if j.End.N > 0 && classify(ji.State) != phaseQueued && classify(ji.State) != phaseRunning {
-		ji.End = time.Unix(j.End.N, 0).UTC()
+	if j.End.N > 0 {
+		switch classify(ji.State) {
+		case phaseQueued:
+		case phaseRunning:
+			ji.Deadline = time.Unix(j.End.N, 0).UTC()
+		default:
+			ji.End = time.Unix(j.End.N, 0).UTC()
+		}
 	}
 	return ji
 }

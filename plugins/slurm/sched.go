@@ -57,6 +57,9 @@ type jobInfo struct {
 	Partition string
 	Start     time.Time
 	End       time.Time
+	// Deadline is when a running job reaches its time limit (zero when
+	// Slurm does not say).
+	Deadline time.Time
 }
 
 // nodeInfo is one node and its GPUs.

@@ -23,6 +23,12 @@ func TestDecodeAcrossAPIVersions(t *testing.T) {
 	if ji.State != "TIMEOUT" || ji.Signal != 15 || ji.Start.Unix() != 100 || !ji.End.IsZero() {
 		t.Fatalf("v0.0.40: %+v", ji)
 	}
+	// A running job's end_time is when its time limit ends.
+	j = restJob{}
+	json.Unmarshal([]byte(`{"job_id": 9, "job_state": "RUNNING", "start_time": 1795739135, "end_time": 1795740935}`), &j)
+	if ji = j.info(); !ji.End.IsZero() || ji.Deadline.Unix() != 1795740935 {
+		t.Fatalf("running: %+v", ji)
+	}
 	if c, s := decodeExit(json.RawMessage(`9`)); c != 0 || s != 9 {
 		t.Fatalf("wait status 9: %d %d", c, s)
 	}
@@ -146,5 +152,37 @@ func TestOffers(t *testing.T) {
 	drained := computeCapacity([]nodeInfo{{Name: "a", State: "idle", Flags: []string{"DRAIN"}, Partitions: []string{"gpu"}, GPUs: []gpuCount{{"", 2, 0}}}}, "gpu", 0)
 	if o := offerFor(drained, resources{GPUs: 1}); o.Available || !strings.Contains(o.Reason, "no usable node") {
 		t.Errorf("drained: %+v", o)
+	}
+}
+
+// A replica is renewed renew_before its time limit, but never in the
+// first half of its run.
+func TestExpiring(t *testing.T) {
+	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	job := func(limit time.Duration) *jobInfo {
+		return &jobInfo{State: "RUNNING", Start: start, Deadline: start.Add(limit)}
+	}
+	for _, c := range []struct {
+		name    string
+		ji      *jobInfo
+		renew   time.Duration
+		elapsed time.Duration
+		want    bool
+	}{
+		{"a day's limit, early", job(24 * time.Hour), 15 * time.Minute, time.Hour, false},
+		{"a day's limit, 16m left", job(24 * time.Hour), 15 * time.Minute, 24*time.Hour - 16*time.Minute, false},
+		{"a day's limit, 15m left", job(24 * time.Hour), 15 * time.Minute, 24*time.Hour - 15*time.Minute, true},
+		{"a day's limit, past it", job(24 * time.Hour), 15 * time.Minute, 25 * time.Hour, true},
+		{"10m limit: half, not 15m", job(10 * time.Minute), 15 * time.Minute, 4 * time.Minute, false},
+		{"10m limit at half", job(10 * time.Minute), 15 * time.Minute, 5 * time.Minute, true},
+		{"renew_before 1m", job(time.Hour), time.Minute, 58 * time.Minute, false},
+		{"renew_before 1m, 30s left", job(time.Hour), time.Minute, 59*time.Minute + 30*time.Second, true},
+		{"no deadline", &jobInfo{State: "RUNNING", Start: start}, 15 * time.Minute, 100 * time.Hour, false},
+		{"not started", &jobInfo{State: "RUNNING", Deadline: start}, 15 * time.Minute, time.Hour, false},
+		{"nil", nil, 15 * time.Minute, 0, false},
+	} {
+		if got := expiring(c.ji, c.renew, start.Add(c.elapsed)); got != c.want {
+			t.Errorf("%s: expiring = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
