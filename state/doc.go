@@ -25,7 +25,10 @@ package state
 //
 // Tables: meta (schema_version, lineage), versions (one row per serial,
 // with its status, counts and outputs), objects (one row per object
-// written, valid for serials [serial_created, serial_removed)), lock (at
+// written, valid for serials [serial_created, serial_removed); a deposed
+// object, the old object of a create_before_destroy replacement not yet
+// destroyed, is a row with a deposed key, listed in Snapshot.Deposed and
+// never in the address's history), lock (at
 // most one row) and events. The schema evolves by the ordered steps of
 // migrations, each applied in its own transaction; a database whose
 // schema is newer than this build knows is refused (*NewerSchemaError).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
@@ -114,7 +115,12 @@ func (s *SQLiteStore) Snapshot(ctx context.Context, serial int64) (*Snapshot, er
 		snap.Objects = make([]*Object, 0, n)
 		var alloc objectAlloc
 		add := func(d []driver.Value) error {
-			snap.Objects = append(snap.Objects, scanObject(alloc.new(), d))
+			o := scanObject(alloc.new(), d)
+			if o.Deposed != "" {
+				snap.Deposed = append(snap.Deposed, o)
+				return nil
+			}
+			snap.Objects = append(snap.Objects, o)
 			return nil
 		}
 		if serial == latest {
@@ -140,6 +146,12 @@ func (s *SQLiteStore) Snapshot(ctx context.Context, serial int64) (*Snapshot, er
 		return nil, fmt.Errorf("reading state version %d: %w", serial, err)
 	}
 	slices.SortFunc(snap.Objects, func(a, b *Object) int { return compareAddr(a.Addr, b.Addr) })
+	slices.SortFunc(snap.Deposed, func(a, b *Object) int {
+		if c := compareAddr(a.Addr, b.Addr); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Deposed, b.Deposed)
+	})
 	return snap, nil
 }
 
@@ -181,8 +193,8 @@ func (s *SQLiteStore) Versions(ctx context.Context) ([]VersionInfo, error) {
 			sql  string
 			sign int
 		}{
-			{`SELECT serial_created, count(*) FROM objects GROUP BY serial_created`, +1},
-			{`SELECT serial_removed, count(*) FROM objects WHERE serial_removed IS NOT NULL GROUP BY serial_removed`, -1},
+			{`SELECT serial_created, count(*) FROM objects WHERE deposed = '' GROUP BY serial_created`, +1},
+			{`SELECT serial_removed, count(*) FROM objects WHERE serial_removed IS NOT NULL AND deposed = '' GROUP BY serial_removed`, -1},
 		} {
 			err := rawQuery(ctx, c, q.sql, func(d []driver.Value) error {
 				delta[vInt(d[0])] += q.sign * int(vInt(d[1]))

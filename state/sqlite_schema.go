@@ -82,6 +82,13 @@ var migrations = []migration{
 			data    BLOB
 		)`,
 	}},
+	// A deposed object is the old object of a create_before_destroy
+	// replacement, kept (with the same address parts) until it is
+	// destroyed. Its addr column is "<address> deposed <key>", so that it
+	// never collides with the current object of the address.
+	{name: "deposed objects", stmts: []string{
+		`ALTER TABLE objects ADD COLUMN deposed TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the newest state schema this build knows.

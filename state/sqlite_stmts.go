@@ -15,7 +15,7 @@ import (
 // objWriteColNames are the object columns a PutObject writes besides the
 // address and serial, in the order of objectArgs.
 var objWriteColNames = []string{"provider", "status", "schema_version", "value_json", "type_json", "private",
-	"sensitive_paths", "pending_handle", "pending_status", "deps", "cbd", "version"}
+	"sensitive_paths", "pending_handle", "pending_status", "deps", "cbd", "version", "deposed"}
 
 var (
 	objWriteCols = strings.Join(objWriteColNames, ", ")
@@ -70,9 +70,18 @@ const (
 	keyStr  = 2
 )
 
+// rowAddr is the addr column of an object: the address, followed by
+// " deposed <key>" for a deposed object.
+func rowAddr(a addrs.ResourceInstance, deposed string) string {
+	if deposed == "" {
+		return a.String()
+	}
+	return a.String() + " deposed " + deposed
+}
+
 // addrArgs are the values of addr, res_type, res_name, key_kind, key_int, key_str.
-func addrArgs(a addrs.ResourceInstance) []any {
-	args := []any{a.String(), a.Resource.Type, a.Resource.Name, keyNone, nil, nil}
+func addrArgs(a addrs.ResourceInstance, deposed string) []any {
+	args := []any{rowAddr(a, deposed), a.Resource.Type, a.Resource.Name, keyNone, nil, nil}
 	switch k := a.Key.(type) {
 	case addrs.IntKey:
 		args[3], args[4] = keyInt, int64(k)
@@ -97,7 +106,7 @@ func objectArgs(o *Object) ([]any, error) {
 		deps = strings.Join(ds, "\n")
 	}
 	return []any{o.Provider.String(), string(o.Status), o.SchemaVersion, o.ValueJSON, o.TypeJSON, o.Private,
-		o.SensitivePaths, o.PendingHandle, o.PendingStatus, deps, o.CreateBeforeDestroy, o.Version}, nil
+		o.SensitivePaths, o.PendingHandle, o.PendingStatus, deps, o.CreateBeforeDestroy, o.Version, o.Deposed}, nil
 }
 
 // objectAlloc hands out Objects from blocks, so that reading 10,000
@@ -133,6 +142,7 @@ func scanObject(o *Object, v []driver.Value) *Object {
 		PendingStatus:       vStr(v[15]),
 		CreateBeforeDestroy: vInt(v[17]) != 0,
 		Version:             vInt(v[18]),
+		Deposed:             vStr(v[19]),
 	}
 	switch vInt(v[2]) {
 	case keyInt:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,7 +123,7 @@ func (w *sqliteWriter) PutObject(ctx context.Context, obj *Object) error {
 	ctx = context.WithoutCancel(ctx)
 	st := &w.s.st
 	err = w.s.writeTx(ctx, func(c *sql.Conn) error {
-		id, created, err := currentRow(ctx, st, addr)
+		id, created, err := currentRow(ctx, st, rowAddr(addr, obj.Deposed))
 		switch {
 		case err != nil:
 			return err
@@ -137,7 +138,7 @@ func (w *sqliteWriter) PutObject(ctx context.Context, obj *Object) error {
 				return err
 			}
 		}
-		ins := append(addrArgs(addr), w.serial)
+		ins := append(addrArgs(addr, obj.Deposed), w.serial)
 		_, err = st.insObj.ExecContext(ctx, append(ins, args...)...)
 		return err
 	})
@@ -147,10 +148,10 @@ func (w *sqliteWriter) PutObject(ctx context.Context, obj *Object) error {
 	return nil
 }
 
-// currentRow returns the id and creating serial of the current row for
-// addr, or id 0 when there is none.
-func currentRow(ctx context.Context, st *stmts, addr addrs.ResourceInstance) (id, created int64, err error) {
-	err = st.curRow.QueryRowContext(ctx, addr.String()).Scan(&id, &created)
+// currentRow returns the id and creating serial of the current row whose
+// addr column is row (see rowAddr), or id 0 when there is none.
+func currentRow(ctx context.Context, st *stmts, row string) (id, created int64, err error) {
+	err = st.curRow.QueryRowContext(ctx, row).Scan(&id, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil
 	}
@@ -161,6 +162,63 @@ func currentRow(ctx context.Context, st *stmts, addr addrs.ResourceInstance) (id
 // object does nothing. A row written by this same version is kept, valid
 // for no serial, so that ObjectHistory still shows it.
 func (w *sqliteWriter) RemoveObject(ctx context.Context, addr addrs.ResourceInstance) error {
+	return w.removeRow(ctx, addr, "")
+}
+
+// RemoveDeposed implements Writer.
+func (w *sqliteWriter) RemoveDeposed(ctx context.Context, addr addrs.ResourceInstance, key string) error {
+	if key == "" {
+		return errors.New("RemoveDeposed: empty key")
+	}
+	return w.removeRow(ctx, addr, key)
+}
+
+func (w *sqliteWriter) removeRow(ctx context.Context, addr addrs.ResourceInstance, deposed string) error {
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	addr, err := normAddr(addr)
+	if err != nil {
+		return err
+	}
+	row := rowAddr(addr, deposed)
+	ctx = context.WithoutCancel(ctx)
+	st := &w.s.st
+	err = w.s.writeTx(ctx, func(c *sql.Conn) error {
+		id, created, err := currentRow(ctx, st, row)
+		switch {
+		case err != nil || id == 0:
+			return err
+		case created > w.serial:
+			return fmt.Errorf("state version %d is stale: version %d has already written %s", w.serial, created, row)
+		}
+		_, err = st.endRow.ExecContext(ctx, w.serial, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("removing %s in state version %d: %w", row, w.serial, err)
+	}
+	return nil
+}
+
+// copyRowQuery inserts a copy of a row (?3) under another addr column (?1)
+// and deposed key (?4), created at serial ?2.
+var copyRowQuery = func() string {
+	var cols []string
+	for _, c := range objWriteColNames {
+		if c == "deposed" {
+			c = "?4"
+		}
+		cols = append(cols, c)
+	}
+	return `INSERT INTO objects (addr, res_type, res_name, key_kind, key_int, key_str, serial_created, ` + objWriteCols + `)
+		SELECT ?1, res_type, res_name, key_kind, key_int, key_str, ?2, ` + strings.Join(cols, ", ") + ` FROM objects WHERE id = ?3`
+}()
+
+// moveRow ends the current row at (addr, from) and records a copy of it at
+// (addr, to), ending any current row there first, in one transaction. It
+// does nothing when there is no row at from.
+func (w *sqliteWriter) moveRow(ctx context.Context, op string, addr addrs.ResourceInstance, from, to string) error {
 	if err := w.checkOpen(); err != nil {
 		return err
 	}
@@ -170,21 +228,52 @@ func (w *sqliteWriter) RemoveObject(ctx context.Context, addr addrs.ResourceInst
 	}
 	ctx = context.WithoutCancel(ctx)
 	st := &w.s.st
+	src, dst := rowAddr(addr, from), rowAddr(addr, to)
 	err = w.s.writeTx(ctx, func(c *sql.Conn) error {
-		id, created, err := currentRow(ctx, st, addr)
+		id, created, err := currentRow(ctx, st, src)
 		switch {
 		case err != nil || id == 0:
 			return err
 		case created > w.serial:
-			return fmt.Errorf("state version %d is stale: version %d has already written %s", w.serial, created, addr)
+			return fmt.Errorf("state version %d is stale: version %d has already written %s", w.serial, created, src)
+		}
+		old, oldCreated, err := currentRow(ctx, st, dst)
+		switch {
+		case err != nil:
+			return err
+		case old != 0 && oldCreated > w.serial:
+			return fmt.Errorf("state version %d is stale: version %d has already written %s", w.serial, oldCreated, dst)
+		case old != 0:
+			if _, err := st.endRow.ExecContext(ctx, w.serial, old); err != nil {
+				return err
+			}
+		}
+		if _, err := c.ExecContext(ctx, copyRowQuery, dst, w.serial, id, to); err != nil {
+			return err
 		}
 		_, err = st.endRow.ExecContext(ctx, w.serial, id)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("removing %s in state version %d: %w", addr, w.serial, err)
+		return fmt.Errorf("%s %s in state version %d: %w", op, src, w.serial, err)
 	}
 	return nil
+}
+
+// Depose implements Writer.
+func (w *sqliteWriter) Depose(ctx context.Context, addr addrs.ResourceInstance, key string) error {
+	if key == "" {
+		return errors.New("Depose: empty key")
+	}
+	return w.moveRow(ctx, "deposing", addr, "", key)
+}
+
+// RestoreDeposed implements Writer.
+func (w *sqliteWriter) RestoreDeposed(ctx context.Context, addr addrs.ResourceInstance, key string) error {
+	if key == "" {
+		return errors.New("RestoreDeposed: empty key")
+	}
+	return w.moveRow(ctx, "restoring", addr, key, "")
 }
 
 // SetOutputs implements Writer. A later call replaces the outputs; a

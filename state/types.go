@@ -55,6 +55,12 @@ type Object struct {
 	// object was written.
 	CreateBeforeDestroy bool
 
+	// Deposed is empty for the current object of the address. A deposed
+	// object is the old object of a create_before_destroy replacement,
+	// kept recorded under a key (e.g. "3f2a1b9c") until it is destroyed, so
+	// that neither a failed destroy nor a crash loses it.
+	Deposed string
+
 	// Version counts replacements of this address: 1 for the first object,
 	// +1 each time it is replaced. Updates in place keep the version.
 	Version int64
@@ -111,6 +117,8 @@ type Snapshot struct {
 	Lineage string
 	Serial  int64
 	Objects []*Object
+	// Deposed are the deposed objects, ordered by address and key.
+	Deposed []*Object
 	Outputs []*Output
 }
 
@@ -209,6 +217,16 @@ type Writer interface {
 	PutObject(ctx context.Context, obj *Object) error
 	// RemoveObject ends the current row at addr (destroyed or forgotten).
 	RemoveObject(ctx context.Context, addr addrs.ResourceInstance) error
+	// Depose turns the current object at addr into a deposed object under
+	// key, in one transaction (create_before_destroy: before the
+	// replacement is created). Without a current object it does nothing.
+	Depose(ctx context.Context, addr addrs.ResourceInstance, key string) error
+	// RemoveDeposed ends the deposed object at addr and key (destroyed).
+	RemoveDeposed(ctx context.Context, addr addrs.ResourceInstance, key string) error
+	// RestoreDeposed makes the deposed object at addr and key current
+	// again, ending whatever current row addr has, in one transaction (a
+	// replacement whose create made nothing).
+	RestoreDeposed(ctx context.Context, addr addrs.ResourceInstance, key string) error
 	// SetOutputs records the root outputs of this version.
 	SetOutputs(ctx context.Context, outputs []*Output) error
 	// Finish marks the version complete or partial with its counts.
