@@ -146,6 +146,8 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	}, func(n node, because node) {
 		w.markSkipped(n, because)
 	})
+	// Deposed objects go last: their replacements exist by now.
+	w.destroyDeposed(ctx)
 	stopBeat()
 	_ = results
 

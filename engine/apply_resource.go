@@ -168,15 +168,31 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		return prior.value, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Provider produced an inconsistent final plan", Detail: msg, Subject: rc.DeclRange.Ptr()}}
 	}
 
+	// create_before_destroy: the old object is first recorded as deposed
+	// (one transaction), so that it stays in the state until it is
+	// destroyed, whatever happens next; the replacement then goes through
+	// the create path below.
+	deposedKey := ""
+	if ch.Action == plans.CreateThenDelete && prior != nil {
+		deposedKey = newDeposedKey()
+		wr, err := w.getWriter(w.callCtx)
+		if err == nil {
+			err = wr.Depose(w.callCtx, ri, deposedKey)
+		}
+		if err != nil {
+			w.fail(ri, ch.Action, err.Error())
+			return prior.value, false, stateWriteDiag(err)
+		}
+	}
+
 	// Intent before effect: a create is recorded before the provider is
 	// asked, so that a crash between the two never orphans what the
 	// provider made (the next plan plans the create again and the
-	// provider adopts the object it finds). A create-then-delete keeps
-	// the old object recorded instead.
+	// provider adopts the object it finds).
 	// Objects that live only in the state (state_only) have nothing to
 	// orphan: they need no intent record.
 	stateOnly := pi.schema.HasCapability(protocol.CapabilityStateOnlyPrefix + typ)
-	if priorVal.IsNull() && ch.Action != plans.CreateThenDelete && !stateOnly {
+	if priorVal.IsNull() && !stateOnly {
 		intent := cty.UnknownAsNull(values.MarkPaths(pr.PlannedState, sensitive))
 		if err := w.persist(ri, intent, pr.PlannedPrivate, state.StatusCreating, nil, meta); err != nil {
 			w.fail(ri, ch.Action, err.Error())
@@ -208,7 +224,12 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 			if perr := w.persist(ri, newVal, resp.Private, status, nil, meta); perr != nil {
 				ds = append(ds, stateWriteDiag(perr)...)
 			}
-		case priorVal.IsNull() && ch.Action != plans.CreateThenDelete && !stateOnly:
+		case deposedKey != "":
+			// Nothing was created: the old object is current again.
+			if perr := w.writer.RestoreDeposed(w.callCtx, ri, deposedKey); perr != nil {
+				ds = append(ds, stateWriteDiag(perr)...)
+			}
+		case priorVal.IsNull() && !stateOnly:
 			// Nothing was created: drop the intent.
 			if perr := w.remove(ri); perr != nil {
 				ds = append(ds, stateWriteDiag(perr)...)
@@ -238,13 +259,27 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		return newVal, false, stateWriteDiag(err)
 	}
 
-	if ch.Action == plans.CreateThenDelete && prior != nil {
+	if deposedKey != "" {
 		oldRaw, _ := prior.value.UnmarkDeep()
-		dr := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
-			TypeName: typ, PriorState: oldRaw, PlannedState: cty.NullVal(oldRaw.Type()), Config: cty.NullVal(cfgRaw.Type()), PlannedPrivate: prior.obj.Private,
+		oldPI := pi
+		if prior.obj.Provider != pi.addr {
+			// The old object lives with another provider (placed elsewhere).
+			if p2, err := w.e.providers.get(w.callCtx, prior.obj.Provider); err == nil {
+				oldPI = p2
+			}
+		}
+		dr := oldPI.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
+			TypeName: typ, PriorState: oldRaw, PlannedState: cty.NullVal(oldRaw.Type()), Config: cty.NullVal(oldRaw.Type()), PlannedPrivate: prior.obj.Private,
 		})
-		if dr.Diagnostics.HasErrors() {
-			msg := fmt.Sprintf("The replacement was created, but the old object (id %s) could not be destroyed: %s. Destroy it by hand.", objectID(prior.value), dr.Diagnostics.Err())
+		err := dr.Diagnostics.Err()
+		if err == nil {
+			if err = w.writer.RemoveDeposed(w.callCtx, ri, deposedKey); err != nil {
+				w.fail(ri, ch.Action, err.Error())
+				return newVal, false, stateWriteDiag(err)
+			}
+		}
+		if err != nil {
+			msg := fmt.Sprintf("The replacement was created, but the old object (id %s) could not be destroyed: %s. It stays in the state as deposed object %s, and the next apply destroys it.", objectID(prior.value), err, deposedKey)
 			w.fail(ri, ch.Action, msg)
 			w.e.hooks.PostApply(ri, ch.Action, time.Since(start), objectID(newVal), fmt.Errorf("%s", msg))
 			return newVal, false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Old object not destroyed", Detail: msg, Subject: rc.DeclRange.Ptr()}}

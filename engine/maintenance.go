@@ -191,8 +191,20 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 		start := time.Now()
 		e.hooks.PreApply(ch.Addr, ch.Action)
 		createPrior := priorVal
+		deposedKey := ""
 		if ch.Action == plans.CreateThenDelete {
 			createPrior = cty.NullVal(priorVal.Type())
+			// The old object stays recorded (deposed) until it is destroyed.
+			if writer == nil {
+				writer, err = e.opts.Store.Begin(callCtx, state.VersionInfo{CreatedAt: time.Now().UTC(), Who: opts.Who, Command: opts.Command, ConfigDigest: e.cfg.Digest, Status: state.VersionInProgress})
+				if err != nil {
+					return res, append(diags, stateWriteDiag(err)...)
+				}
+			}
+			deposedKey = newDeposedKey()
+			if err := writer.Depose(callCtx, ch.Addr, deposedKey); err != nil {
+				return res, append(diags, stateWriteDiag(err)...)
+			}
 		}
 		resp := pi.client.ApplyResourceChange(callCtx, protocol.ApplyResourceChangeRequest{
 			TypeName: ch.Addr.Resource.Type, PriorState: createPrior, PlannedState: planned, Config: config, PlannedPrivate: ch.Private,
@@ -201,6 +213,11 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 			err := resp.Diagnostics.Err()
 			e.hooks.PostApply(ch.Addr, ch.Action, time.Since(start), "", err)
 			res.Failed = append(res.Failed, InstanceFailure{Addr: ch.Addr, Action: ch.Action, Err: err.Error()})
+			if deposedKey != "" {
+				if rerr := writer.RestoreDeposed(callCtx, ch.Addr, deposedKey); rerr != nil {
+					diags = append(diags, stateWriteDiag(rerr)...)
+				}
+			}
 			continue
 		}
 		for resp.Pending != nil && ctx.Err() == nil {
@@ -214,13 +231,12 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 		}
 		if resp.Diagnostics.HasErrors() {
 			res.Failed = append(res.Failed, InstanceFailure{Addr: ch.Addr, Action: ch.Action, Err: resp.Diagnostics.Err().Error()})
-			continue
-		}
-		if ch.Action == plans.CreateThenDelete {
-			dr := pi.client.ApplyResourceChange(callCtx, protocol.ApplyResourceChangeRequest{TypeName: ch.Addr.Resource.Type, PriorState: priorVal, PlannedState: cty.NullVal(priorVal.Type()), Config: cty.NullVal(priorVal.Type()), PlannedPrivate: cur.obj.Private})
-			if dr.Diagnostics.HasErrors() {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Old object not destroyed", Detail: fmt.Sprintf("%s: %s", ch.Addr, dr.Diagnostics.Err())})
+			if deposedKey != "" && (resp.NewState == cty.NilVal || resp.NewState.IsNull()) {
+				if rerr := writer.RestoreDeposed(callCtx, ch.Addr, deposedKey); rerr != nil {
+					diags = append(diags, stateWriteDiag(rerr)...)
+				}
 			}
+			continue
 		}
 		if writer == nil {
 			writer, err = e.opts.Store.Begin(callCtx, state.VersionInfo{CreatedAt: time.Now().UTC(), Who: opts.Who, Command: opts.Command, ConfigDigest: e.cfg.Digest, Status: state.VersionInProgress})
@@ -242,6 +258,16 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 		}
 		if err != nil {
 			return res, append(diags, stateWriteDiag(err)...)
+		}
+		if deposedKey != "" {
+			dr := pi.client.ApplyResourceChange(callCtx, protocol.ApplyResourceChangeRequest{TypeName: ch.Addr.Resource.Type, PriorState: priorVal, PlannedState: cty.NullVal(priorVal.Type()), Config: cty.NullVal(priorVal.Type()), PlannedPrivate: cur.obj.Private})
+			derr := dr.Diagnostics.Err()
+			if derr == nil {
+				derr = writer.RemoveDeposed(callCtx, ch.Addr, deposedKey)
+			}
+			if derr != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Old object not destroyed", Detail: fmt.Sprintf("%s: %s. It stays in the state as deposed object %s, and the next apply destroys it.", ch.Addr, derr, deposedKey)})
+			}
 		}
 		if ch.Action.IsReplace() {
 			res.Counts.Replaced++

@@ -122,11 +122,15 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 		w.addDiags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Plan interrupted", Detail: "The plan was cancelled before it finished; nothing was changed."}})
 	}
 
+	deposed, ds := w.deposedChanges(snap)
+	w.addDiags(ds)
+
 	p := &plans.Plan{
 		Mode:               opts.Mode,
 		CreatedAt:          time.Now().UTC(),
 		Changes:            w.changes,
 		Drift:              w.drift,
+		Deposed:            deposed,
 		Lineage:            e.opts.Store.Lineage(),
 		PrevSerial:         snap.Serial,
 		ConfigDigest:       e.cfg.Digest,

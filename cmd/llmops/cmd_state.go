@@ -435,6 +435,16 @@ func stateRm(m *meta, st state.Store, args []string) int {
 			if err := w.RemoveObject(context.Background(), a); err != nil {
 				return n, err
 			}
+			// Its deposed objects (old objects of a create_before_destroy
+			// replacement not yet destroyed) are forgotten with it.
+			for _, o := range snap.Deposed {
+				if o.Addr == a {
+					if err := w.RemoveDeposed(context.Background(), a, o.Deposed); err != nil {
+						return n, err
+					}
+					fmt.Fprintf(m.stdout, "Removed the deposed object %s of %s from the state (the real object is untouched).\n", o.Deposed, a)
+				}
+			}
 			fmt.Fprintf(m.stdout, "Removed %s from the state (the real object is untouched).\n", a)
 			n++
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,4 +239,125 @@ resource "null_value" "slow" {
 	if n := len(strings.Fields(r.stdout)); n != 3 {
 		t.Fatalf("state has %d objects, want 3", n)
 	}
+}
+
+// create_before_destroy records the old object as deposed before creating
+// its replacement: when the old object's destroy fails, it stays in the
+// state, every plan shows it, and the next apply destroys it. When the
+// replacement's create makes nothing, the old object is current again.
+func TestE2ECreateBeforeDestroyDeposesTheOldObject(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+variable "gen" {
+  default = "g1"
+}
+
+resource "null_value" "a" {
+  input            = "x"
+  triggers_replace = var.gen
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "null_value" "b" {
+  input = null_value.a.output
+}
+
+output "a_id" {
+  value = null_value.a.id
+}
+`})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	id1 := currentID(w, "null_value.a")
+	env := w.env
+
+	// The replacement is created; destroying the old object fails.
+	w.env = append(env, "LLMOPS_NULL_TEST_FAIL_DESTROY=1")
+	r := w.must(1, "apply", "-auto-approve", "-var", "gen=g2")
+	m := regexp.MustCompile(`stays in the state as deposed object ([0-9a-f]{8})`).FindStringSubmatch(r.stdout + r.stderr)
+	if m == nil || !strings.Contains(r.stdout+r.stderr, id1) {
+		t.Fatalf("the failed destroy of the old object:\n%s", r)
+	}
+	key := m[1]
+	w.env = env
+	id2 := currentID(w, "null_value.a")
+	if id2 == id1 || id2 == "" {
+		t.Fatalf("the replacement is not current: %q then %q", id1, id2)
+	}
+	r = w.must(2, "plan", "-detailed-exitcode", "-var", "gen=g2")
+	for _, want := range []string{
+		"# null_value.a (deposed object " + key + ") will be destroyed (the old object of a create_before_destroy replacement",
+		id1,
+		"Plan: 0 to add, 0 to change, 0 to replace, 1 to destroy.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("the plan does not show %q:\n%s", want, r)
+		}
+	}
+	var doc struct {
+		Changes []struct {
+			Address, Action, Reason, Deposed string
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal([]byte(w.must(0, "plan", "-json", "-var", "gen=g2").stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range doc.Changes {
+		if c.Deposed != "" {
+			found = c.Address == "null_value.a" && c.Action == "delete" && c.Reason == "deposed" && c.Deposed == key
+		}
+	}
+	if !found {
+		t.Fatalf("plan -json has no deposed change: %+v", doc.Changes)
+	}
+	// A saved plan carries it too.
+	w.must(0, "plan", "-out", "p.plan", "-var", "gen=g2")
+	r = w.must(0, "apply", "p.plan")
+	if !strings.Contains(r.stdout, "0 added, 0 changed, 0 replaced, 1 destroyed") {
+		t.Fatalf("applying the deposed object's destroy:\n%s", r)
+	}
+	w.must(0, "plan", "-detailed-exitcode", "-var", "gen=g2")
+	if id := currentID(w, "null_value.a"); id != id2 {
+		t.Fatalf("after destroying the deposed object a_id is %q, want %q", id, id2)
+	}
+
+	// The replacement's create fails with nothing made (the provider dies
+	// during it): the old object is current again and nothing is deposed.
+	w.env = append(env, "LLMOPS_NULL_TEST_CRASH_AFTER=1")
+	w.must(1, "apply", "-auto-approve", "-var", "gen=g3")
+	w.env = env
+	if id := currentID(w, "null_value.a"); id != id2 {
+		t.Fatalf("after a failed replacement a_id is %q, want the old %q", id, id2)
+	}
+	r = w.must(2, "plan", "-detailed-exitcode", "-var", "gen=g3")
+	if strings.Contains(r.stdout, "deposed") || !strings.Contains(r.stdout, "1 to replace, 0 to destroy.") {
+		t.Fatalf("after a failed replacement:\n%s", r)
+	}
+	w.must(0, "apply", "-auto-approve", "-var", "gen=g3")
+	w.must(0, "plan", "-detailed-exitcode", "-var", "gen=g3")
+}
+
+// currentID is the id of the current object at addr, from show -json.
+func currentID(w *workspace, addr string) string {
+	w.t.Helper()
+	var doc struct {
+		Values struct {
+			Resources []struct {
+				Address string         `json:"address"`
+				Values  map[string]any `json:"values"`
+			} `json:"resources"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal([]byte(w.must(0, "show", "-json").stdout), &doc); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range doc.Values.Resources {
+		if r.Address == addr {
+			id, _ := r.Values["id"].(string)
+			return id
+		}
+	}
+	return ""
 }

@@ -12,9 +12,9 @@ import (
 var artifactRef = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 
 // ArtifactRefs adds to refs every artifact id that appears in any string
-// of any object of snap.
+// of any object of snap, deposed objects included.
 func ArtifactRefs(snap *state.Snapshot, refs map[string]bool) error {
-	for _, o := range snap.Objects {
+	for _, o := range append(snap.Objects[:len(snap.Objects):len(snap.Objects)], snap.Deposed...) {
 		for _, m := range artifactRef.FindAll(o.ValueJSON, -1) {
 			refs[string(m)] = true
 		}

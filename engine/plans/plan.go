@@ -50,6 +50,9 @@ const (
 	ReasonDestroy           Reason = "destroy"
 	ReasonCreateInterrupted Reason = "create-interrupted"
 	ReasonRollback          Reason = "rollback"
+	// ReasonDeposed: the old object of a create_before_destroy replacement
+	// whose destroy did not happen (it failed, or llmops stopped).
+	ReasonDeposed Reason = "deposed"
 )
 
 // ResourceInstanceChange is the planned change of one instance.
@@ -78,6 +81,8 @@ type ResourceInstanceChange struct {
 	// PriorProvider is the provider of the object being replaced when a
 	// replacement moves it to another candidate.
 	PriorProvider *addrs.ProviderConfig
+	// DeposedKey names a deposed object (Plan.Deposed); empty otherwise.
+	DeposedKey string
 }
 
 // Placement is the outcome of placing one object on a candidate.
@@ -129,7 +134,11 @@ type Plan struct {
 	Changes []*ResourceInstanceChange
 	// Drift lists objects whose refreshed value differs from what was
 	// recorded: changes made outside llmops. Action is Update or Delete.
-	Drift   []*ResourceInstanceChange
+	Drift []*ResourceInstanceChange
+	// Deposed are the destroys of deposed objects (ReasonDeposed): old
+	// objects of create_before_destroy replacements still to destroy.
+	// Apply destroys them after the changes.
+	Deposed []*ResourceInstanceChange
 	Outputs []*OutputChange
 
 	// What the plan was made against.
@@ -166,6 +175,13 @@ type Plan struct {
 func (p *Plan) Sort() {
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr.Less(p.Changes[j].Addr) })
 	sort.Slice(p.Drift, func(i, j int) bool { return p.Drift[i].Addr.Less(p.Drift[j].Addr) })
+	sort.Slice(p.Deposed, func(i, j int) bool {
+		a, b := p.Deposed[i], p.Deposed[j]
+		if a.Addr != b.Addr {
+			return a.Addr.Less(b.Addr)
+		}
+		return a.DeposedKey < b.DeposedKey
+	})
 	sort.Slice(p.Outputs, func(i, j int) bool { return p.Outputs[i].Name < p.Outputs[j].Name })
 }
 
@@ -201,6 +217,7 @@ func (p *Plan) Counts() Counts {
 			c.Wait++
 		}
 	}
+	c.Destroy += len(p.Deposed)
 	return c
 }
 
@@ -217,6 +234,9 @@ func (p *Plan) HasChanges() bool {
 		if o.Action != NoOp {
 			return true
 		}
+	}
+	if len(p.Deposed) > 0 {
+		return true
 	}
 	return p.Mode == RefreshOnlyMode && len(p.Drift) > 0
 }

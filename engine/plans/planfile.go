@@ -36,6 +36,7 @@ type fileChange struct {
 	CreateBeforeDestroy bool            `json:"create_before_destroy,omitempty"`
 	Placement           *Placement      `json:"placement,omitempty"`
 	PriorProvider       string          `json:"prior_provider,omitempty"`
+	DeposedKey          string          `json:"deposed_key,omitempty"`
 }
 
 type fileOutput struct {
@@ -62,6 +63,7 @@ type file struct {
 	Replace            []string                  `json:"replace,omitempty"`
 	Changes            []fileChange              `json:"changes"`
 	Drift              []fileChange              `json:"drift,omitempty"`
+	Deposed            []fileChange              `json:"deposed,omitempty"`
 	Outputs            []fileOutput              `json:"outputs,omitempty"`
 }
 
@@ -89,6 +91,9 @@ func WriteFile(path string, p *Plan, s values.Sealer) error {
 		return err
 	}
 	if f.Drift, err = encodeChanges(p.Drift, s); err != nil {
+		return err
+	}
+	if f.Deposed, err = encodeChanges(p.Deposed, s); err != nil {
 		return err
 	}
 	for _, o := range p.Outputs {
@@ -157,7 +162,7 @@ func encodeChanges(chs []*ResourceInstanceChange, s values.Sealer) ([]fileChange
 		fc := fileChange{
 			Addr: c.Addr.String(), Provider: c.Provider.String(), Action: c.Action, Reason: c.Reason,
 			Private: c.Private, PendingStatus: c.PendingStatus, PendingMessage: c.PendingMessage,
-			CreateBeforeDestroy: c.CreateBeforeDestroy, Placement: c.Placement,
+			CreateBeforeDestroy: c.CreateBeforeDestroy, Placement: c.Placement, DeposedKey: c.DeposedKey,
 		}
 		if c.PriorProvider != nil {
 			fc.PriorProvider = c.PriorProvider.String()
@@ -234,6 +239,9 @@ func Decode(b []byte, s values.Sealer) (*Plan, error) {
 	if p.Drift, err = decodeChanges(f.Drift, s, &sealed); err != nil {
 		return nil, err
 	}
+	if p.Deposed, err = decodeChanges(f.Deposed, s, &sealed); err != nil {
+		return nil, err
+	}
 	for _, fo := range f.Outputs {
 		o := &OutputChange{Name: fo.Name, Action: fo.Action, Sensitive: fo.Sensitive}
 		if o.Before, err = decodeSafe(fo.Before, s, &sealed); err != nil {
@@ -263,7 +271,7 @@ func decodeChanges(fcs []fileChange, s values.Sealer, sealed *bool) ([]*Resource
 		c := &ResourceInstanceChange{
 			Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
 			PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
-			Placement: fc.Placement,
+			Placement: fc.Placement, DeposedKey: fc.DeposedKey,
 		}
 		if fc.PriorProvider != "" {
 			pp, err := addrs.ParseProviderConfig(fc.PriorProvider)

@@ -17,6 +17,7 @@
 //     interrupts the sleep and the apply fails with an error.
 //   - LLMOPS_NULL_TEST_CRASH_AFTER=<n> makes the process exit with status 3,
 //     without answering, during its n-th ApplyResourceChange.
+//   - LLMOPS_NULL_TEST_FAIL_DESTROY=1 makes every destroy fail with an error.
 //
 // The boundary: the provider is written only against package sdk, like any
 // third-party provider; cmd/llmops-provider-null serves it.

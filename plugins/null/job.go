@@ -83,7 +83,7 @@ func jobResource(h *hooks) *sdk.Resource {
 			return &sdk.Response{State: req.Planned}
 		},
 		Delete: func(ctx context.Context, _ *sdk.DeleteRequest) *sdk.Response {
-			return h.apply(ctx)
+			return h.destroy(ctx)
 		},
 	}
 }

@@ -20,6 +20,8 @@ const Version = "0.1.0"
 const (
 	EnvTestSleep      = "LLMOPS_NULL_TEST_SLEEP"
 	EnvTestCrashAfter = "LLMOPS_NULL_TEST_CRASH_AFTER"
+	// EnvTestFailDestroy makes every destroy fail when set to 1.
+	EnvTestFailDestroy = "LLMOPS_NULL_TEST_FAIL_DESTROY"
 	// EnvTestProtocol makes the provider binary offer another protocol version.
 	EnvTestProtocol = "LLMOPS_NULL_TEST_PROTOCOL"
 )
@@ -40,14 +42,15 @@ func Provider() *sdk.Provider {
 
 // hooks is the test-only failure injection.
 type hooks struct {
-	sleep      time.Duration
-	crashAfter int64
-	applies    atomic.Int64
-	exit       func(code int)
+	sleep       time.Duration
+	crashAfter  int64
+	failDestroy bool
+	applies     atomic.Int64
+	exit        func(code int)
 }
 
 func hooksFromEnv() *hooks {
-	h := &hooks{exit: os.Exit}
+	h := &hooks{exit: os.Exit, failDestroy: os.Getenv(EnvTestFailDestroy) == "1"}
 	if s := os.Getenv(EnvTestSleep); s != "" {
 		if d, err := time.ParseDuration(s); err == nil {
 			h.sleep = d
@@ -88,4 +91,18 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// destroy runs at the start of every Delete: apply's hooks, then the
+// injected destroy failure.
+func (h *hooks) destroy(ctx context.Context) *sdk.Response {
+	if r := h.apply(ctx); r != nil {
+		return r
+	}
+	if h.failDestroy {
+		var d sdk.Diagnostics
+		d.Errorf("Destroy failed", "The test asked every destroy to fail (%s=1).", EnvTestFailDestroy)
+		return &sdk.Response{Diagnostics: d}
+	}
+	return nil
 }

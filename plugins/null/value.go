@@ -57,7 +57,7 @@ func valueResource(h *hooks) *sdk.Resource {
 			return &sdk.Response{State: st}
 		},
 		Delete: func(ctx context.Context, _ *sdk.DeleteRequest) *sdk.Response {
-			return h.apply(ctx)
+			return h.destroy(ctx)
 		},
 		// Read is nil: the object lives only in state, which is returned
 		// unchanged.

@@ -56,6 +56,9 @@ type JSONChange struct {
 	AfterSensitive  any              `json:"after_sensitive"`
 	RequiresReplace [][]any          `json:"requires_replace,omitempty"`
 	Placement       *plans.Placement `json:"placement,omitempty"`
+	// Deposed is the key of a deposed object being destroyed (reason
+	// "deposed"); absent for the current object of the address.
+	Deposed string `json:"deposed,omitempty"`
 }
 
 // JSONOutputChange is one output's change; a sensitive output has
@@ -83,6 +86,9 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 		Errored:         p.Errored,
 	}
 	for _, ch := range p.Changes {
+		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
+	}
+	for _, ch := range p.Deposed {
 		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
 	}
 	for _, ch := range p.Drift {
@@ -117,6 +123,7 @@ func jsonChange(ch *plans.ResourceInstanceChange) JSONChange {
 		jc.RequiresReplace = append(jc.RequiresReplace, PathJSON(p))
 	}
 	jc.Placement = ch.Placement
+	jc.Deposed = ch.DeposedKey
 	return jc
 }
 

@@ -34,7 +34,7 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 	if len(p.Notes) > 0 {
 		b.WriteString("\n")
 	}
-	changes := 0
+	changes := len(p.Deposed)
 	for _, ch := range p.Changes {
 		if ch.Action != plans.NoOp {
 			changes++
@@ -57,6 +57,9 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 			if ch.Action == plans.NoOp {
 				continue
 			}
+			writeChange(&b, ch, c)
+		}
+		for _, ch := range p.Deposed {
 			writeChange(&b, ch, c)
 		}
 		cnt := p.Counts()
@@ -166,6 +169,8 @@ func ReasonText(ch *plans.ResourceInstanceChange) string {
 		return fmt.Sprintf("key %s is not in for_each", ch.Addr.Key)
 	case plans.ReasonRollback:
 		return "rollback"
+	case plans.ReasonDeposed:
+		return "the old object of a create_before_destroy replacement, whose destroy did not finish; it goes once its replacement exists"
 	}
 	return ""
 }
@@ -189,7 +194,11 @@ func symbolFor(a plans.Action, c *Colors) string {
 }
 
 func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors) {
-	line := fmt.Sprintf("  # %s %s", c.Bold(ch.Addr.String()), ActionPhrase(ch))
+	name := ch.Addr.String()
+	if ch.DeposedKey != "" {
+		name += " (deposed object " + ch.DeposedKey + ")"
+	}
+	line := fmt.Sprintf("  # %s %s", c.Bold(name), ActionPhrase(ch))
 	if r := ReasonText(ch); r != "" {
 		line += " (" + r + ")"
 	}
