@@ -63,7 +63,7 @@ func TestDeposeAndRemove(t *testing.T) {
 		t.Fatalf("history: %v %+v", err, h)
 	}
 	vs, err := s.Versions(ctx)
-	if err != nil || len(vs) != 2 || vs[0].ObjectCount != 2 || vs[1].ObjectCount != 2 {
+	if err != nil || len(vs) != 2 || vs[0].ObjectCount != 2 || vs[1].ObjectCount != 2 { // the deposed copy came and went in version 2
 		t.Fatalf("versions: %v %+v", err, vs)
 	}
 	// Deposing an address without an object does nothing.

@@ -193,8 +193,8 @@ func (s *SQLiteStore) Versions(ctx context.Context) ([]VersionInfo, error) {
 			sql  string
 			sign int
 		}{
-			{`SELECT serial_created, count(*) FROM objects WHERE deposed = '' GROUP BY serial_created`, +1},
-			{`SELECT serial_removed, count(*) FROM objects WHERE serial_removed IS NOT NULL AND deposed = '' GROUP BY serial_removed`, -1},
+			{`SELECT serial_created, count(*) FROM objects GROUP BY serial_created`, +1},
+			{`SELECT serial_removed, count(*) FROM objects WHERE serial_removed IS NOT NULL GROUP BY serial_removed`, -1},
 		} {
 			err := rawQuery(ctx, c, q.sql, func(d []driver.Value) error {
 				delta[vInt(d[0])] += q.sign * int(vInt(d[1]))

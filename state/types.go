@@ -108,7 +108,8 @@ type VersionInfo struct {
 	ConfigDigest string // sha256 of the configuration files
 	Status       VersionStatus
 	Counts       Counts
-	// ObjectCount is the number of objects current in this version. Filled on read.
+	// ObjectCount is the number of objects current in this version,
+	// deposed objects included. Filled on read.
 	ObjectCount int
 }
 
