@@ -261,16 +261,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 
 	if deposedKey != "" {
 		oldRaw, _ := prior.value.UnmarkDeep()
-		oldPI := pi
-		if prior.obj.Provider != pi.addr {
-			// The old object lives with another provider (placed elsewhere).
-			if p2, err := w.e.providers.get(w.callCtx, prior.obj.Provider); err == nil {
-				oldPI = p2
-			}
-		}
-		dr := oldPI.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
-			TypeName: typ, PriorState: oldRaw, PlannedState: cty.NullVal(oldRaw.Type()), Config: cty.NullVal(oldRaw.Type()), PlannedPrivate: prior.obj.Private,
-		})
+		dr := w.providerOf(pi, prior.obj.Provider).client.ApplyResourceChange(w.callCtx, deleteRequest(typ, oldRaw, prior.obj.Private))
 		err := dr.Diagnostics.Err()
 		if err == nil {
 			if err = w.writer.RemoveDeposed(w.callCtx, ri, deposedKey); err != nil {
@@ -413,18 +404,11 @@ func (w *applyWalk) destroyInstance(pi *providerInstance, ch *plans.ResourceInst
 	if prior == nil {
 		return nil, true
 	}
-	if prior.obj.Provider != pi.addr {
-		// The object lives with another provider (placed elsewhere).
-		if p2, err := w.e.providers.get(w.callCtx, prior.obj.Provider); err == nil {
-			pi = p2
-		}
-	}
+	pi = w.providerOf(pi, prior.obj.Provider)
 	before, _ := ch.Before.UnmarkDeep()
 	start := w.inflight.begin(ri, plans.Delete)
 	w.e.hooks.PreApply(ri, plans.Delete)
-	resp := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
-		TypeName: ri.Resource.Type, PriorState: before, PlannedState: cty.NullVal(before.Type()), Config: cty.NullVal(before.Type()), PlannedPrivate: prior.obj.Private,
-	})
+	resp := pi.client.ApplyResourceChange(w.callCtx, deleteRequest(ri.Resource.Type, before, prior.obj.Private))
 	w.inflight.end(ri)
 	if resp.Diagnostics.HasErrors() {
 		err := resp.Diagnostics.Err()
@@ -441,6 +425,26 @@ func (w *applyWalk) destroyInstance(pi *providerInstance, ch *plans.ResourceInst
 	}
 	w.e.hooks.PostApply(ri, plans.Delete, time.Since(start), "", nil)
 	return nil, true
+}
+
+// providerOf returns the instance of the provider that recorded an object:
+// pi, unless the object lives with another candidate (placed elsewhere).
+func (w *applyWalk) providerOf(pi *providerInstance, recorded addrs.ProviderConfig) *providerInstance {
+	if recorded == pi.addr {
+		return pi
+	}
+	if p2, err := w.e.providers.get(w.callCtx, recorded); err == nil {
+		return p2
+	}
+	return pi
+}
+
+// deleteRequest asks a provider to destroy the object prior (unmarked)
+// of type typ.
+func deleteRequest(typ string, prior cty.Value, private []byte) protocol.ApplyResourceChangeRequest {
+	return protocol.ApplyResourceChangeRequest{
+		TypeName: typ, PriorState: prior, PlannedState: cty.NullVal(prior.Type()), Config: cty.NullVal(prior.Type()), PlannedPrivate: private,
+	}
 }
 
 // objMeta is what persist records beside the value.

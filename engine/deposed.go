@@ -15,7 +15,6 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/engine/values"
-	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/state"
 )
 
@@ -114,9 +113,7 @@ func (w *applyWalk) destroyDeposedObject(ch *plans.ResourceInstanceChange) hcl.D
 	before, _ := ch.Before.UnmarkDeep()
 	start := w.inflight.begin(ri, plans.Delete)
 	w.e.hooks.PreApply(ri, plans.Delete)
-	resp := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
-		TypeName: ri.Resource.Type, PriorState: before, PlannedState: cty.NullVal(before.Type()), Config: cty.NullVal(before.Type()), PlannedPrivate: ch.Private,
-	})
+	resp := pi.client.ApplyResourceChange(w.callCtx, deleteRequest(ri.Resource.Type, before, ch.Private))
 	w.inflight.end(ri)
 	err = resp.Diagnostics.Err()
 	if err == nil {

@@ -175,6 +175,15 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 	}
 	var writer state.Writer
 	callCtx := context.WithoutCancel(ctx)
+	// openWriter begins the rollback's state version on first use.
+	openWriter := func() error {
+		if writer != nil {
+			return nil
+		}
+		var err error
+		writer, err = e.opts.Store.Begin(callCtx, state.VersionInfo{CreatedAt: time.Now().UTC(), Who: opts.Who, Command: opts.Command, ConfigDigest: e.cfg.Digest, Status: state.VersionInProgress})
+		return err
+	}
 	for _, ch := range p.Changes {
 		if ch.Action == plans.NoOp {
 			continue
@@ -195,11 +204,8 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 		if ch.Action == plans.CreateThenDelete {
 			createPrior = cty.NullVal(priorVal.Type())
 			// The old object stays recorded (deposed) until it is destroyed.
-			if writer == nil {
-				writer, err = e.opts.Store.Begin(callCtx, state.VersionInfo{CreatedAt: time.Now().UTC(), Who: opts.Who, Command: opts.Command, ConfigDigest: e.cfg.Digest, Status: state.VersionInProgress})
-				if err != nil {
-					return res, append(diags, stateWriteDiag(err)...)
-				}
+			if err := openWriter(); err != nil {
+				return res, append(diags, stateWriteDiag(err)...)
 			}
 			deposedKey = newDeposedKey()
 			if err := writer.Depose(callCtx, ch.Addr, deposedKey); err != nil {
@@ -238,11 +244,8 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 			}
 			continue
 		}
-		if writer == nil {
-			writer, err = e.opts.Store.Begin(callCtx, state.VersionInfo{CreatedAt: time.Now().UTC(), Who: opts.Who, Command: opts.Command, ConfigDigest: e.cfg.Digest, Status: state.VersionInProgress})
-			if err != nil {
-				return res, append(diags, stateWriteDiag(err)...)
-			}
+		if err := openWriter(); err != nil {
+			return res, append(diags, stateWriteDiag(err)...)
 		}
 		version := cur.obj.Version
 		if ch.Action.IsReplace() {
@@ -260,7 +263,7 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 			return res, append(diags, stateWriteDiag(err)...)
 		}
 		if deposedKey != "" {
-			dr := pi.client.ApplyResourceChange(callCtx, protocol.ApplyResourceChangeRequest{TypeName: ch.Addr.Resource.Type, PriorState: priorVal, PlannedState: cty.NullVal(priorVal.Type()), Config: cty.NullVal(priorVal.Type()), PlannedPrivate: cur.obj.Private})
+			dr := pi.client.ApplyResourceChange(callCtx, deleteRequest(ch.Addr.Resource.Type, priorVal, cur.obj.Private))
 			derr := dr.Diagnostics.Err()
 			if derr == nil {
 				derr = writer.RemoveDeposed(callCtx, ch.Addr, deposedKey)

@@ -230,13 +230,7 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 	}
 }
 
-func (r *depRecord) endpoint() string {
-	h := r.Host
-	if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
-		h = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(h, strconv.Itoa(r.Port)) + "/v1"
-}
+func (r *depRecord) endpoint() string { return gateway.EndpointURL(r.Host, r.Port) }
 
 // gatewayBase is where the provider reaches the gateway.
 func (r *depRecord) gatewayBase() string { return strings.TrimSuffix(r.endpoint(), "/v1") }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +33,16 @@ const ListingDir = "runs/gateways"
 
 // Base is the gateway's root URL (where /metrics and /health are).
 func (l *Listing) Base() string { return strings.TrimSuffix(l.Endpoint, "/v1") }
+
+// EndpointURL is the OpenAI-compatible base URL of a gateway listening on
+// host:port, as the llmops host reaches it (loopback when the gateway
+// listens on every address).
+func EndpointURL(host string, port int) string {
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/v1"
+}
 
 func listingPath(root, id string) (string, error) {
 	if !safeID(id) {

@@ -52,3 +52,20 @@ func TestListing(t *testing.T) {
 		t.Fatal("a listing of another deployment was accepted")
 	}
 }
+
+func TestEndpointURL(t *testing.T) {
+	for _, c := range []struct {
+		host string
+		want string
+	}{
+		{"127.0.0.1", "http://127.0.0.1:8000/v1"},
+		{"0.0.0.0", "http://127.0.0.1:8000/v1"},
+		{"::", "http://127.0.0.1:8000/v1"},
+		{"::1", "http://[::1]:8000/v1"},
+		{"10.1.2.3", "http://10.1.2.3:8000/v1"},
+	} {
+		if got := EndpointURL(c.host, 8000); got != c.want {
+			t.Errorf("EndpointURL(%q) = %q, want %q", c.host, got, c.want)
+		}
+	}
+}
