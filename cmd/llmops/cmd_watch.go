@@ -237,6 +237,16 @@ func (w *watcher) rollback(ctx context.Context, op *operation, mon string, paylo
 		w.log.Error("rollback: the watched deployment is not in the state", "monitor", mon, "deployment", payload.Deployment)
 		return false
 	}
+	// A deployment already rolled back (by watch or by hand) stays where it
+	// is: rolling back again would return to the revision that was rolled
+	// back from, and watch would swing between the two.
+	if evs, err := op.store.Events(ctx, 0); err == nil {
+		if pin, pinned := history.ActivePins(evs)[dep.Addr]; pinned {
+			w.log.Warn("not rolling back again: the deployment was already rolled back; fix the configuration, or run llmops rollback", "deployment", dep.Addr.String(), "rolled_back_to_serial", pin.ToSerial)
+			w.event(ctx, op.store, "watch.rollback_skipped", dep.Addr.String(), fmt.Sprintf("already rolled back to serial %d; %s breached again", pin.ToSerial, payload.Check), payload)
+			return true
+		}
+	}
 	rows, err := op.store.ObjectHistory(ctx, dep.Addr)
 	if err != nil || len(rows) < 2 {
 		w.log.Error("rollback: the deployment has no earlier revision", "deployment", dep.Addr.String())

@@ -88,6 +88,15 @@ func TestE2EWatch(t *testing.T) {
 		t.Fatalf("after watch's rollback the endpoint serves %+v, want the first revision's model name as revision 3", c)
 	}
 	contains(t, q.ok("events").out, "watch.rollback")
+	// The rolled-back revision breaches too: watch does not swing back to
+	// the revision it rolled back from.
+	traffic()
+	r = q.ok("watch", "-once")
+	contains(t, r.out, "not rolling back again")
+	if c := complete(t, ep, key); c.model != "tinylm" || c.revision != "3" {
+		t.Fatalf("after a second breach the endpoint serves %+v, want revision 3 still", c)
+	}
+	contains(t, q.ok("events").out, "watch.rollback_skipped")
 
 	// A killed replica: watch -once restarts it.
 	rec := readRecord(t, filepath.Join(q.dir, ".llmops", "artifacts"), q.deploymentID())
