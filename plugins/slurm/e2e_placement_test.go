@@ -2,10 +2,8 @@ package slurm
 
 import (
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Hybrid placement: with the cluster's node drained, a training run that
@@ -14,20 +12,7 @@ import (
 // Slurm.
 func TestE2EPlacementFallsBackToLocal(t *testing.T) {
 	w := newE2E(t)
-	sinfo := exec.Command("sinfo", "-h", "-N", "-o", "%N")
-	sinfo.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
-	nodes, err := sinfo.Output()
-	if err != nil {
-		t.Fatalf("sinfo: %v", err)
-	}
-	node := strings.TrimSpace(strings.Split(string(nodes), "\n")[0])
-	scontrol := func(args ...string) {
-		cmd := exec.Command("scontrol", args...)
-		cmd.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("scontrol %v: %v: %s", args, err, out)
-		}
-	}
+	node := w.env.firstNode(t)
 	w.write("base/config.json", "{}")
 	w.write("main.llmops.hcl", w.providerBlock(`  price_per_hour = 0
 `)+`
@@ -54,24 +39,7 @@ training_run "ft" {
 }
 `)
 	w.llmops(0, "init")
-	// resume puts the node back and waits until the controller sees it
-	// usable (and responding) again: the tests after this one submit jobs
-	// at once.
-	resume := func() {
-		scontrol("update", "nodename="+node, "state=resume")
-		for i := 0; i < 300; i++ {
-			st := exec.Command("sinfo", "-h", "-N", "-o", "%t")
-			st.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
-			out, _ := st.Output()
-			if s := strings.TrimSpace(strings.Split(string(out), "\n")[0]); s == "idle" || s == "mix" {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Errorf("node %s not usable 30 s after resume", node)
-	}
-	scontrol("update", "nodename="+node, "state=drain", "reason=llmops placement test")
-	defer resume()
+	resume := w.env.drain(t, node, "llmops placement test")
 	r := w.llmops(2, "plan", "-detailed-exitcode")
 	for _, want := range []string{
 		"# placed on local (strategy ordered)",
@@ -89,7 +57,7 @@ training_run "ft" {
 	}
 	// Over budget: the cheapest strategy with a budget below the local price
 	// and Slurm drained leaves nothing, and the plan fails saying why.
-	scontrol("update", "nodename="+node, "state=drain", "reason=llmops placement test")
+	w.env.drain(t, node, "llmops placement test")
 	w.write("main.llmops.hcl", strings.Replace(readFile(t, w.dir+"/main.llmops.hcl"), "max_hourly_cost = 10", "max_hourly_cost = 1", 1))
 	r = w.llmops(1, "plan")
 	if !strings.Contains(r.stderr, "No placement candidate can run training_run.ft") || !strings.Contains(r.stderr, "over budget: 1.50/h > max_hourly_cost 1.00") {

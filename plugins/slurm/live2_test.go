@@ -246,16 +246,8 @@ func TestLiveCapacity(t *testing.T) {
 	}
 	h.destroy("training_run", w.NewState)
 	// A drained node offers nothing.
-	scontrol := func(args ...string) {
-		cmd := exec.Command("scontrol", args...)
-		cmd.Env = append(os.Environ(), "SLURM_CONF="+h.env.Conf)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("scontrol %v: %v: %s", args, err, out)
-		}
-	}
 	nodes, _ := h.meta.sched.Nodes(context.Background())
-	scontrol("update", "nodename="+nodes[0].Name, "state=drain", "reason=llmops capacity test")
-	defer scontrol("update", "nodename="+nodes[0].Name, "state=resume")
+	h.env.drain(t, nodes[0].Name, "llmops capacity test")
 	if o := offer(resources{GPUs: 1}); o.Available || !strings.Contains(o.Reason, "no usable node") {
 		t.Errorf("drained: %+v", o)
 	}
