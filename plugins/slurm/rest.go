@@ -126,7 +126,7 @@ func (r *apiResponse) err(what string) error {
 	for _, e := range r.Errors {
 		m := e.Description
 		if e.Error != "" && !strings.Contains(m, e.Error) {
-			m = strings.TrimSpace(e.Error + ": " + m)
+			m = strings.TrimSuffix(strings.TrimSpace(e.Error+": "+m), ":")
 		}
 		msgs = append(msgs, m)
 	}

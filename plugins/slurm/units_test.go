@@ -186,3 +186,38 @@ func TestExpiring(t *testing.T) {
 		}
 	}
 }
+
+// slurmrestd's errors read as one sentence each, and a submission refused
+// for want of a node says what to do.
+func TestRestErrorsAndSubmitHint(t *testing.T) {
+	for _, c := range []struct {
+		errs []apiError
+		want string
+	}{
+		{[]apiError{{Error: "Required node not available (down, drained or reserved)", Number: 2015}},
+			"slurmrestd: submitting the job: Required node not available (down, drained or reserved)"},
+		{[]apiError{{Error: "Invalid job id specified", Description: "job 7"}},
+			"slurmrestd: submitting the job: Invalid job id specified: job 7"},
+		{[]apiError{{Description: "Unable to read job", Error: "Unable to read job"}, {Description: "second"}},
+			"slurmrestd: submitting the job: Unable to read job; second"},
+	} {
+		err := (&apiResponse{Errors: c.errs}).err("submitting the job")
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%+v: got %v, want %q", c.errs, err, c.want)
+		}
+	}
+	if (&apiResponse{}).err("x") != nil {
+		t.Error("no errors must be no error")
+	}
+	refused := (&apiResponse{Errors: []apiError{{Error: "Required node not available (down, drained or reserved)"}}}).err("submitting the job")
+	for part, want := range map[string]string{"gpu": "`sinfo -R -p gpu`", "": "`sinfo -R`"} {
+		got := submitHint(refused, part).Error()
+		if !strings.HasPrefix(got, refused.Error()) || !strings.Contains(got, want) || !strings.Contains(got, "placement block") {
+			t.Errorf("hint for partition %q: %s", part, got)
+		}
+	}
+	other := (&apiResponse{Errors: []apiError{{Error: "Invalid account"}}}).err("submitting the job")
+	if submitHint(other, "gpu") != other {
+		t.Error("other refusals are left as Slurm says them")
+	}
+}
