@@ -172,15 +172,22 @@ func TestTestSleepHonoursStop(t *testing.T) {
 	go func() {
 		done <- p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: "null_value", PlannedState: c, Config: c})
 	}()
-	time.Sleep(50 * time.Millisecond)
-	p.StopProvider(context.Background(), protocol.StopProviderRequest{})
-	select {
-	case r := <-done:
-		if !r.Diagnostics.HasErrors() || !strings.Contains(r.Diagnostics.Err().Error(), "stop") {
-			t.Fatalf("want an interrupted error naming the stop, got %v", r.Diagnostics)
+	// The stop only hits calls in flight, and the call may not have started
+	// yet on a loaded machine: stop until it returns.
+	stopped := time.After(10 * time.Second)
+stopping:
+	for {
+		p.StopProvider(context.Background(), protocol.StopProviderRequest{})
+		select {
+		case r := <-done:
+			if !r.Diagnostics.HasErrors() || !strings.Contains(r.Diagnostics.Err().Error(), "stop") {
+				t.Fatalf("want an interrupted error naming the stop, got %v", r.Diagnostics)
+			}
+			break stopping
+		case <-time.After(50 * time.Millisecond):
+		case <-stopped:
+			t.Fatal("StopProvider did not interrupt the test sleep")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("StopProvider did not interrupt the test sleep")
 	}
 	// A call after the stop is not cancelled: the stop only hits calls in flight.
 	ctx, cancel := context.WithCancel(context.Background())
