@@ -113,8 +113,7 @@ const scriptBody = `
 if [ -f "$llmops_attempt_dir/secret.env" ]; then . "$llmops_attempt_dir/secret.env"; fi
 : "${USER:=$(id -un)}"; export USER
 : "${HOME:=$(getent passwd "$USER" | cut -d: -f6)}"; export HOME
-export MASTER_ADDR="$(scontrol show hostnames "${SLURM_JOB_NODELIST:-}" 2>/dev/null | head -n 1)"
-[ -n "$MASTER_ADDR" ] || MASTER_ADDR=$(hostname)
+export MASTER_ADDR="$(hostname)"
 export MASTER_PORT=$((20000 + ${SLURM_JOB_ID:-0} % 20000))
 export WORLD_SIZE="${SLURM_JOB_NUM_NODES:-$llmops_nodes}"
 export NODE_RANK=0
