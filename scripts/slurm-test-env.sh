@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# A throwaway single-node Slurm (Debian's 22.05 packages) on loopback for the
-# Slurm provider's tests: munged, slurmctld, slurmd and slurmrestd (JWT), two
-# fake GPUs as GRES "gpu" (character devices made with mknod, AutoDetect=off),
-# every file in one temporary directory, nothing in /etc touched.
+# A throwaway Slurm (Debian's 22.05 packages) on loopback for the Slurm
+# provider's tests: munged, slurmctld, slurmd and slurmrestd (JWT), two fake
+# GPUs as GRES "gpu" (character devices made with mknod, AutoDetect=off), every
+# file in one temporary directory, nothing in /etc touched.
+#
+# Partitions: debug (default) and urgent (higher priority, preempts debug)
+# hold the host's node with the GPUs. multi adds a second, CPU-only node,
+# llmops2: a second slurmd on the same host (its own port and spool), so
+# multi-node jobs (srun across two nodes) run for real.
 #
 #   scripts/slurm-test-env.sh start    install (apt-get, idempotent), start, print the environment
 #   scripts/slurm-test-env.sh env      print the environment of the running instance
@@ -15,12 +20,14 @@
 # Must run as root: slurmd starts jobs as their owners. Jobs submitted through
 # slurmrestd run as the user `slurm`, so the shared directory is world-writable.
 #
-# Ports (override with the variables): slurmctld 16817, slurmd 16818, slurmrestd 16820.
+# Ports (override with the variables): slurmctld 16817, slurmd 16818 (llmops2:
+# 16819), slurmrestd 16820.
 set -euo pipefail
 
 HOME_LINK=${LLMOPS_TEST_SLURM_HOME:-/tmp/llmops-slurm-test}
 CTLD_PORT=${LLMOPS_SLURM_CTLD_PORT:-16817}
 SLURMD_PORT=${LLMOPS_SLURM_SLURMD_PORT:-16818}
+SLURMD2_PORT=${LLMOPS_SLURM_SLURMD2_PORT:-16819}
 REST_PORT=${LLMOPS_SLURM_REST_PORT:-16820}
 FAKE_CPUS=${LLMOPS_SLURM_CPUS:-8}       # schedulable CPUs (config_overrides): room for parallel test jobs
 PKGS=(munge slurmctld slurmd slurm-client slurmrestd slurm-wlm-jwt-plugin curl)
@@ -42,7 +49,7 @@ running() { # running DIR: every daemon listed in DIR/pids is alive
   local dir=$1 pid name n=0
   [[ -s $dir/pids ]] || return 1
   while read -r pid name; do alive "$pid" "$name" || return 1; n=$((n + 1)); done <"$dir/pids"
-  ((n == 4))
+  ((n == 5))
 }
 
 install() {
@@ -144,11 +151,11 @@ AuthInfo=socket=${sock}
 AuthAltTypes=auth/jwt
 AuthAltParameters=jwt_key=${WORK}/jwt_hs256.key
 StateSaveLocation=${WORK}/spool/ctld
-SlurmdSpoolDir=${WORK}/spool/d
+SlurmdSpoolDir=${WORK}/spool/d/%n
 SlurmctldPidFile=${WORK}/slurmctld.pid
-SlurmdPidFile=${WORK}/slurmd.pid
+SlurmdPidFile=${WORK}/slurmd-%n.pid
 SlurmctldLogFile=${WORK}/log/slurmctld.log
-SlurmdLogFile=${WORK}/log/slurmd.log
+SlurmdLogFile=${WORK}/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 SlurmdParameters=config_overrides
@@ -172,8 +179,10 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 GresTypes=gpu
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=${FAKE_CPUS} Boards=1 SocketsPerBoard=1 CoresPerSocket=${FAKE_CPUS} ThreadsPerCore=1 RealMemory=${mem} Gres=gpu:2 State=UNKNOWN
+NodeName=llmops2 NodeHostname=${node} NodeAddr=127.0.0.1 Port=${SLURMD2_PORT} CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=${mem} State=UNKNOWN
 PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP PriorityTier=1
 PartitionName=urgent Nodes=${node} Default=NO MaxTime=INFINITE State=UP PriorityTier=10
+PartitionName=multi Nodes=${node},llmops2 Default=NO MaxTime=INFINITE State=UP PriorityTier=1
 CONF
   cat >"$WORK/gres.conf" <<CONF
 AutoDetect=off
@@ -184,10 +193,14 @@ CONF
   slurmctld -f "$SLURM_CONF"
   waitfor 10 test -s "$WORK/slurmctld.pid" || die "slurmctld did not start"
   echo "$(cat "$WORK/slurmctld.pid") slurmctld" >>"$WORK/pids"
-  slurmd -f "$SLURM_CONF"
-  waitfor 10 test -s "$WORK/slurmd.pid" || die "slurmd did not start"
-  echo "$(cat "$WORK/slurmd.pid") slurmd" >>"$WORK/pids"
-  waitfor 30 bash -c '[[ $(timeout 2 sinfo -h -N -p debug -o %t) == idle ]]' || die "the node did not become idle: $(sinfo -N 2>&1)"
+  # One slurmd per node, each named (both nodes have this host's name).
+  local n
+  for n in "$node" llmops2; do
+    slurmd -f "$SLURM_CONF" -N "$n"
+    waitfor 10 test -s "$WORK/slurmd-$n.pid" || die "slurmd of $n did not start"
+    echo "$(cat "$WORK/slurmd-$n.pid") slurmd" >>"$WORK/pids"
+  done
+  waitfor 30 bash -c '[[ $(timeout 2 sinfo -h -N -p multi -o %t | sort -u) == idle ]]' || die "the nodes did not become idle: $(sinfo -N 2>&1)"
 
   # slurmrestd: JWT over TCP on loopback, the plain (non-slurmdbd) API only.
   # SLURM_JWT=daemon makes it talk
@@ -212,12 +225,13 @@ CONF
     printf 'export LLMOPS_TEST_SLURM_SHARED_DIR=%q\n' "$WORK/shared"
     printf 'export LLMOPS_TEST_SLURM_PARTITION=%q\n' debug
     printf 'export LLMOPS_TEST_SLURM_URGENT_PARTITION=%q\n' urgent
+    printf 'export LLMOPS_TEST_SLURM_MULTI_PARTITION=%q\n' multi
     printf 'export LLMOPS_TEST_SLURM_GPUS=%q\n' 2
     printf 'export LLMOPS_TEST_SLURM_CONF=%q\n' "$SLURM_CONF"
   } >"$WORK/env.sh"
   ln -sfn "$WORK" "$HOME_LINK"
   trap - EXIT
-  say "ready in $WORK: $(sinfo -h -N -o '%N %t %G' | head -1), REST $url"
+  say "ready in $WORK: $(sinfo -h -N -o '%N %P %t %G' | tr '\n' ' '), REST $url"
   print_env "$WORK"
 }
 

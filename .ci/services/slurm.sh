@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# Sourced by .ci/run before `make test`: starts a throwaway single-node Slurm
-# (munged, slurmctld, slurmd, slurmrestd with JWT, two fake GPUs) on loopback
+# Sourced by .ci/run before `make test`: starts a throwaway two-node Slurm
+# (munged, slurmctld, two slurmd, slurmrestd with JWT, two fake GPUs) on loopback
 # with scripts/slurm-test-env.sh, exports the environment the Slurm tests read
 # (LLMOPS_TEST_SLURM_URL, _USER, _TOKEN_FILE, _JWT, _SHARED_DIR, _PARTITION,
-# _URGENT_PARTITION, _GPUS, _CONF, _DIR; see docs/slurm.md), and stops what
+# _URGENT_PARTITION, _MULTI_PARTITION, _GPUS, _CONF, _DIR; see docs/slurm.md), and stops what
 # it started when the CI shell exits.
 #
 # It is sourced: it changes no shell option, never exits the caller on

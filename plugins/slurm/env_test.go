@@ -11,7 +11,7 @@ import (
 // slurmEnv is the test cluster started by scripts/slurm-test-env.sh (or
 // by .ci/services/slurm.sh in CI).
 type slurmEnv struct {
-	URL, User, TokenFile, JWT, Shared, Partition, Urgent, Conf string
+	URL, User, TokenFile, JWT, Shared, Partition, Urgent, Multi, Conf string
 }
 
 const howToRun = "the Slurm tests need the test cluster: sudo scripts/slurm-test-env.sh start (then make test), " +
@@ -31,7 +31,7 @@ func needSlurm(t testing.TB) *slurmEnv {
 	e := &slurmEnv{
 		URL: get("LLMOPS_TEST_SLURM_URL"), User: get("LLMOPS_TEST_SLURM_USER"), TokenFile: get("LLMOPS_TEST_SLURM_TOKEN_FILE"),
 		JWT: get("LLMOPS_TEST_SLURM_JWT"), Shared: get("LLMOPS_TEST_SLURM_SHARED_DIR"), Partition: get("LLMOPS_TEST_SLURM_PARTITION"),
-		Urgent: get("LLMOPS_TEST_SLURM_URGENT_PARTITION"), Conf: get("LLMOPS_TEST_SLURM_CONF"),
+		Urgent: get("LLMOPS_TEST_SLURM_URGENT_PARTITION"), Multi: get("LLMOPS_TEST_SLURM_MULTI_PARTITION"), Conf: get("LLMOPS_TEST_SLURM_CONF"),
 	}
 	missing := e.URL == "" || e.Shared == "" || (e.TokenFile == "" && e.JWT == "")
 	if !missing {

@@ -246,8 +246,7 @@ func TestLiveCapacity(t *testing.T) {
 	}
 	h.destroy("training_run", w.NewState)
 	// A drained node offers nothing.
-	nodes, _ := h.meta.sched.Nodes(context.Background())
-	h.env.drain(t, nodes[0].Name, "llmops capacity test")
+	h.env.drain(t, h.env.firstNode(t), "llmops capacity test")
 	if o := offer(resources{GPUs: 1}); o.Available || !strings.Contains(o.Reason, "no usable node") {
 		t.Errorf("drained: %+v", o)
 	}

@@ -22,10 +22,10 @@ func (e *slurmEnv) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// firstNode is the name of the test cluster's (first) node.
+// firstNode is the name of the (first) node of the tests' partition.
 func (e *slurmEnv) firstNode(t *testing.T) string {
 	t.Helper()
-	out, err := e.command("sinfo", "-h", "-N", "-o", "%N").Output()
+	out, err := e.command("sinfo", "-h", "-N", "-p", e.Partition, "-o", "%N").Output()
 	if err != nil {
 		t.Fatalf("sinfo: %v", err)
 	}
