@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 )
@@ -68,4 +69,20 @@ if [ "$NODE_RANK" = 0 ]; then echo '{"loss": 0.5}' > "$LLMOPS_OUTPUT_DIR/metrics
 	if d := h.destroy("training_run", st); d.HasErrors() {
 		t.Fatal(d.Err())
 	}
+	// One rank failing fails the run (srun --kill-on-bad-exit stops the
+	// other), with the failing rank's words in the log's tail.
+	h.write("fail.sh", `if [ "$NODE_RANK" = 1 ]; then echo "rank 1 gives up" >&2; exit 3; fi; sleep 120`)
+	cfg = trainConfig(h, map[string]any{
+		"command":   []string{"bash", "fail.sh"},
+		"resources": map[string]any{"gpus": 0, "nodes": 2, "cpus": 1, "memory_gb": 1, "max_duration": "10m"},
+	})
+	start := time.Now()
+	r = h.run("training_run", cfg)
+	if !r.Diagnostics.HasErrors() || !strings.Contains(r.Diagnostics.Err().Error(), "rank 1 gives up") {
+		t.Fatalf("a failed rank: %v %#v", r.Diagnostics.Err(), r.NewState)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("the run waited %s for the rank that did not fail", d)
+	}
+	t.Logf("a failed rank: %v", r.Diagnostics.Err())
 }
