@@ -52,6 +52,7 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 		}
 	}
 	if changes > 0 {
+		writeLegend(&b, p, c)
 		b.WriteString("llmops will perform the following actions:\n\n")
 		for _, ch := range p.Changes {
 			if ch.Action == plans.NoOp {
@@ -71,7 +72,7 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 	}
 	if outputsChanged(p) {
 		b.WriteString("\nChanges to Outputs:\n")
-		d := &differ{b: &b, c: c}
+		d := &differ{b: &b, c: c, gutter: "  "}
 		w := 0
 		for _, o := range p.Outputs {
 			if o.Action != plans.NoOp && len(o.Name) > w {
@@ -134,7 +135,7 @@ func ActionPhrase(ch *plans.ResourceInstanceChange) string {
 	case plans.DeleteThenCreate:
 		return "must be replaced"
 	case plans.CreateThenDelete:
-		return "must be replaced (the new one is created before the old one is destroyed)"
+		return "must be replaced"
 	case plans.Delete:
 		return "will be destroyed"
 	case plans.Wait:
@@ -173,6 +174,38 @@ func ReasonText(ch *plans.ResourceInstanceChange) string {
 		return "the old object of a create_before_destroy replacement, whose destroy did not finish; it goes once its replacement exists"
 	}
 	return ""
+}
+
+// legend is what each action's symbol means, in the order the legend
+// lists them.
+var legend = []struct {
+	action plans.Action
+	text   string
+}{
+	{plans.Create, "create"},
+	{plans.Update, "update in-place"},
+	{plans.Delete, "destroy"},
+	{plans.DeleteThenCreate, "destroy and then create replacement"},
+	{plans.CreateThenDelete, "create replacement and then destroy"},
+	{plans.Wait, "wait for a job that is still running"},
+}
+
+// writeLegend explains the symbols the plan uses, as Terraform does.
+func writeLegend(b *strings.Builder, p *plans.Plan, c *Colors) {
+	used := map[plans.Action]bool{}
+	for _, ch := range p.Changes {
+		used[ch.Action] = true
+	}
+	for _, ch := range p.Deposed {
+		used[ch.Action] = true
+	}
+	b.WriteString("Resource actions are indicated with the following symbols:\n")
+	for _, l := range legend {
+		if used[l.action] {
+			b.WriteString(symbolFor(l.action, c) + " " + l.text + "\n")
+		}
+	}
+	b.WriteString("\n")
 }
 
 func symbolFor(a plans.Action, c *Colors) string {
@@ -221,7 +254,7 @@ func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors
 // writeChangeBody writes the block with its attribute diff.
 func writeChangeBody(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors) {
 	b.WriteString(symbolFor(ch.Action, c) + " " + header(ch.Addr) + " {\n")
-	d := &differ{b: b, c: c, forces: ch.RequiresReplace}
+	d := &differ{b: b, c: c, forces: ch.RequiresReplace, gutter: "  "}
 	showAll := ch.Action == plans.Create || ch.Action == plans.Delete
 	before, after := ch.Before, ch.After
 	if ch.Action == plans.Delete {
@@ -248,14 +281,14 @@ func writeDrift(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors)
 	if ch.Action == plans.Delete {
 		fmt.Fprintf(b, "  # %s has been deleted\n", c.Bold(ch.Addr.String()))
 		b.WriteString(c.Del("  -") + " " + header(ch.Addr) + " {\n")
-		d := &differ{b: b, c: c}
+		d := &differ{b: b, c: c, gutter: "  "}
 		d.attrs(ch.Before, cty.NullVal(cty.DynamicPseudoType), 0, nil, true)
 		b.WriteString("    }\n\n")
 		return
 	}
 	fmt.Fprintf(b, "  # %s has changed\n", c.Bold(ch.Addr.String()))
 	b.WriteString(c.Chg("  ~") + " " + header(ch.Addr) + " {\n")
-	d := &differ{b: b, c: c}
+	d := &differ{b: b, c: c, gutter: "  "}
 	hidden := d.attrs(ch.Before, ch.After, 0, nil, false)
 	if hidden > 0 {
 		b.WriteString("        " + c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "attribute"))) + "\n")

@@ -20,7 +20,7 @@ func Object(w io.Writer, addr addrs.ResourceInstance, v cty.Value, status string
 		fmt.Fprintf(&b, " (%s)", c.Warn(status))
 	}
 	b.WriteString("\n" + header(addr) + " {\n")
-	d := &differ{b: &b, c: c}
+	d := &differ{b: &b, c: c, plain: true}
 	m := objMap(v)
 	keys := make([]string, 0, len(m))
 	for k, ev := range m {

@@ -16,12 +16,40 @@ const (
 	sensitiveText = "(sensitive value)"
 )
 
-// differ writes attribute-level diffs of cty values.
+// differ writes attribute-level diffs of cty values, laid out as
+// Terraform does: each nesting level indents by four, and in a diff the
+// change symbol sits in the two columns before the name.
 type differ struct {
 	b *strings.Builder
 	c *Colors
 	// forces lists the attribute paths that force replacement.
 	forces []cty.Path
+	// gutter starts every line the differ writes (a plan's "  ").
+	gutter string
+	// plain leaves out the symbol column: a value shown, not a diff
+	// (state show).
+	plain bool
+}
+
+// lead is the indentation of a line at nesting level n.
+func (d *differ) lead(n int) string { return d.gutter + indent(n) }
+
+// mark is the symbol column of a line: the symbol and a space, or nothing
+// for a plain value.
+func (d *differ) mark(s sym) string {
+	if d.plain {
+		return ""
+	}
+	return d.sym(s) + " "
+}
+
+// closing is the indentation of the bracket that closes a value opened at
+// level n.
+func (d *differ) closing(n int) string {
+	if d.plain {
+		return d.lead(n)
+	}
+	return d.lead(n) + "  "
 }
 
 type sym int
@@ -87,7 +115,7 @@ func ScalarString(v cty.Value) string {
 		return s
 	}
 	var b strings.Builder
-	d := &differ{b: &b, c: NewColors(false)}
+	d := &differ{b: &b, c: NewColors(false), plain: true}
 	d.value(v, 0, symNone)
 	return strings.TrimSpace(b.String())
 }
@@ -108,21 +136,21 @@ func (d *differ) value(v cty.Value, depth int, s sym) {
 		keys := sortedMapKeys(m)
 		w := keyWidth(keys, ty.IsMapType())
 		for _, k := range keys {
-			d.b.WriteString(indent(depth+1) + d.sym(s) + " " + pad(keyText(k, ty.IsMapType()), w) + " = ")
+			d.b.WriteString(d.lead(depth+1) + d.mark(s) + pad(keyText(k, ty.IsMapType()), w) + " = ")
 			d.value(m[k], depth+1, s)
 			d.b.WriteString("\n")
 		}
-		d.b.WriteString(indent(depth) + "  }")
+		d.b.WriteString(d.closing(depth) + "}")
 		return
 	}
 	d.b.WriteString("[\n")
 	for it := v.ElementIterator(); it.Next(); {
 		_, ev := it.Element()
-		d.b.WriteString(indent(depth+1) + d.sym(s) + " ")
+		d.b.WriteString(d.lead(depth+1) + d.mark(s))
 		d.value(ev, depth+1, s)
 		d.b.WriteString(",\n")
 	}
-	d.b.WriteString(indent(depth) + "  ]")
+	d.b.WriteString(d.closing(depth) + "]")
 }
 
 // attrs writes the attributes of an object diff between before and after.
@@ -161,7 +189,7 @@ func (d *differ) attrs(before, after cty.Value, depth int, path cty.Path, showAl
 }
 
 func (d *differ) attr(name string, w int, bv, av cty.Value, depth int, p cty.Path) {
-	lead := indent(depth + 1)
+	lead := d.lead(depth + 1)
 	forces := ""
 	if d.forcesAt(p) {
 		forces = d.c.Del(" # forces replacement")
@@ -181,7 +209,7 @@ func (d *differ) attr(name string, w int, bv, av cty.Value, depth int, p cty.Pat
 		d.b.WriteString(lead + d.sym(symChg) + " " + pad(name, w) + " = {" + forces + "\n")
 		hidden := d.attrs(bv, av, depth+1, p, false)
 		if hidden > 0 {
-			d.b.WriteString(indent(depth+2) + d.c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "element"))) + "\n")
+			d.b.WriteString(d.lead(depth+2) + "  " + d.c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "element"))) + "\n")
 		}
 		d.b.WriteString(lead + "  }\n")
 		return
