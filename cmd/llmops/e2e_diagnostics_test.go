@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected.txt files of testdata/diagnostics")
+var update = flag.Bool("update", false, "rewrite the golden files: expected.txt of testdata/diagnostics, plan.txt of testdata/plans")
 
 // TestDiagnostics runs each scenario of testdata/diagnostics through the
 // CLI (`llmops validate`, or the command in its `cmd` file) and compares

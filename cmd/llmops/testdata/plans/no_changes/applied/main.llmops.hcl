@@ -1,0 +1,3 @@
+resource "null_value" "a" {
+  input = "a"
+}
