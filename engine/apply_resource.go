@@ -239,6 +239,9 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		w.e.hooks.PostApply(ri, ch.Action, time.Since(start), "", err)
 		return newVal, false, ds
 	}
+	// What the provider warns of on success (an empty split, a
+	// deprecated setting) reaches the user with the apply's result.
+	warnings := providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, ri.String())
 	if resp.Pending != nil {
 		if err := w.persist(ri, newVal, resp.Private, state.StatusPending, resp.Pending, meta); err != nil {
 			w.fail(ri, ch.Action, err.Error())
@@ -246,12 +249,13 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 		}
 		rec := &recordedObject{obj: &state.Object{Addr: ri, Provider: meta.provider, Status: state.StatusPending, Private: resp.Private, PendingHandle: resp.Pending.Handle, PendingStatus: resp.Pending.Status, Version: meta.version}, value: newVal}
 		v, ok, ds := w.waitPending(ctx, pi, typ, ri, rec, meta, ch.Action)
+		warnings = append(warnings, ds...)
 		if !ok {
-			return v, false, ds
+			return v, false, warnings
 		}
 		if w.isDeferred(ri.Resource) {
 			w.count(ch.Action)
-			return v, true, nil
+			return v, true, warnings
 		}
 		newVal = v
 	} else if err := w.persist(ri, newVal, resp.Private, state.StatusReady, nil, meta); err != nil {
@@ -278,7 +282,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	}
 	w.count(ch.Action)
 	w.e.hooks.PostApply(ri, ch.Action, time.Since(start), objectID(newVal), nil)
-	return newVal, true, nil
+	return newVal, true, warnings
 }
 
 // waitPending polls a long operation until it ends (or, with -wait=false
@@ -337,7 +341,7 @@ func (w *applyWalk) waitPending(ctx context.Context, pi *providerInstance, typ s
 			if action == plans.Wait {
 				w.e.hooks.PostApply(ri, action, time.Since(start), objectID(refreshed.value), nil)
 			}
-			return refreshed.value, true, nil
+			return refreshed.value, true, ds // warnings of the final reading
 		}
 		rec = refreshed
 		if err := w.persist(ri, rec.value, rec.obj.Private, state.StatusPending, pend, meta); err != nil {

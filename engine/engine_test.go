@@ -223,6 +223,27 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	}
 }
 
+// A provider's warnings on a successful apply reach the user, pointing at
+// the attribute they are about.
+func TestApplyKeepsProviderWarnings(t *testing.T) {
+	h := newHarness(t)
+	h.write(map[string]string{"main.llmops.hcl": `
+resource "test_value" "w" {
+  input = "warn"
+}
+`})
+	_, res, diags := h.apply(PlanOptions{})
+	if diags.HasErrors() || len(res.Failed) > 0 {
+		t.Fatalf("a warning is not a failure: %v %+v", diags, res.Failed)
+	}
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || diags[0].Summary != "Test warning" {
+		t.Fatalf("want the provider's warning, got %v", diags)
+	}
+	if s := diags[0].Subject; s == nil || s.Start.Line != 3 || s.Filename != "main.llmops.hcl" {
+		t.Fatalf("the warning should point at input (line 3): %+v", s)
+	}
+}
+
 func TestFailureStopsOnlyDependents(t *testing.T) {
 	h := newHarness(t)
 	h.write(map[string]string{"main.llmops.hcl": `

@@ -14,7 +14,8 @@ import (
 
 // testProvider is a minimal in-process provider for engine tests:
 // test_value is like null_value (input, triggers_replace force-new,
-// computed output and id); setting fail = true makes apply fail;
+// computed output and id); setting fail = true makes apply fail, input =
+// "warn" makes it succeed with a warning on input;
 // test_secret has a sensitive attribute.
 type testProvider struct {
 	// offers, when set, are what GetOffers answers.
@@ -124,6 +125,10 @@ func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 	}
 	if !m["id"].IsKnown() {
 		m["id"] = cty.StringVal(fmt.Sprintf("t%d", p.nextID.Add(1)))
+	}
+	if in := m["input"]; in.Type() == cty.String && in.IsKnown() && !in.IsNull() && in.AsString() == "warn" {
+		resp.Diagnostics = append(resp.Diagnostics, protocol.Diagnostic{Severity: protocol.Warning, Summary: "Test warning",
+			Detail: "the test provider warns of input \"warn\"", Attribute: cty.GetAttrPath("input")})
 	}
 	m["output"] = m["input"]
 	v := cty.ObjectVal(m)

@@ -214,7 +214,7 @@ func buildBundle(dir, data, format string, split map[string]float64, seed int64)
 			info.Splits[n] = splitEntry{File: file, Digest: string(sd.ID), Rows: res.splitRows[i]}
 			if res.splitRows[i] == 0 && res.rows > 0 {
 				warn(&d, cty.GetAttrPath("split").Index(cty.StringVal(n)), "Empty split",
-					fmt.Sprintf("The split %q got no rows out of %d; the dataset may be too small for a fraction of %g.", n, res.rows, split[n]))
+					fmt.Sprintf("The split %q got no rows out of %d. Rows are assigned by a seeded hash of their content (so identical rows never straddle splits), and a dataset this small can miss a fraction of %g: add rows, raise the fraction, or try another seed.", n, res.rows, split[n]))
 			}
 		}
 	}
