@@ -78,7 +78,8 @@ if [ "$NODE_RANK" = 0 ]; then echo '{"loss": 0.5}' > "$LLMOPS_OUTPUT_DIR/metrics
 	})
 	start := time.Now()
 	r = h.run("training_run", cfg)
-	if !r.Diagnostics.HasErrors() || !strings.Contains(r.Diagnostics.Err().Error(), "rank 1 gives up") {
+	if !r.Diagnostics.HasErrors() || !strings.Contains(r.Diagnostics.Err().Error(), "rank 1 gives up") ||
+		!strings.Contains(r.Diagnostics.Err().Error(), "exit status 3 on rank 1 of 2") {
 		t.Fatalf("a failed rank: %v %#v", r.Diagnostics.Err(), r.NewState)
 	}
 	if d := time.Since(start); d > time.Minute {

@@ -216,8 +216,11 @@ llmops_run() {
 		exit 1
 	fi
 	if ((llmops_nodes > 1)); then
+		# Each task records a failing exit status in the attempt directory
+		# (shared by the nodes): srun reports only the highest status of
+		# all tasks, often that of a rank it killed after another failed.
 		srun --nodes="$llmops_nodes" --ntasks="$llmops_nodes" --ntasks-per-node=1 --kill-on-bad-exit=1 --export=ALL \
-			/bin/bash -c 'export NODE_RANK=${SLURM_NODEID:-0}; exec "$@"' llmops-task "$@" </dev/null &
+			/bin/bash -c 'export NODE_RANK=${SLURM_NODEID:-0}; "$@"; rc=$?; if ((rc)); then echo "$rc" >"$0/rank-$NODE_RANK.exit"; fi; exit "$rc"' "$llmops_attempt_dir" "$@" </dev/null &
 	else
 		"$@" </dev/null &
 	fi
@@ -233,8 +236,22 @@ llmops_run() {
 		exit "$((rc ? rc : 143))"
 	fi
 	if ((rc != 0)); then
-		llmops_note "the command exited with status $rc"
-		llmops_manifest failed "$rc" "exit status $rc"
+		local why="exit status $rc"
+		if ((llmops_nodes > 1)); then
+			# The rank that failed first: the one whose status is not a
+			# kill by srun (SIGTERM 143, SIGKILL 137), lowest rank first.
+			local f r code
+			for f in "$llmops_attempt_dir"/rank-*.exit; do
+				[ -f "$f" ] || continue
+				r=${f##*/rank-}; r=${r%.exit}; code=$(cat "$f")
+				if [ "$code" != 143 ] && [ "$code" != 137 ]; then
+					rc=$code; why="exit status $rc on rank $r of $llmops_nodes"
+					break
+				fi
+			done
+		fi
+		llmops_note "the command failed: $why"
+		llmops_manifest failed "$rc" "$why"
 		exit "$rc"
 	fi
 	llmops_why=

@@ -268,3 +268,35 @@ wait
 		}
 	}
 }
+
+// Multi-node failure: srun reports the highest status of all tasks, which
+// is often the SIGTERM of a rank it stopped; the script names the rank that
+// failed and its own status.
+func TestScriptMultiNodeFailedRank(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	// fake srun: run both tasks, then answer with the highest status, as
+	// srun does after --kill-on-bad-exit.
+	os.WriteFile(filepath.Join(bin, "srun"), []byte(`#!/bin/bash
+while [[ $1 == --* ]]; do shift; done
+SLURM_NODEID=0 "$@" & a=$!
+SLURM_NODEID=1 "$@" & b=$!
+wait $a; ra=$?; wait $b; rb=$?
+exit $(( ra > rb ? ra : rb ))
+`), 0o755)
+	p := &scriptParams{Kind: "training_run", RunID: "train-mnf", Identity: "sha256:" + strings.Repeat("e", 64), Attempt: 1,
+		Argv:    []string{"bash", "-c", `if [ "$NODE_RANK" = 1 ]; then exit 3; fi; exit 143`},
+		WorkDir: dir, AttemptDir: filepath.Join(dir, "a"), Nodes: 2, Collect: collectMetrics}
+	code, _ := runScript(t, p, "PATH="+bin+":"+os.Getenv("PATH"), "SLURM_JOB_NUM_NODES=2", "SLURM_JOB_ID=99")
+	if code != 3 {
+		t.Errorf("the job exits with %d, want the failed rank's 3", code)
+	}
+	man, err := jobs.ReadManifest(filepath.Join(p.AttemptDir, jobs.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if man.Status != "failed" || man.Reason != "exit status 3 on rank 1 of 2" {
+		t.Errorf("manifest: %+v", man)
+	}
+}
