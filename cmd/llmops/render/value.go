@@ -13,7 +13,7 @@ import (
 
 const (
 	unknownText   = "(known after apply)"
-	sensitiveText = "(sensitive value)"
+	sensitiveText = "(sensitive)"
 )
 
 // differ writes attribute-level diffs of cty values, laid out as
