@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -79,7 +80,9 @@ func (e *Engine) PlanRollback(ctx context.Context, targets []addrs.ResourceInsta
 	if old.Serial != toSerial {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No such state version", Detail: fmt.Sprintf("There is no state version %d; `llmops history` lists them.", toSerial)})
 	}
-	oldObjs, err := history.Decode(old)
+	// The old version's sealed sensitive values are opened with the state
+	// key: rolling back to them must restore them, not null them.
+	oldObjs, err := history.Decode(old, e.opts.Secrets)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid state version", Detail: err.Error()})
 	}
@@ -88,6 +91,11 @@ func (e *Engine) PlanRollback(ctx context.Context, targets []addrs.ResourceInsta
 		target, ok := oldObjs[ri]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nothing to roll back to", Detail: fmt.Sprintf("%s did not exist in state version %d. `llmops history %s` lists its versions.", ri, toSerial, ri)})
+			continue
+		}
+		if _, err := values.DecodeSealed(values.Encoded{Value: target.ValueJSON, Type: target.TypeJSON, Sensitive: target.SensitivePaths}, e.opts.Secrets, false); errors.Is(err, values.ErrSealed) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "The state key is needed",
+				Detail: fmt.Sprintf("%s had sensitive values in state version %d, sealed with the state key; rolling back restores them. %s", ri, toSerial, secretsHelp)})
 			continue
 		}
 		var cur *recordedObject
@@ -123,10 +131,13 @@ func (e *Engine) PlanRollback(ctx context.Context, targets []addrs.ResourceInsta
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan the rollback of " + ri.String(), Detail: resp.Diagnostics.Err().Error()})
 			continue
 		}
-		sensitive := values.SensitivePaths(cur.value)
+		// What was sensitive in the version rolled back to stays sensitive,
+		// whatever the current object says.
+		sensitive := append(values.SensitivePaths(cur.value), values.SensitivePaths(target.Value)...)
 		ch := &plans.ResourceInstanceChange{
 			Addr: ri, Provider: cur.obj.Provider, Reason: plans.ReasonRollback,
-			Before: cur.value, After: values.MarkPaths(resp.PlannedState, append(sensitive, schema.Block.SensitivePaths()...)),
+			Before: cur.value, After: values.MarkSecretLeaves(values.MarkPaths(resp.PlannedState, append(sensitive, schema.Block.SensitivePaths()...)),
+				append(values.SecretLeaves(cur.value), values.SecretLeaves(target.Value)...)),
 			RequiresReplace: resp.RequiresReplace, Private: resp.PlannedPrivate,
 			Dependencies: cur.obj.Dependencies, CreateBeforeDestroy: cur.obj.CreateBeforeDestroy,
 		}
@@ -251,7 +262,10 @@ func (e *Engine) ApplyRollback(ctx context.Context, p *plans.Plan, opts ApplyOpt
 		if ch.Action.IsReplace() {
 			version++
 		}
-		newVal := withVersion(ch.Addr, values.MarkPaths(resp.NewState, values.SensitivePaths(ch.After)), version)
+		// Marked as the plan marked it, and wherever the provider copied a
+		// secret (output = input), as apply does.
+		newVal := values.MarkSecretLeaves(values.MarkPaths(resp.NewState, values.SensitivePaths(ch.After)), values.SecretLeaves(ch.After))
+		newVal = withVersion(ch.Addr, newVal, version)
 		enc, err := values.EncodeSealed(newVal, e.opts.Secrets, false)
 		if err == nil {
 			obj := *cur.obj

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -150,5 +151,59 @@ func TestE2EGCKeepsWhatStateReferences(t *testing.T) {
 	}
 	if store.Has(first.ID) || store.Has(stray.ID) || !store.Has(second.ID) {
 		t.Fatalf("gc removed the wrong artifacts: first=%v stray=%v second=%v", store.Has(first.ID), store.Has(stray.ID), store.Has(second.ID))
+	}
+}
+
+// Rolling back an object with sensitive values restores them from the old
+// version's sealed values, and keeps them sensitive wherever the provider
+// copied them: the rolled-back object shows (sensitive) in input and
+// output, and the secret is nowhere in the state database in clear.
+// (Rollback restored them as null, and the next rollback then stored the
+// copy in output in clear.)
+func TestE2ERollbackKeepsSecrets(t *testing.T) {
+	const secret = "sk-rollback-secret-0123456789"
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+variable "user" {
+  default = "svc"
+}
+resource "null_value" "secret" {
+  input = { key = var.api_key, user = var.user }
+}
+`})
+	w.env = append(w.env, "LLMOPS_STATE_KEY=6zBTWM5G6mi51I6v9+XecbdiLLZpb/rPhW83a5P0Xhk=", "LLMOPS_VAR_api_key="+secret)
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")                                           // serial 1
+	w.must(0, "apply", "-auto-approve", "-var", "user=svc2")                      // serial 2
+	r := w.must(0, "rollback", "null_value.secret", "--to", "1", "-auto-approve") // serial 3
+	if strings.Contains(r.stdout+r.stderr, secret) {
+		t.Fatalf("the rollback printed the secret:\n%s", r)
+	}
+	check := func(when string) {
+		t.Helper()
+		s := w.must(0, "state", "show", "null_value.secret").stdout
+		if strings.Count(s, "key  = (sensitive)") != 2 || strings.Contains(s, "= null") || strings.Contains(s, secret) {
+			t.Fatalf("%s, the object should keep its key, sensitive in input and output:\n%s", when, s)
+		}
+		db, err := os.ReadFile(filepath.Join(w.dir, ".llmops", "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(db), secret) {
+			t.Fatalf("%s, the state database holds the secret in clear", when)
+		}
+	}
+	check("after a rollback")
+	w.must(0, "rollback", "null_value.secret", "--to", "2", "-auto-approve") // serial 4
+	check("after a second rollback")
+	// The restored key is the real one: rolling forward to the
+	// configuration changes the user only.
+	w.must(0, "rollback", "--release", "null_value.secret")
+	p := w.must(2, "plan", "-detailed-exitcode", "-var", "user=svc3").stdout
+	if !strings.Contains(p, `~ user = "svc2" -> "svc3"`) || strings.Contains(p, "+ key") || !strings.Contains(p, "# (1 unchanged element hidden)") {
+		t.Fatalf("after the rollbacks the key should be unchanged:\n%s", p)
 	}
 }
