@@ -71,7 +71,7 @@ if [ "$NODE_RANK" = 0 ]; then echo '{"loss": 0.5}' > "$LLMOPS_OUTPUT_DIR/metrics
 	}
 	// One rank failing fails the run (srun --kill-on-bad-exit stops the
 	// other), with the failing rank's words in the log's tail.
-	h.write("fail.sh", `if [ "$NODE_RANK" = 1 ]; then echo "rank 1 gives up" >&2; exit 3; fi; sleep 120`)
+	h.write("fail.sh", `if [ "$NODE_RANK" = 1 ]; then echo "rank 1 gives up" >&2; exit 3; fi; exec sleep 120`)
 	cfg = trainConfig(h, map[string]any{
 		"command":   []string{"bash", "fail.sh"},
 		"resources": map[string]any{"gpus": 0, "nodes": 2, "cpus": 1, "memory_gb": 1, "max_duration": "10m"},

@@ -216,11 +216,11 @@ llmops_run() {
 		exit 1
 	fi
 	if ((llmops_nodes > 1)); then
-		# Each task records a failing exit status in the attempt directory
-		# (shared by the nodes): srun reports only the highest status of
-		# all tasks, often that of a rank it killed after another failed.
+		# The task execs the command, so that the signals Slurm sends to the
+		# step reach it directly (a shell in between would leave orphans
+		# that proctrack/linuxproc loses track of).
 		srun --nodes="$llmops_nodes" --ntasks="$llmops_nodes" --ntasks-per-node=1 --kill-on-bad-exit=1 --export=ALL \
-			/bin/bash -c 'export NODE_RANK=${SLURM_NODEID:-0}; "$@"; rc=$?; if ((rc)); then echo "$rc" >"$0/rank-$NODE_RANK.exit"; fi; exit "$rc"' "$llmops_attempt_dir" "$@" </dev/null &
+			/bin/bash -c 'export NODE_RANK=${SLURM_NODEID:-0}; exec "$@"' llmops-task "$@" </dev/null &
 	else
 		"$@" </dev/null &
 	fi
@@ -238,17 +238,19 @@ llmops_run() {
 	if ((rc != 0)); then
 		local why="exit status $rc"
 		if ((llmops_nodes > 1)); then
-			# The rank that failed first: the one whose status is not a
-			# kill by srun (SIGTERM 143, SIGKILL 137), lowest rank first.
-			local f r code
-			for f in "$llmops_attempt_dir"/rank-*.exit; do
-				[ -f "$f" ] || continue
-				r=${f##*/rank-}; r=${r%.exit}; code=$(cat "$f")
-				if [ "$code" != 143 ] && [ "$code" != 137 ]; then
+			# srun answers with the highest status of all tasks, often the
+			# SIGTERM of a rank it stopped after another failed; the rank
+			# that failed is in what srun said ("srun: error: NODE: task 1:
+			# Exited with exit code 3"), in the job's log. One task per
+			# node: the task number is the rank.
+			local said r code
+			said=$(grep -m1 -E '^srun: error: .*: tasks? [0-9]+: Exited with exit code [0-9]+' "$llmops_attempt_dir/job.log" 2>/dev/null)
+			if [[ $said =~ tasks?\ ([0-9]+):\ Exited\ with\ exit\ code\ ([0-9]+) ]]; then
+				r=${BASH_REMATCH[1]}; code=${BASH_REMATCH[2]}
+				if ((code)); then
 					rc=$code; why="exit status $rc on rank $r of $llmops_nodes"
-					break
 				fi
-			done
+			fi
 		fi
 		llmops_note "the command failed: $why"
 		llmops_manifest failed "$rc" "$why"

@@ -276,19 +276,22 @@ func TestScriptMultiNodeFailedRank(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	os.MkdirAll(bin, 0o755)
-	// fake srun: run both tasks, then answer with the highest status, as
-	// srun does after --kill-on-bad-exit.
+	// fake srun: run both tasks, say which failed in the job's log (as
+	// srun does on its stderr, which is the log), then answer with the
+	// highest status, as srun does after --kill-on-bad-exit.
 	os.WriteFile(filepath.Join(bin, "srun"), []byte(`#!/bin/bash
 while [[ $1 == --* ]]; do shift; done
 SLURM_NODEID=0 "$@" & a=$!
 SLURM_NODEID=1 "$@" & b=$!
-wait $a; ra=$?; wait $b; rb=$?
+wait $b; rb=$?; wait $a; ra=$?
+{ echo "srun: error: n2: task 1: Exited with exit code $rb"; echo "srun: error: n1: task 0: Terminated"; } >> "$JOB_LOG"
 exit $(( ra > rb ? ra : rb ))
 `), 0o755)
 	p := &scriptParams{Kind: "training_run", RunID: "train-mnf", Identity: "sha256:" + strings.Repeat("e", 64), Attempt: 1,
 		Argv:    []string{"bash", "-c", `if [ "$NODE_RANK" = 1 ]; then exit 3; fi; exit 143`},
 		WorkDir: dir, AttemptDir: filepath.Join(dir, "a"), Nodes: 2, Collect: collectMetrics}
-	code, _ := runScript(t, p, "PATH="+bin+":"+os.Getenv("PATH"), "SLURM_JOB_NUM_NODES=2", "SLURM_JOB_ID=99")
+	os.MkdirAll(p.AttemptDir, 0o755)
+	code, _ := runScript(t, p, "PATH="+bin+":"+os.Getenv("PATH"), "SLURM_JOB_NUM_NODES=2", "SLURM_JOB_ID=99", "JOB_LOG="+filepath.Join(p.AttemptDir, logFile))
 	if code != 3 {
 		t.Errorf("the job exits with %d, want the failed rank's 3", code)
 	}
