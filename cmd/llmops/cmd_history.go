@@ -199,7 +199,13 @@ func runDiff(m *meta, args []string) int {
 	if err != nil || b.Serial != mm {
 		return m.errorDetail("No such state version", fmt.Sprintf("%d: `llmops history` lists the versions.", mm))
 	}
-	diffs, err := history.Diff(a, b, filter)
+	// With the state key, sealed sensitive values are compared too (a
+	// rotated key shows as changed, still rendered as (sensitive)).
+	key, ok := m.stateKey()
+	if !ok {
+		return exitError
+	}
+	diffs, err := history.Diff(a, b, filter, key)
 	if err != nil {
 		return m.errorDetail("Invalid state", err.Error())
 	}

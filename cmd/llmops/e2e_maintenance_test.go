@@ -159,7 +159,7 @@ func TestE2EGCKeepsWhatStateReferences(t *testing.T) {
 // copied them: the rolled-back object shows (sensitive) in input and
 // output, and the secret is nowhere in the state database in clear.
 // (Rollback restored them as null, and the next rollback then stored the
-// copy in output in clear.)
+// copy in output in clear.) diff compares the sealed values too.
 func TestE2ERollbackKeepsSecrets(t *testing.T) {
 	const secret = "sk-rollback-secret-0123456789"
 	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
@@ -205,5 +205,17 @@ resource "null_value" "secret" {
 	p := w.must(2, "plan", "-detailed-exitcode", "-var", "user=svc3").stdout
 	if !strings.Contains(p, `~ user = "svc2" -> "svc3"`) || strings.Contains(p, "+ key") || !strings.Contains(p, "# (1 unchanged element hidden)") {
 		t.Fatalf("after the rollbacks the key should be unchanged:\n%s", p)
+	}
+	// diff compares sealed values with the key: an unchanged key is
+	// hidden, a rotated one shows as changed, never in clear.
+	d := w.must(0, "diff", "1", "2").stdout
+	if !strings.Contains(d, "# (1 unchanged element hidden)") || strings.Contains(d, "key") {
+		t.Fatalf("diff 1 2 changed only the user:\n%s", d)
+	}
+	w.env = append(w.env, "LLMOPS_VAR_api_key=sk-rotated-9876543210")
+	w.must(0, "apply", "-auto-approve", "-var", "user=svc2") // serial 5
+	d = w.must(0, "diff", "4", "5").stdout
+	if !strings.Contains(d, "~ key  = (sensitive) -> (sensitive)") || strings.Contains(d, secret) || strings.Contains(d, "sk-rotated") {
+		t.Fatalf("diff 4 5 should show the rotated key, sensitive:\n%s", d)
 	}
 }

@@ -76,12 +76,12 @@ type ObjectDiff struct {
 
 // Diff lists the objects that differ between snapshots a and b, ordered by
 // address. filter, when not nil, keeps only matching addresses.
-func Diff(a, b *state.Snapshot, filter func(addrs.ResourceInstance) bool) ([]ObjectDiff, error) {
-	am, err := Decode(a)
+func Diff(a, b *state.Snapshot, filter func(addrs.ResourceInstance) bool, key ...values.Sealer) ([]ObjectDiff, error) {
+	am, err := Decode(a, key...)
 	if err != nil {
 		return nil, err
 	}
-	bm, err := Decode(b)
+	bm, err := Decode(b, key...)
 	if err != nil {
 		return nil, err
 	}
