@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llmops/llmops/internal/testenv"
 )
 
 // binDir holds llmops and the provider binaries built for the end-to-end
@@ -67,7 +69,7 @@ type workspace struct {
 func newWorkspace(t *testing.T, files map[string]string) *workspace {
 	t.Helper()
 	w := &workspace{t: t, dir: t.TempDir()}
-	w.env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+binDir, "NO_COLOR=1")
+	w.env = testenv.Clean("LLMOPS_PLUGIN_PATH="+binDir, "NO_COLOR=1")
 	w.write(files)
 	return w
 }

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llmops/llmops/internal/testenv"
 )
 
 var (
@@ -135,7 +137,7 @@ func newQuickstart(t *testing.T) *quickstart {
 	keygen := exec.Command(filepath.Join(bin, "llmops"), "state", "keygen")
 	stateKey, err := keygen.Output()
 	must(t, err)
-	q.env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+bin, "NO_COLOR=1", "LLMOPS_TEST_COUNTER="+q.counter,
+	q.env = testenv.Clean("LLMOPS_PLUGIN_PATH="+bin, "NO_COLOR=1", "LLMOPS_TEST_COUNTER="+q.counter,
 		"LLMOPS_STATE_KEY="+strings.TrimSpace(string(stateKey)), "LLMOPS_VAR_api_key="+q.apiKey)
 	t.Cleanup(q.killJobs)
 	return q

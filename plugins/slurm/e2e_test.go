@@ -17,6 +17,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/llmops/llmops/internal/testenv"
 )
 
 // End-to-end tests: the llmops CLI with the local and slurm provider
@@ -121,7 +123,7 @@ func (w *e2e) llmops(want int, args ...string) cliResult {
 	cmd.Dir = w.dir
 	// A fixed test state key (the quickstart stores sensitive values) and
 	// the quickstart deployment's API key.
-	cmd.Env = append(os.Environ(), "LLMOPS_PLUGIN_PATH="+w.bin, "NO_COLOR=1",
+	cmd.Env = testenv.Clean("LLMOPS_PLUGIN_PATH="+w.bin, "NO_COLOR=1",
 		"LLMOPS_STATE_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "LLMOPS_VAR_api_key=sk-slurm-e2e-test")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

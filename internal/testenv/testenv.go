@@ -1,0 +1,26 @@
+package testenv
+
+import (
+	"os"
+	"strings"
+)
+
+// Clean returns the process environment without the variables that
+// configure llmops for a user (LLMOPS_VAR_*, LLMOPS_STATE_KEY,
+// LLMOPS_STATE_KEY_FILE, LLMOPS_PLUGIN_PATH, LLMOPS_LOG, ...), followed by
+// extra. A developer's (or a CI shell's) exported variables must not change
+// what a test sees: an exported LLMOPS_VAR_api_key satisfied a required
+// variable that a test expects to be missing. The test harness's own
+// variables (LLMOPS_TEST_*, LLMOPS_REQUIRE_SERVICES) are kept.
+func Clean(extra ...string) []string {
+	env := os.Environ()
+	out := make([]string, 0, len(env)+len(extra))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "LLMOPS_") && !strings.HasPrefix(name, "LLMOPS_TEST_") && name != "LLMOPS_REQUIRE_SERVICES" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, extra...)
+}
