@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -93,7 +92,7 @@ func (e *Engine) PlanRollback(ctx context.Context, targets []addrs.ResourceInsta
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nothing to roll back to", Detail: fmt.Sprintf("%s did not exist in state version %d. `llmops history %s` lists its versions.", ri, toSerial, ri)})
 			continue
 		}
-		if _, err := values.DecodeSealed(values.Encoded{Value: target.ValueJSON, Type: target.TypeJSON, Sensitive: target.SensitivePaths}, e.opts.Secrets, false); errors.Is(err, values.ErrSealed) {
+		if target.Sealed {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "The state key is needed",
 				Detail: fmt.Sprintf("%s had sensitive values in state version %d, sealed with the state key; rolling back restores them. %s", ri, toSerial, secretsHelp)})
 			continue

@@ -16,6 +16,9 @@ import (
 type Object struct {
 	*state.Object
 	Value cty.Value
+	// Sealed is true when the object has sealed sensitive parts that no
+	// key opened (they are null in Value).
+	Sealed bool
 }
 
 // Decode decodes every object of a snapshot, keyed by address. Sealed
@@ -28,13 +31,11 @@ func Decode(snap *state.Snapshot, key ...values.Sealer) (map[addrs.ResourceInsta
 	out := make(map[addrs.ResourceInstance]*Object, len(snap.Objects))
 	for _, o := range snap.Objects {
 		v, err := values.DecodeSealed(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths}, s, false)
-		if errors.Is(err, values.ErrSealed) {
-			err = nil
-		}
-		if err != nil {
+		sealed := errors.Is(err, values.ErrSealed)
+		if err != nil && !sealed {
 			return nil, fmt.Errorf("%s: %w", o.Addr, err)
 		}
-		out[o.Addr] = &Object{Object: o, Value: v}
+		out[o.Addr] = &Object{Object: o, Value: v, Sealed: sealed}
 	}
 	return out, nil
 }

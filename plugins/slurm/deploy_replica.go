@@ -55,7 +55,7 @@ func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, r
 		Part: res.Partition, Account: res.Account, QOS: res.QOS, Nodes: 1,
 		CPUs: res.CPUs, MemMB: res.MemMB, Minutes: res.Minutes, Gres: res.gres(),
 	}
-	id, err := m.sched.Submit(ctx, sub)
+	id, err := m.submit(ctx, sub)
 	if err != nil {
 		return x, fmt.Errorf("submitting replica %d of revision %d to Slurm: %w", index, rev, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -241,9 +240,7 @@ func strs(v any) []string {
 
 // jobState asks Slurm (scontrol) for a job's state.
 func (w *e2e) jobState(id string) string {
-	cmd := exec.Command("scontrol", "show", "job", "-o", id)
-	cmd.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
-	b, err := cmd.CombinedOutput()
+	b, err := w.env.command("scontrol", "show", "job", "-o", id).CombinedOutput()
 	if err != nil {
 		return "unknown: " + strings.TrimSpace(string(b))
 	}
@@ -253,9 +250,7 @@ func (w *e2e) jobState(id string) string {
 // scancel cancels a job as an administrator would, and waits until it ended.
 func (w *e2e) scancel(id string) {
 	w.t.Helper()
-	cmd := exec.Command("scancel", id)
-	cmd.Env = append(os.Environ(), "SLURM_CONF="+w.env.Conf)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := w.env.command("scancel", id).CombinedOutput(); err != nil {
 		w.t.Fatalf("scancel %s: %v: %s", id, err, out)
 	}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {

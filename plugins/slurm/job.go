@@ -116,7 +116,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 		jid, err := m.submitAttempt(ctx, r, spec, 1, "", k.secretsOf(st))
 		if err != nil {
 			_ = os.RemoveAll(r.dir)
-			d.FromError(fmt.Sprintf("Cannot submit the %s job to Slurm", k.kind), submitHint(err, spec.Res.Partition))
+			d.FromError(fmt.Sprintf("Cannot submit the %s job to Slurm", k.kind), err)
 			return &sdk.Response{Diagnostics: d}
 		}
 		st = k.submitted(st, r, 1, jid)
@@ -468,19 +468,4 @@ func logTail(path string) string {
 		return fmt.Sprintf("\n\nThe job's log (%s) is empty.", path)
 	}
 	return fmt.Sprintf("\n\nLast lines of the job's log (%s):\n  %s", path, strings.Join(lines, "\n  "))
-}
-
-// submitHint adds what to do to a refused submission where Slurm's own
-// words leave it open: Slurm refuses a job outright, rather than queue it,
-// when every node that could run it is down, drained or reserved.
-func submitHint(err error, partition string) error {
-	if !strings.Contains(err.Error(), "Required node not available") {
-		return err
-	}
-	see := "sinfo -R"
-	if partition != "" {
-		see = "sinfo -R -p " + partition
-	}
-	return fmt.Errorf("%w\n\nNo node that could run the job is in service now (see `%s`). "+
-		"Run apply again once an administrator resumes a node, or add a placement block with another candidate.", err, see)
 }

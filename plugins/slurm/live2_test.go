@@ -182,9 +182,7 @@ sleep 300
 	st, pend := h.create("training_run", cfg)
 	w := h.wait("training_run", st, pend, 2*time.Minute, func(p *protocol.Pending) bool { return p.Status == phaseRunning })
 	// An urgent job needs both GPUs: Slurm preempts ours.
-	cmd := exec.Command("sbatch", "--parsable", "--partition="+h.env.Urgent, "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 2")
-	cmd.Env = append(os.Environ(), "SLURM_CONF="+h.env.Conf)
-	out, err := cmd.CombinedOutput()
+	out, err := h.env.command("sbatch", "--parsable", "--partition="+h.env.Urgent, "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 2").CombinedOutput()
 	if err != nil {
 		t.Fatalf("sbatch: %v: %s", err, out)
 	}

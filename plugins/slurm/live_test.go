@@ -3,7 +3,6 @@ package slurm
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,9 +202,7 @@ func TestLiveAdminCancelIsDrift(t *testing.T) {
 // adminCancel cancels a job as an administrator would, with scancel.
 func adminCancel(t *testing.T, h *harness, jid string) {
 	t.Helper()
-	cmd := exec.Command("scancel", jid)
-	cmd.Env = append(os.Environ(), "SLURM_CONF="+h.env.Conf)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := h.env.command("scancel", jid).CombinedOutput(); err != nil {
 		t.Fatalf("scancel: %v: %s", err, out)
 	}
 }

@@ -258,7 +258,7 @@ func (m *meta) submitAttempt(ctx context.Context, r *run, spec *jobSpec, n int, 
 		Part: spec.Res.Partition, Account: spec.Res.Account, QOS: spec.Res.QOS, Nodes: spec.Res.Nodes,
 		CPUs: spec.Res.CPUs, MemMB: spec.Res.MemMB, Minutes: spec.Res.Minutes, Gres: spec.Res.gres(),
 	}
-	id, err := m.sched.Submit(ctx, sub)
+	id, err := m.submit(ctx, sub)
 	if err != nil {
 		_ = os.RemoveAll(ad)
 		return "", err

@@ -3,6 +3,7 @@ package slurm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -144,4 +145,30 @@ func describeFailure(kind string) string {
 		return "ran out of memory"
 	}
 	return "failed"
+}
+
+// submit submits through the scheduler (REST or CLI); every job the
+// provider starts (runs, retries, serving replicas) goes through here, so
+// each refusal gets the same advice.
+func (m *meta) submit(ctx context.Context, sub *submission) (string, error) {
+	id, err := m.sched.Submit(ctx, sub)
+	if err != nil {
+		return "", submitHint(err, sub.Part)
+	}
+	return id, nil
+}
+
+// submitHint adds what to do to a refused submission where Slurm's own
+// words leave it open: Slurm refuses a job outright, rather than queue it,
+// when every node that could run it is down, drained or reserved.
+func submitHint(err error, partition string) error {
+	if !strings.Contains(err.Error(), "Required node not available") {
+		return err
+	}
+	see := "sinfo -R"
+	if partition != "" {
+		see = "sinfo -R -p " + partition
+	}
+	return fmt.Errorf("%w\n\nNo node that could run the job is in service now (see `%s`). "+
+		"Run apply again once an administrator resumes a node, or add a placement block with another candidate.", err, see)
 }
