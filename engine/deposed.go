@@ -106,16 +106,12 @@ func (w *applyWalk) destroyDeposedObject(ch *plans.ResourceInstanceChange) hcl.D
 	if err != nil {
 		return fail(err)
 	}
-	wr, err := w.getWriter(w.callCtx)
+	wr, err := w.rec.writer()
 	if err != nil {
 		return fail(err)
 	}
-	before, _ := ch.Before.UnmarkDeep()
-	start := w.inflight.begin(ri, plans.Delete)
-	w.e.hooks.PreApply(ri, plans.Delete)
-	resp := pi.client.ApplyResourceChange(w.callCtx, deleteRequest(ri.Resource.Type, before, ch.Private))
-	w.inflight.end(ri)
-	err = resp.Diagnostics.Err()
+	x := &instance{e: w.e, addr: ri, cfg: w.e.cfg.Resources[ri.Resource], prov: pi}
+	start, err := x.destroy(w, ch.Before, ch.Private)
 	if err == nil {
 		err = wr.RemoveDeposed(w.callCtx, ri, ch.DeposedKey)
 	}

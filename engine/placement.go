@@ -231,68 +231,78 @@ func attrOf(v cty.Value, name string) cty.Value {
 // planPlaced plans an instance of a resource with a placement block: it
 // stays on the candidate it was placed on, unless it is being replaced (or
 // is tainted, or -replace asks), in which case it is placed again.
-func (w *planWalk) planPlaced(ctx context.Context, rc *configs.Resource, ri addrs.ResourceInstance, each cty.Value, prior *recordedObject, lc lifecycle, rules placementRules) (*plans.ResourceInstanceChange, cty.Value, hcl.Diagnostics) {
-	unknown := cty.DynamicVal
-	isCandidate := func(pc addrs.ProviderConfig) bool {
-		for _, c := range rc.Placement.Candidates {
-			if c == pc {
-				return true
-			}
-		}
-		return false
+func (w *planWalk) planPlaced(ctx context.Context, x *instance, rules placementRules) (*plans.ResourceInstanceChange, cty.Value, hcl.Diagnostics) {
+	rc, ri := x.cfg, x.addr
+	on := func(c *candidateChoice, prior *recordedObject) *instance {
+		y := *x
+		y.prov, y.schema, y.prior = c.pi, c.schema, prior
+		return &y
 	}
-	if prior != nil && isCandidate(prior.obj.Provider) {
-		pi, err := w.e.providers.get(ctx, prior.obj.Provider)
-		if err == nil {
+	if x.prior != nil && isCandidate(rc, x.prior.obj.Provider) {
+		if pi, err := w.e.providers.get(ctx, x.prior.obj.Provider); err == nil {
 			if s, ds := pi.resourceSchema(ri.Resource.Type, rc.TypeRange.Ptr()); !ds.HasErrors() {
-				ch, v, diags := w.planInstance(ctx, pi, s, rc, ri, each, prior, lc)
-				if ch == nil {
-					return ch, v, diags
-				}
-				info := &plans.Placement{Strategy: rules.strategy, Chosen: pi.addr.String(), Kept: true}
-				if rules.hasMax {
-					info.MaxHourlyCost = rules.maxCost
-				}
-				if !ch.Action.IsReplace() {
-					ch.Placement = info
-					return ch, v, diags
-				}
-				// A replacement is placed again, possibly elsewhere.
-				pick, pinfo, ds := w.place(ctx, rc, ri, each, rules, nil)
-				diags = append(diags, ds...)
-				if pick == nil {
-					return nil, unknown, diags
-				}
-				if pick.addr != pi.addr {
-					nch, nv, ds := w.planInstance(ctx, pick.pi, pick.schema, rc, ri, each, nil, lc)
-					diags = append(diags, ds...)
-					if nch == nil {
-						return nil, nv, diags
-					}
-					old := pi.addr
-					nch.Action, nch.Reason, nch.Before, nch.RequiresReplace = ch.Action, ch.Reason, ch.Before, ch.RequiresReplace
-					nch.PriorProvider = &old
-					ch, v = nch, nv
-				}
-				ch.Placement = pinfo
-				projectCost(pinfo, ch.After)
-				return ch, v, diags
+				return w.planKept(ctx, on(&candidateChoice{addr: pi.addr, pi: pi, schema: s}, x.prior), rules, on)
 			}
 		}
 	}
-	pick, info, diags := w.place(ctx, rc, ri, each, rules, nil)
+	pick, info, diags := w.place(ctx, rc, ri, x.each, rules, nil)
 	if pick == nil {
-		return nil, unknown, diags
+		return nil, cty.DynamicVal, diags
 	}
-	ch, v, ds := w.planInstance(ctx, pick.pi, pick.schema, rc, ri, each, prior, lc)
+	ch, v, ds := w.planOne(ctx, on(pick, x.prior))
 	diags = append(diags, ds...)
 	if ch != nil {
-		if prior != nil && prior.obj.Provider != pick.addr {
-			old := prior.obj.Provider
+		if x.prior != nil && x.prior.obj.Provider != pick.addr {
+			old := x.prior.obj.Provider
 			ch.PriorProvider = &old
 		}
 		ch.Placement = info
 		projectCost(info, ch.After)
 	}
 	return ch, v, diags
+}
+
+// planKept plans an object on the candidate it was placed on; a
+// replacement is placed again, possibly elsewhere.
+func (w *planWalk) planKept(ctx context.Context, x *instance, rules placementRules, on func(*candidateChoice, *recordedObject) *instance) (*plans.ResourceInstanceChange, cty.Value, hcl.Diagnostics) {
+	ch, v, diags := w.planOne(ctx, x)
+	if ch == nil {
+		return ch, v, diags
+	}
+	info := &plans.Placement{Strategy: rules.strategy, Chosen: x.prov.addr.String(), Kept: true}
+	if rules.hasMax {
+		info.MaxHourlyCost = rules.maxCost
+	}
+	if !ch.Action.IsReplace() {
+		ch.Placement = info
+		return ch, v, diags
+	}
+	pick, pinfo, ds := w.place(ctx, x.cfg, x.addr, x.each, rules, nil)
+	diags = append(diags, ds...)
+	if pick == nil {
+		return nil, cty.DynamicVal, diags
+	}
+	if pick.addr != x.prov.addr {
+		nch, nv, ds := w.planOne(ctx, on(pick, nil))
+		diags = append(diags, ds...)
+		if nch == nil {
+			return nil, nv, diags
+		}
+		old := x.prov.addr
+		nch.Action, nch.Reason, nch.Before, nch.RequiresReplace = ch.Action, ch.Reason, ch.Before, ch.RequiresReplace
+		nch.PriorProvider = &old
+		ch, v = nch, nv
+	}
+	ch.Placement = pinfo
+	projectCost(pinfo, ch.After)
+	return ch, v, diags
+}
+
+func isCandidate(rc *configs.Resource, pc addrs.ProviderConfig) bool {
+	for _, c := range rc.Placement.Candidates {
+		if c == pc {
+			return true
+		}
+	}
+	return false
 }

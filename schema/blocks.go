@@ -141,7 +141,7 @@ func deploymentBlock() *protocol.Block {
 			"health_timeout": at(cty.String).opt().doc("How long a new replica may take to answer its health check (default `60s`); past it the rollout fails and the previous revision keeps serving."),
 		}, nil)),
 		"access": nested(protocol.NestingSingle, 0, 0, block("Who may call the endpoint: `api_keys`, or `public = true` (the only way to serve without keys).", attrs{
-			"api_keys":            at(cty.List(cty.String)).opt().sensitive().doc("Accepted bearer keys. Write-only: they are never stored; only their salted hashes (api_key_hashes) are."),
+			"api_keys":            at(cty.List(cty.String)).opt().sensitive().writeOnly().doc("Accepted bearer keys. Write-only: they are never stored; only their salted hashes (api_key_hashes) are."),
 			"api_key_hashes":      at(cty.List(cty.String)).opt().comp().doc("Salted hashes of the accepted keys (`sha256:<salt>:<digest>`), computed from api_keys; may be given instead of api_keys."),
 			"public":              at(cty.Bool).opt().doc("Serve without keys. The only way to do so."),
 			"requests_per_minute": at(cty.Number).opt().doc("Per-key rate limit (per client address when public); past it the gateway answers 429."),

@@ -115,6 +115,7 @@ func (x *attr) opt() *attr                 { x.a.Optional = true; return x }
 func (x *attr) comp() *attr                { x.a.Computed = true; return x }
 func (x *attr) forceNew() *attr            { x.a.ForceNew = true; return x }
 func (x *attr) sensitive() *attr           { x.a.Sensitive = true; return x }
+func (x *attr) writeOnly() *attr           { x.a.WriteOnly = true; return x }
 func (x *attr) doc(d string) *attr         { x.a.Description = d; return x }
 func (x *attr) build() *protocol.Attribute { c := x.a; return &c }
 

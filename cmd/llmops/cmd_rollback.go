@@ -117,7 +117,7 @@ func runRollback(m *meta, args []string) int {
 	}
 	fmt.Fprintln(m.stdout)
 	w, _ := who()
-	res, diags := op.eng.ApplyRollback(ctx, p, engine.ApplyOptions{Who: w, Command: "rollback " + strings.Join(fs.Args(), " ") + fmt.Sprintf(" --to %d", toSerial)})
+	res, diags := op.eng.Apply(ctx, p, engine.ApplyOptions{Who: w, Command: "rollback " + strings.Join(fs.Args(), " ") + fmt.Sprintf(" --to %d", toSerial)})
 	m.showDiags(diags)
 	if res == nil {
 		return exitError

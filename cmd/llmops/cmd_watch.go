@@ -265,7 +265,7 @@ func (w *watcher) rollback(ctx context.Context, op *operation, mon string, paylo
 		return false
 	}
 	who, _ := who()
-	res, diags := rop.eng.ApplyRollback(ctx, rp, engine.ApplyOptions{Who: who, Command: fmt.Sprintf("watch: rollback %s --to %d (%s breached)", dep.Addr, to, payload.Check)})
+	res, diags := rop.eng.Apply(ctx, rp, engine.ApplyOptions{Who: who, Command: fmt.Sprintf("watch: rollback %s --to %d (%s breached)", dep.Addr, to, payload.Check)})
 	if res == nil || diags.HasErrors() || len(res.Failed) > 0 {
 		m.showDiags(diags)
 		w.log.Error("rollback failed", "deployment", dep.Addr.String())

@@ -83,6 +83,11 @@ type ResourceInstanceChange struct {
 	PriorProvider *addrs.ProviderConfig
 	// DeposedKey names a deposed object (Plan.Deposed); empty otherwise.
 	DeposedKey string
+	// Config, when set, is the configuration the change was planned with
+	// instead of the configuration files (with its sensitive marks): the
+	// recorded settings of the version a rollback returns to, or of an
+	// object a rollback pinned. Apply plans the change again with it.
+	Config cty.Value
 }
 
 // Placement is the outcome of placing one object on a candidate.

@@ -37,6 +37,8 @@ type fileChange struct {
 	Placement           *Placement      `json:"placement,omitempty"`
 	PriorProvider       string          `json:"prior_provider,omitempty"`
 	DeposedKey          string          `json:"deposed_key,omitempty"`
+	// Config is the configuration a rollback's change is planned with.
+	Config *values.Encoded `json:"config,omitempty"`
 }
 
 type fileOutput struct {
@@ -174,6 +176,13 @@ func encodeChanges(chs []*ResourceInstanceChange, s values.Sealer) ([]fileChange
 		if fc.After, err = encodeSafe(c.After, s); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Addr, err)
 		}
+		if c.Config != cty.NilVal {
+			enc, err := encodeSafe(c.Config, s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Addr, err)
+			}
+			fc.Config = &enc
+		}
 		if len(c.RequiresReplace) > 0 {
 			b, err := values.EncodePaths(c.RequiresReplace)
 			if err != nil {
@@ -285,6 +294,11 @@ func decodeChanges(fcs []fileChange, s values.Sealer, sealed *bool) ([]*Resource
 		}
 		if c.After, err = decodeSafe(fc.After, s, sealed); err != nil {
 			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
+		}
+		if fc.Config != nil {
+			if c.Config, err = decodeSafe(*fc.Config, s, sealed); err != nil {
+				return nil, fmt.Errorf("%s: %w", fc.Addr, err)
+			}
 		}
 		if len(fc.RequiresReplace) > 0 {
 			if c.RequiresReplace, err = values.DecodePaths(fc.RequiresReplace); err != nil {

@@ -23,6 +23,10 @@ func planObject(b *protocol.Block, prior, config, proposed cty.Value, create boo
 		attrs = map[string]cty.Value{}
 	}
 	for name, a := range b.Attributes {
+		if a.WriteOnly {
+			attrs[name] = cty.NullVal(a.Type)
+			continue
+		}
 		if !a.Computed {
 			continue
 		}

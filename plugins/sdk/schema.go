@@ -48,6 +48,13 @@ func (a *Attribute) Sensitive() *Attribute { a.a.Sensitive = true; return a }
 // plan reports it in RequiresReplace and llmops replaces the object.
 func (a *Attribute) ForceNew() *Attribute { a.a.ForceNew = true; return a }
 
+// WriteOnly: the value reaches the provider only in the configuration of
+// a plan or an apply (req.Config); plans and state always hold null. Use it
+// for secrets the provider needs once and keeps only in a derived form (an
+// API key of which it records a salted hash). A write-only attribute is
+// Optional or Required, never Computed.
+func (a *Attribute) WriteOnly() *Attribute { a.a.WriteOnly = true; return a }
+
 // Description documents the attribute (plain text, one or two sentences).
 func (a *Attribute) Description(d string) *Attribute { a.a.Description = d; return a }
 
@@ -168,6 +175,9 @@ func validateSchema(b *protocol.Block, prefix cty.Path, errs *[]error) {
 		default:
 			*errs = append(*errs, fmt.Errorf("attribute %s: must be exactly one of Required, Optional or Computed, or Optional+Computed (required=%v optional=%v computed=%v)",
 				where, a.Required, a.Optional, a.Computed))
+		}
+		if a.WriteOnly && a.Computed {
+			*errs = append(*errs, fmt.Errorf("attribute %s: a write-only attribute cannot be computed: its value is never planned or stored", where))
 		}
 		if a.ForceNew && a.Computed && !a.Optional {
 			*errs = append(*errs, fmt.Errorf("attribute %s: ForceNew on a computed-only attribute has no effect; the configuration cannot change it", where))

@@ -41,6 +41,9 @@ func FromProtocol(b *protocol.Block) sdk.Block {
 		if a.ForceNew {
 			x.ForceNew()
 		}
+		if a.WriteOnly {
+			x.WriteOnly()
+		}
 		out.Attributes[name] = x
 	}
 	for name, nb := range b.BlockTypes {

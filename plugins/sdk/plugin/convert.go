@@ -211,7 +211,7 @@ func blockToProto(b *protocol.Block) (*proto.Schema_Block, error) {
 		out.Attributes = append(out.Attributes, &proto.Schema_Attribute{
 			Name: name, Type: ty, Description: a.Description,
 			Required: a.Required, Optional: a.Optional, Computed: a.Computed,
-			Sensitive: a.Sensitive, ForceNew: a.ForceNew,
+			Sensitive: a.Sensitive, ForceNew: a.ForceNew, WriteOnly: a.WriteOnly,
 		})
 	}
 	for _, name := range b.BlockTypeNames() {
@@ -256,7 +256,7 @@ func blockFromProto(b *proto.Schema_Block) (*protocol.Block, error) {
 		out.Attributes[a.Name] = &protocol.Attribute{
 			Type: ty, Description: a.Description,
 			Required: a.Required, Optional: a.Optional, Computed: a.Computed,
-			Sensitive: a.Sensitive, ForceNew: a.ForceNew,
+			Sensitive: a.Sensitive, ForceNew: a.ForceNew, WriteOnly: a.WriteOnly,
 		}
 	}
 	for _, nb := range b.BlockTypes {

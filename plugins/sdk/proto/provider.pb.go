@@ -1044,7 +1044,11 @@ type Schema_Attribute struct {
 	Sensitive bool `protobuf:"varint,7,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
 	// force_new documents that a change of the value replaces the object.
 	// The engine acts on PlanResourceChange.Response.requires_replace.
-	ForceNew      bool `protobuf:"varint,8,opt,name=force_new,json=forceNew,proto3" json:"force_new,omitempty"`
+	ForceNew bool `protobuf:"varint,8,opt,name=force_new,json=forceNew,proto3" json:"force_new,omitempty"`
+	// write_only: the value is only ever sent to the provider in the
+	// configuration; plans and state hold null (an API key of which the
+	// provider records only a hash).
+	WriteOnly     bool `protobuf:"varint,9,opt,name=write_only,json=writeOnly,proto3" json:"write_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1131,6 +1135,13 @@ func (x *Schema_Attribute) GetSensitive() bool {
 func (x *Schema_Attribute) GetForceNew() bool {
 	if x != nil {
 		return x.ForceNew
+	}
+	return false
+}
+
+func (x *Schema_Attribute) GetWriteOnly() bool {
+	if x != nil {
+		return x.WriteOnly
 	}
 	return false
 }
@@ -2721,7 +2732,7 @@ const file_provider_proto_rawDesc = "" +
 	"\bSeverity\x12\v\n" +
 	"\aINVALID\x10\x00\x12\t\n" +
 	"\x05ERROR\x10\x01\x12\v\n" +
-	"\aWARNING\x10\x02\"\x94\x06\n" +
+	"\aWARNING\x10\x02\"\xb3\x06\n" +
 	"\x06Schema\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x126\n" +
 	"\x05block\x18\x02 \x01(\v2 .llmops.provider.v1.Schema.BlockR\x05block\x1a\xb8\x01\n" +
@@ -2731,7 +2742,7 @@ const file_provider_proto_rawDesc = "" +
 	"attributes\x12G\n" +
 	"\vblock_types\x18\x02 \x03(\v2&.llmops.provider.v1.Schema.NestedBlockR\n" +
 	"blockTypes\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\x1a\xe4\x01\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x1a\x83\x02\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\fR\x04type\x12 \n" +
@@ -2740,7 +2751,9 @@ const file_provider_proto_rawDesc = "" +
 	"\boptional\x18\x05 \x01(\bR\boptional\x12\x1a\n" +
 	"\bcomputed\x18\x06 \x01(\bR\bcomputed\x12\x1c\n" +
 	"\tsensitive\x18\a \x01(\bR\tsensitive\x12\x1b\n" +
-	"\tforce_new\x18\b \x01(\bR\bforceNew\x1a\xde\x01\n" +
+	"\tforce_new\x18\b \x01(\bR\bforceNew\x12\x1d\n" +
+	"\n" +
+	"write_only\x18\t \x01(\bR\twriteOnly\x1a\xde\x01\n" +
 	"\vNestedBlock\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x126\n" +
 	"\x05block\x18\x02 \x01(\v2 .llmops.provider.v1.Schema.BlockR\x05block\x12@\n" +

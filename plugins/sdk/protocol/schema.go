@@ -33,6 +33,10 @@ type Attribute struct {
 	// ForceNew documents that a change replaces the object. The provider's
 	// plan response (RequiresReplace) is what the engine acts on.
 	ForceNew bool
+	// WriteOnly: the value reaches the provider only in the configuration
+	// of a plan or apply; planned and recorded values are always null (the
+	// provider keeps what it needs, e.g. a hash of a key).
+	WriteOnly bool
 }
 
 // Nesting says how a nested block type repeats.

@@ -59,10 +59,8 @@ type applyWalk struct {
 	// callCtx is for provider calls: it is not cancelled by an interrupt,
 	// so in-flight calls finish and their results are recorded.
 	callCtx context.Context
-
-	writerOnce sync.Once
-	writer     state.Writer
-	writerErr  error
+	// rec writes the state version of this apply.
+	rec *recorder
 
 	inflight *inflight
 
@@ -104,6 +102,7 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		recorded: recorded,
 		changes:  map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},
 		callCtx:  context.WithoutCancel(ctx),
+		rec:      e.newRecorder(ctx, opts),
 		inflight: newInflight(e.hooks, e.opts.HeartbeatInterval),
 		outputs:  map[string]cty.Value{},
 		deferred: map[addrs.Resource]bool{},
@@ -116,67 +115,12 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Dependency cycle in the apply order", Detail: fmt.Sprintf("Replacing and destroying these objects would need each to go before the other: %v. Apply the changes in two steps with -target.", cycles[0])}}
 	}
 	stopBeat := w.inflight.start()
-	results := g.Walk(ctx, 0, func(ctx context.Context, n node) graph.Result {
-		var ds hcl.Diagnostics
-		failed := false
-		switch n.kind {
-		case nkLocal:
-			ds = e.evalLocal(w.data, n.name)
-		case nkOutput:
-			if p.Mode == plans.DestroyMode {
-				return graph.OK
-			}
-			var v cty.Value
-			v, ds = e.evalOutput(w.data, n.name)
-			w.mu.Lock()
-			w.outputs[n.name] = v
-			w.mu.Unlock()
-		case nkProvider:
-			ds = e.configureProvider(w.callCtx, w.data, n.prov)
-		case nkResource:
-			ds, failed = w.applyResource(ctx, n.res)
-		case nkDestroy:
-			ds, failed = w.destroyResource(ctx, n.res)
-		}
-		w.addDiags(ds)
-		if failed || ds.HasErrors() {
-			return graph.Failed
-		}
-		return graph.OK
-	}, func(n node, because node) {
-		w.markSkipped(n, because)
-	})
+	g.Walk(ctx, 0, w.visit, w.markSkipped)
 	// Deposed objects go last: their replacements exist by now.
 	w.destroyDeposed(ctx)
 	stopBeat()
-	_ = results
-
-	// Outputs and the version record.
 	if p.Mode != plans.DestroyMode || len(snap.Outputs) > 0 {
-		outs, oerr := encodeOutputs(e.cfg, w.outputs, e.opts.Secrets)
-		if oerr != nil {
-			w.addDiags(stateWriteDiag(oerr))
-		}
-		// Outputs not evaluated (their objects failed or still run) keep
-		// their recorded values.
-		for _, prev := range snap.Outputs {
-			if _, evaluated := w.outputs[prev.Name]; !evaluated && e.cfg.Outputs[prev.Name] != nil && p.Mode != plans.DestroyMode {
-				outs = append(outs, prev)
-			}
-		}
-		changed := false
-		for _, oc := range outputChanges(e.cfg, snap.Outputs, w.outputs, p.Mode == plans.DestroyMode, e.opts.Secrets) {
-			if oc.Action != plans.NoOp {
-				changed = true
-			}
-		}
-		if changed && oerr == nil {
-			if wr, err := w.getWriter(ctx); err == nil {
-				if err := wr.SetOutputs(w.callCtx, outs); err != nil {
-					w.addDiags(stateWriteDiag(err))
-				}
-			}
-		}
+		w.recordOutputs(snap.Outputs)
 	}
 	w.result.Outputs = w.outputs
 	e.snap, e.recorded = nil, nil // the state changed
@@ -185,19 +129,10 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 			w.addDiags(stateWriteDiag(err))
 		}
 	}
-	if w.writer != nil {
-		status := state.VersionComplete
-		if len(w.result.Failed) > 0 || w.diags.HasErrors() || ctx.Err() != nil {
-			status = state.VersionPartial
-		}
-		w.result.Counts.Failed = len(w.result.Failed)
-		if err := w.writer.Finish(w.callCtx, status, w.result.Counts); err != nil {
-			w.addDiags(stateWriteDiag(err))
-		}
-		w.result.Serial = w.writer.Serial()
-	} else if w.writerErr != nil {
-		w.addDiags(stateWriteDiag(w.writerErr))
-	}
+	w.result.Counts.Failed = len(w.result.Failed)
+	serial, ds := w.rec.finish(len(w.result.Failed) > 0 || w.diags.HasErrors() || ctx.Err() != nil, w.result.Counts)
+	w.addDiags(ds)
+	w.result.Serial = serial
 	if ctx.Err() != nil {
 		w.addDiags(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Apply interrupted", Detail: "llmops was interrupted: operations in flight were allowed to finish and every finished change was recorded. Run apply again to finish the rest."}})
 	}
@@ -206,8 +141,68 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	return &w.result, append(diags, w.diags...)
 }
 
-func stateWriteDiag(err error) hcl.Diagnostics {
-	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot write the state", Detail: err.Error()}}
+// visit carries out one node of the apply graph.
+func (w *applyWalk) visit(ctx context.Context, n node) graph.Result {
+	var ds hcl.Diagnostics
+	failed := false
+	if err := w.e.catchPanic(func() {
+		switch n.kind {
+		case nkLocal:
+			ds = w.e.evalLocal(w.data, n.name)
+		case nkOutput:
+			if w.plan.Mode == plans.DestroyMode {
+				return
+			}
+			var v cty.Value
+			v, ds = w.e.evalOutput(w.data, n.name)
+			w.mu.Lock()
+			w.outputs[n.name] = v
+			w.mu.Unlock()
+		case nkProvider:
+			ds = w.e.configureProvider(w.callCtx, w.data, n.prov)
+		case nkResource:
+			ds, failed = w.applyResource(ctx, n.res)
+		case nkDestroy:
+			ds, failed = w.destroyResource(ctx, n.res)
+		}
+	}); err != nil {
+		ds, failed = hcl.Diagnostics{panicDiag("applying "+n.String(), err)}, true
+	}
+	w.addDiags(ds)
+	if failed || ds.HasErrors() {
+		return graph.Failed
+	}
+	return graph.OK
+}
+
+// recordOutputs writes the root outputs when they changed. Outputs not
+// evaluated (their objects failed or still run) keep their recorded
+// values.
+func (w *applyWalk) recordOutputs(prev []*state.Output) {
+	e, destroy := w.e, w.plan.Mode == plans.DestroyMode
+	outs, err := encodeOutputs(e.cfg, w.outputs, e.opts.Secrets)
+	if err != nil {
+		w.addDiags(stateWriteDiag(err))
+		return
+	}
+	for _, o := range prev {
+		if _, evaluated := w.outputs[o.Name]; !evaluated && e.cfg.Outputs[o.Name] != nil && !destroy {
+			outs = append(outs, o)
+		}
+	}
+	for _, oc := range outputChanges(e.cfg, prev, w.outputs, destroy, e.opts.Secrets) {
+		if oc.Action == plans.NoOp {
+			continue
+		}
+		wr, err := w.rec.writer()
+		if err == nil {
+			err = wr.SetOutputs(w.callCtx, outs)
+		}
+		if err != nil {
+			w.addDiags(stateWriteDiag(err))
+		}
+		return
+	}
 }
 
 func (w *applyWalk) addDiags(ds hcl.Diagnostics) {
@@ -217,37 +212,6 @@ func (w *applyWalk) addDiags(ds hcl.Diagnostics) {
 	w.mu.Lock()
 	w.diags = append(w.diags, ds...)
 	w.mu.Unlock()
-}
-
-func (w *applyWalk) getWriter(ctx context.Context) (state.Writer, error) {
-	w.writerOnce.Do(func() {
-		w.writer, w.writerErr = w.e.opts.Store.Begin(w.callCtx, state.VersionInfo{
-			CreatedAt:    time.Now().UTC(),
-			Who:          w.opts.Who,
-			Command:      w.opts.Command,
-			ConfigDigest: w.e.cfg.Digest,
-			Status:       state.VersionInProgress,
-		})
-		if w.writerErr == nil {
-			w.e.recordProviders(w.callCtx, w.writer.Serial())
-		}
-	})
-	return w.writer, w.writerErr
-}
-
-// recordProviders notes which provider versions wrote a state version,
-// for the reproducibility record of `show -json`.
-func (e *Engine) recordProviders(ctx context.Context, serial int64) {
-	infos := map[string]history.ProviderInfo{}
-	hasher, _ := e.opts.Providers.(ProviderHasher)
-	for typ, s := range e.Schemas() {
-		pi := history.ProviderInfo{Version: s.ProviderVersion}
-		if hasher != nil {
-			pi.SHA256, _ = hasher.ProviderHash(typ)
-		}
-		infos[typ] = pi
-	}
-	e.opts.Store.AppendEvent(ctx, state.Event{Time: time.Now().UTC(), Kind: history.EventProviders, Message: fmt.Sprintf("providers of serial %d", serial), Data: history.ProvidersData(serial, infos)})
 }
 
 func (w *applyWalk) fail(ri addrs.ResourceInstance, action plans.Action, err string) {
