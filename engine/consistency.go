@@ -255,7 +255,6 @@ func pathHasPrefix(p, prefix cty.Path) bool {
 	return p[:len(prefix)].Equals(prefix)
 }
 
-
 // indexOf returns v[k] for lists, tuples, maps and objects, or cty.NilVal.
 func indexOf(v cty.Value, k cty.Value) cty.Value {
 	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {

@@ -172,7 +172,7 @@ func (e *Engine) rollbackInstance(ctx context.Context, cg *configGraph, recorded
 	// What was sensitive in either version stays sensitive.
 	tv := values.MarkPaths(target.Value, values.SensitivePaths(cur.value))
 	return &rollbackTarget{
-		instance:       &instance{e: e, addr: ri, cfg: rc, prov: pi, schema: schema, lc: lc, deps: cg.resourceDeps[ri.Resource], prior: cur},
+		instance: &instance{e: e, addr: ri, cfg: rc, prov: pi, schema: schema, lc: lc, deps: cg.resourceDeps[ri.Resource], prior: cur},
 		to:       tv,
 	}, nil
 }
