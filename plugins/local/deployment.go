@@ -30,11 +30,11 @@ const (
 func deploymentResource() *sdk.Resource {
 	return &sdk.Resource{
 		Schema: kindsdk.Block(schema.Deployment, sdk.Block{Attributes: sdk.Attributes{
-			"host": sdk.Attr(cty.String).Optional().Computed().ForceNew().
+			"host": sdk.Attr(cty.String).Optional().Computed().ForceNew().UseStateForUnknown().
 				Description("The address the gateway listens on (default `127.0.0.1`). Anything but loopback exposes the endpoint to the network, over plain HTTP."),
-			"port": sdk.Attr(cty.Number).Optional().Computed().ForceNew().
+			"port": sdk.Attr(cty.Number).Optional().Computed().ForceNew().UseStateForUnknown().
 				Description("The gateway's port; by default a free port is chosen at creation. It stays the same across revisions."),
-			"model_digest": sdk.Attr(cty.String).Computed().
+			"model_digest": sdk.Attr(cty.String).Computed().UseStateForUnknown().
 				Description("Digest of the model's files when the replicas started: it differs from `model` if the stored files were modified."),
 		}}),
 		Validate:   validateDeployment,

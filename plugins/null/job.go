@@ -21,9 +21,9 @@ func jobResource(h *hooks) *sdk.Resource {
 					Description(`How long the job runs, as a Go duration ("2s", "1m30s").`),
 				"fail": sdk.Attr(cty.Bool).Optional().ForceNew().
 					Description("When true, the job fails once its duration has passed."),
-				"id":          sdk.Attr(cty.String).Computed().Description("The job's identifier."),
-				"started_at":  sdk.Attr(cty.String).Computed().Description("When the job started (RFC 3339)."),
-				"finished_at": sdk.Attr(cty.String).Computed().Description("When the job finished (RFC 3339); null while it runs."),
+				"id":          sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("The job's identifier."),
+				"started_at":  sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("When the job started (RFC 3339)."),
+				"finished_at": sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("When the job finished (RFC 3339); null while it runs."),
 			},
 		},
 		Validate: func(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {

@@ -17,9 +17,9 @@ func valueResource(h *hooks) *sdk.Resource {
 					Description("Any value; it is copied to output."),
 				"triggers_replace": sdk.Attr(cty.DynamicPseudoType).Optional().ForceNew().
 					Description("Any value; a change replaces the object."),
-				"output": sdk.Attr(cty.DynamicPseudoType).Computed().
+				"output": sdk.Attr(cty.DynamicPseudoType).Computed().UseStateForUnknown().
 					Description("The input, as of the last apply."),
-				"id": sdk.Attr(cty.String).Computed().
+				"id": sdk.Attr(cty.String).Computed().UseStateForUnknown().
 					Description("A random identifier chosen at create."),
 			},
 		},

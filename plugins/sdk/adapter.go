@@ -48,7 +48,9 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 		}
 		blk := r.Schema.Build()
 		a.schema.ResourceTypes[name] = &protocol.Schema{Version: r.SchemaVersion, Block: blk}
-		a.resources[name] = &resourceInfo{r: r, block: blk, ty: blk.ImpliedType()}
+		keep := map[string]bool{}
+		r.Schema.keepState("", keep)
+		a.resources[name] = &resourceInfo{r: r, block: blk, ty: blk.ImpliedType(), keep: keep}
 		if err := ValidateSchema(blk); err != nil {
 			a.schema.Diagnostics.FromError(fmt.Sprintf("Invalid schema for resource type %q", name), err)
 		}
@@ -71,6 +73,8 @@ type resourceInfo struct {
 	r     *Resource
 	block *protocol.Block
 	ty    cty.Type
+	// keep are the attributes declared UseStateForUnknown.
+	keep map[string]bool
 }
 
 type adapter struct {
@@ -239,11 +243,12 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 		return resp
 	}
 	create := prior.IsNull()
-	planned := planObject(ri.block, prior, config, proposed, create)
+	pl := planner{keep: ri.keep, create: create, changed: create || changed(prior, proposedNew(ri.block, prior, proposed))}
+	planned := pl.object(ri.block, "", prior, config, proposed)
 	if !create {
 		requiresReplace(ri.block, prior, planned, nil, &resp.RequiresReplace)
 		if len(resp.RequiresReplace) > 0 {
-			planned = planObject(ri.block, cty.NilVal, config, proposed, true)
+			planned = ri.planCreate(config, proposed)
 		}
 	}
 	if ri.r.ModifyPlan != nil {
@@ -259,7 +264,7 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 				planned = mr.Planned.Value
 			}
 			if len(mr.RequiresReplace) > 0 && len(resp.RequiresReplace) == 0 && !create {
-				planned = planObject(ri.block, cty.NilVal, config, planned, true)
+				planned = ri.planCreate(config, planned)
 			}
 			resp.RequiresReplace = append(resp.RequiresReplace, mr.RequiresReplace...)
 			if mr.Private != nil {

@@ -77,6 +77,35 @@ func provider(r *sdk.Resource) protocol.Provider {
 	return sdk.NewProtocolProvider(&sdk.Provider{Name: "t", Version: "1", Resources: map[string]*sdk.Resource{"t_thing": r}})
 }
 
+// TestPlanUseStateForUnknown: an update keeps the prior value of computed
+// attributes declared UseStateForUnknown (top level and nested), and makes
+// the others unknown.
+func TestPlanUseStateForUnknown(t *testing.T) {
+	sch := thingSchema()
+	sch.Attributes["id"] = sdk.Attr(cty.String).Computed().UseStateForUnknown()
+	sch.Blocks["disk"] = sdk.SingleBlock(sdk.Block{Attributes: sdk.Attributes{
+		"kind":   sdk.Attr(cty.String).Optional().ForceNew(),
+		"serial": sdk.Attr(cty.String).Computed().UseStateForUnknown(),
+	}})
+	p := provider(&sdk.Resource{Schema: sch})
+	prior := thing(str("a"), str("z1"), cty.NumberIntVal(10), str("i-1"), disk(str("ssd"), str("S1")))
+	config := thing(str("b"), str("z1"), nullN, nullS, disk(str("ssd"), nullS))
+	r := p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "t_thing", PriorState: prior, ProposedNewState: config, Config: config})
+	if r.Diagnostics.HasErrors() {
+		t.Fatal(r.Diagnostics.Err())
+	}
+	want := thing(str("b"), str("z1"), unkN, str("i-1"), disk(str("ssd"), str("S1")))
+	if !r.PlannedState.RawEquals(want) {
+		t.Errorf("planned:\n got %#v\nwant %#v", r.PlannedState, want)
+	}
+	// A replacement's create knows nothing, UseStateForUnknown or not.
+	config = thing(str("a"), str("z2"), nullN, nullS, disk(str("ssd"), nullS))
+	r = p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "t_thing", PriorState: prior, ProposedNewState: config, Config: config})
+	if want := thing(str("a"), str("z2"), unkN, unkS, disk(str("ssd"), unkS)); !r.PlannedState.RawEquals(want) {
+		t.Errorf("replacement planned:\n got %#v\nwant %#v", r.PlannedState, want)
+	}
+}
+
 func TestPlan(t *testing.T) {
 	prior := thing(str("a"), str("z1"), cty.NumberIntVal(10), str("i-1"), disk(str("ssd"), str("S1")))
 	tests := []struct {
@@ -93,10 +122,12 @@ func TestPlan(t *testing.T) {
 			nil, thing(str("a"), nullS, cty.NumberIntVal(5), unkS, cty.NilVal), ""},
 		{"no-op keeps computed", prior, thing(str("a"), str("z1"), nullN, nullS, disk(str("ssd"), nullS)),
 			nil, prior, ""},
+		// An update that changes something: computed values are unknown
+		// unless declared UseStateForUnknown (TestPlanUseStateForUnknown).
 		{"in-place update", prior, thing(str("b"), str("z1"), nullN, nullS, disk(str("ssd"), nullS)),
-			nil, thing(str("b"), str("z1"), cty.NumberIntVal(10), str("i-1"), disk(str("ssd"), str("S1"))), ""},
+			nil, thing(str("b"), str("z1"), unkN, unkS, disk(str("ssd"), unkS)), ""},
 		{"optional computed set by config", prior, thing(str("a"), str("z1"), cty.NumberIntVal(20), nullS, disk(str("ssd"), nullS)),
-			nil, thing(str("a"), str("z1"), cty.NumberIntVal(20), str("i-1"), disk(str("ssd"), str("S1"))), ""},
+			nil, thing(str("a"), str("z1"), cty.NumberIntVal(20), unkS, disk(str("ssd"), unkS)), ""},
 		{"force new top level", prior, thing(str("a"), str("z2"), nullN, nullS, disk(str("ssd"), nullS)),
 			nil, thing(str("a"), str("z2"), unkN, unkS, disk(str("ssd"), unkS)), "zone"},
 		{"force new unknown", prior, thing(str("a"), unkS, nullN, nullS, disk(str("ssd"), nullS)),
@@ -110,7 +141,7 @@ func TestPlan(t *testing.T) {
 				p := req.Planned
 				p.SetUnknown("size")
 				return &sdk.ModifyPlanResponse{Planned: p}
-			}, thing(str("b"), str("z1"), unkN, str("i-1"), disk(str("ssd"), str("S1"))), ""},
+			}, thing(str("b"), str("z1"), unkN, unkS, disk(str("ssd"), unkS)), ""},
 		{"modify plan requires replace", prior, thing(str("b"), str("z1"), nullN, nullS, disk(str("ssd"), nullS)),
 			func(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
 				if req.IsCreate() {

@@ -6,17 +6,26 @@ import (
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
-// planObject computes the framework's planned state for block b from the
-// proposed new state: a computed attribute that the configuration leaves
-// unset keeps its prior value on update and becomes unknown on create.
-// Everything else is taken from proposed (the configuration, as the engine
-// adjusted it, e.g. for ignore_changes).
-func planObject(b *protocol.Block, prior, config, proposed cty.Value, create bool) cty.Value {
+// planner computes the framework's planned state from the proposed new
+// state (the configuration, with the prior values of computed attributes
+// it leaves unset, as the engine proposes it): a computed attribute the
+// configuration leaves unset is unknown on create, keeps its prior value
+// when nothing changes, and on an update that changes something is
+// unknown unless it is declared UseStateForUnknown (keep). Everything
+// else is taken from proposed (the configuration, as the engine adjusted
+// it, e.g. for ignore_changes). Write-only attributes plan as null.
+type planner struct {
+	keep    map[string]bool
+	create  bool
+	changed bool
+}
+
+func (pl planner) object(b *protocol.Block, prefix string, prior, config, proposed cty.Value) cty.Value {
 	if proposed.IsNull() || !proposed.IsKnown() || !proposed.Type().IsObjectType() {
 		return proposed
 	}
 	if prior == cty.NilVal || prior.IsNull() || !prior.IsKnown() {
-		create = true
+		pl.create = true
 	}
 	attrs := proposed.AsValueMap()
 	if attrs == nil {
@@ -30,14 +39,17 @@ func planObject(b *protocol.Block, prior, config, proposed cty.Value, create boo
 		if !a.Computed {
 			continue
 		}
-		cfg := attrOf(config, name)
-		if cfg != cty.NilVal && !cfg.IsNull() {
+		if cfg := attrOf(config, name); cfg != cty.NilVal && !cfg.IsNull() {
 			continue
 		}
-		if create {
+		pv := attrOf(prior, name)
+		switch {
+		case pl.create || pv == cty.NilVal:
 			attrs[name] = cty.UnknownVal(a.Type)
-		} else if pv := attrOf(prior, name); pv != cty.NilVal {
+		case !pl.changed || pl.keep[prefix+name]:
 			attrs[name] = pv
+		default:
+			attrs[name] = cty.UnknownVal(a.Type)
 		}
 	}
 	for name, nb := range b.BlockTypes {
@@ -45,21 +57,21 @@ func planObject(b *protocol.Block, prior, config, proposed cty.Value, create boo
 		if !ok || pv.IsNull() || !pv.IsKnown() {
 			continue
 		}
-		attrs[name] = planNested(nb, attrOf(prior, name), attrOf(config, name), pv, create)
+		attrs[name] = pl.nested(nb, prefix+name+".", attrOf(prior, name), attrOf(config, name), pv)
 	}
 	return cty.ObjectVal(attrs)
 }
 
-func planNested(nb *protocol.NestedBlock, prior, config, proposed cty.Value, create bool) cty.Value {
+func (pl planner) nested(nb *protocol.NestedBlock, prefix string, prior, config, proposed cty.Value) cty.Value {
 	if prior == cty.NilVal || prior.IsNull() || !prior.IsKnown() {
-		create = true
+		pl.create = true
 	}
 	ty := proposed.Type()
 	switch {
 	case nb.Nesting == protocol.NestingSingle:
-		return planObject(&nb.Block, prior, config, proposed, create)
+		return pl.object(&nb.Block, prefix, prior, config, proposed)
 	case ty.IsSetType():
-		if !create {
+		if !pl.create {
 			return proposed // no reliable way to pair set elements; keep the engine's proposal
 		}
 		fallthrough
@@ -72,14 +84,14 @@ func planNested(nb *protocol.NestedBlock, prior, config, proposed cty.Value, cre
 		for it := proposed.ElementIterator(); it.Next(); {
 			k, e := it.Element()
 			var pe, ce cty.Value
-			if !create {
+			if !pl.create {
 				pe = indexOf(prior, k)
 			}
 			ce = indexOf(config, k)
 			if ty.IsSetType() {
 				ce = e
 			}
-			ne := planObject(&nb.Block, pe, ce, e, create)
+			ne := pl.object(&nb.Block, prefix, pe, ce, e)
 			elems = append(elems, ne)
 			if k.Type() == cty.String {
 				keyed[k.AsString()] = ne
@@ -99,6 +111,11 @@ func planNested(nb *protocol.NestedBlock, prior, config, proposed cty.Value, cre
 		}
 	}
 	return proposed
+}
+
+// planCreate plans the object as new (a replacement's create).
+func (ri *resourceInfo) planCreate(config, proposed cty.Value) cty.Value {
+	return planner{keep: ri.keep, create: true, changed: true}.object(ri.block, "", cty.NilVal, config, proposed)
 }
 
 // attrOf returns v.name, or cty.NilVal when v is null, unknown or lacks it.
@@ -207,5 +224,8 @@ func proposedNew(b *protocol.Block, prior, config cty.Value) cty.Value {
 	if config == cty.NilVal || config.IsNull() {
 		return config
 	}
-	return planObject(b, prior, config, config, false)
+	return planner{keep: allComputed, changed: false}.object(b, "", prior, config, config)
 }
+
+// allComputed keeps every prior value (with changed false it is not read).
+var allComputed = map[string]bool{}

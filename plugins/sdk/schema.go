@@ -22,7 +22,11 @@ import (
 //
 // Every attribute must be Required, Optional, Computed, or Optional and
 // Computed; GetSchema reports any other combination as an error.
-type Attribute struct{ a protocol.Attribute }
+type Attribute struct {
+	a protocol.Attribute
+	// useState: see UseStateForUnknown.
+	useState bool
+}
 
 // Attr starts an attribute of type ty. cty.DynamicPseudoType accepts a
 // value of any type, which keeps its exact type through plan and state.
@@ -36,9 +40,19 @@ func (a *Attribute) Optional() *Attribute { a.a.Optional = true; return a }
 
 // Computed: the provider sets the value. Combined with Optional, the
 // provider sets it only when the configuration does not. In a plan, a
-// computed attribute the configuration leaves unset keeps its prior value
-// on update and is unknown on create (and on replace).
+// computed attribute the configuration leaves unset is unknown ("known
+// after apply") on create and replace, and on an update that changes
+// anything, unless it is UseStateForUnknown; an object whose configuration
+// did not change keeps its values. ModifyPlan can set planned values.
 func (a *Attribute) Computed() *Attribute { a.a.Computed = true; return a }
+
+// UseStateForUnknown: a computed attribute whose value does not change
+// when the object is updated in place (an id, a creation time, an
+// endpoint): the plan of an update keeps its prior value instead of
+// making it unknown, so that what depends on it is not replaced or
+// re-planned for nothing. The engine holds the provider to it: an update
+// that changes the value is reported as a provider bug.
+func (a *Attribute) UseStateForUnknown() *Attribute { a.useState = true; return a }
 
 // Sensitive: the value is a secret. llmops hides it in plans and output and
 // never stores it in clear.
@@ -113,11 +127,29 @@ func SetBlock(b Block) *NestedBlock { return &NestedBlock{block: b, nesting: pro
 // a map of objects by label.
 func MapBlock(b Block) *NestedBlock { return &NestedBlock{block: b, nesting: protocol.NestingMap} }
 
+// Inner is the block's own schema.
+func (n *NestedBlock) Inner() Block { return n.block }
+
 // MinItems requires at least n blocks (for single blocks, 1 makes it required).
 func (n *NestedBlock) MinItems(min int) *NestedBlock { n.min = min; return n }
 
 // MaxItems allows at most n blocks; 0 means no limit.
 func (n *NestedBlock) MaxItems(max int) *NestedBlock { n.max = max; return n }
+
+// keepState lists the paths (dotted, "access.api_key_hashes") of the
+// attributes declared UseStateForUnknown.
+func (b Block) keepState(prefix string, out map[string]bool) {
+	for name, a := range b.Attributes {
+		if a != nil && a.useState {
+			out[prefix+name] = true
+		}
+	}
+	for name, nb := range b.Blocks {
+		if nb != nil {
+			nb.block.keepState(prefix+name+".", out)
+		}
+	}
+}
 
 // Build returns the protocol form of the block.
 func (b Block) Build() *protocol.Block {

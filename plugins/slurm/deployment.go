@@ -43,9 +43,9 @@ func deploymentResource() *sdk.Resource {
 			"partition": sdk.Attr(cty.String).Optional().Description("The partition of the replica jobs (default: the provider's)."),
 			"account":   sdk.Attr(cty.String).Optional().Description("The account the replica jobs are charged to (default: the provider's)."),
 			"qos":       sdk.Attr(cty.String).Optional().Description("The quality of service of the replica jobs (default: the provider's)."),
-			"host": sdk.Attr(cty.String).Optional().Computed().ForceNew().
+			"host": sdk.Attr(cty.String).Optional().Computed().ForceNew().UseStateForUnknown().
 				Description("The address the gateway listens on, on the llmops host (default `127.0.0.1`). Anything but loopback exposes the endpoint to the network, over plain HTTP."),
-			"port": sdk.Attr(cty.Number).Optional().Computed().ForceNew().
+			"port": sdk.Attr(cty.Number).Optional().Computed().ForceNew().UseStateForUnknown().
 				Description("The gateway's port; by default a free port is chosen at creation. It stays the same across revisions."),
 			"queue_timeout": sdk.Attr(cty.String).Optional().
 				Description("How long a replica job may wait in Slurm's queue before the apply gives up and cancels it (default `30m`). serve.health_timeout counts from when the job runs."),

@@ -20,7 +20,7 @@ func jobBlock(kind string, extra sdk.Attributes) sdk.Block {
 		"partition": sdk.Attr(cty.String).Optional().Description("The partition for this job (default: the provider's)."),
 		"account":   sdk.Attr(cty.String).Optional().Description("The account for this job (default: the provider's)."),
 		"qos":       sdk.Attr(cty.String).Optional().Description("The quality of service for this job (default: the provider's)."),
-		"attempts":  sdk.Attr(cty.Number).Computed().Description("How many times the job was submitted (retries included)."),
+		"attempts":  sdk.Attr(cty.Number).Computed().UseStateForUnknown().Description("How many times the job was submitted (retries included)."),
 	}
 	for k, v := range extra {
 		attrs[k] = v

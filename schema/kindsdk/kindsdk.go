@@ -17,7 +17,38 @@ func Block(kind string, extra sdk.Block) sdk.Block {
 	if err != nil {
 		panic(fmt.Sprintf("kindsdk: %v", err))
 	}
-	return FromProtocol(pb)
+	out := FromProtocol(pb)
+	keepCoreState(out, schema.Block(kind))
+	// The provider's own attributes keep what it declared.
+	for name, a := range extra.Attributes {
+		out.Attributes[name] = a
+	}
+	for name, nb := range extra.Blocks {
+		out.Blocks[name] = nb
+	}
+	return out
+}
+
+// keepCoreState declares the core computed attributes of a kind
+// UseStateForUnknown: they follow from inputs that force a replacement
+// (a job's outputs from its command and inputs, an artifact's digest from
+// its content) or are set once (id, endpoint), so an update in place
+// keeps them. A provider whose update does change one says so in its
+// ModifyPlan (the local provider plans a deployment's new revision as
+// unknown), and the engine holds it to what it planned.
+func keepCoreState(b sdk.Block, core *protocol.Block) {
+	for name, a := range core.Attributes {
+		if a.Computed {
+			if x := b.Attributes[name]; x != nil {
+				x.UseStateForUnknown()
+			}
+		}
+	}
+	for name, nb := range core.BlockTypes {
+		if x := b.Blocks[name]; x != nil {
+			keepCoreState(x.Inner(), &nb.Block)
+		}
+	}
 }
 
 // FromProtocol converts a protocol block into an sdk.Block with the same

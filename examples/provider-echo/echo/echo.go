@@ -35,10 +35,10 @@ func message() *sdk.Resource {
 				"channel": sdk.Attr(cty.String).Optional().ForceNew().Description("Where the message goes; a change replaces it."),
 				"delay": sdk.Attr(cty.String).Optional().ForceNew().
 					Description(`How long delivery takes, e.g. "2s": the message stays pending until then.`),
-				"id":           sdk.Attr(cty.String).Computed(),
+				"id":           sdk.Attr(cty.String).Computed().UseStateForUnknown(),
 				"length":       sdk.Attr(cty.Number).Computed().Description("Number of characters in text."),
 				"upper":        sdk.Attr(cty.String).Computed().Description("text in upper case."),
-				"delivered_at": sdk.Attr(cty.String).Computed().Description("When the message was delivered (RFC 3339)."),
+				"delivered_at": sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("When the message was delivered (RFC 3339); an update does not deliver it again."),
 			},
 		},
 		Validate:   validate,
@@ -66,8 +66,9 @@ func validate(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 }
 
 // modifyPlan shows length and upper in the plan when text is known: they
-// only depend on it. (Left alone, the framework would keep their prior
-// values on update, since the configuration does not set them.)
+// only depend on it. (Left alone, the framework would plan them as unknown
+// on every update, "known after apply", since they are not
+// UseStateForUnknown: they do change with text.)
 func modifyPlan(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
 	planned := req.Planned
 	if planned.Known("text") {
