@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -151,18 +153,22 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		return out
 	}
 
-	for name, l := range cfg.Locals {
+	// Everything is visited in sorted order, so that diagnostics and the
+	// graph come out the same on every run.
+	for _, name := range slices.Sorted(maps.Keys(cfg.Locals)) {
 		n := node{kind: nkLocal, name: name}
 		cg.g.Add(n)
-		connectRefs(n, exprRefs(l.Expr))
+		connectRefs(n, exprRefs(cfg.Locals[name].Expr))
 	}
-	for name, o := range cfg.Outputs {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Outputs)) {
+		o := cfg.Outputs[name]
 		n := node{kind: nkOutput, name: name}
 		cg.g.Add(n)
 		connectRefs(n, exprRefs(o.Expr))
 		connectRefs(n, dependsOnRefs(o.DependsOn))
 	}
-	for addr, p := range cfg.ProviderConfigs {
+	for _, addr := range sortedProviders(cfg.ProviderConfigs) {
+		p := cfg.ProviderConfigs[addr]
 		n := node{kind: nkProvider, prov: addr}
 		cg.g.Add(n)
 		pi, err := e.providers.get(ctx, addr)
@@ -216,17 +222,27 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		}
 		connectRefs(n, refs)
 	}
-	for addr, rr := range recorded {
-		if _, ok := cfg.Resources[addr]; ok {
-			continue
+	// Orphans (recorded, no longer configured) are destroyed through the
+	// provider that recorded them: an un-aliased provider needs no block
+	// (its empty configuration is implied, without changing the loaded
+	// configuration).
+	implied := map[addrs.ProviderConfig]*configs.Provider{}
+	orphans := make([]addrs.Resource, 0)
+	for addr := range recorded {
+		if _, ok := cfg.Resources[addr]; !ok {
+			orphans = append(orphans, addr)
 		}
+	}
+	slices.SortFunc(orphans, func(a, b addrs.Resource) int { return strings.Compare(a.String(), b.String()) })
+	for _, addr := range orphans {
+		rr := recorded[addr]
 		n := node{kind: nkResource, res: addr}
 		cg.g.Add(n)
-		if _, ok := cfg.ProviderConfigs[rr.provider]; !ok && rr.provider.Alias == "" {
-			cfg.ProviderConfigs[rr.provider] = &configs.Provider{Addr: rr.provider, Config: hcl.EmptyBody(), Implied: true}
+		if _, ok := cfg.ProviderConfigs[rr.provider]; !ok && rr.provider.Alias == "" && implied[rr.provider] == nil {
+			implied[rr.provider] = &configs.Provider{Addr: rr.provider, Config: hcl.EmptyBody(), Implied: true}
 			cg.g.Add(node{kind: nkProvider, prov: rr.provider})
 		}
-		if _, ok := cfg.ProviderConfigs[rr.provider]; !ok {
+		if _, ok := cfg.ProviderConfigs[rr.provider]; !ok && implied[rr.provider] == nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Provider configuration not present",
@@ -236,6 +252,7 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		}
 		cg.g.Connect(n, node{kind: nkProvider, prov: rr.provider})
 	}
+	e.setImplied(implied)
 	if diags.HasErrors() {
 		return cg, diags
 	}
@@ -296,7 +313,7 @@ func (e *Engine) nodeRange(n node) *hcl.Range {
 			return o.DeclRange.Ptr()
 		}
 	case nkProvider:
-		if p, ok := e.cfg.ProviderConfigs[n.prov]; ok {
+		if p := e.providerConfig(n.prov); p != nil {
 			return p.DeclRange.Ptr()
 		}
 	case nkResource, nkDestroy:
@@ -352,4 +369,33 @@ func (e *Engine) prepareGraph(ctx context.Context, recorded map[addrs.Resource]*
 		return cg, diags
 	}
 	return cg, append(diags, e.upgradeRecorded(ctx, recorded)...)
+}
+
+// sortedProviders lists provider configuration addresses in order.
+func sortedProviders(m map[addrs.ProviderConfig]*configs.Provider) []addrs.ProviderConfig {
+	out := make([]addrs.ProviderConfig, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b addrs.ProviderConfig) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// setImplied records the provider configurations implied by recorded
+// objects (an un-aliased provider with no block).
+func (e *Engine) setImplied(implied map[addrs.ProviderConfig]*configs.Provider) {
+	e.mu.Lock()
+	e.implied = implied
+	e.mu.Unlock()
+}
+
+// providerConfig is the configuration of the provider at addr: its block,
+// or the empty one implied for recorded objects; nil when there is none.
+func (e *Engine) providerConfig(addr addrs.ProviderConfig) *configs.Provider {
+	if p, ok := e.cfg.ProviderConfigs[addr]; ok {
+		return p
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.implied[addr]
 }

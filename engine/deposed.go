@@ -96,7 +96,7 @@ func (w *applyWalk) destroyDeposedObject(ch *plans.ResourceInstanceChange) hcl.D
 		w.fail(ri, plans.Delete, msg)
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot destroy the deposed object of %s", ri), Detail: msg}}
 	}
-	if w.e.cfg.ProviderConfigs[ch.Provider] == nil {
+	if w.e.providerConfig(ch.Provider) == nil {
 		return fail(fmt.Errorf("its provider %s is not in the configuration; add the provider block back", ch.Provider))
 	}
 	if ds := w.e.configureProvider(w.callCtx, w.data, ch.Provider); ds.HasErrors() {

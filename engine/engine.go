@@ -65,6 +65,11 @@ type Engine struct {
 	// the lock, so only this engine's apply changes it (and drops it).
 	snap     *state.Snapshot
 	recorded map[addrs.Resource]*recordedResource
+
+	mu sync.Mutex
+	// implied are the provider configurations that recorded objects need
+	// and the configuration does not declare (see buildGraph).
+	implied map[addrs.ProviderConfig]*configs.Provider
 }
 
 // New prepares an engine. Call Close when done: it stops provider processes.

@@ -321,7 +321,7 @@ func (e *Engine) configureProvider(ctx context.Context, d *evalData, addr addrs.
 	if err != nil {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", addr), Detail: err.Error()}}
 	}
-	pc := e.cfg.ProviderConfigs[addr]
+	pc := e.providerConfig(addr)
 	pi.configureOnce.Do(func() {
 		var block *protocol.Block
 		if pi.schema.Provider != nil {
