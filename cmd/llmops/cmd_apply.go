@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/cmd/llmops/render"
@@ -81,8 +80,10 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 			return exitError
 		}
 		defer op.close()
-		var diags hcl.Diagnostics
-		p, diags = op.eng.Plan(ctx, m.withPins(ctx, op, po))
+		po, diags := m.withPins(ctx, op, po)
+		if !diags.HasErrors() {
+			p, diags = op.eng.Plan(ctx, po)
+		}
 		m.reportDeadProviders(op)
 		if p == nil || diags.HasErrors() {
 			m.showDiags(diags)

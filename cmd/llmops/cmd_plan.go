@@ -40,7 +40,11 @@ func runPlan(m *meta, args []string) int {
 		return exitError
 	}
 	defer op.close()
-	p, diags := op.eng.Plan(ctx, m.withPins(ctx, op, po))
+	po, diags := m.withPins(ctx, op, po)
+	var p *plans.Plan
+	if !diags.HasErrors() {
+		p, diags = op.eng.Plan(ctx, po)
+	}
 	m.reportDeadProviders(op)
 	if p == nil || diags.HasErrors() {
 		if o.json {

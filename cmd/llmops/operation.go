@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
 	"os"
 
 	"github.com/zclconf/go-cty/cty"
@@ -94,11 +96,16 @@ func (m *meta) planOptions(o *opFlags) (engine.PlanOptions, bool) {
 }
 
 // withPins adds the rollback pins recorded in the state to plan options.
-func (m *meta) withPins(ctx context.Context, op *operation, po engine.PlanOptions) engine.PlanOptions {
-	if evs, err := op.store.Events(ctx, 0); err == nil {
-		po.Pins = history.ActivePins(evs)
+// Without them a plan would roll rolled-back objects forward, so a state
+// whose event log cannot be read fails the plan.
+func (m *meta) withPins(ctx context.Context, op *operation, po engine.PlanOptions) (engine.PlanOptions, hcl.Diagnostics) {
+	evs, err := op.store.Events(ctx, 0)
+	if err != nil {
+		return po, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the state's event log",
+			Detail: fmt.Sprintf("The rollback pins recorded there decide what the plan keeps: %s", err)}}
 	}
-	return po
+	po.Pins = history.ActivePins(evs)
+	return po, nil
 }
 
 // operation is a prepared engine run holding the state lock.
