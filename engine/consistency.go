@@ -133,7 +133,18 @@ func checkCompatible(path cty.Path, planned, got cty.Value, out *[]inconsistency
 		}
 	}
 	if planned.IsWhollyKnown() {
-		if !values.Equal(planned, got) {
+		if values.Equal(planned, got) {
+			return
+		}
+		if !planned.Type().IsObjectType() || planned.IsNull() || got.IsNull() || !got.IsKnown() || !got.Type().IsObjectType() {
+			*out = append(*out, inconsistency{path: path, want: planned, got: got, why: "the new value differs from the planned one"})
+			return
+		}
+		// Name the attributes that differ (or the object, if none does
+		// on its own).
+		n := len(*out)
+		checkFields(path, planned, got, out)
+		if len(*out) == n {
 			*out = append(*out, inconsistency{path: path, want: planned, got: got, why: "the new value differs from the planned one"})
 		}
 		return
@@ -143,6 +154,12 @@ func checkCompatible(path cty.Path, planned, got cty.Value, out *[]inconsistency
 		*out = append(*out, inconsistency{path: path, want: planned, got: got, why: "the new value differs from the planned one"})
 		return
 	}
+	checkFields(path, planned, got, out)
+}
+
+// checkFields compares the attributes or elements of two known, non-null
+// values.
+func checkFields(path cty.Path, planned, got cty.Value, out *[]inconsistency) {
 	ty := planned.Type()
 	switch {
 	case ty.IsObjectType():

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +16,26 @@ import (
 // testProvider is a minimal in-process provider for engine tests:
 // test_value is like null_value (input, triggers_replace force-new,
 // computed output and id); setting fail = true makes apply fail, input =
-// "warn" makes it succeed with a warning on input;
-// test_secret has a sensitive attribute.
+// "warn" makes it succeed with a warning on input.
+//
+// `name` makes ids deterministic ("<name>#<n>", n counting the creates of
+// that name), and `behavior` makes the provider misbehave on purpose, for
+// the engine's scenario tests (testdata/scenarios):
+//
+//	plan-changes-input    the plan changes the configured input (invalid plan)
+//	apply-changes-output  apply returns an output other than the planned one
+//	update-new-id         an update returns a new id (planned as unchanged)
+//	fail-partial          apply fails but returns the object it made (tainted), output null
+//	fail-partial-once     the same, for the first create of its name only
+//	needs-input           validation refuses a null input
+//	output-after-apply    the plan of a create leaves output unknown (like a
+//	                      training run's output model); an update keeps it
+//
+// Behaviors combine, separated by commas.
+//	pending:N             create returns a pending object, done after N reads
+//	pending-fail          create returns a pending object whose job fails
+//	panic-plan            PlanResourceChange panics
+//	fail-destroy-once     the first destroy of each object fails
 type testProvider struct {
 	// offers, when set, are what GetOffers answers.
 	offers []protocol.Offer
@@ -29,18 +48,47 @@ type testProvider struct {
 	applies    []string // "create:<id>" etc.
 	nextID     atomic.Int64
 	objects    map[string]cty.Value // id -> object, what "reality" holds
+	names      map[string]int       // creates per name
+	reads      map[string]int       // reads per pending handle
 }
 
-func newTestProvider() *testProvider { return &testProvider{objects: map[string]cty.Value{}} }
+func newTestProvider() *testProvider {
+	return &testProvider{objects: map[string]cty.Value{}, names: map[string]int{}, reads: map[string]int{}}
+}
 
 var testValueSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{
 	"input":            {Type: cty.DynamicPseudoType, Optional: true},
 	"triggers_replace": {Type: cty.DynamicPseudoType, Optional: true, ForceNew: true},
 	"fail":             {Type: cty.Bool, Optional: true},
 	"secret":           {Type: cty.String, Optional: true, Sensitive: true},
+	"name":             {Type: cty.String, Optional: true},
+	"behavior":         {Type: cty.String, Optional: true},
 	"output":           {Type: cty.DynamicPseudoType, Computed: true},
 	"id":               {Type: cty.String, Computed: true},
 }}}
+
+// has reports whether the `behavior` of a test_value (a comma-separated
+// list) names b.
+func has(v cty.Value, b string) bool {
+	for _, x := range strings.Split(behavior(v), ",") {
+		if x == b || strings.HasPrefix(x, b+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// behavior is the `behavior` attribute of a test_value (or "").
+func behavior(v cty.Value) string {
+	if v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || !v.Type().HasAttribute("behavior") {
+		return ""
+	}
+	b := v.GetAttr("behavior")
+	if b.IsNull() || !b.IsKnown() {
+		return ""
+	}
+	return b.AsString()
+}
 
 // testRunSchema serves the training_run kind for placement tests.
 var testRunSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{
@@ -78,6 +126,9 @@ func (p *testProvider) ValidateResourceConfig(_ context.Context, req protocol.Va
 	if in.IsKnown() && !in.IsNull() && in.Type() == cty.String && in.AsString() == "invalid" {
 		resp.Diagnostics.AttrErrorf(cty.GetAttrPath("input"), "Invalid input", "the value \"invalid\" is refused by the test provider")
 	}
+	if has(req.Config, "needs-input") && in.IsKnown() && in.IsNull() {
+		resp.Diagnostics.AttrErrorf(cty.GetAttrPath("input"), "Missing input", "this test_value needs an input")
+	}
 	return resp
 }
 
@@ -89,10 +140,20 @@ func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanRe
 		return resp
 	}
 	m := req.ProposedNewState.AsValueMap()
+	if has(req.Config, "panic-plan") {
+		panic("the test provider panics in PlanResourceChange")
+	}
+	if has(req.Config, "plan-changes-input") {
+		m["input"] = cty.StringVal("changed-by-plan")
+	}
 	in := m["input"]
+	late := has(req.Config, "output-after-apply")
 	if req.PriorState.IsNull() {
 		m["id"] = cty.UnknownVal(cty.String)
 		m["output"] = in
+		if late {
+			m["output"] = cty.UnknownVal(cty.DynamicPseudoType)
+		}
 		resp.PlannedState = cty.ObjectVal(m)
 		return resp
 	}
@@ -101,7 +162,9 @@ func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanRe
 		resp.RequiresReplace = append(resp.RequiresReplace, cty.GetAttrPath("triggers_replace"))
 		m["id"] = cty.UnknownVal(cty.String)
 	}
-	m["output"] = in
+	if !late {
+		m["output"] = in
+	}
 	resp.PlannedState = cty.ObjectVal(m)
 	return resp
 }
@@ -113,6 +176,11 @@ func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 	defer p.mu.Unlock()
 	if req.PlannedState.IsNull() {
 		id := req.PriorState.GetAttr("id").AsString()
+		if has(req.PriorState, "fail-destroy-once") && p.reads["destroy "+id] == 0 {
+			p.reads["destroy "+id]++
+			resp.Diagnostics.Errorf("Test failure", "the test provider cannot destroy %s yet", id)
+			return resp
+		}
 		delete(p.objects, id)
 		p.applies = append(p.applies, "delete:"+id)
 		resp.NewState = req.PlannedState
@@ -123,14 +191,17 @@ func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 		resp.Diagnostics.Errorf("Test failure", "the test provider was told to fail")
 		return resp
 	}
-	if !m["id"].IsKnown() {
-		m["id"] = cty.StringVal(fmt.Sprintf("t%d", p.nextID.Add(1)))
+	if !m["id"].IsKnown() || (has(req.PlannedState, "update-new-id") && !req.PriorState.IsNull()) {
+		m["id"] = cty.StringVal(p.newID(m["name"]))
 	}
 	if in := m["input"]; in.Type() == cty.String && in.IsKnown() && !in.IsNull() && in.AsString() == "warn" {
 		resp.Diagnostics = append(resp.Diagnostics, protocol.Diagnostic{Severity: protocol.Warning, Summary: "Test warning",
 			Detail: "the test provider warns of input \"warn\"", Attribute: cty.GetAttrPath("input")})
 	}
 	m["output"] = m["input"]
+	if has(req.PlannedState, "apply-changes-output") {
+		m["output"] = cty.StringVal("changed-by-apply")
+	}
 	v := cty.ObjectVal(m)
 	action := "update"
 	if req.PriorState.IsNull() {
@@ -139,7 +210,34 @@ func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 	p.applies = append(p.applies, action+":"+m["id"].AsString())
 	p.objects[m["id"].AsString()] = v
 	resp.NewState = v
+	switch {
+	case has(req.PlannedState, "fail-partial") || (has(req.PlannedState, "fail-partial-once") && p.names[nameOf(m)] == 1):
+		m["output"] = cty.NullVal(cty.DynamicPseudoType)
+		resp.NewState = cty.ObjectVal(m)
+		resp.Diagnostics.Errorf("Test failure", "the test provider made the object, then failed")
+	case (has(req.PlannedState, "pending") || has(req.PlannedState, "pending-fail")) && req.PriorState.IsNull():
+		id := m["id"].AsString()
+		m["output"] = cty.NullVal(cty.DynamicPseudoType)
+		resp.NewState = cty.ObjectVal(m)
+		resp.Pending = &protocol.Pending{Handle: id, Status: "queued", Message: "submitted"}
+	}
 	return resp
+}
+
+func nameOf(m map[string]cty.Value) string {
+	if n := m["name"]; !n.IsNull() && n.IsKnown() {
+		return n.AsString()
+	}
+	return ""
+}
+
+// newID names a new object: "<name>#<n>" when it has a name.
+func (p *testProvider) newID(name cty.Value) string {
+	if name.IsNull() || !name.IsKnown() {
+		return fmt.Sprintf("t%d", p.nextID.Add(1))
+	}
+	p.names[name.AsString()]++
+	return fmt.Sprintf("%s#%d", name.AsString(), p.names[name.AsString()])
 }
 
 func (p *testProvider) ReadResource(_ context.Context, req protocol.ReadResourceRequest) protocol.ReadResourceResponse {
@@ -150,11 +248,44 @@ func (p *testProvider) ReadResource(_ context.Context, req protocol.ReadResource
 	if !ok {
 		return protocol.ReadResourceResponse{NewState: cty.NullVal(req.CurrentState.Type())}
 	}
+	if req.Pending != nil {
+		return p.poll(req, v)
+	}
 	return protocol.ReadResourceResponse{NewState: v, Private: req.Private}
 }
 
-func (p *testProvider) ImportResourceState(context.Context, protocol.ImportResourceStateRequest) protocol.ImportResourceStateResponse {
-	return protocol.ImportResourceStateResponse{}
+// poll answers a read of a pending object: still running until the
+// behavior's number of reads, then done (or failed).
+func (p *testProvider) poll(req protocol.ReadResourceRequest, v cty.Value) protocol.ReadResourceResponse {
+	var resp protocol.ReadResourceResponse
+	p.reads[req.Pending.Handle]++
+	if has(v, "pending-fail") {
+		resp.NewState = req.CurrentState
+		resp.Diagnostics.Errorf("The job failed (exit 3)", "Last lines of the job's log:\n  boom at step 31")
+		return resp
+	}
+	n := 1
+	for _, x := range strings.Split(behavior(v), ",") {
+		fmt.Sscanf(x, "pending:%d", &n)
+	}
+	if p.reads[req.Pending.Handle] < n {
+		resp.NewState = req.CurrentState
+		resp.Pending = &protocol.Pending{Handle: req.Pending.Handle, Status: "running", Message: fmt.Sprintf("read %d", p.reads[req.Pending.Handle])}
+		return resp
+	}
+	resp.NewState = v
+	return resp
+}
+
+// ImportResourceState finds an object of reality by id.
+func (p *testProvider) ImportResourceState(_ context.Context, req protocol.ImportResourceStateRequest) protocol.ImportResourceStateResponse {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.objects[req.ID]
+	if !ok {
+		return protocol.ImportResourceStateResponse{}
+	}
+	return protocol.ImportResourceStateResponse{Imported: []protocol.ImportedResource{{TypeName: req.TypeName, State: v}}}
 }
 func (p *testProvider) UpgradeResourceState(context.Context, protocol.UpgradeResourceStateRequest) protocol.UpgradeResourceStateResponse {
 	return protocol.UpgradeResourceStateResponse{}

@@ -1,0 +1,8 @@
+resource "test_value" "a" {
+  name             = "a"
+  input            = "x"
+  triggers_replace = "1"
+  lifecycle {
+    create_before_destroy = true
+  }
+}

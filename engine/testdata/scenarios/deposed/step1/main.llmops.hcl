@@ -1,0 +1,9 @@
+resource "test_value" "a" {
+  name             = "a"
+  input            = "x"
+  triggers_replace = "1"
+  behavior         = "fail-destroy-once"
+  lifecycle {
+    create_before_destroy = true
+  }
+}

@@ -1,0 +1,9 @@
+resource "test_value" "a" {
+  name             = "a"
+  input            = "x"
+  triggers_replace = "1"
+}
+resource "test_value" "b" {
+  name  = "b"
+  input = test_value.a.id
+}

@@ -1,0 +1,4 @@
+resource "test_value" "a" {
+  name  = "a"
+  input = "v2"
+}

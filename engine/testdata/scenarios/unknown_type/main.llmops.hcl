@@ -1,0 +1,3 @@
+resource "test_valu" "a" {
+  input = "x"
+}
