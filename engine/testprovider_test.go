@@ -32,6 +32,7 @@ import (
 //	                      training run's output model); an update keeps it
 //
 // Behaviors combine, separated by commas.
+//
 //	pending:N             create returns a pending object, done after N reads
 //	pending-fail          create returns a pending object whose job fails
 //	panic-plan            PlanResourceChange panics
