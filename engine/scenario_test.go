@@ -47,6 +47,7 @@ var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/
 //	no-wait           apply with -wait=false
 //	no-key            no state key
 //	validate          validate the configuration instead of planning
+//	graph             write the dependency graph (DOT) instead of planning
 //
 // Each step plans against the state (and the provider's "reality") left by
 // the steps before, then applies; want.txt records, per step, the plan
@@ -113,13 +114,16 @@ func stepNum(path string) int {
 // useStep replaces the working directory's configuration with a step's.
 func (h *harness) useStep(t *testing.T, step string) {
 	old, _ := filepath.Glob(filepath.Join(h.dir, "*"+configs.FileSuffix))
-	for _, f := range old {
+	oldVars, _ := filepath.Glob(filepath.Join(h.dir, "*"+VarsFileSuffix))
+	for _, f := range append(old, oldVars...) {
 		os.Remove(f)
 	}
 	files, _ := filepath.Glob(filepath.Join(step, "*"+configs.FileSuffix))
 	if len(files) == 0 {
 		t.Fatalf("%s has no configuration", step)
 	}
+	vars, _ := filepath.Glob(filepath.Join(step, "*"+VarsFileSuffix))
+	files = append(files, vars...)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -143,6 +147,7 @@ type stepOptions struct {
 	noWait   bool
 	noKey    bool
 	validate bool
+	graph    bool
 }
 
 func readOptions(t *testing.T, step string) stepOptions {
@@ -198,6 +203,8 @@ func readOptions(t *testing.T, step string) stepOptions {
 			o.noKey = true
 		case "validate":
 			o.validate = true
+		case "graph":
+			o.graph = true
 		default:
 			t.Fatalf("%s/options: unknown option %q", step, line)
 		}
@@ -232,6 +239,12 @@ func (h *harness) runStep(t *testing.T, out *strings.Builder, o stepOptions) {
 	}
 	if o.validate {
 		writeDiags(out, e.Validate(ctx))
+		return
+	}
+	if o.graph {
+		dot, diags := e.GraphDOT(ctx)
+		out.WriteString(dot)
+		writeDiags(out, diags)
 		return
 	}
 	if o.importAt != nil {

@@ -51,6 +51,8 @@ type testProvider struct {
 	objects    map[string]cty.Value // id -> object, what "reality" holds
 	names      map[string]int       // creates per name
 	reads      map[string]int       // reads per pending handle
+	// hold keeps every pending object pending, whatever its behavior says.
+	hold atomic.Bool
 }
 
 func newTestProvider() *testProvider {
@@ -135,7 +137,7 @@ func (p *testProvider) ValidateResourceConfig(_ context.Context, req protocol.Va
 
 func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanResourceChangeRequest) protocol.PlanResourceChangeResponse {
 	p.plans.Add(1)
-	var resp protocol.PlanResourceChangeResponse
+	resp := protocol.PlanResourceChangeResponse{PlannedPrivate: req.PriorPrivate}
 	if req.ProposedNewState.IsNull() {
 		resp.PlannedState = req.ProposedNewState
 		return resp
@@ -269,7 +271,7 @@ func (p *testProvider) poll(req protocol.ReadResourceRequest, v cty.Value) proto
 	for _, x := range strings.Split(behavior(v), ",") {
 		fmt.Sscanf(x, "pending:%d", &n)
 	}
-	if p.reads[req.Pending.Handle] < n {
+	if p.hold.Load() || p.reads[req.Pending.Handle] < n {
 		resp.NewState = req.CurrentState
 		resp.Pending = &protocol.Pending{Handle: req.Pending.Handle, Status: "running", Message: fmt.Sprintf("read %d", p.reads[req.Pending.Handle])}
 		return resp
