@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmops/llmops/internal/panics"
 )
 
 func less(a, b string) bool { return a < b }
@@ -203,5 +205,46 @@ func BenchmarkWalkChains(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		g.Walk(context.Background(), 10, func(context.Context, int) Result { return OK }, nil)
+	}
+}
+
+// A panic in a visit does not crash the process from the walk's
+// goroutine: the visits in flight finish, nothing new starts, and Walk
+// panics in its caller with the panic and the stack of the visit.
+func TestWalkPanicRaisedInCaller(t *testing.T) {
+	g := New[string]()
+	g.Connect("after", "bad") // after depends on bad
+	g.Add("slow")
+	inFlight := make(chan struct{})
+	var slowDone, afterRan atomic.Bool
+	var got *panics.Error
+	func() {
+		defer func() { got = panics.From(recover()) }()
+		g.Walk(context.Background(), 0, func(_ context.Context, n string) Result {
+			switch n {
+			case "bad":
+				<-inFlight // slow has started
+				panic("visit of bad went wrong")
+			case "slow":
+				close(inFlight)
+				time.Sleep(20 * time.Millisecond)
+				slowDone.Store(true)
+			case "after":
+				afterRan.Store(true)
+			}
+			return OK
+		}, nil)
+	}()
+	if got == nil || got.Value != "visit of bad went wrong" {
+		t.Fatalf("Walk did not raise the visit's panic: %#v", got)
+	}
+	if !strings.Contains(string(got.Stack), "TestWalkPanicRaisedInCaller") {
+		t.Fatalf("the stack is not the visit's:\n%s", got.Stack)
+	}
+	if !slowDone.Load() {
+		t.Fatal("Walk returned before the visit in flight finished")
+	}
+	if afterRan.Load() {
+		t.Fatal("a dependent of the panicking node was visited")
 	}
 }
