@@ -126,11 +126,14 @@ func loadVarsFile(cfg *configs.Config, path string, raw map[string]rawValue, exp
 	if rel, err := filepath.Rel(cfg.Dir, path); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
+	cfg.Sources[name] = src
+	if diags := configs.CheckNesting(src, name); diags.HasErrors() {
+		return diags
+	}
 	f, diags := hclparse.NewParser().ParseHCL(src, name)
 	if diags.HasErrors() {
 		return diags
 	}
-	cfg.Sources[name] = src
 	attrs, ds := f.Body.JustAttributes()
 	diags = append(diags, ds...)
 	for n, a := range attrs {
@@ -164,6 +167,9 @@ func finalizeVariable(v *configs.Variable, rv rawValue) (cty.Value, hcl.Diagnost
 		if v.Type == cty.String || v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() && v.Type != cty.Number && v.Type != cty.Bool {
 			val = cty.StringVal(rv.str)
 		} else {
+			if diags := configs.CheckNesting([]byte(rv.str), rv.source); diags.HasErrors() {
+				return cty.DynamicVal, diags
+			}
 			expr, diags := hclsyntax.ParseExpression([]byte(rv.str), rv.source, hcl.InitialPos)
 			if diags.HasErrors() {
 				return cty.DynamicVal, hcl.Diagnostics{{

@@ -84,6 +84,11 @@ func LoadSources(dir string, srcs map[string][]byte) (*Config, hcl.Diagnostics) 
 		src := srcs[n]
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(src))
 		h.Write(src)
+		if ds := CheckNesting(src, n); ds.HasErrors() {
+			diags = append(diags, ds...)
+			cfg.Sources[n] = src
+			continue
+		}
 		f, ds := parser.ParseHCL(src, n)
 		diags = append(diags, ds...)
 		cfg.Sources[n] = src
