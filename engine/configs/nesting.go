@@ -28,8 +28,22 @@ const MaxNesting = 256
 // have syntax errors, which the parser reports. A lone expression (a -var
 // value) is checked the same way.
 func CheckNesting(src []byte, filename string) hcl.Diagnostics {
+	return checkNesting(src, filename, false)
+}
+
+// CheckTemplateNesting is CheckNesting for a template file (templatefile),
+// which starts as template text rather than as configuration.
+func CheckTemplateNesting(src []byte, filename string) hcl.Diagnostics {
+	return checkNesting(src, filename, true)
+}
+
+func checkNesting(src []byte, filename string, template bool) hcl.Diagnostics {
 	s := nestScanner{src: src, line: 1, col: 1}
 	s.stack = []nestFrame{{kind: frameRoot}}
+	if template {
+		// Template text like a heredoc's, with no closing marker.
+		s.stack = append(s.stack, nestFrame{kind: frameHeredoc})
+	}
 	for s.i < len(s.src) {
 		if pos, ok := s.step(); !ok {
 			return hcl.Diagnostics{{
@@ -226,7 +240,7 @@ func (s *nestScanner) heredocStart() (string, int) {
 func (s *nestScanner) stepTemplate() (hcl.Pos, bool) {
 	top := s.stack[len(s.stack)-1]
 	at := s.pos()
-	if top.kind == frameHeredoc && (s.i == 0 || s.src[s.i-1] == '\n') {
+	if top.kind == frameHeredoc && top.marker != "" && (s.i == 0 || s.src[s.i-1] == '\n') {
 		if n := s.heredocEnd(top.marker); n > 0 {
 			s.advance(n)
 			s.pop()

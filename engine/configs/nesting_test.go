@@ -64,6 +64,20 @@ func TestCheckNesting(t *testing.T) {
 	}
 }
 
+// A template file starts as text: braces in it are not nesting, its
+// interpolations and directives are.
+func TestCheckTemplateNesting(t *testing.T) {
+	if d := CheckTemplateNesting([]byte(rep("{", 1000)+" \" ${x} \\"), "t.tmpl"); d.HasErrors() {
+		t.Fatalf("text refused: %v", d)
+	}
+	// The template and its interpolation are two levels: the 255th
+	// bracket, at column 257, is one too many.
+	d := CheckTemplateNesting([]byte("line\n${"+rep("[", MaxNesting)+"1"+rep("]", MaxNesting)+"}"), "t.tmpl")
+	if !d.HasErrors() || d[0].Subject.Start.Line != 2 || d[0].Subject.Start.Column != MaxNesting+1 {
+		t.Fatalf("want the nesting error at t.tmpl:2:%d, got %v", MaxNesting+1, d)
+	}
+}
+
 // The loader refuses a file nested 100,000 deep before parsing it: the
 // parser would exhaust the stack (a fatal error, exit 2), so this test
 // crashed before the check existed.
