@@ -164,25 +164,28 @@ func finalizeVariable(v *configs.Variable, rv rawValue) (cty.Value, hcl.Diagnost
 	var val cty.Value
 	switch {
 	case rv.isString:
-		if v.Type == cty.String || v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() && v.Type != cty.Number && v.Type != cty.Bool {
+		// A primitive type takes the text as it is, converted like a
+		// vars file's string: -var epochs=two gets the same type error
+		// as epochs = "two". Only collections and structures are parsed
+		// as expressions (-var 'tags=["a", "b"]').
+		if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
 			val = cty.StringVal(rv.str)
-		} else {
-			if diags := configs.CheckNesting([]byte(rv.str), rv.source); diags.HasErrors() {
-				return cty.DynamicVal, diags
-			}
-			expr, diags := hclsyntax.ParseExpression([]byte(rv.str), rv.source, hcl.InitialPos)
-			if diags.HasErrors() {
-				return cty.DynamicVal, hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid value for variable",
-					Detail:   fmt.Sprintf("The value of %q from %s is not a valid expression for type %s: %s.", v.Name, rv.source, typeexpr.TypeString(v.Type), diags[0].Detail),
-				}}
-			}
-			var ds hcl.Diagnostics
-			val, ds = expr.Value(nil)
-			if ds.HasErrors() {
-				return cty.DynamicVal, ds
-			}
+			break
+		}
+		if diags := configs.CheckNesting([]byte(rv.str), rv.source); diags.HasErrors() {
+			return cty.DynamicVal, diags
+		}
+		expr, diags := hclsyntax.ParseExpression([]byte(rv.str), rv.source, hcl.InitialPos)
+		if !diags.HasErrors() {
+			val, diags = expr.Value(nil)
+		}
+		if diags.HasErrors() {
+			return cty.DynamicVal, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid value for variable",
+				Detail: fmt.Sprintf("The value of %q from %s is not a valid %s: %s. Write it as in a vars file, with strings quoted: -var '%s=%s'.",
+					v.Name, rv.source, typeexpr.TypeString(v.Type), strings.TrimSuffix(diags[0].Detail, "."), v.Name, exampleOf(v.Type)),
+			}}
 		}
 	case rv.set:
 		val = rv.val
@@ -217,6 +220,15 @@ func finalizeVariable(v *configs.Variable, rv rawValue) (cty.Value, hcl.Diagnost
 		}}
 	}
 	return conv, nil
+}
+
+// exampleOf is an example value of a collection or structural type, for
+// an error about a -var value.
+func exampleOf(ty cty.Type) string {
+	if ty.IsMapType() || ty.IsObjectType() {
+		return `{ key = "value" }`
+	}
+	return `["a", "b"]`
 }
 
 func validateVariable(cfg *configs.Config, v *configs.Variable, val cty.Value) hcl.Diagnostics {

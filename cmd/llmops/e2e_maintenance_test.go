@@ -266,3 +266,16 @@ resource "null_value" "secret" {
 		t.Fatalf("diff 4 5 should show the rotated key, sensitive:\n%s", d)
 	}
 }
+
+// An unknown state subcommand is refused before the state is opened: it
+// used to create .llmops/state.db on its way to the error.
+func TestE2EStateUnknownSubcommand(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `resource "null_value" "r" { input = 1 }`})
+	r := w.run("state", "bogus")
+	if r.code != 1 || !strings.Contains(r.stderr, `Error: Unknown state subcommand "bogus"`) || !strings.Contains(r.stderr, "list, show, rm, mv, keygen, rotate-key and restore") {
+		t.Fatalf("want the unknown subcommand named and the known ones listed, exit 1:\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, ".llmops", "state.db")); !os.IsNotExist(err) {
+		t.Fatalf("state bogus created the state file (%v)", err)
+	}
+}
