@@ -108,6 +108,9 @@ func TestCheckNestingAcceptsRealConfigurations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.Contains(f, "too_deep/deep") {
+			continue // the scenario that is too deep on purpose
+		}
 		if d := CheckNesting(src, f); d.HasErrors() {
 			t.Errorf("%s refused: %s", f, d.Error())
 		}
