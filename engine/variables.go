@@ -37,9 +37,9 @@ type VarSource struct {
 // CollectVariables resolves every declared variable's value. Precedence,
 // lowest first: the default, *.llmops.vars files in the configuration
 // directory (lexical order), the -var-file and -var flags in command-line
-// order, then LLMOPS_VAR_<name> environment variables (DESIGN.md section 2:
-// last wins). Values are converted to the type constraint, validated, and
-// marked sensitive where the variable is.
+// order, then LLMOPS_VAR_<name> environment variables (docs/architecture.md,
+// section 2.2: last wins). Values are converted to the type constraint,
+// validated, and marked sensitive where the variable is.
 func CollectVariables(cfg *configs.Config, cli []VarSource, environ []string) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	raw := map[string]rawValue{}
