@@ -37,9 +37,9 @@ type VarSource struct {
 // CollectVariables resolves every declared variable's value. Precedence,
 // lowest first: the default, *.llmops.vars files in the configuration
 // directory (lexical order), the -var-file and -var flags in command-line
-// order, then LLMOPS_VAR_<name> environment variables (DESIGN.md section 2:
-// last wins). Values are converted to the type constraint, validated, and
-// marked sensitive where the variable is.
+// order, then LLMOPS_VAR_<name> environment variables (docs/architecture.md,
+// section 2.2: last wins). Values are converted to the type constraint,
+// validated, and marked sensitive where the variable is.
 func CollectVariables(cfg *configs.Config, cli []VarSource, environ []string) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	raw := map[string]rawValue{}
@@ -126,11 +126,14 @@ func loadVarsFile(cfg *configs.Config, path string, raw map[string]rawValue, exp
 	if rel, err := filepath.Rel(cfg.Dir, path); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
+	cfg.Sources[name] = src
+	if diags := configs.CheckNesting(src, name); diags.HasErrors() {
+		return diags
+	}
 	f, diags := hclparse.NewParser().ParseHCL(src, name)
 	if diags.HasErrors() {
 		return diags
 	}
-	cfg.Sources[name] = src
 	attrs, ds := f.Body.JustAttributes()
 	diags = append(diags, ds...)
 	for n, a := range attrs {
@@ -161,22 +164,28 @@ func finalizeVariable(v *configs.Variable, rv rawValue) (cty.Value, hcl.Diagnost
 	var val cty.Value
 	switch {
 	case rv.isString:
-		if v.Type == cty.String || v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() && v.Type != cty.Number && v.Type != cty.Bool {
+		// A primitive type takes the text as it is, converted like a
+		// vars file's string: -var epochs=two gets the same type error
+		// as epochs = "two". Only collections and structures are parsed
+		// as expressions (-var 'tags=["a", "b"]').
+		if v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType() {
 			val = cty.StringVal(rv.str)
-		} else {
-			expr, diags := hclsyntax.ParseExpression([]byte(rv.str), rv.source, hcl.InitialPos)
-			if diags.HasErrors() {
-				return cty.DynamicVal, hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid value for variable",
-					Detail:   fmt.Sprintf("The value of %q from %s is not a valid expression for type %s: %s.", v.Name, rv.source, typeexpr.TypeString(v.Type), diags[0].Detail),
-				}}
-			}
-			var ds hcl.Diagnostics
-			val, ds = expr.Value(nil)
-			if ds.HasErrors() {
-				return cty.DynamicVal, ds
-			}
+			break
+		}
+		if diags := configs.CheckNesting([]byte(rv.str), rv.source); diags.HasErrors() {
+			return cty.DynamicVal, diags
+		}
+		expr, diags := hclsyntax.ParseExpression([]byte(rv.str), rv.source, hcl.InitialPos)
+		if !diags.HasErrors() {
+			val, diags = expr.Value(nil)
+		}
+		if diags.HasErrors() {
+			return cty.DynamicVal, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid value for variable",
+				Detail: fmt.Sprintf("The value of %q from %s is not a valid %s: %s. Write it as in a vars file, with strings quoted: -var '%s=%s'.",
+					v.Name, rv.source, typeexpr.TypeString(v.Type), strings.TrimSuffix(diags[0].Detail, "."), v.Name, exampleOf(v.Type)),
+			}}
 		}
 	case rv.set:
 		val = rv.val
@@ -211,6 +220,15 @@ func finalizeVariable(v *configs.Variable, rv rawValue) (cty.Value, hcl.Diagnost
 		}}
 	}
 	return conv, nil
+}
+
+// exampleOf is an example value of a collection or structural type, for
+// an error about a -var value.
+func exampleOf(ty cty.Type) string {
+	if ty.IsMapType() || ty.IsObjectType() {
+		return `{ key = "value" }`
+	}
+	return `["a", "b"]`
 }
 
 func validateVariable(cfg *configs.Config, v *configs.Variable, val cty.Value) hcl.Diagnostics {

@@ -7,8 +7,9 @@ import (
 )
 
 // withVersion sets the computed `version` attribute of a lifecycle kind
-// object: the engine owns it (DESIGN.md section 2: an integer that
-// increases with each replacement), providers leave it unknown.
+// object: the engine owns it (docs/architecture.md, section 2.3: an
+// integer that increases with each replacement), providers leave it
+// unknown.
 func withVersion(ri addrs.ResourceInstance, v cty.Value, version int64) cty.Value {
 	if !ri.Resource.IsKind() || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || !v.Type().HasAttribute("version") {
 		return v

@@ -1,8 +1,8 @@
 // Package schema is the authority on the lifecycle kinds of llmops: the core
 // attributes and nested blocks of `model`, `dataset`, `prompt`,
 // `training_run`, `evaluation`, `embedding_index`, `deployment` and
-// `monitor` (DESIGN.md section 2), and the checks on their values that do
-// not depend on any provider.
+// `monitor` (docs/architecture.md, section 2), and the checks on their
+// values that do not depend on any provider.
 //
 // Every provider that implements a kind starts from Kind(name) and may add
 // attributes of its own (Extend), so moving an object from one provider to

@@ -132,7 +132,7 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 		fmt.Fprintln(m.stdout, string(b))
 	} else {
 		m.showDiags(diags)
-		m.applySummary(res, op.cfg, destroy)
+		m.applySummary(res, op.cfg, destroy, ctx.Err() != nil, diags.HasErrors())
 	}
 	if len(res.Failed) > 0 || diags.HasErrors() {
 		return exitError
@@ -174,18 +174,25 @@ func (m *meta) readYes() bool {
 	return strings.TrimSpace(line) == "yes"
 }
 
-func (m *meta) applySummary(res *engine.ApplyResult, cfg *configs.Config, destroy bool) {
+// applySummary ends an apply's output. Its first line says how the apply
+// ended, in one word: complete, interrupted (Ctrl-C; then never also
+// "complete"), or failed (a change failed, or an error such as a state
+// write).
+func (m *meta) applySummary(res *engine.ApplyResult, cfg *configs.Config, destroy, interrupted, errs bool) {
 	c := res.Counts
-	if len(res.Failed) == 0 {
-		if destroy {
-			fmt.Fprintf(m.stdout, "\n%s Resources: %d destroyed.\n", m.colors.Add("Destroy complete!"), c.Destroyed)
-		} else {
-			fmt.Fprintf(m.stdout, "\n%s Resources: %d added, %d changed, %d replaced, %d destroyed.\n",
-				m.colors.Add("Apply complete!"), c.Added, c.Changed, c.Replaced, c.Destroyed)
+	verb := "Apply"
+	counts := fmt.Sprintf("%d added, %d changed, %d replaced, %d destroyed", c.Added, c.Changed, c.Replaced, c.Destroyed)
+	if destroy {
+		verb = "Destroy"
+		counts = fmt.Sprintf("%d destroyed", c.Destroyed)
+	}
+	switch {
+	case len(res.Failed) > 0:
+		title := m.colors.Err(verb + " failed:")
+		if interrupted {
+			title = m.colors.Warn(verb + " interrupted:")
 		}
-	} else {
-		fmt.Fprintf(m.stdout, "\n%s %d failed; %d added, %d changed, %d replaced, %d destroyed; %d skipped.\n",
-			m.colors.Err("Apply failed:"), len(res.Failed), c.Added, c.Changed, c.Replaced, c.Destroyed, len(res.Skipped))
+		fmt.Fprintf(m.stdout, "\n%s %d failed; %s; %d skipped.\n", title, len(res.Failed), counts, len(res.Skipped))
 		for _, f := range res.Failed {
 			fmt.Fprintf(m.stdout, "  - %s (%s): %s\n", f.Addr, f.Action, f.Err)
 		}
@@ -193,6 +200,13 @@ func (m *meta) applySummary(res *engine.ApplyResult, cfg *configs.Config, destro
 			fmt.Fprintf(m.stdout, "  - %s: skipped, a dependency failed\n", s)
 		}
 		fmt.Fprintln(m.stdout, "Everything that finished is recorded in the state; run apply again after fixing the cause.")
+	case interrupted:
+		fmt.Fprintf(m.stdout, "\n%s Resources: %s before it stopped. Everything that finished is recorded in the state; run %s again to do the rest.\n",
+			m.colors.Warn(verb+" interrupted."), counts, strings.ToLower(verb))
+	case errs:
+		fmt.Fprintf(m.stdout, "\n%s Resources: %s; see the errors above.\n", m.colors.Err(verb+" failed."), counts)
+	default:
+		fmt.Fprintf(m.stdout, "\n%s Resources: %s.\n", m.colors.Add(verb+" complete!"), counts)
 	}
 	if len(res.StillPending) > 0 {
 		fmt.Fprintf(m.stdout, "\n%d long operation(s) still running: ", len(res.StillPending))

@@ -74,6 +74,11 @@ func runFmt(m *meta, args []string) int {
 		if err != nil {
 			return m.errorDetail("Cannot read "+f, err.Error())
 		}
+		if ds := configs.CheckNesting(src, f); ds.HasErrors() {
+			m.sources = map[string][]byte{f: src}
+			diags = append(diags, ds...)
+			continue
+		}
 		if _, ds := hclsyntax.ParseConfig(src, f, hcl.InitialPos); ds.HasErrors() {
 			m.sources = map[string][]byte{f: src}
 			diags = append(diags, ds...)

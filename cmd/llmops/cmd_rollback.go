@@ -122,7 +122,7 @@ func runRollback(m *meta, args []string) int {
 	if res == nil {
 		return exitError
 	}
-	m.applySummary(res, op.cfg, false)
+	m.applySummary(res, op.cfg, false, ctx.Err() != nil, diags.HasErrors())
 	if len(res.Failed) > 0 || diags.HasErrors() {
 		return exitError
 	}

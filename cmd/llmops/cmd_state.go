@@ -289,6 +289,13 @@ func runState(m *meta, args []string) int {
 		return exitOK
 	}
 	sub, rest := args[0], args[1:]
+	switch sub {
+	case "list", "show", "rm", "mv", "keygen", "rotate-key", "restore":
+	default:
+		// Before the state is opened, which would create it.
+		return m.errorDetail(fmt.Sprintf("Unknown state subcommand %q", sub),
+			"The state subcommands are list, show, rm, mv, keygen, rotate-key and restore; `llmops state -help` describes them.")
+	}
 	if sub == "keygen" {
 		return stateKeygen(m)
 	}
@@ -333,7 +340,7 @@ func runState(m *meta, args []string) int {
 		}
 		return stateMv(m, st, fs.Arg(0), fs.Arg(1))
 	}
-	return m.errorf("unknown state subcommand %q: use list, show, rm, mv or restore", sub)
+	return exitError // not reached: unknown subcommands are refused above
 }
 
 func stateList(m *meta, st state.Store, pats []string) int {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,5 +59,51 @@ func TestDiagnostics(t *testing.T) {
 				t.Fatalf("diagnostics differ\n--- want\n%s\n--- got\n%s", want, got)
 			}
 		})
+	}
+}
+
+// The same errors print the same way on every run, sorted by file, line
+// and column. The engine finds them in parallel, in an order that varies:
+// before the CLI sorted them, five runs of this configuration printed
+// three or four different orders.
+func TestDiagnosticsSameOnEveryRun(t *testing.T) {
+	files := map[string]string{}
+	for _, f := range []string{"a", "b"} {
+		var b strings.Builder
+		for i := 0; i < 12; i++ {
+			fmt.Fprintf(&b, "resource \"null_value\" \"%s%d\" {\n  input = 1\n  bogus = 2\n}\n", f, i)
+		}
+		files[f+".llmops.hcl"] = b.String()
+	}
+	w := newWorkspace(t, files)
+	w.must(0, "init")
+	var first string
+	for i := 0; i < 4; i++ {
+		r := w.must(1, "validate", "-no-color")
+		if i == 0 {
+			first = r.stderr
+			continue
+		}
+		if r.stderr != first {
+			t.Fatalf("run %d printed the diagnostics differently:\n--- first\n%s\n--- now\n%s", i+1, first, r.stderr)
+		}
+	}
+	var locs []string
+	for _, line := range strings.Split(first, "\n") {
+		if strings.HasPrefix(line, "  on ") {
+			locs = append(locs, line)
+		}
+	}
+	if len(locs) != 24 {
+		t.Fatalf("want 24 located diagnostics, got %d:\n%s", len(locs), first)
+	}
+	for i, l := range locs {
+		file := "a"
+		if i >= 12 {
+			file = "b"
+		}
+		if want := fmt.Sprintf("  on %s.llmops.hcl:%d:3:", file, 3+4*(i%12)); l != want {
+			t.Fatalf("diagnostic %d is %q, want %q (sorted by file, line, column):\n%s", i, l, want, first)
+		}
 	}
 }

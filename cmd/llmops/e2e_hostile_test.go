@@ -84,3 +84,32 @@ func hclQuote(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "${", "$${", "%{", "%%{")
 	return `"` + r.Replace(s) + `"`
 }
+
+// HCL nested 100,000 levels deep (in the configuration, a variables file,
+// a -var value or a file given to fmt) is refused with file:line:column
+// and exit 1. Before, the parser exhausted its stack: "fatal error: stack
+// overflow", exit 2, which plan -detailed-exitcode means "changes".
+func TestE2EDeepNestingRefused(t *testing.T) {
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": "variable \"v\" {\n  type    = any\n  default = null\n}\n\nlocals {\n  x = " + deep + "\n}\n"})
+	for _, args := range [][]string{{"validate"}, {"plan", "-detailed-exitcode"}, {"fmt", "-check"}} {
+		r := w.run(args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "Error: Configuration nested too deeply") || !strings.Contains(r.stderr, "main.llmops.hcl:7:") {
+			t.Fatalf("%s: want exit 1 and the nesting error at main.llmops.hcl:7\n%.2000s", args[0], r)
+		}
+		if strings.Contains(r.stderr, "fatal error") || strings.Contains(r.stderr, "goroutine ") {
+			t.Fatalf("%s crashed:\n%.2000s", args[0], r)
+		}
+	}
+	w.write(map[string]string{"main.llmops.hcl": "variable \"v\" {\n  type    = list(any)\n  default = null\n}\n"})
+	w.must(0, "init")
+	// An argument is limited to 128 KiB: 20,000 levels for -var.
+	deepArg := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	if r := w.run("plan", "-var", "v="+deepArg); r.code != 1 || !strings.Contains(r.stderr, "Configuration nested too deeply") {
+		t.Fatalf("-var: want the nesting error\n%.2000s", r)
+	}
+	w.write(map[string]string{"deep.llmops.vars": "v = " + deep + "\n"})
+	if r := w.run("plan"); r.code != 1 || !strings.Contains(r.stderr, "deep.llmops.vars:1:") {
+		t.Fatalf("vars file: want the nesting error at deep.llmops.vars:1\n%.2000s", r)
+	}
+}

@@ -156,7 +156,7 @@ func TestE2ELifecycle(t *testing.T) {
 		t.Fatalf("plan replicas=1:\n%s", r)
 	}
 
-	// Environment variables win over -var (DESIGN.md section 2).
+	// Environment variables win over -var (docs/architecture.md, section 2.2).
 	w.env = append(w.env, "LLMOPS_VAR_env=prod")
 	r = record(w.must(0, "apply", "-auto-approve", "-var", "env=dev"))
 	if !strings.Contains(r.stdout, "15 changed") {

@@ -25,6 +25,53 @@ resource "null_value" "child" {
 }
 `
 
+// Lineage is per instance: with a for_each sweep, the object made from
+// sweep["hi"] names that instance only, in `lineage` and `graph -lineage`,
+// although the state records its dependency on the whole resource.
+func TestE2ELineagePerInstance(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+locals {
+  rates = { lo = 0.0001, hi = 0.001 }
+}
+
+resource "null_value" "sweep" {
+  for_each = local.rates
+  input    = { learning_rate = each.value }
+}
+
+resource "null_value" "e" {
+  for_each = local.rates
+  input    = { model = null_value.sweep[each.key].id }
+}
+
+resource "null_value" "prod" {
+  input      = null_value.sweep["hi"].id
+  depends_on = [null_value.e]
+}
+`})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	r := w.must(0, "lineage", `null_value.e["hi"]`)
+	if !strings.Contains(r.stdout, `null_value.sweep["hi"]`) || strings.Contains(r.stdout, `null_value.sweep["lo"]`) {
+		t.Fatalf("the lineage of e[\"hi\"] must name sweep[\"hi\"] and not sweep[\"lo\"]:\n%s", r.stdout)
+	}
+	r = w.must(0, "lineage", "null_value.prod")
+	if strings.Contains(r.stdout, `["lo"]`) || !strings.Contains(r.stdout, `null_value.e["hi"]`) {
+		t.Fatalf("prod serves sweep[\"hi\"]'s value: its lineage names the hi instances only:\n%s", r.stdout)
+	}
+	r = w.must(0, "graph", "-lineage")
+	for _, want := range []string{`"null_value.sweep[\"hi\"]" -> "null_value.e[\"hi\"]"`, `"null_value.sweep[\"lo\"]" -> "null_value.e[\"lo\"]"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("graph -lineage lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	for _, bad := range []string{`"null_value.sweep[\"lo\"]" -> "null_value.e[\"hi\"]"`, `"null_value.sweep[\"lo\"]" -> "null_value.prod"`} {
+		if strings.Contains(r.stdout, bad) {
+			t.Fatalf("graph -lineage has the edge %s, which does not exist:\n%s", bad, r.stdout)
+		}
+	}
+}
+
 func TestE2EHistoryDiffRollback(t *testing.T) {
 	w := newWorkspace(t, map[string]string{"main.llmops.hcl": maintHCL})
 	w.must(0, "init")
@@ -217,5 +264,18 @@ resource "null_value" "secret" {
 	d = w.must(0, "diff", "4", "5").stdout
 	if !strings.Contains(d, "~ key  = (sensitive) -> (sensitive)") || strings.Contains(d, secret) || strings.Contains(d, "sk-rotated") {
 		t.Fatalf("diff 4 5 should show the rotated key, sensitive:\n%s", d)
+	}
+}
+
+// An unknown state subcommand is refused before the state is opened: it
+// used to create .llmops/state.db on its way to the error.
+func TestE2EStateUnknownSubcommand(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `resource "null_value" "r" { input = 1 }`})
+	r := w.run("state", "bogus")
+	if r.code != 1 || !strings.Contains(r.stderr, `Error: Unknown state subcommand "bogus"`) || !strings.Contains(r.stderr, "list, show, rm, mv, keygen, rotate-key and restore") {
+		t.Fatalf("want the unknown subcommand named and the known ones listed, exit 1:\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, ".llmops", "state.db")); !os.IsNotExist(err) {
+		t.Fatalf("state bogus created the state file (%v)", err)
 	}
 }

@@ -216,6 +216,48 @@ resource "null_value" "hang" {
 	}
 }
 
+// After Ctrl-C the summary says the apply was interrupted, and not also
+// that it completed: with a long operation left running (pending) and no
+// change failed, it used to print "Error: Apply interrupted" and then
+// "Apply complete! Resources: 2 added".
+func TestE2EInterruptSummary(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+resource "null_value" "first" {
+  input = "f"
+}
+resource "null_job" "long" {
+  duration = "1h"
+}
+`})
+	w.must(0, "init")
+	cmd, out := w.start(nil, "apply", "-auto-approve", "-no-color")
+	waitFor(t, "the job to be waited for", func() bool {
+		return strings.Contains(out.String(), "null_job.long: ") && strings.Contains(out.String(), "null_value.first: Creation complete")
+	})
+	cmd.Process.Signal(os.Interrupt)
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatalf("interrupted apply exited 0:\n%s", out)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("llmops did not stop within 60s of SIGINT:\n%s", out)
+	}
+	got := out.String()
+	if strings.Contains(got, "Apply complete!") {
+		t.Fatalf("an interrupted apply says it completed:\n%s", got)
+	}
+	if !strings.Contains(got, "Apply interrupted. Resources: 2 added, 0 changed, 0 replaced, 0 destroyed before it stopped.") {
+		t.Fatalf("the summary does not say the apply was interrupted:\n%s", got)
+	}
+	if !strings.Contains(got, "1 long operation(s) still running: null_job.long") {
+		t.Fatalf("the job left running is not named:\n%s", got)
+	}
+}
+
 // A second Ctrl-C exits at once, leaving a state a plain rerun gets past.
 func TestE2ESecondInterruptExitsAtOnce(t *testing.T) {
 	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `

@@ -40,6 +40,18 @@ resource "null_value" "r" {
 	if r.code != 1 || !strings.Contains(r.stderr, "the configuration changed") {
 		t.Fatalf("a plan for another configuration must be refused:\n%s", r)
 	}
+	// A plan file edited by hand (a create turned into a no-op) is refused.
+	w.write(map[string]string{"main.llmops.hcl": cfg})
+	w.must(2, "plan", "-out", "p4", "-var", "n=3", "-detailed-exitcode")
+	b, _ := os.ReadFile(filepath.Join(w.dir, "p4"))
+	if !strings.Contains(string(b), `"action":"create"`) {
+		t.Fatalf("the plan file has no create to edit:\n%s", b)
+	}
+	os.WriteFile(filepath.Join(w.dir, "p4"), []byte(strings.Replace(string(b), `"action":"create"`, `"action":"no-op"`, 1)), 0o600)
+	r = w.run("apply", "p4")
+	if r.code != 1 || !strings.Contains(r.stderr, "Cannot read the plan file") || !strings.Contains(r.stderr, "modified after it was written") {
+		t.Fatalf("an edited plan file must be refused:\n%s", r)
+	}
 	// A provider binary changed since the plan was made.
 	w.write(map[string]string{"main.llmops.hcl": cfg})
 	plugDir := filepath.Join(w.dir, ".llmops", "plugins")

@@ -21,6 +21,10 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(crashHelperEnv); mode != "" {
+		// This test binary, run again by a crash test as llmops itself.
+		os.Exit(crashHelper(mode, os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "llmops-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -11,6 +11,8 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+
+	"github.com/llmops/llmops/internal/panics"
 )
 
 // Version is the llmops release, set at build time with -ldflags.
@@ -81,8 +83,33 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run runs one command. A panic anywhere in it is a bug in llmops: it is
+// reported as an error naming the log that holds its stack, with the state
+// lock released and exit code 1, never Go's crash (exit 2, which
+// `plan -detailed-exitcode` uses for "changes"). A panic in the command's
+// goroutine unwinds its defers (which release the lock) to the recover
+// here; goroutines llmops starts elsewhere go through package panics (a
+// Group raises their panic again in the goroutine that waits for them;
+// panics.Go hands it to the handler installed here).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	m := &meta{stdin: stdin, stdout: stdout, stderr: stderr}
+	panics.SetHandler(func(e *panics.Error) {
+		exitProcess(m.crashed(e))
+	})
+	defer func() {
+		if e := panics.From(recover()); e != nil {
+			code = m.crashed(e)
+		}
+	}()
+	return m.run(args)
+}
+
+// exitProcess ends the process after a panic in a goroutine nobody waits
+// for (tests replace it).
+var exitProcess = os.Exit
+
+func (m *meta) run(args []string) int {
+	stderr, stdout := m.stderr, m.stdout
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := args[0]
 		switch {

@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/internal/panics"
 	"github.com/llmops/llmops/state"
 )
 
@@ -41,6 +43,12 @@ type meta struct {
 	lockTimeout time.Duration
 	useLock     bool
 	vars        varFlags
+
+	// held are the releases of the state locks this run holds, for a
+	// crash in a goroutine nobody waits for (see crashed).
+	heldMu sync.Mutex
+	held   map[string]func()
+	locked bool // a lock was taken during the run
 }
 
 // varFlags collects -var and -var-file in command-line order.
@@ -206,11 +214,38 @@ func (m *meta) lock(ctx context.Context, st state.Store, op string) (func(), boo
 	if warning != "" {
 		m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Took over a stale state lock", Detail: warning}})
 	}
-	return func() {
-		if err := st.Unlock(context.WithoutCancel(ctx), id); err != nil {
-			fmt.Fprintf(m.stderr, "Warning: could not release the state lock %s: %s\n", id, err)
-		}
-	}, true
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			m.heldMu.Lock()
+			delete(m.held, id)
+			m.heldMu.Unlock()
+			if err := st.Unlock(context.WithoutCancel(ctx), id); err != nil {
+				fmt.Fprintf(m.stderr, "Warning: could not release the state lock %s: %s\n", id, err)
+			}
+		})
+	}
+	m.heldMu.Lock()
+	if m.held == nil {
+		m.held = map[string]func(){}
+	}
+	m.held[id] = release
+	m.locked = true
+	m.heldMu.Unlock()
+	return release, true
+}
+
+// releaseLocks releases every state lock the run still holds.
+func (m *meta) releaseLocks() {
+	m.heldMu.Lock()
+	var rel []func()
+	for _, r := range m.held {
+		rel = append(rel, r)
+	}
+	m.heldMu.Unlock()
+	for _, r := range rel {
+		r()
+	}
 }
 
 // interruptible returns a context cancelled on the first SIGINT/SIGTERM
@@ -220,7 +255,7 @@ func (m *meta) interruptible(onStop func()) (context.Context, func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() {
+	panics.Go(func() {
 		select {
 		case <-sigs:
 		case <-done:
@@ -228,7 +263,7 @@ func (m *meta) interruptible(onStop func()) (context.Context, func()) {
 		}
 		fmt.Fprintln(m.stderr, "\nInterrupt received: asking providers to stop, waiting for operations in flight and recording their results. Press Ctrl-C again to exit at once (the state stays consistent).")
 		if onStop != nil {
-			go onStop()
+			panics.Go(onStop)
 		}
 		cancel()
 		select {
@@ -237,7 +272,7 @@ func (m *meta) interruptible(onStop func()) (context.Context, func()) {
 			os.Exit(130)
 		case <-done:
 		}
-	}()
+	})
 	return ctx, func() {
 		signal.Stop(sigs)
 		close(done)

@@ -144,6 +144,8 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 var (
 	loggerOnce sync.Once
 	theLogger  hclog.Logger
+	// theLogPath is the run's log file ("" when it could not be created).
+	theLogPath string
 )
 
 // logger writes debug logs (including every provider's) to
@@ -157,6 +159,7 @@ func (m *meta) logger() hclog.Logger {
 			name := filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000")+"-"+m.command+".log")
 			if f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 				outs = append(outs, f)
+				theLogPath = name
 				pruneLogs(dir, 10)
 			}
 		}

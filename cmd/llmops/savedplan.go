@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -33,9 +34,8 @@ func (m *meta) prepareSavedPlan(ctx context.Context, path string, o *opFlags, ho
 	if !ok {
 		return nil, nil, false
 	}
-	if cfg.Digest != p.ConfigDigest {
-		m.errorDetail("Saved plan is stale: the configuration changed",
-			fmt.Sprintf("The *.llmops.hcl files differ from when %s was made (digest %s then, %s now). Run `llmops plan -out %s` again.", path, p.ConfigDigest, cfg.Digest, path))
+	if err := p.CheckConfig(cfg.Digest); err != nil {
+		m.staleDetail(path, err)
 		return nil, nil, false
 	}
 	vars := map[string]cty.Value{}
@@ -68,14 +68,21 @@ func (m *meta) prepareSavedPlan(ctx context.Context, path string, o *opFlags, ho
 	if !ok {
 		return nil, nil, false
 	}
-	for typ, want := range p.ProviderHashes {
-		got, err := op.factory.ProviderHash(typ)
-		if err != nil || got != want {
-			m.errorDetail("Saved plan is stale: a provider changed",
-				fmt.Sprintf("The binary of provider %s differs from when %s was made (%s then, %s now). Run `llmops plan -out %s` again.", typ, path, want, got, path))
-			op.close()
-			return nil, nil, false
-		}
+	if err := p.CheckProviders(op.factory.ProviderHash); err != nil {
+		m.staleDetail(path, err)
+		op.close()
+		return nil, nil, false
 	}
 	return op, p, true
+}
+
+// staleDetail reports a saved plan refused by a plans check, naming the
+// file.
+func (m *meta) staleDetail(path string, err error) {
+	var se *plans.StaleError
+	if errors.As(err, &se) {
+		m.errorDetail(se.Summary, fmt.Sprintf("%s: %s", path, se.Detail))
+		return
+	}
+	m.errorDetail("Cannot use the saved plan", fmt.Sprintf("%s: %s", path, err))
 }

@@ -168,7 +168,7 @@ func (c *Config) addProvider(b *hcl.Block) hcl.Diagnostics {
 	if a, ok := content.Attributes["alias"]; ok {
 		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &addr.Alias)...)
 		if addr.Alias != "" && !validIdent(addr.Alias) {
-			diags = append(diags, badName("provider alias", addr.Alias, a.Expr.Range()))
+			return append(diags, badName("provider alias", addr.Alias, a.Expr.Range()))
 		}
 	}
 	if prev, ok := c.ProviderConfigs[addr]; ok {
@@ -182,7 +182,7 @@ var artifactsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "
 
 func (c *Config) addArtifacts(b *hcl.Block) hcl.Diagnostics {
 	if c.Artifacts != nil {
-		return hcl.Diagnostics{duplicate("artifacts block", "artifacts", c.Artifacts.DeclRange, b.DefRange.Ptr())}
+		return hcl.Diagnostics{duplicateBlock("artifacts", "The configuration", c.Artifacts.DeclRange, b.DefRange.Ptr())}
 	}
 	content, diags := b.Body.Content(artifactsSchema)
 	if a, ok := content.Attributes["path"]; ok {

@@ -1,5 +1,7 @@
-// Package configs loads a configuration directory: it parses every
-// `*.llmops.hcl` file with hclsyntax, decodes the fixed top-level structure
+// Package configs loads a configuration directory: it checks that no
+// file nests deeper than MaxNesting (CheckNesting, so that the recursive
+// parser cannot exhaust its stack), parses every `*.llmops.hcl` file with
+// hclsyntax, decodes the fixed top-level structure
 // (variables, locals, outputs, providers, the artifact store, lifecycle
 // kind blocks and `resource` blocks with their meta-arguments) and keeps
 // each resource's provider-owned body as an hcl.Body, to be decoded later

@@ -84,6 +84,11 @@ func LoadSources(dir string, srcs map[string][]byte) (*Config, hcl.Diagnostics) 
 		src := srcs[n]
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(src))
 		h.Write(src)
+		if ds := CheckNesting(src, n); ds.HasErrors() {
+			diags = append(diags, ds...)
+			cfg.Sources[n] = src
+			continue
+		}
 		f, ds := parser.ParseHCL(src, n)
 		diags = append(diags, ds...)
 		cfg.Sources[n] = src
@@ -164,9 +169,28 @@ func duplicate(what, name string, prev hcl.Range, here *hcl.Range) *hcl.Diagnost
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  fmt.Sprintf("Duplicate %s %q", what, name),
-		Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Names must be unique: rename or remove one of them.", what, name, Pos(prev)),
+		Detail:   fmt.Sprintf("%s %s named %q was already declared at %s. Names must be unique: rename or remove one of them.", article(what), what, name, Pos(prev)),
 		Subject:  here,
 	}
+}
+
+// duplicateBlock reports a second block of a type allowed once: in the
+// configuration (artifacts) or in one object (lifecycle, placement).
+func duplicateBlock(block, owner string, prev hcl.Range, here *hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s block", block),
+		Detail:   fmt.Sprintf("%s already has %s %s block, at %s, and may have only one: merge the two.", owner, strings.ToLower(article(block)), block, Pos(prev)),
+		Subject:  here,
+	}
+}
+
+// article is "A" or "An" for a noun.
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "An"
+	}
+	return "A"
 }
 
 func validIdent(name string) bool { return hclValidIdentifier(name) }

@@ -102,7 +102,7 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 			continue
 		}
 		if r.Lifecycle.DeclRange != nil {
-			diags = append(diags, duplicate("lifecycle block in", addr.String(), *r.Lifecycle.DeclRange, lb.DefRange.Ptr()))
+			diags = append(diags, duplicateBlock("lifecycle", addr.String(), *r.Lifecycle.DeclRange, lb.DefRange.Ptr()))
 			continue
 		}
 		lc, ds := lb.Body.Content(lifecycleSchema)
@@ -201,7 +201,7 @@ func (c *Config) blockHash(b *hcl.Block) string {
 
 func (r *Resource) decodePlacement(b *hcl.Block) hcl.Diagnostics {
 	if r.Placement != nil {
-		return hcl.Diagnostics{duplicate("placement block in", r.Addr.String(), r.Placement.DeclRange, b.DefRange.Ptr())}
+		return hcl.Diagnostics{duplicateBlock("placement", r.Addr.String(), r.Placement.DeclRange, b.DefRange.Ptr())}
 	}
 	switch r.Addr.Type {
 	case "training_run", "evaluation", "deployment", "embedding_index":

@@ -85,9 +85,14 @@ func (g *Graph[N]) Reverse() *Graph[N] {
 	return r
 }
 
-// Cycles returns every cycle (strongly connected component of more than
-// one node, or a node depending on itself) as a list of nodes in cycle
-// order, using less to start each cycle at its smallest node.
+// Cycles returns the cycles of the graph as lists of nodes in cycle
+// order: in each, every node depends on the next and the last on the
+// first, so a -> b -> c -> a names only edges that exist. Every node of
+// every strongly connected component of more than one node is in at least
+// one returned cycle (a component with several rings gives several
+// cycles). Each cycle starts at its smallest node by less, and cycles are
+// sorted by that node. (Self-edges are never recorded: Connect ignores
+// them.)
 func (g *Graph[N]) Cycles(less func(a, b N) bool) [][]N {
 	// Tarjan's algorithm, iterative to survive deep chains.
 	index := map[N]int{}
@@ -145,12 +150,23 @@ func (g *Graph[N]) Cycles(less func(a, b N) bool) [][]N {
 					}
 				}
 				if len(scc) > 1 {
-					sccs = append(sccs, g.cycleOrder(scc, less))
+					sccs = append(sccs, g.cycleOrder(scc, less)...)
 				}
 			}
 		}
 	}
-	sort.Slice(sccs, func(i, j int) bool { return less(sccs[i][0], sccs[j][0]) })
+	sort.SliceStable(sccs, func(i, j int) bool {
+		a, b := sccs[i], sccs[j]
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if less(a[k], b[k]) {
+				return true
+			}
+			if less(b[k], a[k]) {
+				return false
+			}
+		}
+		return len(a) < len(b)
+	})
 	return sccs
 }
 
@@ -160,43 +176,72 @@ func (g *Graph[N]) sortedDeps(n N, less func(a, b N) bool) []N {
 	return ds
 }
 
-// cycleOrder walks the component from its smallest node along edges that
-// stay inside it, so the result reads as a -> b -> c -> a.
-func (g *Graph[N]) cycleOrder(scc []N, less func(a, b N) bool) []N {
-	in := map[N]bool{}
-	start := scc[0]
+// cycleOrder turns a strongly connected component into cycles that
+// exist: each consecutive pair of a returned cycle, and its last node back
+// to its first, is an edge of the graph. A component that is one ring
+// gives one cycle; one with chords or several rings gives the shortest
+// cycle through its smallest node, then through the smallest node not yet
+// named, and so on, so that every node of the component is named and no
+// edge is made up.
+func (g *Graph[N]) cycleOrder(scc []N, less func(a, b N) bool) [][]N {
+	in := make(map[N]bool, len(scc))
 	for _, n := range scc {
 		in[n] = true
-		if less(n, start) {
-			start = n
-		}
 	}
-	out := []N{start}
-	seen := map[N]bool{start: true}
-	cur := start
-	for len(out) < len(scc) {
-		var nextN N
-		found := false
-		for _, d := range g.sortedDeps(cur, less) {
-			if in[d] && !seen[d] {
-				nextN, found = d, true
-				break
+	sorted := append([]N(nil), scc...)
+	sort.Slice(sorted, func(i, j int) bool { return less(sorted[i], sorted[j]) })
+	named := map[N]bool{}
+	var out [][]N
+	for _, n := range sorted {
+		if named[n] {
+			continue
+		}
+		cyc := g.shortestCycle(n, in, less)
+		first := 0
+		for i, c := range cyc {
+			named[c] = true
+			if less(c, cyc[first]) {
+				first = i
 			}
 		}
-		if !found {
-			// The component is not a simple ring; list the rest in order.
-			var rest []N
-			for _, n := range scc {
-				if !seen[n] {
-					rest = append(rest, n)
-				}
-			}
-			sort.Slice(rest, func(i, j int) bool { return less(rest[i], rest[j]) })
-			return append(out, rest...)
-		}
-		out = append(out, nextN)
-		seen[nextN] = true
-		cur = nextN
+		rotated := make([]N, 0, len(cyc))
+		out = append(out, append(append(rotated, cyc[first:]...), cyc[:first]...))
 	}
 	return out
+}
+
+// shortestCycle finds, by a breadth-first search that stays inside the
+// component, the shortest path from start back to itself. Dependencies
+// are tried in sorted order, so the answer is the same on every run. In a
+// strongly connected component such a path always exists.
+func (g *Graph[N]) shortestCycle(start N, in map[N]bool, less func(a, b N) bool) []N {
+	prev := map[N]N{}
+	seen := map[N]bool{start: true}
+	queue := []N{start}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, d := range g.sortedDeps(cur, less) {
+			if !in[d] {
+				continue
+			}
+			if d == start {
+				var path []N
+				for n := cur; n != start; n = prev[n] {
+					path = append(path, n)
+				}
+				path = append(path, start)
+				for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+					path[i], path[j] = path[j], path[i]
+				}
+				return path
+			}
+			if !seen[d] {
+				seen[d] = true
+				prev[d] = cur
+				queue = append(queue, d)
+			}
+		}
+	}
+	return []N{start} // not reached for a component of more than one node
 }

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"sync"
+
+	"github.com/llmops/llmops/internal/panics"
 )
 
 // Result of visiting one node.
@@ -26,6 +28,12 @@ type SkipFunc[N comparable] func(n N, because N)
 // node's dependents are not visited; skip (optional) is told of each. Once
 // ctx is done no new node starts. It returns the result of every node.
 // The graph must be acyclic (check Cycles first).
+//
+// A panic in visit (or skip) does not crash the process from the walk's
+// goroutine: no new node starts, the visits in flight finish, and Walk
+// panics with it (*panics.Error, with the stack where it happened) in the
+// caller's goroutine, whose defers then run (the CLI's release the state
+// lock) before the command reports it.
 func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N], skip SkipFunc[N]) map[N]Result {
 	dependents := g.Dependents()
 	remaining := make(map[N]int, len(g.order))
@@ -34,7 +42,7 @@ func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N],
 	}
 	results := make(map[N]Result, len(g.order))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var grp panics.Group
 	var sem chan struct{}
 	if parallelism > 0 {
 		sem = make(chan struct{}, parallelism)
@@ -70,22 +78,21 @@ func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N],
 		}
 	}
 	start = func(n N) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		grp.Go(func() {
 			r := Skipped
 			if acquire(ctx, sem) {
-				if ctx.Err() == nil {
-					r = visit(ctx, n)
+				if ctx.Err() == nil && !grp.Panicked() {
+					r = Failed // unless visit returns
+					grp.Run(func() { r = visit(ctx, n) })
 				}
 				if sem != nil {
 					<-sem
 				}
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			finish(n, r)
-			mu.Unlock()
-		}()
+		})
 	}
 	mu.Lock()
 	for _, n := range g.order {
@@ -94,7 +101,7 @@ func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N],
 		}
 	}
 	mu.Unlock()
-	wg.Wait()
+	grp.Wait()
 	return results
 }
 

@@ -37,15 +37,10 @@ var keyAttrs = map[string][]string{
 }
 
 // Lineage builds the ancestry tree of addr from the objects of one
-// version, following each object's recorded dependencies.
+// version, following each object's recorded dependencies down to the
+// instances it was made from (see parentIndex).
 func Lineage(objs map[addrs.ResourceInstance]*Object, addr addrs.ResourceInstance) *Node {
-	byRes := map[addrs.Resource][]*Object{}
-	for _, o := range objs {
-		byRes[o.Addr.Resource] = append(byRes[o.Addr.Resource], o)
-	}
-	for _, l := range byRes {
-		sort.Slice(l, func(i, j int) bool { return l[i].Addr.Less(l[j].Addr) })
-	}
+	ix := newParentIndex(objs)
 	seen := map[addrs.ResourceInstance]bool{}
 	var build func(o *Object) *Node
 	build = func(o *Object) *Node {
@@ -61,12 +56,8 @@ func Lineage(objs map[addrs.ResourceInstance]*Object, addr addrs.ResourceInstanc
 			return n
 		}
 		seen[o.Addr] = true
-		deps := append([]addrs.Resource(nil), o.Dependencies...)
-		sort.Slice(deps, func(i, j int) bool { return deps[i].Less(deps[j]) })
-		for _, d := range deps {
-			for _, p := range byRes[d] {
-				n.Parents = append(n.Parents, build(p))
-			}
+		for _, p := range ix.parents(o) {
+			n.Parents = append(n.Parents, build(p))
 		}
 		return n
 	}
@@ -115,13 +106,13 @@ func short(v cty.Value) string {
 }
 
 // LineageDOT draws every object of a version with an edge to each object
-// it was made from, labelled with versions and digests.
+// it was made from (as Lineage finds them), labelled with versions and
+// digests.
 func LineageDOT(objs map[addrs.ResourceInstance]*Object) string {
+	ix := newParentIndex(objs)
 	var list []*Object
-	byRes := map[addrs.Resource][]*Object{}
 	for _, o := range objs {
 		list = append(list, o)
-		byRes[o.Addr.Resource] = append(byRes[o.Addr.Resource], o)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Addr.Less(list[j].Addr) })
 	var b strings.Builder
@@ -137,14 +128,8 @@ func LineageDOT(objs map[addrs.ResourceInstance]*Object) string {
 		fmt.Fprintf(&b, "  %q [label = %q];\n", o.Addr.String(), label)
 	}
 	for _, o := range list {
-		deps := append([]addrs.Resource(nil), o.Dependencies...)
-		sort.Slice(deps, func(i, j int) bool { return deps[i].Less(deps[j]) })
-		for _, d := range deps {
-			parents := byRes[d]
-			sort.Slice(parents, func(i, j int) bool { return parents[i].Addr.Less(parents[j].Addr) })
-			for _, p := range parents {
-				fmt.Fprintf(&b, "  %q -> %q;\n", p.Addr.String(), o.Addr.String())
-			}
+		for _, p := range ix.parents(o) {
+			fmt.Fprintf(&b, "  %q -> %q;\n", p.Addr.String(), o.Addr.String())
 		}
 	}
 	b.WriteString("}\n")

@@ -22,6 +22,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
+	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/values"
 )
 
@@ -211,6 +212,9 @@ func templateFileFunc(baseDir string, fns map[string]function.Function) function
 			src, err := os.ReadFile(p)
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, fmt.Errorf("cannot read template: %w", err))
+			}
+			if diags := configs.CheckTemplateNesting(src, p); diags.HasErrors() {
+				return cty.NilVal, function.NewArgError(0, diags)
 			}
 			expr, diags := hclsyntax.ParseTemplate(src, p, hcl.InitialPos)
 			if diags.HasErrors() {

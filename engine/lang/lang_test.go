@@ -3,6 +3,7 @@ package lang
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -91,5 +92,13 @@ func TestEvalFunctions(t *testing.T) {
 	expr, _ := hclsyntax.ParseExpression([]byte(`templatefile("prompt.tmpl", { name = "x" })`), "t", hcl.InitialPos)
 	if _, diags := s.EvalExpr(expr, cty.String); !diags.HasErrors() {
 		t.Error("a template's missing variable must be an error")
+	}
+	// A template nested 100,000 deep is refused before it is parsed (the
+	// parser would exhaust its stack: a fatal error, exit 2).
+	deep := "text ${" + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "} {{{{ text"
+	os.WriteFile(filepath.Join(dir, "deep.tmpl"), []byte(deep), 0o644)
+	expr, _ = hclsyntax.ParseExpression([]byte(`templatefile("deep.tmpl", {})`), "t", hcl.InitialPos)
+	if _, diags := s.EvalExpr(expr, cty.String); !diags.HasErrors() || !strings.Contains(diags.Error(), "nested too deeply") {
+		t.Errorf("a deep template: %v", diags)
 	}
 }

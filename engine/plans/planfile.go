@@ -1,6 +1,8 @@
 package plans
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,11 +17,23 @@ import (
 )
 
 // FileFormat identifies saved plan files; FileVersion is bumped when the
-// format changes incompatibly.
+// format changes incompatibly. Version 2 added the digest.
 const (
 	FileFormat  = "llmops-plan"
-	FileVersion = 1
+	FileVersion = 2
 )
+
+// envelope is a saved plan file: the plan, as JSON, and the sha256 of
+// exactly those bytes, so that a plan edited or damaged after it was
+// written (an action changed by hand, a truncated copy) is refused
+// instead of applied. It is a checksum, not a signature: whoever can
+// write the file can recompute it.
+type envelope struct {
+	Format  string          `json:"format"`
+	Version int             `json:"version"`
+	Digest  string          `json:"digest"`
+	Plan    json.RawMessage `json:"plan"`
+}
 
 type fileChange struct {
 	Addr                string          `json:"addr"`
@@ -50,8 +64,6 @@ type fileOutput struct {
 }
 
 type file struct {
-	Format             string                    `json:"format"`
-	Version            int                       `json:"version"`
 	Mode               Mode                      `json:"mode"`
 	CreatedAt          time.Time                 `json:"created_at"`
 	Lineage            string                    `json:"lineage"`
@@ -76,7 +88,7 @@ func WriteFile(path string, p *Plan, s values.Sealer) error {
 		return fmt.Errorf("an incomplete plan cannot be saved")
 	}
 	f := file{
-		Format: FileFormat, Version: FileVersion, Mode: p.Mode, CreatedAt: p.CreatedAt,
+		Mode: p.Mode, CreatedAt: p.CreatedAt,
 		Lineage: p.Lineage, PrevSerial: p.PrevSerial, ConfigDigest: p.ConfigDigest,
 		ProviderHashes: p.ProviderHashes, Variables: map[string]values.Encoded{},
 		SensitiveVariables: p.SensitiveVariables, Targets: p.Targets, Excludes: p.Excludes, Replace: p.Replace,
@@ -112,7 +124,11 @@ func WriteFile(path string, p *Plan, s values.Sealer) error {
 		}
 		f.Outputs = append(f.Outputs, fo)
 	}
-	b, err := json.Marshal(&f)
+	body, err := json.Marshal(&f)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(&envelope{Format: FileFormat, Version: FileVersion, Digest: digestOf(body), Plan: body})
 	if err != nil {
 		return err
 	}
@@ -219,14 +235,28 @@ func decodeSafe(e values.Encoded, s values.Sealer, sealed *bool) (cty.Value, err
 	return v, err
 }
 
-// Decode parses a saved plan's bytes.
+func digestOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Decode parses a saved plan's bytes. It refuses what is not a plan file,
+// another format version, and a plan whose bytes do not match their
+// digest (edited or damaged since they were written).
 func Decode(b []byte, s values.Sealer) (*Plan, error) {
-	var f file
-	if err := json.Unmarshal(b, &f); err != nil || f.Format != FileFormat {
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil || env.Format != FileFormat {
 		return nil, fmt.Errorf("not an llmops plan file (make one with `llmops plan -out FILE`)")
 	}
-	if f.Version != FileVersion {
-		return nil, fmt.Errorf("the plan file has format version %d; this llmops reads version %d. Plan again with this llmops", f.Version, FileVersion)
+	if env.Version != FileVersion {
+		return nil, fmt.Errorf("the plan file has format version %d; this llmops reads version %d. Plan again with this llmops", env.Version, FileVersion)
+	}
+	if env.Digest != digestOf(env.Plan) {
+		return nil, fmt.Errorf("the plan file was modified after it was written (its content does not match its digest %s); plan again with `llmops plan -out FILE`", env.Digest)
+	}
+	var f file
+	if err := json.Unmarshal(env.Plan, &f); err != nil {
+		return nil, fmt.Errorf("the plan file's content cannot be read (%v); plan again with `llmops plan -out FILE`", err)
 	}
 	p := &Plan{
 		Mode: f.Mode, CreatedAt: f.CreatedAt, Lineage: f.Lineage, PrevSerial: f.PrevSerial,
@@ -254,10 +284,10 @@ func Decode(b []byte, s values.Sealer) (*Plan, error) {
 	for _, fo := range f.Outputs {
 		o := &OutputChange{Name: fo.Name, Action: fo.Action, Sensitive: fo.Sensitive}
 		if o.Before, err = decodeSafe(fo.Before, s, &sealed); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("output %s: %w", fo.Name, err)
 		}
 		if o.After, err = decodeSafe(fo.After, s, &sealed); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("output %s: %w", fo.Name, err)
 		}
 		p.Outputs = append(p.Outputs, o)
 	}
@@ -269,52 +299,60 @@ func Decode(b []byte, s values.Sealer) (*Plan, error) {
 func decodeChanges(fcs []fileChange, s values.Sealer, sealed *bool) ([]*ResourceInstanceChange, error) {
 	out := make([]*ResourceInstanceChange, 0, len(fcs))
 	for _, fc := range fcs {
-		ri, err := addrs.ParseResourceInstance(fc.Addr)
+		c, err := decodeChange(fc, s, sealed)
 		if err != nil {
-			return nil, err
-		}
-		pc, err := addrs.ParseProviderConfig(fc.Provider)
-		if err != nil {
-			return nil, err
-		}
-		c := &ResourceInstanceChange{
-			Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
-			PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
-			Placement: fc.Placement, DeposedKey: fc.DeposedKey,
-		}
-		if fc.PriorProvider != "" {
-			pp, err := addrs.ParseProviderConfig(fc.PriorProvider)
-			if err != nil {
-				return nil, err
-			}
-			c.PriorProvider = &pp
-		}
-		if c.Before, err = decodeSafe(fc.Before, s, sealed); err != nil {
-			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
-		}
-		if c.After, err = decodeSafe(fc.After, s, sealed); err != nil {
-			return nil, fmt.Errorf("%s: %w", fc.Addr, err)
-		}
-		if fc.Config != nil {
-			if c.Config, err = decodeSafe(*fc.Config, s, sealed); err != nil {
-				return nil, fmt.Errorf("%s: %w", fc.Addr, err)
-			}
-		}
-		if len(fc.RequiresReplace) > 0 {
-			if c.RequiresReplace, err = values.DecodePaths(fc.RequiresReplace); err != nil {
-				return nil, err
-			}
-		}
-		for _, d := range fc.Dependencies {
-			ri, err := addrs.ParseResourceInstance(d)
-			if err != nil {
-				return nil, err
-			}
-			c.Dependencies = append(c.Dependencies, ri.Resource)
+			return nil, fmt.Errorf("change of %q: %w", fc.Addr, err)
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+func decodeChange(fc fileChange, s values.Sealer, sealed *bool) (*ResourceInstanceChange, error) {
+	ri, err := addrs.ParseResourceInstance(fc.Addr)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := addrs.ParseProviderConfig(fc.Provider)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	c := &ResourceInstanceChange{
+		Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
+		PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
+		Placement: fc.Placement, DeposedKey: fc.DeposedKey,
+	}
+	if fc.PriorProvider != "" {
+		pp, err := addrs.ParseProviderConfig(fc.PriorProvider)
+		if err != nil {
+			return nil, fmt.Errorf("prior provider: %w", err)
+		}
+		c.PriorProvider = &pp
+	}
+	if c.Before, err = decodeSafe(fc.Before, s, sealed); err != nil {
+		return nil, fmt.Errorf("value before: %w", err)
+	}
+	if c.After, err = decodeSafe(fc.After, s, sealed); err != nil {
+		return nil, fmt.Errorf("value after: %w", err)
+	}
+	if fc.Config != nil {
+		if c.Config, err = decodeSafe(*fc.Config, s, sealed); err != nil {
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+	}
+	if len(fc.RequiresReplace) > 0 {
+		if c.RequiresReplace, err = values.DecodePaths(fc.RequiresReplace); err != nil {
+			return nil, fmt.Errorf("requires_replace: %w", err)
+		}
+	}
+	for _, d := range fc.Dependencies {
+		ri, err := addrs.ParseResourceInstance(d)
+		if err != nil {
+			return nil, fmt.Errorf("dependency: %w", err)
+		}
+		c.Dependencies = append(c.Dependencies, ri.Resource)
+	}
+	return c, nil
 }
 
 func readAll(path string) ([]byte, error) { return os.ReadFile(path) }

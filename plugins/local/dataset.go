@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -102,6 +103,11 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanR
 		planned.SetUnknown("digest")
 		planned.SetUnknown("size_bytes")
 	} else {
+		// The apply would fail on a malformed row after the plan's
+		// replacements of the dataset's dependents had begun: fail here.
+		if d := checkRows(p, datasetFormat(cfg), cfg.GetString("source")); d.HasErrors() {
+			return &sdk.ModifyPlanResponse{Diagnostics: d}
+		}
 		planned.SetString("digest", srcDigest)
 		planned.SetInt("size_bytes", dg.Size)
 	}
@@ -109,6 +115,25 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanR
 		planned.SetUnknown(a)
 	}
 	return &sdk.ModifyPlanResponse{Planned: planned}
+}
+
+// checkRows checks every row of a dataset's data file at plan time (it
+// is read only when the source changed: an unchanged digest returns
+// before). A bad row is an error on source naming file:line.
+func checkRows(path, format, source string) sdk.Diagnostics {
+	var d sdk.Diagnostics
+	if format == "" {
+		return d // validateDataset reports the unknown format
+	}
+	_, err := jobs.CheckDatasetFile(path, format, strings.TrimPrefix(source, "file://"))
+	var re *jobs.RowError
+	switch {
+	case errors.As(err, &re):
+		d.AttrErrorf(attr("source"), "Invalid dataset row", "%s\n\n%s Nothing was changed.", re, re.Fix())
+	case err != nil:
+		d.AttrErrorf(attr("source"), "Cannot read the dataset", "%v", err)
+	}
+	return d
 }
 
 func applyDataset(ctx context.Context, m *meta, st sdk.Object) *sdk.Response {

@@ -113,6 +113,50 @@ func TestDatasetEditShowsInPlan(t *testing.T) {
 	}
 }
 
+// A malformed row fails the plan, naming the data file and line, so that
+// nothing is replaced or destroyed for a dataset that cannot be built.
+// Before, the plan passed and the apply failed after the dataset's
+// dependents had been destroyed.
+func TestDatasetBadRowFailsPlan(t *testing.T) {
+	dir := fixtures(t)
+	must(t, os.MkdirAll(filepath.Join(dir, "data"), 0o755))
+	src := filepath.Join(dir, "data", "t.jsonl")
+	must(t, os.WriteFile(src, []byte("{\"q\": 1}\n{\"q\": 2}\n"), 0o644))
+	h := newHarness(t, dir)
+	cfg := h.fill("dataset", map[string]cty.Value{"source": str("file://data/t.jsonl")})
+	a := h.apply("dataset", cty.NilVal, cfg)
+	if a.diags.HasErrors() {
+		t.Fatal(diagText(a.diags))
+	}
+	for _, c := range []struct {
+		name, data, want string
+		prior            cty.Value
+	}{
+		{"edit of a recorded dataset", "{\"q\": 1}\n\n{\"q\": 2\n", "data/t.jsonl:3: not valid JSON", a.state},
+		{"new dataset", "{\"q\": 1}\nnope\n", "data/t.jsonl:2: not valid JSON", cty.NilVal},
+	} {
+		must(t, os.WriteFile(src, []byte(c.data), 0o644))
+		pr := h.plan("dataset", c.prior, cfg)
+		got := diagText(pr.Diagnostics)
+		if !pr.Diagnostics.HasErrors() || !strings.Contains(got, c.want) || !strings.Contains(got, "[source]") || !strings.Contains(got, "fix or remove the row") {
+			t.Errorf("%s: the plan must fail on source naming %q, got %s", c.name, c.want, got)
+		}
+	}
+	// CSV: a record with the wrong number of fields.
+	must(t, os.WriteFile(filepath.Join(dir, "t.csv"), []byte("q,a\n1,2\n3\n"), 0o644))
+	pr := h.plan("dataset", cty.NilVal, h.fill("dataset", map[string]cty.Value{"source": str("file://t.csv")}))
+	if got := diagText(pr.Diagnostics); !strings.Contains(got, "t.csv:3: not a valid CSV record: wrong number of fields") {
+		t.Errorf("csv: %s", got)
+	}
+	// With a transform the source is the command's input, not the data:
+	// it is not checked at plan.
+	tr := obj(map[string]cty.Value{"command": strs("true"), "env": cty.NullVal(cty.Map(cty.String))})
+	pr = h.plan("dataset", cty.NilVal, h.fill("dataset", map[string]cty.Value{"source": str("file://data/t.jsonl"), "transform": tr}))
+	if pr.Diagnostics.HasErrors() {
+		t.Errorf("a transform's input is not checked as data: %s", diagText(pr.Diagnostics))
+	}
+}
+
 func TestDatasetFormatsAndErrors(t *testing.T) {
 	dir := fixtures(t)
 	must(t, os.WriteFile(filepath.Join(dir, "t.csv"), []byte("text,label\n\"hello, world\",1\n\"multi\nline\",0\nplain,1\n"), 0o644))
@@ -127,8 +171,8 @@ func TestDatasetFormatsAndErrors(t *testing.T) {
 	}{
 		{"file://t.csv", "", 3, "", ""},
 		{"file://t.txt", "", 3, "", ""},
-		{"file://t.txt", "jsonl", 0, "line 1 is not valid JSON", "source"},
-		{"file://bad.jsonl", "", 0, "line 2 is not valid JSON", "source"},
+		{"file://t.txt", "jsonl", 0, "t.txt:1: not valid JSON", "source"},
+		{"file://bad.jsonl", "", 0, "bad.jsonl:2: not valid JSON", "source"},
 		{"file://t.parquet", "", 0, "cannot be told from its extension", "format"},
 		{"file://t.parquet", "parquet", 0, "not a valid format", "format"},
 		{"file://missing.jsonl", "", 0, "does not exist", "source"},

@@ -255,9 +255,14 @@ type supInfo struct {
 	ChildPID int `json:"child_pid"`
 }
 
+// supervisorPath is the supervisor.json of a training run's job.
+func supervisorPath(store string, st cty.Value) string {
+	return filepath.Join(store, "runs", "local", "training_run", strings.TrimPrefix(attrStr(st, "identity"), "sha256:"), "supervisor.json")
+}
+
 func waitSupervisor(t *testing.T, store string, st cty.Value) supInfo {
 	t.Helper()
-	p := filepath.Join(store, "runs", "local", "training_run", strings.TrimPrefix(attrStr(st, "identity"), "sha256:"), "supervisor.json")
+	p := supervisorPath(store, st)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(p); err == nil {
@@ -327,6 +332,13 @@ func TestTrainingRunSupervisorKilled(t *testing.T) {
 		t.Fatal(diagText(a.diags))
 	}
 	sup := waitSupervisor(t, w.h.store, a.state)
+	// Kill it once the command has written to its log, which the error
+	// must then show (on a loaded machine the supervisor can be up before
+	// its command has printed anything).
+	logPath := filepath.Join(filepath.Dir(supervisorPath(w.h.store, a.state)), "job.log")
+	if !waitFor(10*time.Second, func() bool { b, _ := os.ReadFile(logPath); return strings.Contains(string(b), "sleeping") }) {
+		t.Fatalf("the job never wrote \"sleeping\" to %s", logPath)
+	}
 	must(t, syscall.Kill(sup.PID, syscall.SIGKILL))
 	a = w.h.wait("training_run", a)
 	text := diagText(a.diags)

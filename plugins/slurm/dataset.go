@@ -2,6 +2,7 @@ package slurm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -189,6 +190,11 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest, planned *sdk.Obj
 			planned.SetUnknown(a)
 		}
 	} else {
+		// A malformed row would fail the apply, after the plan's
+		// replacements of the dataset's dependents had begun: fail here.
+		if d := checkRows(p, datasetFormat(cfg), cfg.GetString("source")); d.HasErrors() {
+			return d
+		}
 		planned.SetString("digest", string(dg.ID))
 		planned.SetInt("size_bytes", dg.Size)
 	}
@@ -196,6 +202,25 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest, planned *sdk.Obj
 		planned.SetUnknown(a)
 	}
 	return nil
+}
+
+// checkRows checks every row of a dataset's data file at plan time (only
+// when the source changed: an unchanged digest returns before). A bad row
+// is an error on source naming file:line.
+func checkRows(path, format, source string) sdk.Diagnostics {
+	var d sdk.Diagnostics
+	if format == "" {
+		return d // validateDataset reports the unknown format
+	}
+	_, err := jobs.CheckDatasetFile(path, format, strings.TrimPrefix(source, "file://"))
+	var re *jobs.RowError
+	switch {
+	case errors.As(err, &re):
+		d.AttrErrorf(attr("source"), "Invalid dataset row", "%s\n\n%s Nothing was changed.", re, re.Fix())
+	case err != nil:
+		d.AttrErrorf(attr("source"), "Cannot read the dataset", "%v", err)
+	}
+	return d
 }
 
 // applyDataset makes a dataset version: with a transform, through a Slurm

@@ -24,10 +24,11 @@ type JSONPos struct {
 	Byte   int `json:"byte"`
 }
 
-// DiagnosticsJSON converts diagnostics for JSON output.
+// DiagnosticsJSON converts diagnostics for JSON output, in the order of
+// Sorted.
 func DiagnosticsJSON(diags hcl.Diagnostics) []JSONDiagnostic {
 	out := []JSONDiagnostic{}
-	for _, d := range diags {
+	for _, d := range Sorted(diags) {
 		jd := JSONDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 		if d.Severity == hcl.DiagWarning {
 			jd.Severity = "warning"

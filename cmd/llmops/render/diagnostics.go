@@ -3,8 +3,10 @@ package render
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -20,11 +22,56 @@ import (
 //
 //	Detail text.
 //
-// sources maps file names to their contents, for the source line.
+// sources maps file names to their contents, for the source line. The
+// diagnostics are written in the order of Sorted, so the same problems
+// print the same way on every run.
 func Diagnostics(w io.Writer, diags hcl.Diagnostics, sources map[string][]byte, c *Colors) {
-	for _, d := range diags {
+	for _, d := range Sorted(diags) {
 		Diagnostic(w, d, sources, c)
 	}
+}
+
+// Sorted returns diags (a new slice; the diagnostics are shared) in a
+// stable order that does not depend on the order the engine found them
+// in, which parallel walks make vary from run to run: first those without
+// a source location, then by file, line, column and end of their source
+// range; ties by summary, detail and severity (errors first).
+func Sorted(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := append(hcl.Diagnostics(nil), diags...)
+	sort.SliceStable(out, func(i, j int) bool { return diagLess(out[i], out[j]) })
+	return out
+}
+
+func diagLess(a, b *hcl.Diagnostic) bool {
+	ra, rb := located(a), located(b)
+	if (ra == nil) != (rb == nil) {
+		return ra == nil
+	}
+	if ra != nil {
+		if c := cmp.Or(
+			cmp.Compare(ra.Filename, rb.Filename),
+			cmp.Compare(ra.Start.Line, rb.Start.Line),
+			cmp.Compare(ra.Start.Column, rb.Start.Column),
+			cmp.Compare(ra.End.Line, rb.End.Line),
+			cmp.Compare(ra.End.Column, rb.End.Column),
+		); c != 0 {
+			return c < 0
+		}
+	}
+	return cmp.Or(
+		cmp.Compare(a.Summary, b.Summary),
+		cmp.Compare(a.Detail, b.Detail),
+		cmp.Compare(a.Severity, b.Severity),
+	) < 0
+}
+
+// located is the diagnostic's source range, or nil when it has none that
+// names a file.
+func located(d *hcl.Diagnostic) *hcl.Range {
+	if d.Subject == nil || d.Subject.Filename == "" {
+		return nil
+	}
+	return d.Subject
 }
 
 // Diagnostic writes one diagnostic.

@@ -1,7 +1,8 @@
-// Package artifacts is the content-addressed artifact store of DESIGN.md
-// section 4, shared by every provider: model weights, dataset versions and
-// their splits, run outputs, logs, indexes. An artifact is a file or a
-// directory tree, named by its digest, and never changes once stored.
+// Package artifacts is the content-addressed artifact store of
+// docs/architecture.md, section 4.2, shared by every provider: model
+// weights, dataset versions and their splits, run outputs, logs, indexes.
+// An artifact is a file or a directory tree, named by its digest, and
+// never changes once stored.
 //
 // Ids are "sha256:<64 lower-case hex>". A file's id is the sha256 of its
 // bytes (what `sha256sum` prints). A directory's id is the sha256 of a

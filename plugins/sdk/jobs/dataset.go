@@ -245,8 +245,50 @@ func copyFileTo(src, dst string) error {
 	return out.Close()
 }
 
+// RowError is a malformed row of a data file: a jsonl line that is not
+// JSON, a CSV record that does not parse or has the wrong number of
+// fields.
+type RowError struct {
+	// File names the data file as the user knows it (the dataset's source
+	// as configured, or the file's base name).
+	File string
+	// Line is the 1-based line where the bad row starts.
+	Line int
+	// Reason says what is wrong with the row.
+	Reason string
+	// Format is the data format the row was read as.
+	Format string
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
+
+// Fix says what to do about the row.
+func (e *RowError) Fix() string {
+	rule := "Every line of a jsonl dataset must be one JSON value (blank lines are skipped)"
+	if e.Format == "csv" {
+		rule = "Every record of a CSV dataset must parse and have as many fields as the header row"
+	}
+	return fmt.Sprintf("%s: fix or remove the row at line %d of %s, then plan again.", rule, e.Line, e.File)
+}
+
+// CheckDatasetFile checks every row of the data file at path as
+// BuildDatasetBundle does, writing nothing, and returns the number of
+// rows. Providers call it when they plan a dataset, so that a malformed
+// row fails the plan (naming name:line) instead of the apply, after the
+// dataset's dependents may already be gone. name is how an error names
+// the file: the source as the configuration gives it.
+func CheckDatasetFile(path, format, name string) (int64, error) {
+	rows, _, err := splitFile(path, format, "", nil)
+	var re *RowError
+	if errors.As(err, &re) {
+		re.File = name
+	}
+	return rows, err
+}
+
 // splitFile checks and counts the rows of a data file and, with a
-// splitter, writes each split to outDir/<name>.<format>.
+// splitter, writes each split to outDir/<name>.<format>. A bad row is a
+// *RowError naming the file by its base name.
 func splitFile(path, format, outDir string, sp *DatasetSplitter) (rows int64, splitRows []int64, err error) {
 	in, err := os.Open(path)
 	if err != nil {
@@ -282,11 +324,7 @@ func splitFile(path, format, outDir string, sp *DatasetSplitter) (rows int64, sp
 				row := bytes.TrimRight(b, "\r\n")
 				if len(bytes.TrimSpace(row)) > 0 {
 					if format == "jsonl" && !json.Valid(row) {
-						s := string(row)
-						if len(s) > 80 {
-							s = s[:80] + "..."
-						}
-						return 0, nil, fmt.Errorf("%s line %d is not valid JSON: %s", filepath.Base(path), line, s)
+						return 0, nil, &RowError{File: filepath.Base(path), Line: line, Reason: jsonRowReason(row), Format: format}
 					}
 					rows++
 					if sp != nil {
@@ -311,7 +349,7 @@ func splitFile(path, format, outDir string, sp *DatasetSplitter) (rows int64, sp
 			break
 		}
 		if err != nil {
-			return 0, nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+			return 0, nil, csvRowError(path, err)
 		}
 		for _, w := range csvOuts {
 			if err := w.Write(header); err != nil {
@@ -324,11 +362,7 @@ func splitFile(path, format, outDir string, sp *DatasetSplitter) (rows int64, sp
 				break
 			}
 			if err != nil {
-				var pe *csv.ParseError
-				if errors.As(err, &pe) {
-					return 0, nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-				}
-				return 0, nil, err
+				return 0, nil, csvRowError(path, err)
 			}
 			rows++
 			if sp != nil {
@@ -354,4 +388,29 @@ func splitFile(path, format, outDir string, sp *DatasetSplitter) (rows int64, sp
 		}
 	}
 	return rows, splitRows, nil
+}
+
+// jsonRowReason says why a jsonl line is not JSON, with the start of the
+// line.
+func jsonRowReason(row []byte) string {
+	var v any
+	why := "not valid JSON"
+	if err := json.Unmarshal(row, &v); err != nil {
+		why += " (" + err.Error() + ")"
+	}
+	s := string(row)
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return why + ": " + s
+}
+
+// csvRowError turns a CSV parse error into a *RowError; other errors
+// (reading the file) pass through.
+func csvRowError(path string, err error) error {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	return &RowError{File: filepath.Base(path), Line: pe.StartLine, Reason: "not a valid CSV record: " + pe.Err.Error(), Format: "csv"}
 }

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,7 @@ func TestBuildDatasetBundle(t *testing.T) {
 		t.Fatalf("evaluation env: %+v", e)
 	}
 	os.WriteFile(src, []byte("{\"ok\":1}\nnot json\n"), 0o644)
-	if _, err := jobs.BuildDatasetBundle(t.TempDir(), src, "jsonl", "", nil, 1); err == nil || !strings.Contains(err.Error(), "line 2") {
+	if _, err := jobs.BuildDatasetBundle(t.TempDir(), src, "jsonl", "", nil, 1); err == nil || !strings.Contains(err.Error(), "data.jsonl:2: not valid JSON") {
 		t.Fatalf("invalid JSON line: %v", err)
 	}
 	csv := filepath.Join(t.TempDir(), "d.csv")
@@ -77,5 +78,47 @@ func TestLatestCheckpoint(t *testing.T) {
 	os.Symlink("step-99", filepath.Join(root, "latest"))
 	if got := jobs.LatestCheckpoint(out); filepath.Base(got) != "latest" {
 		t.Fatalf("with a latest link: %q", got)
+	}
+}
+
+// CheckDatasetFile finds the first bad row and names it file:line, with
+// the name the caller gives (the source as configured), and counts rows
+// like a bundle does.
+func TestCheckDatasetFile(t *testing.T) {
+	cases := []struct {
+		name, format, data string
+		rows               int64
+		err                string // "" for a good file
+	}{
+		{"jsonl ok", "jsonl", "{\"a\":1}\n\n{\"a\":2}\r\n", 2, ""},
+		{"jsonl bad row after a blank line", "jsonl", "{\"a\":1}\n\n{\"a\":2\n", 0, "data/x.jsonl:3: not valid JSON (unexpected end of JSON input): {\"a\":2"},
+		{"jsonl long bad row is clipped", "jsonl", strings.Repeat("x", 100) + "\n", 0, "data/x.jsonl:1: not valid JSON (invalid character 'x' looking for beginning of value): " + strings.Repeat("x", 80) + "..."},
+		{"txt takes any line", "txt", "not json\nat all\n", 2, ""},
+		{"csv ok", "csv", "q,a\n1,2\n3,4\n", 2, ""},
+		{"csv wrong field count", "csv", "q,a\n1,2\n3\n", 0, "data/x.jsonl:3: not a valid CSV record: wrong number of fields"},
+		{"csv bare quote", "csv", "q,a\n1,2\n3,4\n5,a\"b\n", 0, "data/x.jsonl:4: not a valid CSV record: bare \" in non-quoted-field"},
+		{"csv bad header", "csv", "q,\"a\n", 0, "data/x.jsonl:1: not a valid CSV record: extraneous or missing \" in quoted-field"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(p, []byte(c.data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := jobs.CheckDatasetFile(p, c.format, "data/x.jsonl")
+			if c.err == "" {
+				if err != nil || rows != c.rows {
+					t.Fatalf("rows %d, err %v; want %d rows", rows, err, c.rows)
+				}
+				return
+			}
+			var re *jobs.RowError
+			if !errors.As(err, &re) || err.Error() != c.err {
+				t.Fatalf("err %v (%T)\nwant %s", err, err, c.err)
+			}
+		})
+	}
+	if _, err := jobs.CheckDatasetFile(filepath.Join(t.TempDir(), "missing"), "jsonl", "x"); err == nil || errors.As(err, new(*jobs.RowError)) {
+		t.Fatalf("a missing file is not a row error: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
-// Package jobs is the job contract of DESIGN.md section 5, shared by every
-// provider that runs user commands (local, Slurm, Kubernetes), so that one
-// train.py runs anywhere:
+// Package jobs is the job contract of docs/architecture.md, section 5.2
+// (in full: docs/job-contract.md), shared by every provider that runs user
+// commands (local, Slurm, Kubernetes), so that one train.py runs anywhere:
 //
 //   - Env builds a job's environment: LLMOPS_RUN_ID, LLMOPS_OUTPUT_DIR and,
 //     by kind, LLMOPS_BASE_MODEL_PATH, LLMOPS_DATASET_PATH,

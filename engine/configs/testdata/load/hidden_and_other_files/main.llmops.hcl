@@ -1,0 +1,4 @@
+# Hidden files and files without the .llmops.hcl suffix are not loaded.
+prompt "greeting" {
+  template = "Hello"
+}

@@ -1,0 +1,3 @@
+resource "null_value" "r" {
+  input = [1, 2
+}

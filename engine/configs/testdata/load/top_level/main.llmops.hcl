@@ -1,0 +1,7 @@
+modle "x" {}
+
+module "net" {
+  source = "./net"
+}
+
+terraform {}
