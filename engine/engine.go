@@ -16,6 +16,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/values"
+	"github.com/llmops/llmops/internal/panics"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/state"
 )
@@ -208,18 +209,16 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 	decoded := make([]cty.Value, len(snap.Objects))
 	errs := make([]error, len(snap.Objects))
 	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
+	var grp panics.Group
 	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
+		grp.Go(func() {
 			for i := w; i < len(snap.Objects); i += workers {
 				o := snap.Objects[i]
 				decoded[i], errs[i] = values.DecodeSealed(values.Encoded{Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.SensitivePaths}, e.opts.Secrets, false)
 			}
-		}(w)
+		})
 	}
-	wg.Wait()
+	grp.Wait()
 	out := map[addrs.Resource]*recordedResource{}
 	var diags hcl.Diagnostics
 	for i, o := range snap.Objects {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/internal/panics"
 )
 
 // inflight tracks running operations and sends heartbeats for them.
@@ -44,7 +45,7 @@ func (f *inflight) start() (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() {
+	panics.Go(func() {
 		defer wg.Done()
 		t := time.NewTicker(f.interval)
 		defer t.Stop()
@@ -70,6 +71,6 @@ func (f *inflight) start() (stop func()) {
 				}
 			}
 		}
-	}()
+	})
 	return func() { close(done); wg.Wait() }
 }

@@ -2,27 +2,20 @@ package engine
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/llmops/llmops/internal/panics"
 )
 
-// PanicError is a panic recovered in one of the engine's goroutines: the
-// operation that panicked fails with it instead of the whole process.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
-
-// catchPanic runs f and turns a panic in it into a *PanicError, logged
-// with its stack.
+// catchPanic runs f and turns a panic in it into a *panics.Error, logged
+// with its stack: the operation that panicked (planning or applying one
+// instance, one node of a walk) fails with a diagnostic, and the others go
+// on and are recorded.
 func (e *Engine) catchPanic(f func()) (err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			pe := &PanicError{Value: r, Stack: debug.Stack()}
-			e.log.Error("recovered from a panic", "panic", fmt.Sprint(r), "stack", string(pe.Stack))
+		if pe := panics.From(recover()); pe != nil {
+			e.log.Error("recovered from a panic", "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 			err = pe
 		}
 	}()

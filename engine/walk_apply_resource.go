@@ -12,6 +12,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/internal/panics"
 	"github.com/llmops/llmops/state"
 )
 
@@ -37,7 +38,7 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 	rec := w.recorded[r]
 	vals := make(map[addrs.InstanceKey]cty.Value, len(keys))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var grp panics.Group
 	failed := false
 	for _, k := range keys {
 		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[r], lc: lc, each: each[k], deps: w.cg.resourceDeps[r]}
@@ -55,9 +56,7 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 			vals[k] = v
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		grp.Go(func() {
 			v, ok, ds := w.applyOne(ctx, x, ch)
 			mu.Lock()
 			vals[k] = v
@@ -66,9 +65,9 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 				failed = true
 			}
 			mu.Unlock()
-		}()
+		})
 	}
-	wg.Wait()
+	grp.Wait()
 	w.data.setResource(r, exp, vals)
 	if w.isDeferred(r) {
 		// Dependents of a job still running wait for the next apply.
@@ -160,15 +159,13 @@ func (w *applyWalk) destroyResource(ctx context.Context, r addrs.Resource) (hcl.
 	}
 	var diags hcl.Diagnostics
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var grp panics.Group
 	failed := false
 	for _, ch := range w.plan.Changes {
 		if ch.Addr.Resource != r || (ch.Action != plans.Delete && ch.Action != plans.DeleteThenCreate) {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		grp.Go(func() {
 			ok := false
 			var ds hcl.Diagnostics
 			if w.e.acquire(ctx) {
@@ -184,9 +181,9 @@ func (w *applyWalk) destroyResource(ctx context.Context, r addrs.Resource) (hcl.
 				failed = true
 			}
 			mu.Unlock()
-		}()
+		})
 	}
-	wg.Wait()
+	grp.Wait()
 	return diags, failed
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/internal/panics"
 	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/state"
 )
@@ -60,7 +61,7 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 	}
 	planned := make(map[addrs.InstanceKey]cty.Value, len(keys))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var grp panics.Group
 	for _, k := range keys {
 		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[r], lc: lc, each: each[k], deps: w.cg.resourceDeps[r]}
 		if rec != nil {
@@ -75,9 +76,7 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 			planned[k] = v
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		grp.Go(func() {
 			if !w.e.acquire(ctx) {
 				return
 			}
@@ -101,9 +100,9 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 			if ch != nil {
 				w.addChange(ch)
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	grp.Wait()
 	if ctx.Err() == nil && rec != nil {
 		w.planRemovedInstances(r, exp, keys, rec)
 	}
