@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -58,7 +59,7 @@ func (x *instance) wait(ctx context.Context, w *applyWalk, rec *recordedObject, 
 // says why (with the log's tail) and returns the state it reached, which
 // is recorded tainted. The failure is reported once, as the diagnostic.
 func (x *instance) waitFailed(w *applyWalk, rec, now *recordedObject, meta objMeta, action plans.Action, ds hcl.Diagnostics, start time.Time) (cty.Value, bool, hcl.Diagnostics) {
-	summary := ds[0].Summary
+	summary := strings.TrimPrefix(ds[0].Summary, x.addr.String()+": ")
 	w.fail(x.addr, action, summary)
 	x.e.hooks.PostApply(x.addr, action, time.Since(start), "", fmt.Errorf("%s", summary))
 	val, priv := rec.value, rec.obj.Private

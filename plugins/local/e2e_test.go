@@ -414,7 +414,14 @@ func TestE2EJobDies(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.out)
 	}
-	contains(t, r.out, "exit status 3", "Last lines of the job's log", "working 30", "boom at step 31: CUDA out of memory")
+	contains(t, r.out, "training_run.ft: the job failed (exit 3)", "on main.llmops.hcl:", "exit status 3", "Last lines of the job's log", "working 30", "boom at step 31: CUDA out of memory")
+	// Said once: as the job's failure, not as a failed read of the object.
+	if n := strings.Count(r.out, "boom at step 31"); n != 1 {
+		t.Errorf("the log tail is printed %d times, want once:\n%s", n, r.out)
+	}
+	if strings.Contains(r.out, "Cannot refresh") || strings.Contains(r.out, "could not read the object") {
+		t.Errorf("the failure is worded as a failed read:\n%s", r.out)
+	}
 }
 
 // (g) GPUs: with an nvidia-smi reporting one GPU, gpus = 2 fails clearly

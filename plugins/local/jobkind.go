@@ -225,12 +225,26 @@ func (k *jobKind) complete(m *meta, st sdk.Object, rn *run, s runStatus) *sdk.Re
 	}
 	if !man.Succeeded() {
 		k.clear(&st)
-		d.Errorf(fmt.Sprintf("The %s job %s %s: %s", k.kind, man.RunID, verb(man.Status), man.Reason),
-			"The command %s ran in %s.%s", quoteArgv(st.GetStrings("command")), m.workDir, logTail(rn.logPath()))
+		d.Errorf(fmt.Sprintf("The job %s (%s)", verb(man.Status), shortReason(man)),
+			"The %s job %s ran the command %s in %s: %s.%s", k.kind, man.RunID, quoteArgv(st.GetStrings("command")), m.workDir, man.Reason, logTail(rn.logPath()))
 		return &sdk.Response{State: st, Diagnostics: d}
 	}
 	d = append(d, k.finished(m, &st, man)...)
 	return &sdk.Response{State: st, Diagnostics: d}
+}
+
+// shortReason says in a few words how a job ended: "exit 3", "signal
+// killed", "after max_duration 10m".
+func shortReason(m *jobs.Manifest) string {
+	switch {
+	case m.Status == jobs.StatusTimeout:
+		return strings.TrimPrefix(m.Reason, "killed ")
+	case m.Signal != "":
+		return "signal " + m.Signal
+	case m.ExitCode > 0:
+		return fmt.Sprintf("exit %d", m.ExitCode)
+	}
+	return m.Reason
 }
 
 func verb(status string) string {

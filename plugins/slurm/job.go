@@ -338,11 +338,17 @@ func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, r *run, sp
 		return &sdk.Response{State: st}
 	}
 	var d sdk.Diagnostics
-	summary := fmt.Sprintf("The %s job %s %s", k.kind, jobs.RunID(k.prefix, spec.Identity), describeFailure(kind))
+	// The summary says what happened in a few words (the engine puts the
+	// object's address before it); the detail says where and how.
+	summary := "The job " + describeFailure(kind)
 	if why != "" {
-		summary += ": " + why
+		summary += " (" + strings.Replace(why, "exit status ", "exit ", 1) + ")"
 	}
-	detail := fmt.Sprintf("Slurm job %s (attempt %d) ran %s in %s.", jid, n, quoteArgv(spec.Argv), spec.WorkDir)
+	detail := fmt.Sprintf("The %s job %s, Slurm job %s (attempt %d), ran %s in %s", k.kind, jobs.RunID(k.prefix, spec.Identity), jid, n, quoteArgv(spec.Argv), spec.WorkDir)
+	if why != "" {
+		detail += ": " + why
+	}
+	detail += "."
 	if n > 1 || spec.Retry.Attempts > 1 {
 		detail += fmt.Sprintf(" The retry policy (attempts = %d, on = [%s]) allows no further attempt.", spec.Retry.Attempts, strings.Join(spec.Retry.On, ", "))
 	}
