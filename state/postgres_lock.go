@@ -34,29 +34,32 @@ func (l *pgxLockConn) close() {
 	_ = l.conn.Close(ctx)
 }
 
-// lockConn opens the dedicated connection of a lock. The server probes
-// it with TCP keepalives so that the lock of a machine that vanished
-// without closing its connection is released within about a minute, and
-// no idle timeout of the server's may end it while the lock is held
-// (through an approval prompt, say).
+// lockConn takes a connection out of the pool to be the lock's own (the
+// pool dials a replacement when it needs one). The server probes it with
+// TCP keepalives so that the lock of a machine that vanished without
+// closing its connection is released within about a minute, and no idle
+// timeout of the server's may end it while the lock is held (through an
+// approval prompt, say). Its application_name shows the holder in
+// pg_stat_activity.
 func (s *PostgresStore) lockConn(ctx context.Context, info LockInfo) (*pgx.Conn, error) {
-	cc := s.cfg.ConnConfig.Copy()
-	rp := map[string]string{}
-	for k, v := range cc.RuntimeParams {
-		rp[k] = v
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	rp["tcp_keepalives_idle"] = "20"
-	rp["tcp_keepalives_interval"] = "10"
-	rp["tcp_keepalives_count"] = "4"
-	rp["idle_session_timeout"] = "0"
-	rp["idle_in_transaction_session_timeout"] = "0"
+	conn := c.Hijack()
 	name := "llmops lock: " + info.Operation + " by " + info.Who
 	if len(name) > 63 {
 		name = name[:63]
 	}
-	rp["application_name"] = name
-	cc.RuntimeParams = rp
-	return pgx.ConnectConfig(ctx, cc)
+	_, err = conn.Exec(ctx, `SELECT set_config('application_name', $1, false),
+		set_config('tcp_keepalives_idle', '20', false), set_config('tcp_keepalives_interval', '10', false),
+		set_config('tcp_keepalives_count', '4', false), set_config('idle_session_timeout', '0', false),
+		set_config('idle_in_transaction_session_timeout', '0', false)`, name)
+	if err != nil {
+		(&pgxLockConn{conn: conn}).close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // Lock implements Store. Empty info.Host, info.PID and info.Who are filled
@@ -133,6 +136,20 @@ func (s *PostgresStore) tryLock(ctx context.Context, conn *pgx.Conn, info LockIn
 	}
 	if !got { // a 64-bit collision with a live lock: try another ID
 		return s.tryLock(ctx, conn, info)
+	}
+	// Most often the lock is free: one statement takes it.
+	var taken bool
+	err = conn.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO locks (workspace, id, who, host, pid, operation, created_at, session_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (workspace) DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins)`,
+		s.workspace, id, info.Who, info.Host, info.PID, info.Operation, pgTime(time.Now()), key).Scan(&taken)
+	if err == nil && taken {
+		return id, "", nil, nil
+	}
+	if err != nil && !retryable(err) {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key)
+		return "", "", nil, err
 	}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		h, err := s.readLock(ctx, tx)
@@ -240,15 +257,14 @@ func (s *PostgresStore) deleteLock(ctx context.Context, lockID string) error {
 	if l != nil {
 		defer l.close()
 	}
-	var n int64
-	err := s.writeTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM locks WHERE workspace = $1 AND id = $2`, s.workspace, lockID)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return err
+	if s.closed.Load() {
+		return errClosed
 	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM locks WHERE workspace = $1 AND id = $2`, s.workspace, lockID)
+	if err != nil {
+		return s.wrap(err)
+	}
+	n := tag.RowsAffected()
 	if n == 0 {
 		return ErrNotLocked
 	}

@@ -144,6 +144,15 @@ func (w *pgWriter) PutObject(ctx context.Context, obj *Object) error {
 	}
 	ctx = context.WithoutCancel(ctx)
 	row := rowAddr(addr, obj.Deposed)
+	ins := append([]any{w.s.workspace}, addrArgs(addr, obj.Deposed)...)
+	ins = append(ins, w.serial)
+	ins = append(ins, args...)
+	if done, err := w.putFast(ctx, row, ins); done || err != nil {
+		if err != nil {
+			return fmt.Errorf("recording %s in state version %d: %w", addr, w.serial, err)
+		}
+		return nil
+	}
 	err = w.s.writeTx(ctx, func(tx pgx.Tx) error {
 		id, created, err := w.currentRow(ctx, tx, row)
 		switch {
@@ -160,15 +169,38 @@ func (w *pgWriter) PutObject(ctx context.Context, obj *Object) error {
 				return err
 			}
 		}
-		ins := append([]any{w.s.workspace}, addrArgs(addr, obj.Deposed)...)
-		ins = append(ins, w.serial)
-		_, err = tx.Exec(ctx, pgInsObj, append(ins, args...)...)
+		_, err = tx.Exec(ctx, pgInsObj, ins...)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("recording %s in state version %d: %w", addr, w.serial, err)
 	}
 	return nil
+}
+
+// putFast records a new row for the address in one round trip and one
+// transaction (a batch runs as one): it ends the current row when an
+// older version wrote it, and inserts. When the current row was written
+// by this version or a newer one, the insert breaks the unique index of
+// current rows, nothing is done, and PutObject takes the long way, which
+// replaces the row in place or reports the stale version. So do two
+// writers of one address at once: the second finds the first's row.
+func (w *pgWriter) putFast(ctx context.Context, row string, ins []any) (bool, error) {
+	if w.s.closed.Load() {
+		return false, errClosed
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE objects SET serial_removed = $1
+		WHERE workspace = $2 AND addr = $3 AND serial_removed IS NULL AND serial_created < $1`, w.serial, w.s.workspace, row)
+	b.Queue(pgInsObj, ins...)
+	err := w.s.pool.SendBatch(ctx, b).Close()
+	switch {
+	case err == nil:
+		return true, nil
+	case retryable(err):
+		return false, nil
+	}
+	return false, w.s.wrap(err)
 }
 
 // RemoveObject implements Writer, as SQLite's does.
@@ -281,10 +313,7 @@ func (w *pgWriter) SetOutputs(ctx context.Context, outputs []*Output) error {
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
-	err = w.s.writeTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE versions SET outputs_json = $1 WHERE workspace = $2 AND serial = $3`, string(b), w.s.workspace, w.serial)
-		return err
-	})
+	err = w.s.exec(ctx, `UPDATE versions SET outputs_json = $1 WHERE workspace = $2 AND serial = $3`, string(b), w.s.workspace, w.serial)
 	if err != nil {
 		return fmt.Errorf("recording the outputs of state version %d: %w", w.serial, err)
 	}
@@ -304,11 +333,8 @@ func (w *pgWriter) Finish(ctx context.Context, status VersionStatus, counts Coun
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
-	err = w.s.writeTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE versions SET status = $1, counts_json = $2 WHERE workspace = $3 AND serial = $4`,
-			string(status), string(b), w.s.workspace, w.serial)
-		return err
-	})
+	err = w.s.exec(ctx, `UPDATE versions SET status = $1, counts_json = $2 WHERE workspace = $3 AND serial = $4`,
+		string(status), string(b), w.s.workspace, w.serial)
 	if err != nil {
 		return fmt.Errorf("finishing state version %d: %w", w.serial, err)
 	}
