@@ -22,7 +22,8 @@ type measurement struct {
 type row struct {
 	n       int
 	op      string
-	llmops  measurement
+	llmops  measurement  // with the default SQLite state
+	pg      *measurement // with the PostgreSQL backend
 	tf      *measurement
 	comment string
 }
@@ -69,11 +70,16 @@ func main() {
 		out, _ := exec.Command(tf, "version").Output()
 		fmt.Printf("Terraform: %s (%s)\n", strings.SplitN(string(out), "\n", 2)[0], tf)
 	}
-	fmt.Printf("Machine: %s\n\n", machine())
+	fmt.Printf("Machine: %s\n", machine())
+	pg := startPostgres()
+	fmt.Println()
 
 	var rows []row
 	for _, n := range sizes {
-		rows = append(rows, runSize(n, llmops, binDir, tf)...)
+		rows = append(rows, runSize(n, llmops, binDir, tf, pg)...)
+	}
+	if pg != nil {
+		pg.stop()
 	}
 	printTable(rows)
 	if !*skipDataset {
@@ -112,9 +118,18 @@ func run(dir string, env []string, name string, args ...string) measurement {
 
 func printTable(rows []row) {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\toperation\tllmops wall\tllmops RSS\tTerraform wall\tTerraform RSS\tspeed-up\tRSS ratio\t")
+	fmt.Fprintln(tw, "N\toperation\tllmops wall\tllmops RSS\tPostgreSQL wall\tPostgreSQL RSS\tPG/SQLite\tTerraform wall\tTerraform RSS\tspeed-up\tspeed-up PG\tRSS ratio\t")
 	for _, r := range rows {
-		tfw, tfr, ratio, rssRatio := "-", "-", "-", "-"
+		pgw, pgr, pgRatio := "-", "-", "-"
+		if r.pg != nil {
+			if r.pg.err != nil {
+				pgw = "error"
+			} else {
+				pgw, pgr = secs(r.pg.wall), mib(r.pg.rss)
+				pgRatio = fmt.Sprintf("%.2fx", r.pg.wall.Seconds()/r.llmops.wall.Seconds())
+			}
+		}
+		tfw, tfr, ratio, ratioPG, rssRatio := "-", "-", "-", "-", "-"
 		if r.tf != nil {
 			if r.tf.err != nil {
 				tfw = "error"
@@ -122,6 +137,9 @@ func printTable(rows []row) {
 				tfw = secs(r.tf.wall)
 				tfr = mib(r.tf.rss)
 				ratio = fmt.Sprintf("%.1fx", r.tf.wall.Seconds()/r.llmops.wall.Seconds())
+				if r.pg != nil && r.pg.err == nil {
+					ratioPG = fmt.Sprintf("%.1fx", r.tf.wall.Seconds()/r.pg.wall.Seconds())
+				}
 				rssRatio = fmt.Sprintf("%.2f", float64(r.llmops.rss)/float64(r.tf.rss))
 			}
 		}
@@ -129,12 +147,16 @@ func printTable(rows []row) {
 		if r.llmops.err != nil {
 			lw = "error"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.op, lw, mib(r.llmops.rss), tfw, tfr, ratio, rssRatio)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.op, lw, mib(r.llmops.rss), pgw, pgr, pgRatio,
+			tfw, tfr, ratio, ratioPG, rssRatio)
 	}
 	tw.Flush()
 	for _, r := range rows {
 		if r.llmops.err != nil {
 			fmt.Fprintf(os.Stderr, "\nllmops %s N=%d failed: %v\n", r.op, r.n, r.llmops.err)
+		}
+		if r.pg != nil && r.pg.err != nil {
+			fmt.Fprintf(os.Stderr, "\nllmops (PostgreSQL) %s N=%d failed: %v\n", r.op, r.n, r.pg.err)
 		}
 		if r.tf != nil && r.tf.err != nil {
 			fmt.Fprintf(os.Stderr, "\nterraform %s N=%d failed: %v\n", r.op, r.n, r.tf.err)
