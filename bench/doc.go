@@ -12,5 +12,6 @@
 //
 // Run it with `make bench` (N = 100 and 1000) or `BENCH_N=10000 make bench`.
 // Terraform comes from $TERRAFORM or $PATH; without it (or with
-// TERRAFORM=none) the llmops half still runs.
+// TERRAFORM=none) the llmops half still runs. BENCH_REPEAT=K runs each
+// size K times and reports the median of each figure.
 package main

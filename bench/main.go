@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,9 +75,22 @@ func main() {
 	pg := startPostgres()
 	fmt.Println()
 
+	repeat := 1
+	if r := os.Getenv("BENCH_REPEAT"); r != "" {
+		if repeat, _ = strconv.Atoi(r); repeat < 1 {
+			fatalf("invalid BENCH_REPEAT %q: want a number >= 1", r)
+		}
+	}
 	var rows []row
 	for _, n := range sizes {
-		rows = append(rows, runSize(n, llmops, binDir, tf, pg)...)
+		var runs [][]row
+		for i := range repeat {
+			if repeat > 1 {
+				fmt.Fprintf(os.Stderr, "N=%d run %d of %d\n", n, i+1, repeat)
+			}
+			runs = append(runs, runSize(n, llmops, binDir, tf, pg))
+		}
+		rows = append(rows, medians(runs)...)
 	}
 	if pg != nil {
 		pg.stop()
@@ -86,6 +100,48 @@ func main() {
 		fmt.Println()
 		datasetBench(llmops, binDir)
 	}
+}
+
+// medians combines repeated runs of one size: each cell is the median of
+// its runs (the middle one; the upper middle for an even count), so that
+// a run slowed by something else on the machine does not decide it.
+func medians(runs [][]row) []row {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	out := make([]row, len(runs[0]))
+	for i := range out {
+		out[i] = runs[0][i]
+		pick := func(get func(r row) *measurement) *measurement {
+			var ms []measurement
+			for _, run := range runs {
+				if m := get(run[i]); m != nil {
+					ms = append(ms, *m)
+				}
+			}
+			if len(ms) == 0 {
+				return nil
+			}
+			for _, m := range ms {
+				if m.err != nil {
+					return &m
+				}
+			}
+			sort.Slice(ms, func(a, b int) bool { return ms[a].wall < ms[b].wall })
+			m := ms[len(ms)/2]
+			rss := make([]int64, len(ms))
+			for j := range ms {
+				rss[j] = ms[j].rss
+			}
+			sort.Slice(rss, func(a, b int) bool { return rss[a] < rss[b] })
+			m.rss = rss[len(rss)/2]
+			return &m
+		}
+		out[i].llmops = *pick(func(r row) *measurement { return &r.llmops })
+		out[i].pg = pick(func(r row) *measurement { return r.pg })
+		out[i].tf = pick(func(r row) *measurement { return r.tf })
+	}
+	return out
 }
 
 func fatalf(format string, args ...any) {

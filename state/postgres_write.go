@@ -226,6 +226,19 @@ func (w *pgWriter) removeRow(ctx context.Context, addr addrs.ResourceInstance, d
 	}
 	row := rowAddr(addr, deposed)
 	ctx = context.WithoutCancel(ctx)
+	// One statement ends a current row this version may end; finding none
+	// (no current row, or a newer version's) takes the long way to tell.
+	if w.s.closed.Load() {
+		return errClosed
+	}
+	tag, err := w.s.pool.Exec(ctx, `UPDATE objects SET serial_removed = $1
+		WHERE workspace = $2 AND addr = $3 AND serial_removed IS NULL AND serial_created <= $1`, w.serial, w.s.workspace, row)
+	if err != nil {
+		return fmt.Errorf("removing %s in state version %d: %w", row, w.serial, w.s.wrap(err))
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
 	err = w.s.writeTx(ctx, func(tx pgx.Tx) error {
 		id, created, err := w.currentRow(ctx, tx, row)
 		switch {
