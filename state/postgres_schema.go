@@ -154,9 +154,22 @@ func (s *PostgresStore) migrateStep(ctx context.Context, create bool) (cur int, 
 				return fmt.Errorf("creating the schema: %w", err)
 			}
 		}
+		var role string
+		var usage, mayCreate bool
+		if err := tx.QueryRow(ctx, `SELECT current_user, has_schema_privilege($1, 'USAGE'), has_schema_privilege($1, 'CREATE')`,
+			s.schema).Scan(&role, &usage, &mayCreate); err != nil {
+			return err
+		}
+		if !usage {
+			return fmt.Errorf("the role %q may not use the schema: GRANT USAGE ON SCHEMA %s TO %s (docs/backends.md lists the permissions)",
+				role, s.schema, role)
+		}
 		var err error
 		if cur, err = s.readPgSchemaVersion(ctx, tx); err != nil {
 			return err
+		}
+		if create && cur < SchemaVersionPostgres && !mayCreate {
+			return fmt.Errorf("the role %q may not create tables in the schema: run `llmops init` as the role that owns it (docs/backends.md)", role)
 		}
 		switch {
 		case cur > SchemaVersionPostgres:

@@ -393,6 +393,14 @@ func testTwoStoresOneState(t *testing.T, be *testBackend) {
 		t.Fatalf("lineages differ: %s %s", a.Lineage(), b.Lineage())
 	}
 	w := begin(t, a, "apply")
+	// An intent record written by one is what the other's plan sees
+	// while the apply runs (or after it died).
+	intent := mkObj("model.a", "")
+	intent.Status = StatusCreating
+	put(t, w, intent)
+	if o := snapshot(t, b, 0).Object(ri("model.a")); o == nil || o.Status != StatusCreating {
+		t.Fatalf("b does not see a's intent record: %+v", o)
+	}
 	put(t, w, mkObj("model.a", "1"))
 	if got := values(snapshot(t, b, 0)); got["model.a"] != val("1") {
 		t.Fatalf("b does not see a's write: %v", got)
