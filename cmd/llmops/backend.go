@@ -107,6 +107,17 @@ func (m *meta) backend() (*configs.Backend, bool) {
 	return m.settings.Backend, true
 }
 
+// providerUnset names the variables of llmops's environment that provider
+// processes, and so the jobs they start, do not inherit: with a PostgreSQL
+// backend, DATABASE_URL and PGPASSWORD hold the state's credentials. A job
+// that needs a database of its own gets it through its env.
+func (m *meta) providerUnset() []string {
+	if be, ok := m.backend(); ok && be != nil {
+		return []string{"DATABASE_URL", "PGPASSWORD"}
+	}
+	return nil
+}
+
 // openState opens the state: the configured backend's, or the SQLite
 // database (created if needed).
 func (m *meta) openState(ctx context.Context) (state.Store, bool) {

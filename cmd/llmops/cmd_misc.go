@@ -74,7 +74,7 @@ func runInit(m *meta, args []string) int {
 				continue
 			}
 		}
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger(), Unset: m.providerUnset()})
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", typ), Detail: err.Error()})
 			continue
@@ -290,7 +290,7 @@ func runProviders(m *meta, args []string) int {
 	sort.Strings(types)
 	for _, t := range types {
 		bin := f.bins[t]
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger(), Unset: m.providerUnset()})
 		if err != nil {
 			return m.errorDetail("Cannot start provider "+t, err.Error())
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -186,6 +187,7 @@ func TestE2EPostgresTwoMachines(t *testing.T) {
 		w.env = append(w.env, "LLMOPS_VAR_gen=g2")
 	}
 	p := a.startPrompted("apply")
+	providersInheritNoCredentials(t, p.cmd.Process.Pid)
 	r = b.run("plan")
 	outputs.WriteString(r.stdout + r.stderr)
 	who, _ := who()
@@ -284,6 +286,45 @@ func waitForSession(t *testing.T, url, name string) {
 			t.Fatalf("no session %q on the server after a minute", name)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// providersInheritNoCredentials checks that the provider processes of the
+// llmops process pid (alive while it waits at its prompt) did not inherit
+// the state's credentials from its environment.
+func providersInheritNoCredentials(t *testing.T, pid int) {
+	t.Helper()
+	own, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	if err != nil {
+		t.Skipf("cannot read the environment of processes here: %v", err)
+	}
+	if !bytes.Contains(own, []byte("\x00DATABASE_URL=")) && !bytes.HasPrefix(own, []byte("DATABASE_URL=")) {
+		t.Fatal("llmops itself runs without DATABASE_URL: the check below would prove nothing")
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	children := 0
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		_, rest, ok := strings.Cut(string(b), ") ")
+		if f := strings.Fields(rest); !ok || len(f) < 2 || f[1] != strconv.Itoa(pid) {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join(filepath.Dir(st), "environ"))
+		if err != nil {
+			continue
+		}
+		children++
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.HasPrefix(kv, []byte("DATABASE_URL=")) || bytes.HasPrefix(kv, []byte("PGPASSWORD=")) {
+				t.Errorf("provider process %s inherited %s", filepath.Dir(st), bytes.SplitN(kv, []byte("="), 2)[0])
+			}
+		}
+	}
+	if children == 0 {
+		t.Fatal("found no provider process of the waiting apply")
 	}
 }
 
