@@ -210,7 +210,7 @@ func (m *meta) checkBackendUnchanged(be *configs.Backend) bool {
 		}})
 		return false
 	case be != nil && rec == nil && m.statePath == "":
-		if _, err := os.Stat(m.stateFile()); err == nil {
+		if _, err := os.Stat(m.stateFile()); err == nil && !localStateEmpty(m.stateFile()) {
 			m.showDiags(hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "A local state was not migrated",
@@ -223,4 +223,22 @@ func (m *meta) checkBackendUnchanged(be *configs.Backend) bool {
 		}
 	}
 	return true
+}
+
+// localStateEmpty reports whether the SQLite state at path records nothing
+// (no version, no event): one that a command such as show created, with
+// nothing to migrate.
+func localStateEmpty(path string) bool {
+	ctx := context.Background()
+	st, err := state.OpenSQLite(ctx, path)
+	if err != nil {
+		return false
+	}
+	defer st.Close()
+	serial, err := st.LatestSerial(ctx)
+	if err != nil || serial != 0 {
+		return false
+	}
+	evs, err := st.Events(ctx, 1)
+	return err == nil && len(evs) == 0
 }

@@ -482,6 +482,24 @@ func TestE2EPostgresMigrateState(t *testing.T) {
 	w.must(0, "plan", "-detailed-exitcode", "-var", "gen=g4")
 }
 
+// A local state that records nothing (made by a command such as show) is
+// no reason to refuse the backend: there is nothing to migrate.
+func TestE2EPostgresEmptyLocalStateIsNoObstacle(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	schema := testenv.PostgresSchema(t, url)
+	w := pgMachine(t, url, map[string]string{"main.llmops.hcl": "resource \"null_value\" \"a\" {\n  input = 1\n}\n"})
+	w.must(0, "show") // creates an empty .llmops/state.db
+	if _, err := os.Stat(filepath.Join(w.dir, ".llmops", "state.db")); err != nil {
+		t.Fatalf("show made no local state: %v", err)
+	}
+	w.write(map[string]string{"main.llmops.hcl": "resource \"null_value\" \"a\" {\n  input = 1\n}\n" + backendBlock(schema)})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	if r := w.must(0, "history"); !strings.Contains(r.stdout, "apply -auto-approve") {
+		t.Fatalf("history:\n%s", r)
+	}
+}
+
 // Configuration and flag errors of the backend need no server.
 func TestE2EPostgresBackendErrors(t *testing.T) {
 	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `resource "null_value" "a" {
