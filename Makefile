@@ -58,7 +58,8 @@ demo: build
 	@echo
 	@echo "Serving: try the curl in $(QS)/README.md (\"Call the deployment\")."
 
-## bench: llmops against Terraform on the same machine (see docs/performance.md)
+## bench: llmops (SQLite and PostgreSQL states) against Terraform on the same machine
+## (see docs/performance.md; it starts its own PostgreSQL with scripts/postgres-test-env.sh)
 bench: build
 	$(GO) run ./bench
 

@@ -28,15 +28,17 @@ func chainConfig(n int, typ, ref string, changed bool) string {
 	return b.String()
 }
 
-func runSize(n int, llmops, binDir, tf string) []row {
+func runSize(n int, llmops, binDir, tf string, pg *pgServer) []row {
 	base, err := os.MkdirTemp("", fmt.Sprintf("llmops-bench-%d-", n))
 	if err != nil {
 		fatalf("%v", err)
 	}
 	defer os.RemoveAll(base)
 	ldir := filepath.Join(base, "llmops")
+	pdir := filepath.Join(base, "llmops-postgres")
 	tdir := filepath.Join(base, "terraform")
 	os.MkdirAll(ldir, 0o755)
+	os.MkdirAll(pdir, 0o755)
 	os.MkdirAll(tdir, 0o755)
 	write := func(p, s string) {
 		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
@@ -44,11 +46,22 @@ func runSize(n int, llmops, binDir, tf string) []row {
 		}
 	}
 	lcfg := filepath.Join(ldir, "main.llmops.hcl")
+	pcfg := filepath.Join(pdir, "main.llmops.hcl")
 	tcfg := filepath.Join(tdir, "main.tf")
+	schema := fmt.Sprintf("llmops_bench_%d_%d", n, os.Getpid())
 	write(lcfg, chainConfig(n, "null_value", "", false))
+	write(pcfg, backendBlock(schema)+chainConfig(n, "null_value", "", false))
 	write(tcfg, chainConfig(n, "terraform_data", "", false))
 
 	lenv := []string{"LLMOPS_PLUGIN_PATH=" + binDir, "NO_COLOR=1"}
+	var penv []string
+	if pg != nil {
+		penv = append([]string{"DATABASE_URL=" + pg.url}, lenv...)
+		defer pg.dropSchema(schema)
+		if m := run(pdir, penv, llmops, "init"); m.err != nil {
+			fatalf("llmops init (postgres): %v", m.err)
+		}
+	}
 	tenv := []string{"TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE=/dev/null", "CHECKPOINT_DISABLE=1"}
 	if m := run(ldir, lenv, llmops, "init"); m.err != nil {
 		fatalf("llmops init: %v", m.err)
@@ -71,6 +84,7 @@ func runSize(n int, llmops, binDir, tf string) []row {
 		{name: "no-op plan", largs: []string{"plan", "-detailed-exitcode"}, targs: []string{"plan", "-input=false", "-detailed-exitcode"}},
 		{name: "plan, 1% changed", before: func() {
 			write(lcfg, chainConfig(n, "null_value", "", true))
+			write(pcfg, backendBlock(schema)+chainConfig(n, "null_value", "", true))
 			write(tcfg, chainConfig(n, "terraform_data", "", true))
 		}, largs: []string{"plan", "-detailed-exitcode"}, targs: []string{"plan", "-input=false", "-detailed-exitcode"}},
 		{name: "destroy", largs: []string{"destroy", "-auto-approve", "-parallelism=10"}, targs: []string{"destroy", "-auto-approve", "-parallelism=10", "-input=false"}},
@@ -85,6 +99,13 @@ func runSize(n int, llmops, binDir, tf string) []row {
 		if isChangesExit(r.llmops, o.largs) {
 			r.llmops.err = nil
 		}
+		if pg != nil {
+			m := run(pdir, penv, llmops, o.largs...)
+			if isChangesExit(m, o.largs) {
+				m.err = nil
+			}
+			r.pg = &m
+		}
 		if haveTF {
 			m := run(tdir, tenv, tf, o.targs...)
 			if isChangesExit(m, o.targs) {
@@ -93,6 +114,9 @@ func runSize(n int, llmops, binDir, tf string) []row {
 			r.tf = &m
 		}
 		fmt.Fprintf(os.Stderr, "N=%d %s: llmops %s", n, o.name, secs(r.llmops.wall))
+		if r.pg != nil {
+			fmt.Fprintf(os.Stderr, ", llmops on PostgreSQL %s", secs(r.pg.wall))
+		}
 		if r.tf != nil {
 			fmt.Fprintf(os.Stderr, ", terraform %s", secs(r.tf.wall))
 		}

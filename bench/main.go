@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +23,8 @@ type measurement struct {
 type row struct {
 	n       int
 	op      string
-	llmops  measurement
+	llmops  measurement  // with the default SQLite state
+	pg      *measurement // with the PostgreSQL backend
 	tf      *measurement
 	comment string
 }
@@ -69,17 +71,77 @@ func main() {
 		out, _ := exec.Command(tf, "version").Output()
 		fmt.Printf("Terraform: %s (%s)\n", strings.SplitN(string(out), "\n", 2)[0], tf)
 	}
-	fmt.Printf("Machine: %s\n\n", machine())
+	fmt.Printf("Machine: %s\n", machine())
+	pg := startPostgres()
+	fmt.Println()
 
+	repeat := 1
+	if r := os.Getenv("BENCH_REPEAT"); r != "" {
+		if repeat, _ = strconv.Atoi(r); repeat < 1 {
+			fatalf("invalid BENCH_REPEAT %q: want a number >= 1", r)
+		}
+	}
 	var rows []row
 	for _, n := range sizes {
-		rows = append(rows, runSize(n, llmops, binDir, tf)...)
+		var runs [][]row
+		for i := range repeat {
+			if repeat > 1 {
+				fmt.Fprintf(os.Stderr, "N=%d run %d of %d\n", n, i+1, repeat)
+			}
+			runs = append(runs, runSize(n, llmops, binDir, tf, pg))
+		}
+		rows = append(rows, medians(runs)...)
+	}
+	if pg != nil {
+		pg.stop()
 	}
 	printTable(rows)
 	if !*skipDataset {
 		fmt.Println()
 		datasetBench(llmops, binDir)
 	}
+}
+
+// medians combines repeated runs of one size: each cell is the median of
+// its runs (the middle one; the upper middle for an even count), so that
+// a run slowed by something else on the machine does not decide it.
+func medians(runs [][]row) []row {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	out := make([]row, len(runs[0]))
+	for i := range out {
+		out[i] = runs[0][i]
+		pick := func(get func(r row) *measurement) *measurement {
+			var ms []measurement
+			for _, run := range runs {
+				if m := get(run[i]); m != nil {
+					ms = append(ms, *m)
+				}
+			}
+			if len(ms) == 0 {
+				return nil
+			}
+			for _, m := range ms {
+				if m.err != nil {
+					return &m
+				}
+			}
+			sort.Slice(ms, func(a, b int) bool { return ms[a].wall < ms[b].wall })
+			m := ms[len(ms)/2]
+			rss := make([]int64, len(ms))
+			for j := range ms {
+				rss[j] = ms[j].rss
+			}
+			sort.Slice(rss, func(a, b int) bool { return rss[a] < rss[b] })
+			m.rss = rss[len(rss)/2]
+			return &m
+		}
+		out[i].llmops = *pick(func(r row) *measurement { return &r.llmops })
+		out[i].pg = pick(func(r row) *measurement { return r.pg })
+		out[i].tf = pick(func(r row) *measurement { return r.tf })
+	}
+	return out
 }
 
 func fatalf(format string, args ...any) {
@@ -112,9 +174,18 @@ func run(dir string, env []string, name string, args ...string) measurement {
 
 func printTable(rows []row) {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\toperation\tllmops wall\tllmops RSS\tTerraform wall\tTerraform RSS\tspeed-up\tRSS ratio\t")
+	fmt.Fprintln(tw, "N\toperation\tllmops wall\tllmops RSS\tPostgreSQL wall\tPostgreSQL RSS\tPG/SQLite\tTerraform wall\tTerraform RSS\tspeed-up\tspeed-up PG\tRSS ratio\t")
 	for _, r := range rows {
-		tfw, tfr, ratio, rssRatio := "-", "-", "-", "-"
+		pgw, pgr, pgRatio := "-", "-", "-"
+		if r.pg != nil {
+			if r.pg.err != nil {
+				pgw = "error"
+			} else {
+				pgw, pgr = secs(r.pg.wall), mib(r.pg.rss)
+				pgRatio = fmt.Sprintf("%.2fx", r.pg.wall.Seconds()/r.llmops.wall.Seconds())
+			}
+		}
+		tfw, tfr, ratio, ratioPG, rssRatio := "-", "-", "-", "-", "-"
 		if r.tf != nil {
 			if r.tf.err != nil {
 				tfw = "error"
@@ -122,6 +193,9 @@ func printTable(rows []row) {
 				tfw = secs(r.tf.wall)
 				tfr = mib(r.tf.rss)
 				ratio = fmt.Sprintf("%.1fx", r.tf.wall.Seconds()/r.llmops.wall.Seconds())
+				if r.pg != nil && r.pg.err == nil {
+					ratioPG = fmt.Sprintf("%.1fx", r.tf.wall.Seconds()/r.pg.wall.Seconds())
+				}
 				rssRatio = fmt.Sprintf("%.2f", float64(r.llmops.rss)/float64(r.tf.rss))
 			}
 		}
@@ -129,12 +203,16 @@ func printTable(rows []row) {
 		if r.llmops.err != nil {
 			lw = "error"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.op, lw, mib(r.llmops.rss), tfw, tfr, ratio, rssRatio)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.op, lw, mib(r.llmops.rss), pgw, pgr, pgRatio,
+			tfw, tfr, ratio, ratioPG, rssRatio)
 	}
 	tw.Flush()
 	for _, r := range rows {
 		if r.llmops.err != nil {
 			fmt.Fprintf(os.Stderr, "\nllmops %s N=%d failed: %v\n", r.op, r.n, r.llmops.err)
+		}
+		if r.pg != nil && r.pg.err != nil {
+			fmt.Fprintf(os.Stderr, "\nllmops (PostgreSQL) %s N=%d failed: %v\n", r.op, r.n, r.pg.err)
 		}
 		if r.tf != nil && r.tf.err != nil {
 			fmt.Fprintf(os.Stderr, "\nterraform %s N=%d failed: %v\n", r.op, r.n, r.tf.err)

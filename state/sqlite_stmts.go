@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -227,8 +228,10 @@ func compareAddr(a, b addrs.ResourceInstance) int {
 	return -1
 }
 
-// Times are stored as RFC 3339 text in UTC, readable with the sqlite3 shell.
-func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// Times are stored as RFC 3339 text in UTC, readable with the sqlite3
+// shell, to the microsecond: PostgreSQL's precision, so that a state
+// copied from one backend to the other and back keeps its times exactly.
+func fmtTime(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano) }
 
 func parseTime(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -236,6 +239,19 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// encodeOutputs is the stored form of a version's outputs (both backends
+// keep the same JSON), nil entries left out.
+func encodeOutputs(outputs []*Output) ([]byte, error) {
+	js := make([]outputJSON, 0, len(outputs))
+	for _, o := range outputs {
+		if o == nil {
+			continue
+		}
+		js = append(js, outputJSON{Name: o.Name, Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.Sensitive})
+	}
+	return json.Marshal(js)
 }
 
 // outputJSON is the stored form of an Output.

@@ -282,14 +282,7 @@ func (w *sqliteWriter) SetOutputs(ctx context.Context, outputs []*Output) error 
 	if err := w.checkOpen(); err != nil {
 		return err
 	}
-	js := make([]outputJSON, 0, len(outputs))
-	for _, o := range outputs {
-		if o == nil {
-			continue
-		}
-		js = append(js, outputJSON{Name: o.Name, Value: o.ValueJSON, Type: o.TypeJSON, Sensitive: o.Sensitive})
-	}
-	b, err := json.Marshal(js)
+	b, err := encodeOutputs(outputs)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,13 @@ func (m *meta) backupDir() string {
 }
 
 // backupState copies the state before an apply changes it, so a
-// corrupted database can be put back with `llmops state restore`.
+// corrupted database can be put back with `llmops state restore`. A
+// PostgreSQL state is not copied to each machine that applies: the
+// server's own backups keep it (docs/backends.md).
 func (m *meta) backupState(ctx context.Context, st state.Store) (string, error) {
+	if _, ok := st.(*state.PostgresStore); ok {
+		return "", nil
+	}
 	serial, err := st.LatestSerial(ctx)
 	if err != nil {
 		return "", err
@@ -69,6 +74,15 @@ func (m *meta) explainOpenError(err error) string {
 
 // stateRestore puts a backup back in place of the state database.
 func stateRestore(m *meta, args []string) int {
+	be, ok := m.backend()
+	if !ok {
+		return exitError
+	}
+	if be != nil {
+		return m.errorDetail("state restore works on a local state only",
+			fmt.Sprintf("It puts an automatic backup of .llmops/state.db back in place. This configuration keeps its state in PostgreSQL (schema %q): "+
+				"restore that schema from the server's backups (pg_dump -n %s / pg_restore), as docs/backends.md describes.", be.Schema, be.Schema))
+	}
 	backups := listBackups(m.backupDir())
 	src := ""
 	switch {

@@ -19,7 +19,6 @@ import (
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
-	"github.com/llmops/llmops/state"
 )
 
 const initUsage = `
@@ -30,11 +29,20 @@ Finds every provider the configuration (and the state) uses, in
 $PATH, asks each for its version, and records type, version and the
 sha256 of its binary in .llmops.lock.hcl. Later commands refuse a binary
 that does not match. Commit the lock file.
+
+With a backend in the llmops block (backend "postgres" { schema = "..." }),
+init creates the schema or upgrades it for this llmops. -migrate-state
+copies the existing state into the configured backend: the local
+.llmops/state.db (or -state PATH) into PostgreSQL, which must be empty, or,
+after the backend block is removed, the PostgreSQL state back into
+.llmops/state.db. See docs/backends.md.
 `
 
 func runInit(m *meta, args []string) int {
 	fs := m.newFlags("init", initUsage)
 	upgrade := fs.Bool("upgrade", false, "Accept provider binaries that differ from the lock file (after an intended upgrade).")
+	migrate := fs.Bool("migrate-state", false, "Copy the state into the configured backend (every version, event and sealed value): the local state into PostgreSQL, or back from the PostgreSQL backend the last init set up here. The destination must be empty.")
+	m.addStateFlags(fs)
 	if ok, code := m.parse(fs, args); !ok {
 		return code
 	}
@@ -43,12 +51,9 @@ func runInit(m *meta, args []string) int {
 		return exitError
 	}
 	ctx := context.Background()
-	var snap *state.Snapshot
-	if _, err := os.Stat(m.stateFile()); err == nil {
-		if st, ok := m.openState(ctx); ok {
-			snap, _ = st.Snapshot(ctx, 0)
-			st.Close()
-		}
+	snap, ok := m.initState(ctx, cfg, *migrate)
+	if !ok {
+		return exitError
 	}
 	old, diags := discovery.ReadLockFile(m.workDir())
 	if diags.HasErrors() {
@@ -69,7 +74,7 @@ func runInit(m *meta, args []string) int {
 				continue
 			}
 		}
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger(), Unset: m.providerUnset()})
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", typ), Detail: err.Error()})
 			continue
@@ -285,7 +290,7 @@ func runProviders(m *meta, args []string) int {
 	sort.Strings(types)
 	for _, t := range types {
 		bin := f.bins[t]
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger(), Unset: m.providerUnset()})
 		if err != nil {
 			return m.errorDetail("Cannot start provider "+t, err.Error())
 		}

@@ -12,6 +12,9 @@ import (
 // records (changes x 4 KiB), plus 1 MiB of room. A full disk otherwise
 // stops an apply half-way.
 func (m *meta) checkStateSpace(changes int) error {
+	if be, _ := m.backend(); be != nil {
+		return nil // the records go to the PostgreSQL server, and no backup is taken here
+	}
 	db := m.stateFile()
 	var size int64
 	if st, err := os.Stat(db); err == nil {

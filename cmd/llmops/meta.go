@@ -39,6 +39,12 @@ type meta struct {
 	// sources of the loaded configuration, for diagnostics.
 	sources map[string][]byte
 
+	// cfg is the loaded configuration (nil until loadConfig); settings
+	// its llmops block when only that was read (see backend).
+	cfg          *configs.Config
+	settings     *configs.Settings
+	settingsRead bool
+
 	statePath   string
 	lockTimeout time.Duration
 	useLock     bool
@@ -93,7 +99,7 @@ func (m *meta) newFlags(name, usageText string) *flag.FlagSet {
 }
 
 func (m *meta) addStateFlags(fs *flag.FlagSet) {
-	fs.StringVar(&m.statePath, "state", "", "Path of the state database (default .llmops/state.db in the configuration directory).")
+	fs.StringVar(&m.statePath, "state", "", "Path of the SQLite state database (default .llmops/state.db in the configuration directory); refused when the configuration names a backend.")
 	fs.DurationVar(&m.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock held by someone else, e.g. 30s (default: fail at once).")
 	fs.BoolVar(&m.useLock, "lock", true, "Take the state lock (use -lock=false only when you are sure nobody else runs llmops here).")
 }
@@ -132,6 +138,9 @@ func (m *meta) loadConfig() (*configs.Config, bool) {
 		m.sources = cfg.Sources
 	}
 	m.showDiags(diags)
+	if !diags.HasErrors() {
+		m.cfg = cfg
+	}
 	return cfg, !diags.HasErrors()
 }
 
@@ -169,16 +178,6 @@ func (m *meta) stateFile() string {
 		return m.statePath
 	}
 	return filepath.Join(m.workDir(), ".llmops", "state.db")
-}
-
-// openState opens (creating if needed) the state database.
-func (m *meta) openState(ctx context.Context) (state.Store, bool) {
-	st, err := state.OpenSQLite(ctx, m.stateFile())
-	if err != nil {
-		m.errorDetail("Cannot open the state", m.explainOpenError(err))
-		return nil, false
-	}
-	return st, true
 }
 
 // who is user@host for state versions and locks.

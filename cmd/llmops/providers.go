@@ -26,6 +26,7 @@ import (
 // against the lock file.
 type pluginFactory struct {
 	logger hclog.Logger
+	unset  []string // of llmops's environment, not passed on (see meta.providerUnset)
 	bins   map[string]*discovery.Binary
 	mu     sync.Mutex
 	// started records the provider processes, to report which died.
@@ -37,7 +38,7 @@ func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderCo
 	if !ok {
 		return nil, fmt.Errorf("provider %s is not in the lock file; run `llmops init`", addr.Type)
 	}
-	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: addr.Type, Logger: f.logger})
+	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: addr.Type, Logger: f.logger, Unset: f.unset})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 		m.showDiags(diags)
 		return nil, false
 	}
-	f := &pluginFactory{logger: m.logger(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
+	f := &pluginFactory{logger: m.logger(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
 	var errs hcl.Diagnostics
 	for _, typ := range providerTypes(cfg, snap) {
 		if lf == nil || lf.Providers[typ] == nil {

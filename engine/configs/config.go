@@ -27,6 +27,16 @@ type Config struct {
 	ProviderConfigs map[addrs.ProviderConfig]*Provider
 	Resources       map[addrs.Resource]*Resource
 	Artifacts       *Artifacts
+	// Settings is the llmops block, nil when there is none.
+	Settings *Settings
+}
+
+// Backend is the configured state backend, nil for the default (SQLite).
+func (c *Config) Backend() *Backend {
+	if c == nil || c.Settings == nil {
+		return nil
+	}
+	return c.Settings.Backend
 }
 
 // SortedResources returns the resources ordered by address.

@@ -2,8 +2,9 @@
 // file nests deeper than MaxNesting (CheckNesting, so that the recursive
 // parser cannot exhaust its stack), parses every `*.llmops.hcl` file with
 // hclsyntax, decodes the fixed top-level structure
-// (variables, locals, outputs, providers, the artifact store, lifecycle
-// kind blocks and `resource` blocks with their meta-arguments) and keeps
+// (variables, locals, outputs, providers, the artifact store, the llmops
+// settings block with the state backend, lifecycle kind blocks and
+// `resource` blocks with their meta-arguments) and keeps
 // each resource's provider-owned body as an hcl.Body, to be decoded later
 // against the provider's schema.
 //

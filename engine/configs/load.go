@@ -20,35 +20,12 @@ const FileSuffix = ".llmops.hcl"
 
 // LoadDir loads every *.llmops.hcl file of dir (not recursive).
 func LoadDir(dir string) (*Config, hcl.Diagnostics) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the configuration directory", Detail: err.Error()}}
-	}
-	entries, err := os.ReadDir(abs)
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read the configuration directory",
-			Detail:   fmt.Sprintf("%s. Run llmops in the directory that holds your *.llmops.hcl files, or pass -chdir=DIR.", err),
-		}}
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), FileSuffix) && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	srcs := make(map[string][]byte, len(names))
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(abs, n))
-		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read a configuration file", Detail: err.Error()}}
-		}
-		srcs[n] = b
+	abs, srcs, diags := readDir(dir)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	cfg, diags := LoadSources(abs, srcs)
-	if len(names) == 0 && !diags.HasErrors() {
+	if len(srcs) == 0 && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "No configuration files",
@@ -56,6 +33,67 @@ func LoadDir(dir string) (*Config, hcl.Diagnostics) {
 		})
 	}
 	return cfg, diags
+}
+
+// LoadSettings reads only the llmops block of the configuration in dir:
+// enough for the commands that need the state but not the objects (show,
+// history, ...), which so keep working while a resource block has an
+// error. A directory without configuration files has no settings (nil).
+// sources are the files read, for rendering diagnostics.
+func LoadSettings(dir string) (settings *Settings, sources map[string][]byte, diags hcl.Diagnostics) {
+	_, srcs, diags := readDir(dir)
+	if diags.HasErrors() {
+		return nil, srcs, diags
+	}
+	names := make([]string, 0, len(srcs))
+	for n := range srcs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parser := hclparse.NewParser()
+	c := &Config{}
+	for _, n := range names {
+		f, ds := parser.ParseHCL(srcs[n], n)
+		diags = append(diags, ds...)
+		if f == nil || ds.HasErrors() {
+			continue
+		}
+		content, _, ds := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "llmops"}}})
+		diags = append(diags, ds...)
+		for _, b := range content.Blocks {
+			diags = append(diags, c.addSettings(b)...)
+		}
+	}
+	return c.Settings, srcs, diags
+}
+
+// readDir reads the configuration files of dir, keyed by name.
+func readDir(dir string) (string, map[string][]byte, hcl.Diagnostics) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the configuration directory", Detail: err.Error()}}
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return abs, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read the configuration directory",
+			Detail:   fmt.Sprintf("%s. Run llmops in the directory that holds your *.llmops.hcl files, or pass -chdir=DIR.", err),
+		}}
+	}
+	srcs := map[string][]byte{}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, FileSuffix) || strings.HasPrefix(n, ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(abs, n))
+		if err != nil {
+			return abs, srcs, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read a configuration file", Detail: err.Error()}}
+		}
+		srcs[n] = b
+	}
+	return abs, srcs, nil
 }
 
 // LoadSources loads a configuration from file contents keyed by file name
@@ -116,6 +154,7 @@ var fileSchema = func() *hcl.BodySchema {
 		{Type: "artifacts"},
 		{Type: "resource", LabelNames: []string{"type", "name"}},
 		{Type: "module", LabelNames: []string{"name"}},
+		{Type: "llmops"},
 	}}
 	for _, k := range addrs.Kinds {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: k, LabelNames: []string{"name"}})
@@ -138,6 +177,8 @@ func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
 			diags = append(diags, c.addProvider(b)...)
 		case "artifacts":
 			diags = append(diags, c.addArtifacts(b)...)
+		case "llmops":
+			diags = append(diags, c.addSettings(b)...)
 		case "resource":
 			diags = append(diags, c.addResource(b, b.Labels[0], b.Labels[1])...)
 		case "module":
@@ -159,7 +200,7 @@ func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
 func improveTopLevelDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 	for _, d := range diags {
 		if d.Summary == "Unsupported block type" {
-			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are variable, locals, output, provider, artifacts, resource, module and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
+			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are llmops, variable, locals, output, provider, artifacts, resource, module and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
 		}
 	}
 	return diags

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,10 @@ type StartOptions struct {
 	// Env is added to the provider's environment (which otherwise is the
 	// environment of llmops).
 	Env []string
+	// Unset names variables of llmops's environment that the provider (and
+	// so the jobs it starts) does not inherit: credentials of llmops's own,
+	// such as those of a PostgreSQL state.
+	Unset []string
 	// Reattach attaches to a provider already running in debug mode instead
 	// of starting Path. When nil, $LLMOPS_REATTACH_PROVIDERS is consulted.
 	Reattach *plugin.ReattachConfig
@@ -94,7 +100,7 @@ func Start(ctx context.Context, opts StartOptions) (protocol.Provider, error) {
 		}
 		cmd := exec.Command(opts.Path)
 		// The host's environment, then opts.Env, which wins over it.
-		cmd.Env = append(os.Environ(), EnvLogLevel+"="+logger.GetLevel().String())
+		cmd.Env = append(environWithout(os.Environ(), opts.Unset), EnvLogLevel+"="+logger.GetLevel().String())
 		cmd.Env = append(cmd.Env, opts.Env...)
 		cfg.Cmd = cmd
 		cfg.SkipHostEnv = true
@@ -237,4 +243,19 @@ func (c *Client) resourceType(ctx context.Context, name string) (cty.Type, proto
 		return cty.NilType, diags
 	}
 	return sc.resourceType(c.name, name)
+}
+
+// environWithout is env without the variables named in unset.
+func environWithout(env, unset []string) []string {
+	if len(unset) == 0 {
+		return env
+	}
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(unset, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -258,3 +258,34 @@ func TestStartMissingBinary(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A variable named in Unset does not reach the provider: here the null
+// provider's crash switch, set in this process's environment, is not
+// inherited, so the provider survives the call it would crash at.
+func TestUnsetIsNotInherited(t *testing.T) {
+	t.Setenv("LLMOPS_NULL_TEST_CRASH_AFTER", "1")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plugin.Start(context.Background(), plugin.StartOptions{
+		Path: exe, Type: "null", Env: []string{envMode + "=null"}, Unset: []string{"LLMOPS_NULL_TEST_CRASH_AFTER"},
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}}),
+	})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	for i := range 3 {
+		if r := createNull(ctx, p); r.Diagnostics.HasErrors() {
+			t.Fatalf("apply %d: %v (the provider inherited the variable)", i+1, r.Diagnostics.Err())
+		}
+	}
+	// And without Unset it is inherited: the same switch crashes it.
+	crashing := startSubprocess(t, "null", "null")
+	createNull(ctx, crashing)
+	if r := createNull(ctx, crashing); !r.Diagnostics.HasErrors() {
+		t.Fatal("the provider did not inherit the variable without Unset")
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,12 +15,14 @@ import (
 // TestCrashHelper is the child process of TestSIGKILLDuringApply: it takes
 // the lock, begins a version, records objects and waits to be killed.
 func TestCrashHelper(t *testing.T) {
-	path := os.Getenv("LLMOPS_STATE_CRASH_HELPER")
-	if path == "" {
+	locator := os.Getenv("LLMOPS_STATE_CRASH_HELPER")
+	if locator == "" {
 		t.Skip("helper process only")
 	}
 	ctx := context.Background()
-	s, err := OpenSQLite(ctx, path)
+	b, loc, err := backendFromLocator(locator)
+	must(t, err)
+	s, err := b.open(ctx, loc)
 	must(t, err)
 	_, _, err = s.Lock(ctx, LockInfo{Operation: "apply"}, 0)
 	must(t, err)
@@ -35,14 +36,17 @@ func TestCrashHelper(t *testing.T) {
 
 // A process killed in the middle of an apply loses nothing it recorded:
 // the next open finds its objects, marks its version partial, and the
-// next Lock takes over its lock with a warning.
-func TestSIGKILLDuringApply(t *testing.T) {
+// next Lock takes over its lock with a warning. For PostgreSQL, the
+// killed process's connection ends with it, and with it the lock.
+func TestSIGKILLDuringApply(t *testing.T) { forEachBackend(t, testSIGKILLDuringApply) }
+
+func testSIGKILLDuringApply(t *testing.T, b *testBackend) {
 	if testing.Short() {
 		t.Skip("starts a process")
 	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := OpenSQLite(ctx, path)
+	loc := b.fresh(t)
+	s, err := b.open(ctx, loc)
 	must(t, err)
 	w := begin(t, s, "apply")
 	put(t, w, mkObj("model.before", "1"))
@@ -51,7 +55,7 @@ func TestSIGKILLDuringApply(t *testing.T) {
 	must(t, s.Close())
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
-	cmd.Env = append(os.Environ(), "LLMOPS_STATE_CRASH_HELPER="+path)
+	cmd.Env = append(os.Environ(), "LLMOPS_STATE_CRASH_HELPER="+crashLocator(b, loc))
 	out, err := cmd.StdoutPipe()
 	must(t, err)
 	cmd.Stderr = os.Stderr
@@ -81,11 +85,20 @@ func TestSIGKILLDuringApply(t *testing.T) {
 	must(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
 
-	s, err = OpenSQLite(ctx, path)
-	must(t, err)
+	// The server notices the end of the killed process's connection at
+	// once, but not synchronously: open until the version is recovered.
+	var vs []VersionInfo
+	waitFor(t, "the next open to mark the killed apply's version partial", 30*time.Second, func() bool {
+		if s != nil {
+			s.Close()
+		}
+		s, err = b.open(ctx, loc)
+		must(t, err)
+		vs, err = s.Versions(ctx)
+		must(t, err)
+		return len(vs) == 2 && vs[1].Status != VersionInProgress
+	})
 	defer s.Close()
-	vs, err := s.Versions(ctx)
-	must(t, err)
 	if len(vs) != 2 || vs[1].Status != VersionPartial || vs[1].ObjectCount != 501 {
 		t.Fatalf("versions after the crash: %+v", vs)
 	}

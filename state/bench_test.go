@@ -27,8 +27,10 @@ func benchObj(i int, rev string) *Object {
 }
 
 // BenchmarkPutObject: each op records a new object in its own transaction.
-func BenchmarkPutObject(b *testing.B) {
-	s := openTest(b)
+func BenchmarkPutObject(b *testing.B) { benchEachBackend(b, benchPutObject) }
+
+func benchPutObject(b *testing.B, be *testBackend) {
+	s := be.openNew(b)
 	w := begin(b, s, "apply")
 	ctx := context.Background()
 	b.ResetTimer()
@@ -41,8 +43,10 @@ func BenchmarkPutObject(b *testing.B) {
 
 // BenchmarkPutObjectSupersede: each op supersedes an object of an earlier
 // version (end the old row, insert the new one).
-func BenchmarkPutObjectSupersede(b *testing.B) {
-	s := openTest(b)
+func BenchmarkPutObjectSupersede(b *testing.B) { benchEachBackend(b, benchPutObjectSupersede) }
+
+func benchPutObjectSupersede(b *testing.B, be *testBackend) {
+	s := be.openNew(b)
 	ctx := context.Background()
 	w := begin(b, s, "apply")
 	for i := 0; i < b.N; i++ {
@@ -60,8 +64,8 @@ func BenchmarkPutObjectSupersede(b *testing.B) {
 
 // fill10k writes 10,000 objects in version 1 and then `versions` more
 // versions, each superseding 50 objects.
-func fill10k(b *testing.B, versions int) *SQLiteStore {
-	s := openTest(b)
+func fill10k(b *testing.B, be *testBackend, versions int) Store {
+	s := be.openNew(b)
 	w := begin(b, s, "apply")
 	for i := range 10000 {
 		put(b, w, benchObj(i, "a"))
@@ -77,7 +81,9 @@ func fill10k(b *testing.B, versions int) *SQLiteStore {
 	return s
 }
 
-func BenchmarkSnapshot10k(b *testing.B) {
+func BenchmarkSnapshot10k(b *testing.B) { benchEachBackend(b, benchSnapshot10k) }
+
+func benchSnapshot10k(b *testing.B, be *testBackend) {
 	for _, bc := range []struct {
 		name     string
 		versions int
@@ -88,7 +94,7 @@ func BenchmarkSnapshot10k(b *testing.B) {
 		{"old-serial-after-200-versions", 200, 100},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := fill10k(b, bc.versions)
+			s := fill10k(b, be, bc.versions)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				snap, err := s.Snapshot(context.Background(), bc.serial)
@@ -100,8 +106,10 @@ func BenchmarkSnapshot10k(b *testing.B) {
 	}
 }
 
-func BenchmarkVersions200x10k(b *testing.B) {
-	s := fill10k(b, 200)
+func BenchmarkVersions200x10k(b *testing.B) { benchEachBackend(b, benchVersions200x10k) }
+
+func benchVersions200x10k(b *testing.B, be *testBackend) {
+	s := fill10k(b, be, 200)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		vs, err := s.Versions(context.Background())
@@ -113,11 +121,13 @@ func BenchmarkVersions200x10k(b *testing.B) {
 
 // TestApply10kDuration checks the engine's budget: 10,000 objects, each in
 // its own transaction, in a few seconds.
-func TestApply10kDuration(t *testing.T) {
+func TestApply10kDuration(t *testing.T) { forEachBackend(t, testApply10kDuration) }
+
+func testApply10kDuration(t *testing.T, b *testBackend) {
 	if testing.Short() {
 		t.Skip("writes 10,000 objects")
 	}
-	s := openTest(t)
+	s := b.openNew(t)
 	w := begin(t, s, "apply")
 	start := time.Now()
 	for i := range 10000 {

@@ -3,8 +3,8 @@ package state
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,14 +12,11 @@ import (
 	"github.com/llmops/llmops/addrs"
 )
 
+// openTest opens a new SQLite state for t: for the tests of what only
+// SQLite has (its file, its journal).
 func openTest(t testing.TB) *SQLiteStore {
 	t.Helper()
-	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "sub", "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return sqliteBackend.openNew(t).(*SQLiteStore)
 }
 
 func ri(s string) addrs.ResourceInstance {
@@ -104,9 +101,11 @@ func sameObject(a, b *Object) bool {
 	return reflect.DeepEqual(norm(a), norm(b))
 }
 
-func TestRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) { forEachBackend(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	if n, err := s.LatestSerial(ctx); err != nil || n != 0 {
 		t.Fatalf("LatestSerial of a new store = %d, %v", n, err)
 	}
@@ -198,9 +197,11 @@ func TestRoundTrip(t *testing.T) {
 
 // TestHistory writes three versions (create, update/replace, remove) and
 // checks that every older snapshot is exactly what was current then.
-func TestHistory(t *testing.T) {
+func TestHistory(t *testing.T) { forEachBackend(t, testHistory) }
+
+func testHistory(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 
 	w := begin(t, s, "apply")
 	put(t, w, mkObj("model.a", "a1"))
@@ -291,9 +292,11 @@ func TestHistory(t *testing.T) {
 	}
 }
 
-func TestSameSerialPutReplaces(t *testing.T) {
+func TestSameSerialPutReplaces(t *testing.T) { forEachBackend(t, testSameSerialPutReplaces) }
+
+func testSameSerialPutReplaces(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	w := begin(t, s, "apply")
 	put(t, w, mkObj("model.a", "old"))
 	finish(t, w)
@@ -332,9 +335,11 @@ func TestSameSerialPutReplaces(t *testing.T) {
 	}
 }
 
-func TestConcurrentPutObject(t *testing.T) {
+func TestConcurrentPutObject(t *testing.T) { forEachBackend(t, testConcurrentPutObject) }
+
+func testConcurrentPutObject(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	w := begin(t, s, "apply")
 	const goroutines, each = 20, 50
 	var wg sync.WaitGroup
@@ -376,23 +381,26 @@ func TestConcurrentPutObject(t *testing.T) {
 	}
 }
 
-func TestTwoStoresOneFile(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	a, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+// Two stores on one state (two processes, or two machines for
+// PostgreSQL) see each other's writes and agree on serials.
+func TestTwoStoresOneState(t *testing.T) { forEachBackend(t, testTwoStoresOneState) }
+
+func testTwoStoresOneState(t *testing.T, be *testBackend) {
+	loc := be.fresh(t)
+	a := be.openAt(t, loc)
+	b := be.openAt(t, loc)
 	if a.Lineage() != b.Lineage() {
 		t.Fatalf("lineages differ: %s %s", a.Lineage(), b.Lineage())
 	}
 	w := begin(t, a, "apply")
+	// An intent record written by one is what the other's plan sees
+	// while the apply runs (or after it died).
+	intent := mkObj("model.a", "")
+	intent.Status = StatusCreating
+	put(t, w, intent)
+	if o := snapshot(t, b, 0).Object(ri("model.a")); o == nil || o.Status != StatusCreating {
+		t.Fatalf("b does not see a's intent record: %+v", o)
+	}
 	put(t, w, mkObj("model.a", "1"))
 	if got := values(snapshot(t, b, 0)); got["model.a"] != val("1") {
 		t.Fatalf("b does not see a's write: %v", got)
@@ -402,11 +410,44 @@ func TestTwoStoresOneFile(t *testing.T) {
 	if w2.Serial() != 2 {
 		t.Fatalf("second store's serial %d", w2.Serial())
 	}
+	// Both write one address at once: each write is whole, the last wins.
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for i, w := range []Writer{begin(t, a, "apply"), begin(t, b, "apply")} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				if err := w.PutObject(context.Background(), mkObj(fmt.Sprintf("model.m%d", j), fmt.Sprint(i))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !strings.Contains(err.Error(), "is stale") {
+			t.Fatal(err)
+		}
+	}
+	snap := snapshot(t, a, 0)
+	for j := range 20 {
+		if h, _ := a.ObjectHistory(context.Background(), ri(fmt.Sprintf("model.m%d", j))); len(h) == 0 || len(h) > 2 {
+			t.Errorf("model.m%d has %d rows", j, len(h))
+		}
+	}
+	if len(snap.Objects) != 21 {
+		t.Errorf("%d objects, want 21: %v", len(snap.Objects), values(snap))
+	}
 }
 
-func TestStaleWriter(t *testing.T) {
+func TestStaleWriter(t *testing.T) { forEachBackend(t, testStaleWriter) }
+
+func testStaleWriter(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	w1 := begin(t, s, "apply")
 	w2 := begin(t, s, "apply")
 	put(t, w2, mkObj("model.a", "2"))

@@ -10,9 +10,11 @@ import (
 	"time"
 )
 
-func TestEvents(t *testing.T) {
+func TestEvents(t *testing.T) { forEachBackend(t, testEvents) }
+
+func testEvents(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	for i := range 5 {
 		ev := Event{Kind: "monitor.breach", Addr: "monitor.m", Message: fmt.Sprint("breach ", i)}
 		if i == 4 {
@@ -37,9 +39,11 @@ func TestEvents(t *testing.T) {
 	}
 }
 
-func TestBackup(t *testing.T) {
+func TestBackup(t *testing.T) { forEachBackend(t, testBackup) }
+
+func testBackup(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	w := begin(t, s, "apply")
 	for i := range 100 {
 		put(t, w, mkObj(fmt.Sprintf("null_value.r[%d]", i), fmt.Sprint(i)))
@@ -58,20 +62,21 @@ func TestBackup(t *testing.T) {
 	if err := s.Backup(ctx, dst); err == nil {
 		t.Error("Backup overwrote an existing file")
 	}
-	b, err := OpenSQLite(ctx, dst)
+	// Every backend backs up to a SQLite file.
+	bk, err := OpenSQLite(ctx, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	if b.Lineage() != s.Lineage() {
-		t.Errorf("lineage %s, want %s", b.Lineage(), s.Lineage())
+	defer bk.Close()
+	if bk.Lineage() != s.Lineage() {
+		t.Errorf("lineage %s, want %s", bk.Lineage(), s.Lineage())
 	}
 	for _, serial := range []int64{1, 2} {
-		if got, want := values(snapshot(t, b, serial)), values(snapshot(t, s, serial)); !reflect.DeepEqual(got, want) {
+		if got, want := values(snapshot(t, bk, serial)), values(snapshot(t, s, serial)); !reflect.DeepEqual(got, want) {
 			t.Errorf("serial %d differs in the backup", serial)
 		}
 	}
-	if snap := snapshot(t, b, 1); len(snap.Outputs) != 1 {
+	if snap := snapshot(t, bk, 1); len(snap.Outputs) != 1 {
 		t.Errorf("backup outputs %+v", snap.Outputs)
 	}
 }

@@ -19,9 +19,11 @@ func deposed(snap *Snapshot) map[string]string {
 // A create_before_destroy replacement deposes the old object, records the
 // new one, then forgets the old one once destroyed; every step is a
 // version of its own and history is unaffected.
-func TestDeposeAndRemove(t *testing.T) {
+func TestDeposeAndRemove(t *testing.T) { forEachBackend(t, testDeposeAndRemove) }
+
+func testDeposeAndRemove(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	w := begin(t, s, "apply")
 	put(t, w, mkObj("null_value.a", "old"))
 	put(t, w, mkObj("null_value.b", "b"))
@@ -82,9 +84,11 @@ func TestDeposeAndRemove(t *testing.T) {
 
 // A replacement whose create made nothing restores the deposed object,
 // ending the create's intent, in one step.
-func TestRestoreDeposed(t *testing.T) {
+func TestRestoreDeposed(t *testing.T) { forEachBackend(t, testRestoreDeposed) }
+
+func testRestoreDeposed(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	w := begin(t, s, "apply")
 	put(t, w, mkObj("null_value.a", "old"))
 	finish(t, w)

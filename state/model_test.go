@@ -16,9 +16,11 @@ import (
 // some left unfinished, then checks the latest snapshot against a model,
 // that every snapshot agrees with the counts of Versions, and that each
 // address's history has the expected, non-overlapping rows.
-func TestRandomHistory(t *testing.T) {
+func TestRandomHistory(t *testing.T) { forEachBackend(t, testRandomHistory) }
+
+func testRandomHistory(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	addrsPool := make([]string, 30)
 	for i := range addrsPool {
@@ -83,9 +85,11 @@ func TestRandomHistory(t *testing.T) {
 
 // TestRandomHistorySnapshots checks each older snapshot against a model
 // kept at every serial.
-func TestRandomHistorySnapshots(t *testing.T) {
+func TestRandomHistorySnapshots(t *testing.T) { forEachBackend(t, testRandomHistorySnapshots) }
+
+func testRandomHistorySnapshots(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	cur := map[string]string{}
 	model := map[int64]map[string]string{}

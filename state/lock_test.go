@@ -23,16 +23,11 @@ func deadPID(t *testing.T) int {
 	return pid
 }
 
-// fakeLock writes a lock row as another process would have.
-func fakeLock(t *testing.T, s *SQLiteStore, h LockInfo) {
-	t.Helper()
-	execSQL(t, s, `INSERT INTO lock (one, id, who, host, pid, operation, created_at) VALUES (1, ?, ?, ?, ?, ?, ?)`,
-		h.ID, h.Who, h.Host, h.PID, h.Operation, fmtTime(h.Created))
-}
+func TestLock(t *testing.T) { forEachBackend(t, testLock) }
 
-func TestLock(t *testing.T) {
+func testLock(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := b.openNew(t)
 	if h, err := s.CurrentLock(ctx); h != nil || err != nil {
 		t.Fatalf("CurrentLock of a new store: %v %v", h, err)
 	}
@@ -97,12 +92,13 @@ func TestLock(t *testing.T) {
 }
 
 // A waiting Lock gets the lock once the holder releases it.
-func TestLockWaitsForRelease(t *testing.T) {
+func TestLockWaitsForRelease(t *testing.T) { forEachBackend(t, testLockWaitsForRelease) }
+
+func testLockWaitsForRelease(t *testing.T, b *testBackend) {
 	ctx := context.Background()
-	s := openTest(t)
-	other, err := OpenSQLite(ctx, s.Path()) // another "process"
-	must(t, err)
-	defer other.Close()
+	loc := b.fresh(t)
+	s := b.openAt(t, loc)
+	other := b.openAt(t, loc) // another process
 	id, _, err := other.Lock(ctx, LockInfo{Operation: "apply"}, 0)
 	must(t, err)
 	go func() {
@@ -119,31 +115,44 @@ func TestLockWaitsForRelease(t *testing.T) {
 	}
 }
 
-func TestLockTakeover(t *testing.T) {
+func TestLockTakeover(t *testing.T) { forEachBackend(t, testLockTakeover) }
+
+func testLockTakeover(t *testing.T, b *testBackend) {
 	ctx := context.Background()
 	host, _ := os.Hostname()
 	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	// live: the holder still runs (SQLite checks its pid on this host,
+	// PostgreSQL whether its connection holds the advisory lock).
 	cases := []struct {
 		name     string
 		holder   LockInfo
-		takeover bool
+		live     bool
+		takeover map[string]bool // by backend
 	}{
-		{"dead pid on this host", LockInfo{ID: "old", Who: "bob@" + host, Host: host, Operation: "apply"}, true},
-		{"dead pid on another host", LockInfo{ID: "old", Who: "bob@far", Host: "far-away-host", Operation: "apply"}, false},
-		{"live pid on this host", LockInfo{ID: "old", Who: "bob@" + host, Host: host, PID: os.Getppid(), Operation: "apply"}, false},
-		{"no pid", LockInfo{ID: "old", Who: "bob@" + host, Host: host, PID: 0, Operation: "apply"}, false},
+		{"dead pid on this host", LockInfo{ID: "old", Who: "bob@" + host, Host: host, Operation: "apply"}, false,
+			map[string]bool{"sqlite": true, "postgres": true}},
+		{"dead pid on another host", LockInfo{ID: "old", Who: "bob@far", Host: "far-away-host", Operation: "apply"}, false,
+			map[string]bool{"sqlite": false, "postgres": true}},
+		{"live pid on this host", LockInfo{ID: "old", Who: "bob@" + host, Host: host, PID: os.Getppid(), Operation: "apply"}, true,
+			map[string]bool{"sqlite": false, "postgres": false}},
+		{"no pid", LockInfo{ID: "old", Who: "bob@" + host, Host: host, PID: 0, Operation: "apply"}, true,
+			map[string]bool{"sqlite": false, "postgres": false}},
+		{"live on another host", LockInfo{ID: "old", Who: "bob@far", Host: "far-away-host", Operation: "apply"}, true,
+			map[string]bool{"sqlite": false, "postgres": false}},
+		{"connection gone, pid alive on this host", LockInfo{ID: "old", Who: "bob@" + host, Host: host, PID: os.Getppid(), Operation: "apply"}, false,
+			map[string]bool{"sqlite": false, "postgres": true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := openTest(t)
+			s := b.openNew(t)
 			h := c.holder
 			h.Created = created
 			if h.PID == 0 && c.name != "no pid" {
 				h.PID = deadPID(t)
 			}
-			fakeLock(t, s, h)
+			b.fakeLock(t, s, h, c.live)
 			id, warning, err := s.Lock(ctx, LockInfo{Operation: "plan"}, 0)
-			if !c.takeover {
+			if !c.takeover[b.name] {
 				var le *LockedError
 				if !errors.As(err, &le) || le.Holder != h {
 					t.Fatalf("got %q %v, want LockedError with holder %+v", id, err, h)
@@ -156,7 +165,7 @@ func TestLockTakeover(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if id == "" || id == "old" || !strings.Contains(warning, "bob@") || !strings.Contains(warning, "no longer exists") {
+			if id == "" || id == "old" || !strings.Contains(warning, "bob@") || !strings.Contains(warning, b.takeover) {
 				t.Errorf("id %q warning %q", id, warning)
 			}
 			if cur, _ := s.CurrentLock(ctx); cur == nil || cur.ID != id || cur.PID != os.Getpid() || cur.Operation != "plan" {
