@@ -258,15 +258,10 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 	}
 	if cycles := cg.g.Cycles(nodeLess); len(cycles) > 0 {
 		for _, cyc := range cycles {
-			names := make([]string, 0, len(cyc)+1)
-			for _, n := range cyc {
-				names = append(names, n.String())
-			}
-			names = append(names, cyc[0].String())
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Dependency cycle",
-				Detail:   fmt.Sprintf("These objects depend on each other in a cycle: %s. Break the cycle by removing one of these references.", strings.Join(names, " -> ")),
+				Detail:   fmt.Sprintf("These objects depend on each other in a cycle: %s. Break the cycle by removing one of these references.", cyclePath(cyc)),
 				Subject:  e.nodeRange(cyc[0]),
 			})
 		}
@@ -398,4 +393,16 @@ func (e *Engine) providerConfig(addr addrs.ProviderConfig) *configs.Provider {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.implied[addr]
+}
+
+// cyclePath writes a cycle as "a -> b -> c -> a".
+func cyclePath(cyc []node) string {
+	names := make([]string, 0, len(cyc)+1)
+	for _, n := range cyc {
+		names = append(names, n.String())
+	}
+	if len(cyc) > 0 {
+		names = append(names, cyc[0].String())
+	}
+	return strings.Join(names, " -> ")
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -82,11 +83,9 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	if p.Lineage != "" && p.Lineage != e.opts.Store.Lineage() {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is for a different state", Detail: fmt.Sprintf("The plan was made against state lineage %s, but this state is %s. Plan again against this state.", p.Lineage, e.opts.Store.Lineage())}}
-	}
-	if p.PrevSerial != snap.Serial {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: fmt.Sprintf("The state has changed since the plan was made (serial %d then, %d now). Run plan again.", p.PrevSerial, snap.Serial)}}
+	var stale *plans.StaleError
+	if err := p.CheckState(e.opts.Store.Lineage(), snap.Serial); errors.As(err, &stale) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: stale.Summary, Detail: stale.Detail}}
 	}
 	cg, ds := e.prepareGraph(ctx, recorded)
 	diags = append(diags, ds...)
@@ -112,7 +111,12 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	}
 	g := w.addDestroyNodes()
 	if cycles := g.Cycles(nodeLess); len(cycles) > 0 {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Dependency cycle in the apply order", Detail: fmt.Sprintf("Replacing and destroying these objects would need each to go before the other: %v. Apply the changes in two steps with -target.", cycles[0])}}
+		var ds hcl.Diagnostics
+		for _, c := range cycles {
+			ds = append(ds, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle in the apply order",
+				Detail: fmt.Sprintf("Replacing and destroying these objects would need each to go before the other: %s. Apply the changes in two steps with -target.", cyclePath(c))})
+		}
+		return nil, ds
 	}
 	stopBeat := w.inflight.start()
 	g.Walk(ctx, 0, w.visit, w.markSkipped)
