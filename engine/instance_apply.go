@@ -13,117 +13,66 @@ import (
 	"github.com/llmops/llmops/state"
 )
 
+// applying is one change being applied: what the apply step's parts
+// share.
+type applying struct {
+	x    *instance
+	w    *applyWalk
+	ch   *plans.ResourceInstanceChange
+	meta objMeta
+	cv   configValue
+	req  planRequest
+	p    planned
+	// deposedKey names the old object of a create_before_destroy
+	// replacement, deposed before the create.
+	deposedKey string
+	start      time.Time
+	resp       protocol.ApplyResourceChangeResponse
+	// raw is the provider's new value; newVal the same, marked and
+	// versioned, as recorded.
+	raw, newVal cty.Value
+}
+
 // apply carries out one planned change (anything but a delete) and
 // records the result. It returns the value references see and whether
 // the change succeeded.
 func (x *instance) apply(ctx context.Context, w *applyWalk, ch *plans.ResourceInstanceChange) (cty.Value, bool, hcl.Diagnostics) {
-	meta := x.meta()
-	switch ch.Action {
-	case plans.NoOp:
-		if x.priorStatus() == state.StatusPending {
-			return x.wait(ctx, w, x.prior, meta, plans.NoOp)
-		}
-		// Accept what refresh found (drift, or a finished long operation).
-		if err := x.persist(w.rec, ch.Before, x.priorPrivate(), state.StatusReady, nil, meta); err != nil {
-			return ch.Before, false, stateWriteDiag(err)
-		}
-		return ch.Before, true, nil
-	case plans.Wait:
-		if x.prior == nil {
-			return ch.After, true, nil
-		}
-		return x.wait(ctx, w, x.prior, meta, plans.Wait)
+	a := &applying{x: x, w: w, ch: ch, meta: x.meta()}
+	if ch.Action == plans.NoOp || ch.Action == plans.Wait {
+		return x.applyNoChange(ctx, w, ch, a.meta)
 	}
-
-	cv, diags := x.applyConfig(w, ch)
-	if diags.HasErrors() {
+	if v, diags := a.prepare(); diags.HasErrors() {
 		w.fail(x.addr, ch.Action, diags.Error())
-		return x.unknown(), false, diags
+		return v, false, diags
+	} else if v != cty.NilVal {
+		return v, true, diags // nothing to do after all
 	}
-	req := planRequest{config: cv, prior: cty.NullVal(x.schema.Block.ImpliedType())}
-	if ch.Action == plans.Update {
-		// The object as the plan saw it (refreshed), as Terraform does.
-		req.prior, _ = ch.Before.UnmarkDeep()
-		req.priorPrivate = x.priorPrivate()
-	} else if x.prior == nil {
-		req.priorPrivate = ch.Private // an interrupted create's private data
-	}
-	if ch.Action.IsReplace() {
-		meta.version++
-	}
-	p, ds := x.finalPlan(w.callCtx, ch, req)
-	diags = append(diags, ds...)
-	if diags.HasErrors() {
-		w.fail(x.addr, ch.Action, diags.Error())
-		if ch.Action == plans.Update {
-			return x.prior.value, false, diags
-		}
-		return x.unknown(), false, diags
-	}
-	if ch.Action == plans.Update && valuesEqual(p.value, req.prior) && valuesEqual(ch.Before, x.prior.value) {
-		// Now that its dependencies are applied, the update changes
-		// nothing: no call, no new history row, not counted.
-		return x.prior.value, true, diags
-	}
-
-	// create_before_destroy: the old object is first recorded as deposed
-	// (one transaction), so that it stays in the state until it is
-	// destroyed, whatever happens next.
-	deposedKey := ""
 	if ch.Action == plans.CreateThenDelete && x.prior != nil {
-		deposedKey = newDeposedKey()
-		wr, err := w.rec.writer()
-		if err == nil {
-			err = wr.Depose(w.callCtx, x.addr, deposedKey)
-		}
-		if err != nil {
+		var err error
+		if a.deposedKey, err = x.depose(w); err != nil {
 			w.fail(x.addr, ch.Action, err.Error())
 			return x.prior.value, false, stateWriteDiag(err)
 		}
 	}
-
-	// Intent before effect: a create is recorded before the provider is
-	// asked, so that a crash between the two never orphans what the
-	// provider made (the next plan plans the create again and the
-	// provider adopts the object it finds). Objects that live only in the
-	// state have nothing to orphan.
-	creating := req.prior.IsNull()
-	if creating && !x.stateOnly() {
-		intent := cty.UnknownAsNull(cv.mark(p.value))
-		if err := x.persist(w.rec, intent, p.private, state.StatusCreating, nil, meta); err != nil {
+	if err := a.intent(); err != nil {
+		w.fail(x.addr, ch.Action, err.Error())
+		return x.unknown(), false, stateWriteDiag(err)
+	}
+	a.call()
+	if a.resp.Diagnostics.HasErrors() {
+		return a.failed()
+	}
+	warnings := x.diags(a.resp.Diagnostics)
+	if a.resp.Pending == nil {
+		if found := checkApplied(a.p.value, a.raw); len(found) > 0 {
+			return a.inconsistent(found)
+		}
+		if err := x.persist(w.rec, a.newVal, a.resp.Private, state.StatusReady, nil, a.meta); err != nil {
 			w.fail(x.addr, ch.Action, err.Error())
-			return x.unknown(), false, stateWriteDiag(err)
+			return a.newVal, false, stateWriteDiag(err)
 		}
-	}
-	start := w.inflight.begin(x.addr, ch.Action)
-	x.e.hooks.PreApply(x.addr, ch.Action)
-	resp := x.prov.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
-		TypeName: x.typ(), PriorState: req.prior, PlannedState: p.value, Config: cv.raw, PlannedPrivate: p.private,
-	})
-	w.inflight.end(x.addr)
-	raw := resp.NewState
-	if raw == cty.NilVal {
-		raw = cty.NullVal(x.schema.Block.ImpliedType())
-	}
-	newVal := withVersion(x.addr, cv.mark(raw), meta.version)
-
-	if resp.Diagnostics.HasErrors() {
-		return x.applyFailed(w, ch, resp, newVal, meta, deposedKey, creating, start)
-	}
-	warnings := x.diags(resp.Diagnostics)
-	if resp.Pending == nil {
-		if found := checkApplied(p.value, raw); len(found) > 0 {
-			return x.applyInconsistent(w, ch, resp, newVal, meta, cv, found, start)
-		}
-	}
-	if resp.Pending != nil {
-		if err := x.persist(w.rec, newVal, resp.Private, state.StatusPending, resp.Pending, meta); err != nil {
-			w.fail(x.addr, ch.Action, err.Error())
-			return newVal, false, stateWriteDiag(err)
-		}
-		rec := &recordedObject{obj: &state.Object{Addr: x.addr, Provider: meta.provider, Status: state.StatusPending, Private: resp.Private,
-			PendingHandle: resp.Pending.Handle, PendingStatus: resp.Pending.Status, Version: meta.version}, value: newVal}
-		v, ok, ds := x.wait(ctx, w, rec, meta, ch.Action)
+	} else {
+		v, ok, ds := a.pending(ctx)
 		warnings = append(warnings, ds...)
 		if !ok {
 			return v, false, warnings
@@ -132,19 +81,123 @@ func (x *instance) apply(ctx context.Context, w *applyWalk, ch *plans.ResourceIn
 			w.count(ch.Action)
 			return v, true, warnings
 		}
-		newVal = v
-	} else if err := x.persist(w.rec, newVal, resp.Private, state.StatusReady, nil, meta); err != nil {
-		w.fail(x.addr, ch.Action, err.Error())
-		return newVal, false, stateWriteDiag(err)
+		a.newVal = v
 	}
-	if deposedKey != "" {
-		if ds := x.destroyReplaced(w, deposedKey, newVal, ch.Action, start); ds.HasErrors() {
-			return newVal, false, ds
+	if a.deposedKey != "" {
+		if ds := a.destroyReplaced(); ds.HasErrors() {
+			return a.newVal, false, ds
 		}
 	}
 	w.count(ch.Action)
-	x.e.hooks.PostApply(x.addr, ch.Action, time.Since(start), objectID(newVal), nil)
-	return newVal, true, warnings
+	x.e.hooks.PostApply(x.addr, ch.Action, time.Since(a.start), objectID(a.newVal), nil)
+	return a.newVal, true, warnings
+}
+
+// prepare evaluates the configuration and makes the final plan. It
+// returns a value (and no error) when the update turns out to change
+// nothing now that its dependencies are applied: no call, no new history
+// row, not counted.
+func (a *applying) prepare() (cty.Value, hcl.Diagnostics) {
+	x, ch := a.x, a.ch
+	cv, diags := x.applyConfig(a.w, ch)
+	if diags.HasErrors() {
+		return x.unknown(), diags
+	}
+	a.cv = cv
+	a.req = planRequest{config: cv, prior: cty.NullVal(x.schema.Block.ImpliedType())}
+	if ch.Action == plans.Update {
+		// The object as the plan saw it (refreshed), as Terraform does.
+		a.req.prior, _ = ch.Before.UnmarkDeep()
+		a.req.priorPrivate = x.priorPrivate()
+	} else if x.prior == nil {
+		a.req.priorPrivate = ch.Private // an interrupted create's private data
+	}
+	if ch.Action.IsReplace() {
+		a.meta.version++
+	}
+	p, ds := x.finalPlan(a.w.callCtx, ch, a.req)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		if ch.Action == plans.Update {
+			return x.prior.value, diags
+		}
+		return x.unknown(), diags
+	}
+	a.p = p
+	if ch.Action == plans.Update && valuesEqual(p.value, a.req.prior) && valuesEqual(ch.Before, x.prior.value) {
+		return x.prior.value, diags
+	}
+	return cty.NilVal, diags
+}
+
+// intent records a create before the provider is asked (intent before
+// effect), so that a crash between the two never orphans what the
+// provider made: the next plan plans the create again and the provider
+// adopts the object it finds. Objects that live only in the state have
+// nothing to orphan.
+func (a *applying) intent() error {
+	if !a.req.prior.IsNull() || a.x.stateOnly() {
+		return nil
+	}
+	intent := cty.UnknownAsNull(a.cv.mark(a.p.value))
+	return a.x.persist(a.w.rec, intent, a.p.private, state.StatusCreating, nil, a.meta)
+}
+
+// call asks the provider to apply the final plan.
+func (a *applying) call() {
+	x := a.x
+	a.start = a.w.inflight.begin(x.addr, a.ch.Action)
+	x.e.hooks.PreApply(x.addr, a.ch.Action)
+	a.resp = x.prov.client.ApplyResourceChange(a.w.callCtx, protocol.ApplyResourceChangeRequest{
+		TypeName: x.typ(), PriorState: a.req.prior, PlannedState: a.p.value, Config: a.cv.raw, PlannedPrivate: a.p.private,
+	})
+	a.w.inflight.end(x.addr)
+	a.raw = a.resp.NewState
+	if a.raw == cty.NilVal {
+		a.raw = cty.NullVal(x.schema.Block.ImpliedType())
+	}
+	a.newVal = withVersion(x.addr, a.cv.mark(a.raw), a.meta.version)
+}
+
+// applyNoChange carries out a no-op or a wait: it records what refresh
+// found (drift, or a finished long operation), or waits for the job that
+// runs.
+func (x *instance) applyNoChange(ctx context.Context, w *applyWalk, ch *plans.ResourceInstanceChange, meta objMeta) (cty.Value, bool, hcl.Diagnostics) {
+	if ch.Action == plans.Wait && x.prior == nil {
+		return ch.After, true, nil
+	}
+	if ch.Action == plans.Wait || x.priorStatus() == state.StatusPending {
+		return x.wait(ctx, w, x.prior, meta, ch.Action)
+	}
+	if err := x.persist(w.rec, ch.Before, x.priorPrivate(), state.StatusReady, nil, meta); err != nil {
+		return ch.Before, false, stateWriteDiag(err)
+	}
+	return ch.Before, true, nil
+}
+
+// depose records the recorded object as deposed (one transaction) before
+// its create_before_destroy replacement is made, so that it stays in the
+// state until it is destroyed, whatever happens next. It returns the key.
+func (x *instance) depose(w *applyWalk) (string, error) {
+	key := newDeposedKey()
+	wr, err := w.rec.writer()
+	if err == nil {
+		err = wr.Depose(w.callCtx, x.addr, key)
+	}
+	return key, err
+}
+
+// pending records a long operation the provider started (pending, with
+// its handle) and waits for it.
+func (a *applying) pending(ctx context.Context) (cty.Value, bool, hcl.Diagnostics) {
+	x, resp := a.x, a.resp
+	if err := x.persist(a.w.rec, a.newVal, resp.Private, state.StatusPending, resp.Pending, a.meta); err != nil {
+		a.w.fail(x.addr, a.ch.Action, err.Error())
+		return a.newVal, false, stateWriteDiag(err)
+	}
+	rec := &recordedObject{obj: &state.Object{Addr: x.addr, Provider: a.meta.provider, Status: state.StatusPending, Private: resp.Private,
+		PendingHandle: resp.Pending.Handle, PendingStatus: resp.Pending.Status, Version: a.meta.version}, value: a.newVal}
+	return x.wait(ctx, a.w, rec, a.meta, a.ch.Action)
 }
 
 // applyConfig is the configuration a change is applied with: the one the
@@ -182,73 +235,76 @@ func (x *instance) finalPlan(ctx context.Context, ch *plans.ResourceInstanceChan
 	return p, diags
 }
 
-// applyFailed records what a failed apply left: the object the provider
+// failed records what a failed apply left: the object the provider
 // reports (tainted when it was being created), the old object again when
 // a create_before_destroy replacement made nothing, or nothing when a
 // create made nothing.
-func (x *instance) applyFailed(w *applyWalk, ch *plans.ResourceInstanceChange, resp protocol.ApplyResourceChangeResponse, newVal cty.Value, meta objMeta, deposedKey string, creating bool, start time.Time) (cty.Value, bool, hcl.Diagnostics) {
-	err := resp.Diagnostics.Err()
-	ds := x.diags(resp.Diagnostics)
+func (a *applying) failed() (cty.Value, bool, hcl.Diagnostics) {
+	x, w, ch := a.x, a.w, a.ch
+	err := a.resp.Diagnostics.Err()
+	ds := x.diags(a.resp.Diagnostics)
 	switch {
-	case !newVal.IsNull():
+	case !a.newVal.IsNull():
 		status := state.StatusTainted
 		if ch.Action == plans.Update {
 			status = state.StatusReady
 		}
-		if perr := x.persist(w.rec, newVal, resp.Private, status, nil, meta); perr != nil {
+		if perr := x.persist(w.rec, a.newVal, a.resp.Private, status, nil, a.meta); perr != nil {
 			ds = append(ds, stateWriteDiag(perr)...)
 		}
-	case deposedKey != "":
+	case a.deposedKey != "":
 		wr, _ := w.rec.writer()
-		if perr := wr.RestoreDeposed(w.callCtx, x.addr, deposedKey); perr != nil {
+		if perr := wr.RestoreDeposed(w.callCtx, x.addr, a.deposedKey); perr != nil {
 			ds = append(ds, stateWriteDiag(perr)...)
 		}
-	case creating && !x.stateOnly():
+	case a.req.prior.IsNull() && !x.stateOnly():
 		if perr := w.rec.remove(x.addr); perr != nil {
 			ds = append(ds, stateWriteDiag(perr)...)
 		}
 	}
 	w.fail(x.addr, ch.Action, err.Error())
-	x.e.hooks.PostApply(x.addr, ch.Action, time.Since(start), "", err)
-	return newVal, false, ds
+	x.e.hooks.PostApply(x.addr, ch.Action, time.Since(a.start), "", err)
+	return a.newVal, false, ds
 }
 
-// applyInconsistent records the object a provider made although it is
-// not what the plan promised (so it is never orphaned: tainted when it was
+// inconsistent records the object a provider made although it is not
+// what the plan promised (so it is never orphaned: tainted when it was
 // being created, to be replaced), and reports the provider's bug.
-func (x *instance) applyInconsistent(w *applyWalk, ch *plans.ResourceInstanceChange, resp protocol.ApplyResourceChangeResponse, newVal cty.Value, meta objMeta, cv configValue, found []inconsistency, start time.Time) (cty.Value, bool, hcl.Diagnostics) {
-	d := inconsistencyDiag(summaryInconsistentResult, x.prov.addr, x.addr, cv.sensitive, x.declRange(), found)
+func (a *applying) inconsistent(found []inconsistency) (cty.Value, bool, hcl.Diagnostics) {
+	x, w, ch := a.x, a.w, a.ch
+	d := inconsistencyDiag(summaryInconsistentResult, x.prov.addr, x.addr, a.cv.sensitive, x.declRange(), found)
 	status := state.StatusTainted
 	if ch.Action == plans.Update {
 		status = state.StatusReady
 	}
 	ds := hcl.Diagnostics{d}
-	if err := x.persist(w.rec, newVal, resp.Private, status, nil, meta); err != nil {
+	if err := x.persist(w.rec, a.newVal, a.resp.Private, status, nil, a.meta); err != nil {
 		ds = append(ds, stateWriteDiag(err)...)
 	}
 	w.fail(x.addr, ch.Action, d.Summary)
-	x.e.hooks.PostApply(x.addr, ch.Action, time.Since(start), objectID(newVal), fmt.Errorf("%s", d.Summary))
-	return newVal, false, ds
+	x.e.hooks.PostApply(x.addr, ch.Action, time.Since(a.start), objectID(a.newVal), fmt.Errorf("%s", d.Summary))
+	return a.newVal, false, ds
 }
 
 // destroyReplaced destroys the old object of a create_before_destroy
-// replacement (deposed under key) once its replacement is recorded.
-func (x *instance) destroyReplaced(w *applyWalk, key string, newVal cty.Value, action plans.Action, start time.Time) hcl.Diagnostics {
+// replacement (deposed) once its replacement is recorded.
+func (a *applying) destroyReplaced() hcl.Diagnostics {
+	x, w := a.x, a.w
 	old := x.prior
 	oldRaw, _ := old.value.UnmarkDeep()
 	dr := w.providerOf(x.prov, old.obj.Provider).client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), oldRaw, old.obj.Private))
 	err := dr.Diagnostics.Err()
 	if err == nil {
 		wr, _ := w.rec.writer()
-		if err = wr.RemoveDeposed(w.callCtx, x.addr, key); err != nil {
-			w.fail(x.addr, action, err.Error())
+		if err = wr.RemoveDeposed(w.callCtx, x.addr, a.deposedKey); err != nil {
+			w.fail(x.addr, a.ch.Action, err.Error())
 			return stateWriteDiag(err)
 		}
 		return nil
 	}
-	msg := fmt.Sprintf("The replacement was created, but the old object (id %s) could not be destroyed: %s. It stays in the state as deposed object %s, and the next apply destroys it.", objectID(old.value), err, key)
-	w.fail(x.addr, action, msg)
-	x.e.hooks.PostApply(x.addr, action, time.Since(start), objectID(newVal), fmt.Errorf("%s", msg))
+	msg := fmt.Sprintf("The replacement was created, but the old object (id %s) could not be destroyed: %s. It stays in the state as deposed object %s, and the next apply destroys it.", objectID(old.value), err, a.deposedKey)
+	w.fail(x.addr, a.ch.Action, msg)
+	x.e.hooks.PostApply(x.addr, a.ch.Action, time.Since(a.start), objectID(a.newVal), fmt.Errorf("%s", msg))
 	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Old object not destroyed", Detail: msg, Subject: x.declRange()}}
 }
 
