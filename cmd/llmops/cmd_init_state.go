@@ -30,7 +30,11 @@ func (m *meta) initState(ctx context.Context, cfg *configs.Config, migrate bool)
 			return nil, false
 		}
 		defer st.Close()
-		snap, _ := st.Snapshot(ctx, 0)
+		snap, err := st.Snapshot(ctx, 0)
+		if err != nil {
+			m.errorDetail("Cannot read the state", err.Error())
+			return nil, false
+		}
 		return snap, true
 	}
 	if m.statePath != "" {

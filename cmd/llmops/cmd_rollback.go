@@ -61,7 +61,10 @@ func runRollback(m *meta, args []string) int {
 			return exitError
 		}
 		defer unlock()
-		evs, _ := st.Events(ctx, 0)
+		evs, err := st.Events(ctx, 0)
+		if err != nil {
+			return m.errorDetail("Cannot read the state's event log", err.Error())
+		}
 		pins := history.ActivePins(evs)
 		for _, t := range targets {
 			if _, ok := pins[t]; !ok {

@@ -86,7 +86,11 @@ func runShow(m *meta, args []string) int {
 	}
 	if *jsonOut {
 		doc := stateJSON(snap)
-		doc["reproducibility"] = reproducibility(ctx, st, snap)
+		rec, err := reproducibility(ctx, st, snap)
+		if err != nil {
+			return m.errorDetail("Cannot read the state", err.Error())
+		}
+		doc["reproducibility"] = rec
 		b, _ := json.MarshalIndent(doc, "", "  ")
 		fmt.Fprintln(m.stdout, string(b))
 		return exitOK
@@ -536,15 +540,18 @@ func runForceUnlock(m *meta, args []string) int {
 
 // reproducibility is the record, per training run, of every input digest,
 // the command, hyperparameters and provider versions of a state version.
-func reproducibility(ctx context.Context, st state.Store, snap *state.Snapshot) []history.RunRecord {
+func reproducibility(ctx context.Context, st state.Store, snap *state.Snapshot) ([]history.RunRecord, error) {
 	objs, err := history.Decode(snap)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	evs, _ := st.Events(ctx, 0)
+	evs, err := st.Events(ctx, 0)
+	if err != nil {
+		return nil, fmt.Errorf("the event log: %w", err)
+	}
 	out := history.Reproducibility(objs, history.ProvidersAt(evs, snap.Serial))
 	if out == nil {
 		out = []history.RunRecord{}
 	}
-	return out
+	return out, nil
 }
