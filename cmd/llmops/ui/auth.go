@@ -44,6 +44,11 @@ func (s *Server) secure(h http.Handler) http.Handler {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Frame-Options", "DENY")
+		if r.URL.Path == "/favicon.ico" {
+			// Nothing to hide, and no 401 for the icon of a 401 page.
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if s.opts.Token == "" {
 			// Loopback without a token: a page of another site that made
 			// its name resolve to 127.0.0.1 (DNS rebinding) sends its own

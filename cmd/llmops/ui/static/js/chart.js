@@ -39,7 +39,8 @@ export function lineChart(box, name, title, labels, data, opts = {}) {
   })));
   const u = new uPlot({
     width, height: opts.height || 220, series,
-    scales: { x: { time: !!opts.time } },
+    // A single x (one scrape window so far) would span years: pad it.
+    scales: { x: { time: !!opts.time, range: (u, min, max) => (min === max ? [min - (opts.time ? 30 : 1), max + (opts.time ? 30 : 1)] : [min, max]) } },
     axes: [{ label: opts.time ? null : (opts.xLabel || 'step') }, { size: 60 }],
     legend: { live: true },
   }, data, box);

@@ -31,7 +31,7 @@ export async function deploymentPage(main, address) {
       card('requests (this revision)', fmtNum(t.requests)), card('requests / minute', fmtNum(t.requests_per_minute)),
       card('errors (5xx)', fmtNum(t.errors)), card('error rate', t.error_rate == null ? '—' : (100 * t.error_rate).toFixed(2) + ' %'),
       card('latency p50', t.p50_ms == null ? '—' : fmtNum(t.p50_ms) + ' ms'), card('latency p95', t.p95_ms == null ? '—' : fmtNum(t.p95_ms) + ' ms'),
-      card('tokens', Object.keys(tok).length ? Object.keys(tok).sort().map(k => `${k} ${fmtNum(tok[k])}`).join(' · ') : '—'));
+      Object.keys(tok).sort().map(k => card(`${k} tokens`, fmtNum(tok[k]))));
     const s = d.series;
     const xs = s.map(w => new Date(w.time).getTime() / 1000);
     lineChart(rpmBox, 'rpm', 'Requests per minute (and 5xx errors)', ['requests/min', 'errors'],
@@ -67,7 +67,7 @@ function renderMonitors(box, mons) {
       const c = checks[name] || {};
       const v = (m.values || {})[name];
       return el('tr', { 'data-check': name }, el('td', { class: 'mono' }, name), el('td', { class: 'num' }, fmtNum(c.min)), el('td', { class: 'num' }, fmtNum(c.max)),
-        el('td', { class: 'num' }, fmtNum(v)), el('td', {}, v === undefined ? badge('no data') : badge(breached.has(name) ? 'breach' : 'ready', breached.has(name) ? 'out of bounds' : 'within bounds')));
+        el('td', { class: 'num' }, fmtNum(v)), el('td', {}, v === undefined ? badge('no data') : el('span', { class: 'badge ' + (breached.has(name) ? 'breach' : 'ready') }, breached.has(name) ? 'breach' : 'ok')));
     });
     return el('div', { class: 'monitor', 'data-address': m.address },
       el('p', {}, link(m.address, 'monitor'), ' ', badge(m.status, m.detail), el('span', { class: 'sub' },
