@@ -39,8 +39,7 @@ export function lineChart(box, name, title, labels, data, opts = {}) {
   })));
   const u = new uPlot({
     width, height: opts.height || 220, series,
-    // A single x (one scrape window so far) would span years: pad it.
-    scales: { x: { time: !!opts.time, range: (u, min, max) => (min === max ? [min - (opts.time ? 30 : 1), max + (opts.time ? 30 : 1)] : [min, max]) } },
+    scales: { x: { time: !!opts.time } },
     axes: [{ label: opts.time ? null : (opts.xLabel || 'step') }, { size: 60 }],
     legend: { live: true },
   }, data, box);

@@ -32,11 +32,13 @@ export async function deploymentPage(main, address) {
       card('errors (5xx)', fmtNum(t.errors)), card('error rate', t.error_rate == null ? '—' : (100 * t.error_rate).toFixed(2) + ' %'),
       card('latency p50', t.p50_ms == null ? '—' : fmtNum(t.p50_ms) + ' ms'), card('latency p95', t.p95_ms == null ? '—' : fmtNum(t.p95_ms) + ' ms'),
       Object.keys(tok).sort().map(k => card(`${k} tokens`, fmtNum(tok[k]))));
-    const s = d.series;
+    // Rates over time need two windows (three scrapes); one point alone
+    // would make a meaningless time axis.
+    const s = d.series.length >= 2 ? d.series : [];
     const xs = s.map(w => new Date(w.time).getTime() / 1000);
     lineChart(rpmBox, 'rpm', 'Requests per minute (and 5xx errors)', ['requests/min', 'errors'],
       [xs, s.map(w => w.requests_per_minute), s.map(errorsPerMinute)],
-      { time: true, xLabel: 'time', empty: 'Measured from when this page opened: the first rate shows after two scrapes.' });
+      { time: true, xLabel: 'time', empty: 'Measured from when this page opened: rates show after a few seconds.' });
     lineChart(latBox, 'latency', 'Latency (ms)', ['p50', 'p95'], [xs, s.map(w => w.p50_ms), s.map(w => w.p95_ms)],
       { time: true, xLabel: 'time', empty: 'No requests served in the measured intervals yet.' });
     renderMonitors(monitors, d.monitors);
