@@ -133,10 +133,7 @@ func TestAPIObjectsPagesAndFilters(t *testing.T) {
 }
 
 func TestAPICompareMarksTheBest(t *testing.T) {
-	ts := newTestState(t)
-	full := sweepState(t)
-	_ = ts
-	h := New(Options{Store: full.st}).Handler()
+	h := New(Options{Store: sweepState(t).st}).Handler()
 	// At version 1: "b" failed its gate, so the best by accuracy is "c"
 	// (0.75), by loss "c" too (b's lower loss does not count).
 	for _, tc := range []struct{ query, best, metric, dir string }{

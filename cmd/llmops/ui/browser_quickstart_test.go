@@ -51,8 +51,37 @@ func TestBrowserQuickstart(t *testing.T) {
 	b.waitFor("the last apply", `document.querySelectorAll('#applies tbody tr').length === 1`, 10*time.Second)
 	b.noConsoleErrors("overview")
 	b.screenshot("overview")
+	checkRunPages(t, b, s, dir)
+	checkLineagePages(t, b, s, p, len(want))
+	checkDeploymentPage(t, b, s, endpoint, apiKey, requests)
 
-	// The training run: the loss curve has a point per line of metrics.jsonl.
+	// The monitor's page: its API key is sensitive, never sent.
+	b.visit(s.url+"objects/monitor.tickets", "#values dl")
+	if txt := b.text("#values"); !strings.Contains(txt, "(sensitive)") {
+		t.Errorf("monitor attributes: %q", txt)
+	}
+	if html := eval[string](b, `document.documentElement.outerHTML`); strings.Contains(html, apiKey) {
+		t.Errorf("the page holds the API key")
+	}
+	b.noConsoleErrors("monitor")
+	b.screenshot("object")
+
+	// History and events.
+	b.visit(s.url+"history", "#versions tr[data-serial]")
+	b.waitFor("the diff", `document.querySelector('#diff') !== null`, 10*time.Second)
+	b.noConsoleErrors("history")
+	b.visit(s.url+"events", "#events-box")
+	b.noConsoleErrors("events")
+
+	// The API answers as the CLI does.
+	sameAsCLI(t, s, p, "/api/versions", "history", "-json")
+	sameAsCLI(t, s, p, "/api/lineage/deployment.tickets", "lineage", "-json", "deployment.tickets")
+	sameAsCLI(t, s, p, "/api/events", "events", "-json")
+}
+
+// checkRunPages: the training run's loss curve has a point per line of
+// metrics.jsonl; the evaluation shows its gates.
+func checkRunPages(t *testing.T, b *browser, s *uiServer, dir string) {
 	lines, lossLines := metricsLines(t, dir, "training_run")
 	b.visit(s.url+"runs/training_run.ft", "#chart-loss canvas")
 	b.waitFor("every metrics.jsonl line on the chart", fmt.Sprintf(`window.llmopsCharts.loss && window.llmopsCharts.loss.data[0].length === %d`, lines), 20*time.Second)
@@ -84,8 +113,11 @@ func TestBrowserQuickstart(t *testing.T) {
 		t.Errorf("accuracy gate: %q", txt)
 	}
 	b.noConsoleErrors("evaluation")
+}
 
-	// Lineage of the deployment: the nodes and edges `llmops lineage` finds.
+// checkLineagePages: the deployment's lineage has the nodes and edges
+// `llmops lineage` finds; the whole graph has every object.
+func checkLineagePages(t *testing.T, b *browser, s *uiServer, p *project, objects int) {
 	cli := p.jsonOf("lineage", "-json", "deployment.tickets")
 	wantNodes, wantEdges := flattenLineage(cli["lineage"].(map[string]any))
 	b.visit(s.url+"lineage/deployment.tickets", "#lineage-svg .node")
@@ -105,13 +137,16 @@ func TestBrowserQuickstart(t *testing.T) {
 	b.noConsoleErrors("lineage")
 	b.screenshot("lineage")
 	b.visit(s.url+"lineage", "#lineage-svg .node")
-	if n := eval[int](b, `document.querySelectorAll('#lineage-svg .node').length`); n != len(want) {
-		t.Errorf("the whole lineage graph has %d nodes, want %d", n, len(want))
+	if n := eval[int](b, `document.querySelectorAll('#lineage-svg .node').length`); n != objects {
+		t.Errorf("the whole lineage graph has %d nodes, want %d", n, objects)
 	}
 	b.noConsoleErrors("whole lineage")
+}
 
-	// The deployment: traffic from its gateway (some sent while the page
-	// is open, so that it has rates to draw), its monitor's checks.
+// checkDeploymentPage: traffic from the gateway (some sent while the page
+// is open, so that it has rates to draw), the monitor's checks, the
+// rollback command.
+func checkDeploymentPage(t *testing.T, b *browser, s *uiServer, endpoint, apiKey string, requests int) {
 	trafficDone := make(chan struct{})
 	go func() {
 		defer close(trafficDone)
@@ -134,29 +169,6 @@ func TestBrowserQuickstart(t *testing.T) {
 	}
 	b.noConsoleErrors("deployment")
 	b.screenshot("deployment")
-
-	// The monitor's page: its API key is sensitive, never sent.
-	b.visit(s.url+"objects/monitor.tickets", "#values dl")
-	if txt := b.text("#values"); !strings.Contains(txt, "(sensitive)") {
-		t.Errorf("monitor attributes: %q", txt)
-	}
-	if html := eval[string](b, `document.documentElement.outerHTML`); strings.Contains(html, apiKey) {
-		t.Errorf("the page holds the API key")
-	}
-	b.noConsoleErrors("monitor")
-	b.screenshot("object")
-
-	// History and events.
-	b.visit(s.url+"history", "#versions tr[data-serial]")
-	b.waitFor("the diff", `document.querySelector('#diff') !== null`, 10*time.Second)
-	b.noConsoleErrors("history")
-	b.visit(s.url+"events", "#events-box")
-	b.noConsoleErrors("events")
-
-	// The API answers as the CLI does.
-	sameAsCLI(t, s, p, "/api/versions", "history", "-json")
-	sameAsCLI(t, s, p, "/api/lineage/deployment.tickets", "lineage", "-json", "deployment.tickets")
-	sameAsCLI(t, s, p, "/api/events", "events", "-json")
 }
 
 // complete asks the deployment for a completion.

@@ -24,6 +24,14 @@ func TestPagesAndStaticFiles(t *testing.T) {
 			t.Errorf("GET %s: %d %q", p, code, hdr.Get("Content-Type"))
 		}
 	}
+	// Static files are revalidated by their ETag.
+	_, _, hdr := get(t, h, "/static/js/lib.js")
+	if hdr.Get("ETag") == "" {
+		t.Fatalf("no ETag on a static file: %v", hdr)
+	}
+	if code, _, _ := get(t, h, "/static/js/lib.js", "If-None-Match", hdr.Get("ETag")); code != 304 {
+		t.Errorf("revalidation: %d, want 304", code)
+	}
 	if code, _, _ := get(t, h, "/nope"); code != 404 {
 		t.Errorf("GET /nope: %d", code)
 	}

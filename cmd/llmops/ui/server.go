@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"io/fs"
 	"net/http"
@@ -72,13 +74,37 @@ func New(o Options) *Server {
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API: docs/json-format.md lists them")
 	})
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.Handle("GET /static/", staticHandler())
 	for _, p := range pagePaths {
 		mux.HandleFunc("GET "+p, s.page)
 	}
 	s.handler = s.secure(mux)
 	return s
+}
+
+// staticHandler serves the embedded files with an ETag of their content:
+// a browser revalidates them on each load (Cache-Control: no-cache), and
+// gets 304 Not Modified until another llmops serves other files.
+func staticHandler() http.Handler {
+	static, _ := fs.Sub(staticFS, "static")
+	etags := map[string]string{}
+	_ = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, err := fs.ReadFile(static, p); err == nil {
+				sum := sha256.Sum256(b)
+				etags[p] = `"` + hex.EncodeToString(sum[:8]) + `"`
+			}
+		}
+		return nil
+	})
+	files := http.FileServerFS(static)
+	return http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tag, ok := etags[strings.TrimPrefix(r.URL.Path, "/")]; ok {
+			w.Header().Set("ETag", tag)
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		files.ServeHTTP(w, r)
+	}))
 }
 
 // pagePaths are the pages' URLs; each serves index.html, whose script

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -138,4 +137,3 @@ func must(t testing.TB, err error) {
 	}
 }
 
-var _ = fmt.Sprint

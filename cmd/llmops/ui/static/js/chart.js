@@ -1,7 +1,10 @@
 // Line charts over uPlot (vendored, see static/vendor/README.md). Every
 // chart is registered in window.llmopsCharts by name, with the data it
 // plots, for the browser tests and for anyone curious in the console.
-import { el, clear } from './lib.js';
+import { el, clear, needScript } from './lib.js';
+
+// loadCharts loads uPlot; pages with charts await it first.
+export const loadCharts = () => needScript('/static/vendor/uplot/uPlot.iife.min.js');
 
 const palette = ['#2c5fb8', '#d9480f', '#2f9e44', '#9c36b5', '#e67700', '#0c8599', '#c2255c', '#5c940d', '#1864ab', '#862e9c'];
 export const charts = (window.llmopsCharts = window.llmopsCharts || {});

@@ -1,10 +1,11 @@
 // The comparison of a sweep's runs (a for_each or count resource): their
 // curves overlaid, a table of final metrics and gates, the best one marked.
 import { fill, el, clear, getJSON, enc, badge, link, table, fmtNum, showCommands, poll } from './lib.js';
-import { lineChart, align } from './chart.js';
+import { lineChart, align, loadCharts } from './chart.js';
 import { xsOf } from './run.js';
 
 export async function comparePage(main, resource) {
+  await loadCharts();
   const params = new URLSearchParams(location.search);
   let metric = params.get('metric') || '';
   let curve = params.get('curve') || '';

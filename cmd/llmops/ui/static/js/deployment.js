@@ -2,9 +2,10 @@
 // latency percentiles, errors, tokens), its revisions, the monitors that
 // watch it with their checks and breaches, and its events.
 import { fill, el, clear, getJSON, enc, badge, link, table, fmtNum, fmtTime, showCommands, poll } from './lib.js';
-import { lineChart } from './chart.js';
+import { lineChart, loadCharts } from './chart.js';
 
 export async function deploymentPage(main, address) {
+  await loadCharts();
   const head = el('div');
   const totals = el('div', { class: 'cards', id: 'totals' });
   const charts = el('div', { class: 'grid2' });

@@ -54,6 +54,22 @@ export async function getJSON(url) {
 
 export const enc = encodeURIComponent;
 
+// needScript loads a vendored library (a classic script) once, when a page
+// first needs it: the overview needs neither chart nor graph code.
+const scripts = {};
+export function needScript(src) {
+  if (!scripts[src]) {
+    scripts[src] = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = src;
+      s.onload = resolve;
+      s.onerror = () => reject(new Error('cannot load ' + src));
+      document.head.append(s);
+    });
+  }
+  return scripts[src];
+}
+
 // Links to each kind's page.
 export function pageOf(address, type) {
   type = type || address.split('.')[0];

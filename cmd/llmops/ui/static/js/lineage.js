@@ -2,7 +2,7 @@
 // whole version's (/lineage), or one object's ancestry (/lineage/ADDR).
 // Inputs are on the left, what was made from them on the right; each node
 // links to its object's page.
-import { fill, el, svg, clear, getJSON, enc, pageOf, shortDigest, showCommands, poll } from './lib.js';
+import { fill, needScript, el, svg, clear, getJSON, enc, pageOf, shortDigest, showCommands, poll } from './lib.js';
 
 const kinds = new Set(['model', 'dataset', 'training_run', 'evaluation', 'deployment', 'monitor', 'prompt', 'embedding_index']);
 
@@ -22,6 +22,7 @@ export function flatten(tree) {
 }
 
 export async function lineagePage(main, address) {
+  await needScript('/static/vendor/dagre/dagre.min.js');
   const head = el('h1', {}, address ? ['Lineage of ', address] : 'Lineage');
   const sub = el('p', { class: 'sub' });
   const box = el('div', { id: 'graph' });

@@ -2,7 +2,7 @@
 // its metrics.jsonl (growing while the job runs), final metrics, gates,
 // settings and the tail of its log.
 import { fill, el, clear, getJSON, enc, badge, kv, value, table, fmtNum, fmtTime, showCommands, poll, resourceOf } from './lib.js';
-import { lineChart } from './chart.js';
+import { lineChart, loadCharts } from './chart.js';
 
 // Keys of metrics.jsonl lines that are axes or bookkeeping, not curves.
 const axisKeys = new Set(['step', 'epoch', 'progress', 'time', 'timestamp', 'global_step']);
@@ -25,6 +25,7 @@ export function xsOf(points) {
 }
 
 export async function runPage(main, address) {
+  await loadCharts();
   const head = el('div');
   const curves = el('div', { id: 'curves' });
   const facts = el('div', { class: 'grid2' });
