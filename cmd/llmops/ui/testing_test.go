@@ -136,4 +136,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-
