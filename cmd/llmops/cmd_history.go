@@ -7,12 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine/history"
-	"github.com/llmops/llmops/engine/plans"
 )
 
 const historyUsage = `
@@ -77,30 +74,7 @@ func runHistory(m *meta, args []string) int {
 	if len(rows) == 0 {
 		return m.errorDetail("No history", fmt.Sprintf("%s was never recorded. `llmops state list` shows what is.", addr))
 	}
-	type entry struct {
-		Version    int64             `json:"version"`
-		Serial     int64             `json:"serial"`
-		RemovedBy  int64             `json:"removed_by_serial,omitempty"`
-		Status     string            `json:"status"`
-		Digest     string            `json:"digest,omitempty"`
-		ID         string            `json:"id,omitempty"`
-		Attributes map[string]string `json:"attributes,omitempty"`
-	}
-	var out []entry
-	for _, o := range rows {
-		v, err := decodeObject(o)
-		if err != nil {
-			continue
-		}
-		e := entry{Version: o.Version, Serial: o.Serial, RemovedBy: o.RemovedSerial, Status: string(o.Status),
-			Digest: history.AttrString(v, "digest"), ID: history.AttrString(v, "id"), Attributes: map[string]string{}}
-		for _, a := range keyAttributes(addr.Resource.Type) {
-			if av := history.Attr(v, a); av != cty.NilVal && !av.IsNull() {
-				e.Attributes[a] = render.ScalarString(av)
-			}
-		}
-		out = append(out, e)
-	}
+	out := render.HistoryEntries(rows)
 	if *jsonOut {
 		b, _ := json.MarshalIndent(map[string]any{"format_version": render.JSONFormatVersion, "address": addr.String(), "versions": out}, "", "  ")
 		fmt.Fprintln(m.stdout, string(b))
@@ -121,22 +95,6 @@ func runHistory(m *meta, args []string) int {
 	}
 	tw.Flush()
 	return exitOK
-}
-
-func keyAttributes(kind string) []string {
-	switch kind {
-	case "model":
-		return []string{"source", "revision"}
-	case "dataset":
-		return []string{"source", "rows"}
-	case "training_run":
-		return []string{"output_model", "status"}
-	case "evaluation":
-		return []string{"passed"}
-	case "deployment":
-		return []string{"model", "revision", "endpoint"}
-	}
-	return []string{"id"}
 }
 
 func shortDigest(d string) string {
@@ -209,25 +167,7 @@ func runDiff(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Invalid state", err.Error())
 	}
-	p := &plans.Plan{Mode: plans.NormalMode}
-	for _, d := range diffs {
-		ch := &plans.ResourceInstanceChange{Addr: d.Addr}
-		switch d.Kind {
-		case history.Added:
-			ch.Action, ch.Before, ch.After = plans.Create, cty.NilVal, d.After.Value
-			ch.Provider = d.After.Provider
-		case history.Removed:
-			ch.Action, ch.Before, ch.After = plans.Delete, d.Before.Value, cty.NilVal
-			ch.Provider = d.Before.Provider
-		default:
-			ch.Action, ch.Before, ch.After = plans.Update, d.Before.Value, d.After.Value
-			ch.Provider = d.After.Provider
-			if d.Before.Version != d.After.Version {
-				ch.Action = plans.DeleteThenCreate
-			}
-		}
-		p.Changes = append(p.Changes, ch)
-	}
+	p := render.DiffPlan(diffs)
 	if *jsonOut {
 		b, _ := json.MarshalIndent(render.PlanJSON(p), "", "  ")
 		fmt.Fprintln(m.stdout, string(b))

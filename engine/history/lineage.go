@@ -135,3 +135,28 @@ func LineageDOT(objs map[addrs.ResourceInstance]*Object) string {
 	b.WriteString("}\n")
 	return b.String()
 }
+
+// Edge links an object to one it was made from.
+type Edge struct {
+	Input  addrs.ResourceInstance // what it was made from
+	Object addrs.ResourceInstance
+}
+
+// LineageEdges lists, for every object of a version, an edge to each
+// object it was made from (as Lineage finds them), ordered by object then
+// input: the whole version's lineage graph, as LineageDOT draws it.
+func LineageEdges(objs map[addrs.ResourceInstance]*Object) []Edge {
+	ix := newParentIndex(objs)
+	var list []*Object
+	for _, o := range objs {
+		list = append(list, o)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Addr.Less(list[j].Addr) })
+	var out []Edge
+	for _, o := range list {
+		for _, p := range ix.parents(o) {
+			out = append(out, Edge{Input: p.Addr, Object: o.Addr})
+		}
+	}
+	return out
+}

@@ -121,6 +121,19 @@ func TestLineageScenarios(t *testing.T) {
 			}
 			compareGolden(t, filepath.Join(dir, "want.txt"), got.String())
 			compareGolden(t, filepath.Join(dir, "want.dot"), LineageDOT(objs))
+			// LineageEdges is the same graph as data: the DOT's edges, in order.
+			var dotEdges, edges []string
+			for _, l := range strings.Split(LineageDOT(objs), "\n") {
+				if strings.Contains(l, " -> ") {
+					dotEdges = append(dotEdges, strings.TrimSpace(l))
+				}
+			}
+			for _, e := range LineageEdges(objs) {
+				edges = append(edges, fmt.Sprintf("%q -> %q;", e.Input.String(), e.Object.String()))
+			}
+			if strings.Join(edges, "\n") != strings.Join(dotEdges, "\n") {
+				t.Errorf("LineageEdges:\n%s\nwant (want.dot):\n%s", strings.Join(edges, "\n"), strings.Join(dotEdges, "\n"))
+			}
 		})
 	}
 }

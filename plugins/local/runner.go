@@ -18,12 +18,12 @@ import (
 
 // Files of a run directory.
 const (
-	specFile       = "spec.json"       // what to run (written before the supervisor starts)
-	lockFile       = "lock"            // flock held by the supervisor for its lifetime
-	supervisorFile = "supervisor.json" // the supervisor's and the command's pids
-	logFile        = "job.log"         // the command's stdout and stderr
-	outputDirName  = "output"          // LLMOPS_OUTPUT_DIR
-	supLogFile     = "supervisor.log"  // the supervisor's own stderr, for debugging
+	specFile       = "spec.json"        // what to run (written before the supervisor starts)
+	lockFile       = "lock"             // flock held by the supervisor for its lifetime
+	supervisorFile = "supervisor.json"  // the supervisor's and the command's pids
+	logFile        = jobs.LogFile       // the command's stdout and stderr
+	outputDirName  = jobs.OutputDirName // LLMOPS_OUTPUT_DIR
+	supLogFile     = "supervisor.log"   // the supervisor's own stderr, for debugging
 )
 
 // jobSpec is spec.json: everything the supervisor needs.

@@ -120,9 +120,11 @@ func handle(r *run, attempt int, jobID string) string {
 	return fmt.Sprintf("%s/%s/%d/%s", r.kind, r.hex, attempt, jobID)
 }
 
-func (r *run) attemptDir(n int) string { return filepath.Join(r.dir, "attempt-"+strconv.Itoa(n)) }
-func (r *run) outputDir(n int) string  { return filepath.Join(r.attemptDir(n), outputName) }
-func (r *run) logPath(n int) string    { return filepath.Join(r.attemptDir(n), logFile) }
+func (r *run) attemptDir(n int) string {
+	return filepath.Join(r.dir, jobs.AttemptPrefix+strconv.Itoa(n))
+}
+func (r *run) outputDir(n int) string { return filepath.Join(r.attemptDir(n), outputName) }
+func (r *run) logPath(n int) string   { return filepath.Join(r.attemptDir(n), logFile) }
 func (r *run) manifestPath(n int) string {
 	return filepath.Join(r.attemptDir(n), jobs.ManifestFile)
 }

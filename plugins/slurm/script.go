@@ -17,11 +17,11 @@ const (
 
 // Files of an attempt directory (see run.go).
 const (
-	scriptFile  = "job.sh"       // the generated batch script
-	logFile     = "job.log"      // the command's stdout and stderr (Slurm's --output)
-	secretFile  = "secret.env"   // secrets sourced by the script (mode 0600), never sent to Slurm
-	listingFile = "output.files" // NUL-separated "<mode> <sha256> <path>" of the collected tree
-	outputName  = "output"       // LLMOPS_OUTPUT_DIR
+	scriptFile  = "job.sh"           // the generated batch script
+	logFile     = jobs.LogFile       // the command's stdout and stderr (Slurm's --output)
+	secretFile  = "secret.env"       // secrets sourced by the script (mode 0600), never sent to Slurm
+	listingFile = "output.files"     // NUL-separated "<mode> <sha256> <path>" of the collected tree
+	outputName  = jobs.OutputDirName // LLMOPS_OUTPUT_DIR
 )
 
 // scriptParams is everything one attempt's batch script needs.
