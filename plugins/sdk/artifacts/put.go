@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -37,8 +38,46 @@ type PutOptions struct {
 }
 
 // Put stores a file or directory tree and returns the stored artifact.
-// When the store already holds the same content, nothing is copied.
+// When the store already holds the same content, nothing is copied. With a
+// remote store, the artifact is then pushed (see PutContext).
 func (s *Store) Put(src string, opts PutOptions) (Info, error) {
+	return s.PutContext(context.Background(), src, opts)
+}
+
+// PutContext is Put with a context for the push to the remote store. When
+// the push fails, the artifact stays stored locally, and the error (a
+// *PushError) says so.
+func (s *Store) PutContext(ctx context.Context, src string, opts PutOptions) (Info, error) {
+	info, err := s.put(src, opts)
+	if err != nil {
+		return info, err
+	}
+	return info, s.pushNew(ctx, info.ID)
+}
+
+// PushError is a failed push of an artifact that is stored locally.
+type PushError struct {
+	ID  ID
+	Err error
+}
+
+func (e *PushError) Error() string {
+	return fmt.Sprintf("%s is stored locally, but pushing it to the remote store failed: %v", e.ID, e.Err)
+}
+
+func (e *PushError) Unwrap() error { return e.Err }
+
+func (s *Store) pushNew(ctx context.Context, id ID) error {
+	if s.Remote() == nil {
+		return nil
+	}
+	if err := s.Push(ctx, id); err != nil {
+		return &PushError{ID: id, Err: err}
+	}
+	return nil
+}
+
+func (s *Store) put(src string, opts PutOptions) (Info, error) {
 	src, err := filepath.Abs(src)
 	if err != nil {
 		return Info{}, err
@@ -92,21 +131,29 @@ func (s *Store) Put(src string, opts PutOptions) (Info, error) {
 	return s.Stat(id)
 }
 
-// PutBytes stores data as a file artifact.
+// PutBytes stores data as a file artifact (and pushes it, as Put does).
 func (s *Store) PutBytes(data []byte) (Info, error) {
+	return s.PutBytesContext(context.Background(), data)
+}
+
+// PutBytesContext is PutBytes with a context for the push.
+func (s *Store) PutBytesContext(ctx context.Context, data []byte) (Info, error) {
 	sum := sha256.Sum256(data)
 	id := IDFromSum(sum[:])
-	if s.Has(id) {
-		return s.Stat(id)
+	if !s.Has(id) {
+		stage := filepath.Join(s.root, "tmp", "put-"+randHex(8))
+		if err := os.WriteFile(stage, data, 0o444); err != nil {
+			return Info{}, err
+		}
+		if err := s.commit(stage, id); err != nil {
+			return Info{}, err
+		}
 	}
-	stage := filepath.Join(s.root, "tmp", "put-"+randHex(8))
-	if err := os.WriteFile(stage, data, 0o444); err != nil {
-		return Info{}, err
+	info, err := s.Stat(id)
+	if err != nil {
+		return info, err
 	}
-	if err := s.commit(stage, id); err != nil {
-		return Info{}, err
-	}
-	return s.Stat(id)
+	return info, s.pushNew(ctx, id)
 }
 
 // commit renames a staged object into place. Losing a race to another
