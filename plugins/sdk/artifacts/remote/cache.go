@@ -194,7 +194,7 @@ func (c *Cache) treeSize(ctx context.Context, files []artifacts.TreeFile) (int64
 		}
 		seen[f.ID] = true
 		g.Go(func() error {
-			o, err := c.b.Stat(gctx, f.ID)
+			size, err := c.b.BlobSize(gctx, f.ID)
 			if backend.IsNotFound(err) {
 				return &backend.Error{URL: c.b.URL(), Op: "fetch " + string(f.ID), Reason: backend.Corrupt, Detail: "the tree's file " + f.Path + " is missing", Err: err}
 			}
@@ -202,7 +202,7 @@ func (c *Cache) treeSize(ctx context.Context, files []artifacts.TreeFile) (int64
 				return err
 			}
 			mu.Lock()
-			total += o.Size
+			total += size
 			mu.Unlock()
 			return nil
 		})

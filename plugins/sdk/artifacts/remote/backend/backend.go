@@ -53,6 +53,9 @@ type Backend interface {
 	Stat(ctx context.Context, id artifacts.ID) (Object, error)
 	// HasBlob reports whether the blob id is stored.
 	HasBlob(ctx context.Context, id artifacts.ID) (bool, error)
+	// BlobSize returns the size of the blob id, or an *Error whose Reason
+	// is NotFound.
+	BlobSize(ctx context.Context, id artifacts.ID) (int64, error)
 	// PutBlob uploads the file at path (size bytes), whose sha256 must be
 	// id: an upload whose bytes hash otherwise is abandoned and never
 	// becomes visible under id. Memory use does not grow with size.

@@ -166,6 +166,15 @@ func (s *Store) HasBlob(ctx context.Context, id artifacts.ID) (bool, error) {
 	return true, nil
 }
 
+// BlobSize returns the size of the blob id.
+func (s *Store) BlobSize(ctx context.Context, id artifacts.ID) (int64, error) {
+	d, err := s.repo.Blobs().Resolve(ctx, string(id))
+	if err != nil {
+		return 0, s.fail("look up "+string(id), err)
+	}
+	return d.Size, nil
+}
+
 // PutBlob uploads the file (one streamed request; the registry checks the
 // digest before it accepts the blob, and so do we, hashing as we send).
 func (s *Store) PutBlob(ctx context.Context, id artifacts.ID, path string, size int64, c backend.Counter) error {
@@ -370,6 +379,10 @@ func (s *Store) fail(op string, err error) error {
 		e.Reason = backend.Canceled
 	case errors.Is(err, errdef.ErrNotFound):
 		e.Reason = backend.NotFound
+	case errors.Is(err, auth.ErrBasicCredentialNotFound) || strings.Contains(err.Error(), "missing username or password"):
+		e.Reason = backend.NoCredentials
+		e.Detail = "the registry wants credentials and the docker config has none for it"
+		e.Hint = "Log in: docker login (or oras login) " + s.repo.Reference.Registry
 	case errors.As(err, &er):
 		e.Detail = fmt.Sprintf("HTTP %d", er.StatusCode)
 		if len(er.Errors) > 0 {

@@ -168,6 +168,12 @@ func (s *Store) HasBlob(ctx context.Context, id artifacts.ID) (bool, error) {
 	return err == nil, err
 }
 
+// BlobSize returns the size of the blob id.
+func (s *Store) BlobSize(ctx context.Context, id artifacts.ID) (int64, error) {
+	o, err := s.Stat(ctx, id)
+	return o.Size, err
+}
+
 // Commit stores a tree's listing (last, so that a tree is visible only
 // once its files are); a file's blob is its artifact already.
 func (s *Store) Commit(ctx context.Context, obj backend.Object, listing []byte, _ []artifacts.TreeFile, _ map[artifacts.ID]int64) error {
