@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote/backend"
+	"github.com/llmops/llmops/plugins/sdk/artifacts/remote/dir"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote/oci"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote/s3"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
@@ -16,8 +18,8 @@ import (
 // Config names a remote artifact store. Its fields are those of the
 // protocol's ArtifactStore (a value converts with remote.Config(v)).
 type Config struct {
-	// URL is s3://BUCKET[/PREFIX] or oci://REGISTRY/REPOSITORY; empty: no
-	// remote store.
+	// URL is s3://BUCKET[/PREFIX], oci://REGISTRY/REPOSITORY or the
+	// absolute path of a shared directory; empty: no remote store.
 	URL string
 	// Endpoint is an S3-compatible server's URL (s3:// only).
 	Endpoint string
@@ -57,7 +59,13 @@ func (c Config) Check() error {
 		_, err := oci.ParseURL(c.URL)
 		return err
 	}
-	return fmt.Errorf("%q is not a remote store URL: want s3://BUCKET[/PREFIX] or oci://REGISTRY/REPOSITORY", c.URL)
+	if filepath.IsAbs(c.URL) {
+		if c.Endpoint != "" || c.PathStyle || c.Region != "" || c.Profile != "" {
+			return fmt.Errorf("endpoint, path_style, region and profile are for s3:// stores; a directory store takes only the url")
+		}
+		return nil
+	}
+	return fmt.Errorf("%q is not a remote store: want s3://BUCKET[/PREFIX], oci://REGISTRY/REPOSITORY or the absolute path of a shared directory", c.URL)
 }
 
 // OpenBackend opens the store c names. Nothing is contacted yet.
@@ -67,6 +75,9 @@ func OpenBackend(ctx context.Context, c Config) (backend.Backend, error) {
 	}
 	if strings.HasPrefix(c.URL, "oci://") {
 		return oci.New(ctx, oci.Options{URL: c.URL})
+	}
+	if filepath.IsAbs(c.URL) {
+		return dir.New(c.URL)
 	}
 	return s3.New(ctx, s3.Options{URL: c.URL, Endpoint: c.Endpoint, PathStyle: c.PathStyle, Region: c.Region, Profile: c.Profile})
 }

@@ -20,6 +20,9 @@ import (
 // backends returns a fresh remote store of each kind (a bucket of the AWS
 // emulator, a repository of the registry); each runs as a subtest.
 func backends(t *testing.T, run func(t *testing.T, cfg remote.Config)) {
+	t.Run("dir", func(t *testing.T) {
+		run(t, remote.Config{URL: t.TempDir()})
+	})
 	t.Run("s3", func(t *testing.T) {
 		a := testenv.NeedAWS(t)
 		a.Setenv(t)
@@ -236,7 +239,7 @@ func TestConcurrentPush(t *testing.T) {
 		}
 		n := 0
 		b.List(ctx, func(o backend.Object) error { n++; return nil })
-		want := 3 // s3: two files and the listing
+		want := 3 // s3, dir: two files and the listing
 		if strings.HasPrefix(cfg.URL, "oci://") {
 			want = 1 // one manifest
 		}
@@ -264,7 +267,7 @@ func TestCollect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := 3 // s3: v1's listing, its w.bin, the stray file
+		want := 3 // s3, dir: v1's listing, its w.bin, the stray file
 		if strings.HasPrefix(cfg.URL, "oci://") {
 			want = 2 // the manifests of v1 and of the stray file
 		}
