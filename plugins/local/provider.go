@@ -55,7 +55,7 @@ type meta struct {
 	store   *artifacts.Store
 	// remote is the remote store the artifact store caches (zero: none).
 	remote remote.Config
-	runner  *runner
+	runner *runner
 	// pricePerHour is the configured price of an hour here (placement).
 	pricePerHour float64
 }

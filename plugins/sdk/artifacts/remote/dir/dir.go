@@ -45,8 +45,12 @@ func New(root string) (*Store, error) {
 // URL returns the directory.
 func (s *Store) URL() string { return s.root }
 
-func (s *Store) blob(id artifacts.ID) string { return filepath.Join(s.root, "blobs", "sha256", id.Hex()) }
-func (s *Store) tree(id artifacts.ID) string { return filepath.Join(s.root, "trees", "sha256", id.Hex()) }
+func (s *Store) blob(id artifacts.ID) string {
+	return filepath.Join(s.root, "blobs", "sha256", id.Hex())
+}
+func (s *Store) tree(id artifacts.ID) string {
+	return filepath.Join(s.root, "trees", "sha256", id.Hex())
+}
 
 func (s *Store) fail(op string, err error) error {
 	e := &backend.Error{URL: s.root, Op: op, Reason: backend.Failed, Detail: err.Error(), Err: err}
