@@ -21,6 +21,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("LLMOPS_E2E_SERVE_MODEL") == "1" {
+		os.Exit(serveModel(os.Args[1:])) // a deployment's replica (e2e_artifacts_test.go)
+	}
 	dir, err := os.MkdirTemp("", "llmops-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
