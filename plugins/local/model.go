@@ -57,7 +57,9 @@ func (m *meta) modelSourcePath(src, revision string) (string, artifacts.PutOptio
 		return p, artifacts.PutOptions{}, err
 	case strings.HasPrefix(src, "file://"):
 		p, err := m.resolveFile(src)
-		return p, artifacts.PutOptions{CheckLink: m.checkLink}, err
+		// A local model is imported without a second copy where possible
+		// (reflink, else a read-only hard link, else copy_file_range).
+		return p, artifacts.PutOptions{Mode: artifacts.Import, CheckLink: m.checkLink}, err
 	case strings.HasPrefix(src, "hf://"):
 		dir, _, err := resolveHF(src, revision)
 		if err != nil {
