@@ -31,6 +31,8 @@ func main() {
 	sizesFlag := flag.String("sizes", "", "comma-separated N values (default: 100,1000, or $BENCH_N)")
 	bin := flag.String("bin", "", "directory with llmops and the provider binaries (default: ./bin)")
 	skipDataset := flag.Bool("skip-dataset", os.Getenv("BENCH_SKIP_DATASET") != "", "skip the 1 GiB dataset hashing benchmark")
+	skipArtifacts := flag.Bool("skip-artifacts", os.Getenv("BENCH_SKIP_ARTIFACTS") != "", "skip the large-model import, push and pull benchmark")
+	onlyArtifacts := flag.Bool("artifacts", false, "run only the large-model import, push and pull benchmark")
 	flag.Parse()
 
 	sizes := []int{100, 1000}
@@ -71,6 +73,11 @@ func main() {
 	}
 	fmt.Printf("Machine: %s\n\n", machine())
 
+	if *onlyArtifacts {
+		root, _ := filepath.Abs(".")
+		artifactsBench(llmops, binDir, root)
+		return
+	}
 	var rows []row
 	for _, n := range sizes {
 		rows = append(rows, runSize(n, llmops, binDir, tf)...)
@@ -79,6 +86,11 @@ func main() {
 	if !*skipDataset {
 		fmt.Println()
 		datasetBench(llmops, binDir)
+	}
+	if !*skipArtifacts {
+		fmt.Println()
+		root, _ := filepath.Abs(".")
+		artifactsBench(llmops, binDir, root)
 	}
 }
 
