@@ -83,6 +83,10 @@ func ArtifactStore(cfg *configs.Config, vars map[string]cty.Value) (protocol.Art
 		}
 		return out, diags
 	}
+	if scheme, _, ok := strings.Cut(out.URL, "://"); ok && !remote.IsRemoteURL(out.URL) && scheme != "file" {
+		diags = append(diags, artifactsDiag("url", fmt.Sprintf("%q is not a remote store: want s3://BUCKET[/PREFIX], oci://REGISTRY/REPOSITORY or a directory (a path, or file:///path).", out.URL), a.URL))
+		return out, diags
+	}
 	if !remote.IsRemoteURL(out.URL) {
 		p := strings.TrimPrefix(out.URL, "file://")
 		if !filepath.IsAbs(p) {

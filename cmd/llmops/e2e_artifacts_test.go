@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llmops/llmops/internal/testenv"
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
 )
 
 // serveModel is a deployment's replica in these tests (the test binary
@@ -204,4 +206,123 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// llmops artifacts ls|push|pull|verify and gc with a remote store (a
+// shared directory: no service needed).
+func TestE2EArtifactsCommands(t *testing.T) {
+	remoteDir := t.TempDir()
+	w := newWorkspace(t, map[string]string{})
+	cfg := func(id string) string {
+		return `artifacts {
+  url = "` + remoteDir + `"
+}
+resource "null_value" "m" {
+  input = { model = "` + id + `" }
+}
+`
+	}
+	// Stored before the remote store was configured: local only.
+	local, err := artifacts.Open(filepath.Join(w.dir, ".llmops", "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := local.PutBytes([]byte("model weights, first version"))
+	second, _ := local.PutBytes([]byte("model weights, second version"))
+	stray, _ := local.PutBytes([]byte("never referenced"))
+	w.write(map[string]string{"main.llmops.hcl": cfg(first.ID.String())})
+
+	r := w.must(0, "artifacts", "ls")
+	if strings.Count(r.stdout, "local only") != 3 || !strings.Contains(r.stdout, "caching "+remoteDir) {
+		t.Fatalf("ls before push:\n%s", r.stdout)
+	}
+	r = w.must(0, "artifacts", "push")
+	if !strings.Contains(r.stdout, "Pushed 3 artifact(s) to "+remoteDir+"; 0 were there already.") {
+		t.Fatalf("push:\n%s", r.stdout)
+	}
+	r = w.must(0, "artifacts", "push", first.ID.String())
+	if !strings.Contains(r.stdout, "Pushed 0 artifact(s)") {
+		t.Fatalf("push again:\n%s", r.stdout)
+	}
+	r = w.must(0, "artifacts", "ls", "-json")
+	var ls struct {
+		Artifacts []struct {
+			ID     string `json:"id"`
+			Pushed bool   `json:"pushed"`
+		} `json:"artifacts"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &ls); err != nil || len(ls.Artifacts) != 3 || !ls.Artifacts[0].Pushed {
+		t.Fatalf("ls -json: %v\n%s", err, r.stdout)
+	}
+	r = w.must(0, "artifacts", "ls", "-remote")
+	if !strings.Contains(r.stdout, "3 object(s) in "+remoteDir) {
+		t.Fatalf("ls -remote:\n%s", r.stdout)
+	}
+
+	// A corrupt cached copy: verify finds it, -fix fetches it again.
+	p := local.Path(second.ID)
+	os.Chmod(p, 0o644)
+	os.WriteFile(p, []byte("bit rot"), 0o644)
+	r = w.must(1, "artifacts", "verify")
+	if !strings.Contains(r.stdout, "corrupt: artifact "+second.ID.String()) || !strings.Contains(r.stdout, "1 corrupt") {
+		t.Fatalf("verify:\n%s", r)
+	}
+	r = w.must(0, "artifacts", "verify", "-fix")
+	if !strings.Contains(r.stdout, "fixed: "+second.ID.String()) {
+		t.Fatalf("verify -fix:\n%s", r)
+	}
+	w.must(0, "artifacts", "verify", second.ID.String())
+
+	// An empty cache pulls by digest, with transfer events in JSON.
+	os.RemoveAll(filepath.Join(w.dir, ".llmops", "artifacts"))
+	r = w.must(0, "artifacts", "pull", "-json", first.ID.String())
+	if !strings.Contains(r.stdout, `"type":"transfer_complete"`) || !strings.Contains(r.stdout, `"bytes":28`) {
+		t.Fatalf("pull -json:\n%s", r.stdout)
+	}
+	r = w.must(0, "artifacts", "pull", first.ID.String())
+	if !strings.Contains(r.stdout, "Already cached "+first.ID.String()) {
+		t.Fatalf("pull again:\n%s", r.stdout)
+	}
+	r = w.must(1, "artifacts", "pull", "sha256:"+strings.Repeat("0", 64))
+	if !strings.Contains(r.stderr, remoteDir+": fetch sha256:") || !strings.Contains(r.stderr, "llmops artifacts push") {
+		t.Fatalf("pull of an unknown digest:\n%s", r)
+	}
+	w.must(1, "artifacts", "pull", "not-a-digest")
+
+	// gc --keep 1 removes, locally and remotely, what the newest version
+	// does not reference; -dry-run only says so.
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	w.write(map[string]string{"main.llmops.hcl": cfg(second.ID.String())})
+	w.must(0, "apply", "-auto-approve")
+	r = w.must(0, "gc", "--keep", "1", "-dry-run", "-min-age", "0")
+	if !strings.Contains(r.stdout, "would remove "+first.ID.String()+" from "+remoteDir) || !strings.Contains(r.stdout, "would remove "+stray.ID.String()+" from "+remoteDir) ||
+		strings.Contains(r.stdout, second.ID.String()) {
+		t.Fatalf("gc -dry-run:\n%s", r.stdout)
+	}
+	r = w.must(0, "gc", "--keep", "1", "-min-age", "0")
+	if !strings.Contains(r.stdout, "Freed") || !strings.Contains(r.stdout, "in 2 object(s) of "+remoteDir) {
+		t.Fatalf("gc:\n%s", r.stdout)
+	}
+	r = w.must(0, "artifacts", "ls", "-remote")
+	if !strings.Contains(r.stdout, "1 object(s)") || !strings.Contains(r.stdout, second.ID.String()) {
+		t.Fatalf("after gc:\n%s", r.stdout)
+	}
+}
+
+// Configuration errors in the artifacts block are diagnostics with advice.
+func TestE2EArtifactsBlockDiagnostics(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`url = "s3://team-llm/x"` + "\n  secret_key = \"abc\"", "llmops never reads credentials from configuration files"},
+		{`url = "ftp://x/y"`, "is not a remote store"},
+		{`endpoint = "http://minio:9000"`, "configures a remote store, but the block has no url"},
+		{`url = "oci://registry.example.com/team/llmops"` + "\n  region = \"eu-west-1\"", "an oci:// store takes only the url"},
+		{`url = "s3://b/x"` + "\n  endpoint = \"minio:9000\"", "is not an http:// or https:// URL"},
+	} {
+		w := newWorkspace(t, map[string]string{"main.llmops.hcl": "artifacts {\n  " + tc.body + "\n}\n"})
+		r := w.must(1, "artifacts", "ls")
+		if !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "main.llmops.hcl:") || strings.Contains(r.stderr, `abc`) {
+			t.Errorf("%s:\n%s", tc.body, r.stderr)
+		}
+	}
 }

@@ -207,10 +207,10 @@ func (c *Config) addArtifacts(b *hcl.Block) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Credentials in the artifacts block",
-					Detail: fmt.Sprintf("%s cannot be set here: llmops never reads credentials from configuration files (they would end up in git). "+
-						"For s3://, use the standard AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or `profile`, an instance role); "+
-						"for oci://, docker login (or oras login) to the registry.", name),
-					Subject: a.NameRange.Ptr(),
+					// No Subject: a rendered snippet would print the value.
+					Detail: fmt.Sprintf("%s (%s:%d) cannot be set here: llmops never reads credentials from configuration files (they would end up in git). "+
+						"Remove it, and give credentials the standard way: for s3://, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or `profile`, an instance role; "+
+						"for oci://, docker login (or oras login) to the registry.", name, a.NameRange.Filename, a.NameRange.Start.Line),
 				})
 			}
 		}
