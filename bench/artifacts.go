@@ -120,11 +120,11 @@ func artifactsBench(llmops, binDir, root string) {
 	}
 	gib := float64(modelShards*modelShardSize+14) / (1 << 30)
 	fmt.Println()
-	fmt.Println("| 1 GiB model on the local S3 server (moto) | llmops | aws s3 cp | ratio |")
-	fmt.Println("|---|---:|---:|---:|")
-	fmt.Printf("| push | %s (%.2f GiB/s) | %s (%.2f GiB/s) | %.2fx |\n", secs(push.wall), gib/push.wall.Seconds(), secs(cliPush.wall), gib/cliPush.wall.Seconds(), cliPush.wall.Seconds()/push.wall.Seconds())
-	fmt.Printf("| pull into an empty cache | %s (%.2f GiB/s) | %s (%.2f GiB/s) | %.2fx |\n", secs(pull.wall), gib/pull.wall.Seconds(), secs(cliPull.wall), gib/cliPull.wall.Seconds(), cliPull.wall.Seconds()/pull.wall.Seconds())
-	fmt.Printf("| pull of a cached digest (best of 5) | %d ms | | |\n", best.Milliseconds())
+	fmt.Println("| 1 GiB model on the local S3 server (moto) | llmops | llmops peak RSS | aws s3 cp | aws peak RSS | ratio |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	fmt.Printf("| push | %s (%.2f GiB/s) | %s | %s (%.2f GiB/s) | %s | %.2fx |\n", secs(push.wall), gib/push.wall.Seconds(), mib(push.rss), secs(cliPush.wall), gib/cliPush.wall.Seconds(), mib(cliPush.rss), cliPush.wall.Seconds()/push.wall.Seconds())
+	fmt.Printf("| pull into an empty cache | %s (%.2f GiB/s) | %s | %s (%.2f GiB/s) | %s | %.2fx |\n", secs(pull.wall), gib/pull.wall.Seconds(), mib(pull.rss), secs(cliPull.wall), gib/cliPull.wall.Seconds(), mib(cliPull.rss), cliPull.wall.Seconds()/pull.wall.Seconds())
+	fmt.Printf("| pull of a cached digest (best of 5) | %d ms | %s | | | |\n", best.Milliseconds(), mib(cached.rss))
 }
 
 // randomFile writes size pseudo-random bytes (incompressible, fast).

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
@@ -91,7 +93,7 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 		ad = filepath.Join(wd, ".llmops", "artifacts")
 	}
 	rc := remote.Config(req.ArtifactStore)
-	store, err := remote.OpenStore(ctx, ad, rc, remote.Options{})
+	store, err := remote.OpenStore(ctx, ad, rc, remote.Options{Progress: remote.LogProgress(hclog.Default().Named("artifacts"), 5*time.Second)})
 	if err != nil {
 		d.FromError("Cannot open the artifact store", err)
 		return nil, d

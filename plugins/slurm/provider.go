@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
@@ -130,7 +132,7 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 	}
 	// With a remote store (artifacts { url = ... }), the local store is its
 	// cache: what is stored is pushed, what is missing is fetched.
-	store, err := remote.OpenStore(ctx, ad, remote.Config(req.ArtifactStore), remote.Options{})
+	store, err := remote.OpenStore(ctx, ad, remote.Config(req.ArtifactStore), remote.Options{Progress: remote.LogProgress(hclog.Default().Named("artifacts"), 5*time.Second)})
 	if err != nil {
 		d.FromError("Cannot open the artifact store", err)
 		return nil, d

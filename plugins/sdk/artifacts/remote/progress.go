@@ -94,3 +94,38 @@ func (t *transfer) finish(err error) {
 		}
 	})
 }
+
+// InfoLogger is what LogProgress writes to (an hclog.Logger is one).
+type InfoLogger interface {
+	Info(msg string, args ...any)
+}
+
+// LogProgress returns an Options.Progress that logs each transfer at most
+// every interval, and when it ends: for providers, whose logs llmops
+// shows with LLMOPS_LOG and keeps in .llmops/logs.
+func LogProgress(l InfoLogger, interval time.Duration) func(Event) {
+	var mu sync.Mutex
+	last := map[artifacts.ID]time.Time{}
+	return func(e Event) {
+		mu.Lock()
+		if !e.Done && time.Since(last[e.ID]) < interval {
+			mu.Unlock()
+			return
+		}
+		last[e.ID] = time.Now()
+		if e.Done {
+			delete(last, e.ID)
+		}
+		mu.Unlock()
+		args := []any{"op", e.Op, "id", string(e.ID), "url", e.URL, "bytes", e.Bytes, "total_bytes", e.Total,
+			"bytes_per_second", int64(e.Rate()), "elapsed", e.Elapsed.Round(time.Millisecond).String()}
+		switch {
+		case e.Done && e.Err != nil:
+			l.Info("artifact transfer failed", append(args, "error", e.Err.Error())...)
+		case e.Done:
+			l.Info("artifact transfer done", args...)
+		default:
+			l.Info("artifact transfer", append(args, "eta", e.ETA().Round(time.Second).String())...)
+		}
+	}
+}
