@@ -328,3 +328,31 @@ func (brokenBackend) URL() string { return "s3://offline" }
 func (brokenBackend) Stat(context.Context, artifacts.ID) (backend.Object, error) {
 	return backend.Object{}, &backend.Error{URL: "s3://offline", Op: "look up", Reason: backend.Unreachable}
 }
+
+// A store that does not exist (a misspelt bucket, an unmounted shared
+// directory) is an error, never an empty store in which every recorded
+// artifact would look gone.
+func TestMissingStoreIsAnError(t *testing.T) {
+	ctx := context.Background()
+	id := artifacts.ID("sha256:" + strings.Repeat("cd", 32))
+	cases := map[string]func(t *testing.T) remote.Config{
+		"dir": func(t *testing.T) remote.Config { return remote.Config{URL: filepath.Join(t.TempDir(), "not-mounted")} },
+		"s3": func(t *testing.T) remote.Config {
+			a := testenv.NeedAWS(t)
+			a.Setenv(t)
+			return remote.Config{URL: "s3://no-such-bucket-" + strings.ToLower(t.Name()[len(t.Name())-2:]) + "x/llmops", PathStyle: true}
+		},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := cfg(t)
+			s, err := remote.OpenStore(ctx, t.TempDir(), c, remote.Options{})
+			if err == nil {
+				_, err = s.Exists(ctx, id)
+			}
+			if backend.ReasonOf(err) != backend.NoStore || !strings.Contains(err.Error(), c.URL) {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
+}

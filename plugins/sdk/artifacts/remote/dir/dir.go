@@ -28,10 +28,16 @@ import (
 // Store is a directory holding artifacts.
 type Store struct{ root string }
 
-// New opens (creating) the store at root, an absolute path.
+// New opens the store at root, an absolute path to a directory that must
+// exist (a shared directory that is not mounted must not pass for an
+// empty store), creating its layout inside.
 func New(root string) (*Store, error) {
 	if !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("%q: a directory store needs an absolute path", root)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, &backend.Error{URL: root, Op: "open", Reason: backend.NoStore, Detail: "no such directory",
+			Hint: "Mount the shared directory, or create it (mkdir), or fix artifacts.url"}
 	}
 	for _, d := range []string{"blobs/sha256", "trees/sha256", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -57,6 +58,9 @@ type Store struct {
 	url         string
 	partSize    int64
 	concurrency int
+
+	bucketMu sync.Mutex
+	bucketOK bool
 }
 
 // ParseURL splits s3://BUCKET[/PREFIX] into the bucket and the key prefix
@@ -146,8 +150,32 @@ func (s *Store) Bucket() string { return s.bucket }
 
 func (s *Store) key(id artifacts.ID) string { return s.prefix + "sha256/" + id.Hex() }
 
+// checkBucket makes sure, once per process, that the bucket exists: a
+// HEAD of a key in a missing bucket answers 404 like a missing key, and a
+// misspelt bucket must not pass for an empty store (every artifact gone).
+func (s *Store) checkBucket(ctx context.Context, op string) error {
+	s.bucketMu.Lock()
+	defer s.bucketMu.Unlock()
+	if s.bucketOK {
+		return nil
+	}
+	_, err := s.client.HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: &s.bucket})
+	if err != nil {
+		e := s.fail(op, err)
+		if backend.IsNotFound(e) || strings.Contains(err.Error(), "NoSuchBucket") {
+			return &backend.Error{URL: s.url, Op: op, Reason: backend.NoStore, Detail: fmt.Sprintf("bucket %s does not exist", s.bucket), Err: err}
+		}
+		return e
+	}
+	s.bucketOK = true
+	return nil
+}
+
 // Stat describes the artifact id by a HEAD of its blob.
 func (s *Store) Stat(ctx context.Context, id artifacts.ID) (backend.Object, error) {
+	if err := s.checkBucket(ctx, "look up "+string(id)); err != nil {
+		return backend.Object{}, err
+	}
 	out, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(id))})
 	if err != nil {
 		return backend.Object{}, s.fail("look up "+string(id), err)

@@ -29,6 +29,9 @@ import (
 // already uploaded (same size, same MD5) are kept.
 func (s *Store) PutBlob(ctx context.Context, id artifacts.ID, path string, size int64, c backend.Counter) error {
 	op := "push " + string(id)
+	if err := s.checkBucket(ctx, op); err != nil {
+		return err
+	}
 	if ok, err := s.HasBlob(ctx, id); err != nil || ok {
 		return err
 	}
