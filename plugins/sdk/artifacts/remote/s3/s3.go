@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
@@ -102,6 +103,9 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		// which some S3-compatible servers refuse.
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// The SDK's own warnings (e.g. on the instance metadata service)
+		// would reach the user raw: errors say what matters instead.
+		config.WithLogger(logging.Nop{}),
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
