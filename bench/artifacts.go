@@ -22,7 +22,7 @@ const (
 // artifactsBench measures the artifact store on large models (issue 14):
 // importing a generated 1 GiB model directory and a 4 GiB single file
 // (hashing against sha256sum on the same files, and the disk space the
-// import takes on the same filesystem), then pushing the 1 GiB model to
+// import adds on the same filesystem, counted as du does), then pushing the 1 GiB model to
 // the local S3 server (moto) and pulling it into an empty cache, against
 // the AWS CLI's `aws s3 cp` on the same server, and pulling an already
 // cached digest.
@@ -63,11 +63,11 @@ func artifactsBench(llmops, binDir, root string) {
 			fatalf("llmops init: %v", m.err)
 		}
 		plan := run(ws, env, llmops, "plan")
-		syscall.Sync()
-		before := freeBytes(base)
 		apply := run(ws, env, llmops, "apply", "-auto-approve")
-		syscall.Sync()
-		growth := before - freeBytes(base)
+		// What the import added: the blocks of the source and of .llmops
+		// (store, state, caches) together, each inode once, less the
+		// source's own. Other writers on the filesystem do not count.
+		growth := diskUsage(target, filepath.Join(ws, ".llmops")) - diskUsage(target)
 		for _, m := range []measurement{sha, plan, apply} {
 			if m.err != nil {
 				fatalf("%v", m.err)
@@ -89,42 +89,67 @@ func artifactsBench(llmops, binDir, root string) {
 	}
 	defer stop()
 	awsCLI := findAWSCLI()
-	bucket := fmt.Sprintf("llmops-bench-%d", time.Now().UnixNano())
-	if m := run(base, awsEnv, awsCLI, "s3", "mb", "s3://"+bucket); m.err != nil {
-		fmt.Printf("\nPush and pull skipped: %v\n", m.err)
-		return
-	}
-	cfg := fmt.Sprintf("model \"model\" {\n  source = \"file://model\"\n}\n\nartifacts {\n  url        = \"s3://%s/llmops\"\n  path_style = true\n}\n", bucket)
-	ws := filepath.Join(base, "ws-model")
-	os.WriteFile(filepath.Join(ws, "main.llmops.hcl"), []byte(cfg), 0o644)
-	id := modelID(ws, env, llmops)
 	e := append(append([]string{}, env...), awsEnv...)
-	push := run(ws, e, llmops, "artifacts", "push", id)
-	// A second machine: the same configuration, an empty cache.
-	ws2 := filepath.Join(base, "ws-pull")
-	os.MkdirAll(ws2, 0o755)
-	os.WriteFile(filepath.Join(ws2, "main.llmops.hcl"), []byte(cfg), 0o644)
-	pull := run(ws2, e, llmops, "artifacts", "pull", id)
-	var cached measurement
-	best := time.Hour
-	for i := 0; i < 5; i++ {
-		cached = run(ws2, e, llmops, "artifacts", "pull", id)
-		best = min(best, cached.wall)
-	}
-	cliPush := run(base, awsEnv, awsCLI, "s3", "cp", "--recursive", "--quiet", filepath.Join(ws, "model"), "s3://"+bucket+"/awscli/")
-	cliPull := run(base, awsEnv, awsCLI, "s3", "cp", "--recursive", "--quiet", "s3://"+bucket+"/awscli/", filepath.Join(base, "awscli-pull"))
-	for _, m := range []measurement{push, pull, cached, cliPush, cliPull} {
+	ws := filepath.Join(base, "ws-model")
+	id := modelID(ws, env, llmops)
+	// moto is shared and noisy: two rounds, the tools taking turns, each
+	// into a fresh bucket; the best of each is reported.
+	var push, pull, cliPush, cliPull measurement
+	best := func(cur *measurement, m measurement) {
 		if m.err != nil {
 			fatalf("%v", m.err)
 		}
+		if cur.wall == 0 || m.wall < cur.wall {
+			*cur = m
+		}
+	}
+	var cachedBest time.Duration
+	var cached measurement
+	for round := 0; round < 2; round++ {
+		bucket := fmt.Sprintf("llmops-bench-%d", time.Now().UnixNano())
+		if m := run(base, awsEnv, awsCLI, "s3", "mb", "s3://"+bucket); m.err != nil {
+			fmt.Printf("\nPush and pull skipped: %v\n", m.err)
+			return
+		}
+		cfg := fmt.Sprintf("model \"model\" {\n  source = \"file://model\"\n}\n\nartifacts {\n  url        = \"s3://%s/llmops\"\n  path_style = true\n}\n", bucket)
+		os.WriteFile(filepath.Join(ws, "main.llmops.hcl"), []byte(cfg), 0o644)
+		// A second machine: the same configuration, an empty cache.
+		ws2 := filepath.Join(base, fmt.Sprintf("ws-pull-%d", round))
+		os.MkdirAll(ws2, 0o755)
+		os.WriteFile(filepath.Join(ws2, "main.llmops.hcl"), []byte(cfg), 0o644)
+		cliDst := filepath.Join(base, fmt.Sprintf("awscli-pull-%d", round))
+		if round == 0 {
+			best(&push, run(ws, e, llmops, "artifacts", "push", id))
+			best(&cliPush, run(base, awsEnv, awsCLI, "s3", "cp", "--recursive", "--quiet", filepath.Join(ws, "model"), "s3://"+bucket+"/awscli/"))
+			best(&pull, run(ws2, e, llmops, "artifacts", "pull", id))
+			best(&cliPull, run(base, awsEnv, awsCLI, "s3", "cp", "--recursive", "--quiet", "s3://"+bucket+"/awscli/", cliDst))
+		} else {
+			best(&cliPush, run(base, awsEnv, awsCLI, "s3", "cp", "--recursive", "--quiet", filepath.Join(ws, "model"), "s3://"+bucket+"/awscli/"))
+			best(&push, run(ws, e, llmops, "artifacts", "push", id))
+			best(&cliPull, run(base, awsEnv, awsCLI, "s3", "cp", "--recursive", "--quiet", "s3://"+bucket+"/awscli/", cliDst))
+			best(&pull, run(ws2, e, llmops, "artifacts", "pull", id))
+			for i := 0; i < 5; i++ {
+				m := run(ws2, e, llmops, "artifacts", "pull", id)
+				if m.err != nil {
+					fatalf("%v", m.err)
+				}
+				if cachedBest == 0 || m.wall < cachedBest {
+					cachedBest, cached = m.wall, m
+				}
+			}
+		}
+		// moto keeps objects in memory: give the 2 GiB back.
+		run(base, awsEnv, awsCLI, "s3", "rb", "--force", "s3://"+bucket)
+		os.RemoveAll(ws2)
+		os.RemoveAll(cliDst)
 	}
 	gib := float64(modelShards*modelShardSize+14) / (1 << 30)
 	fmt.Println()
-	fmt.Println("| 1 GiB model on the local S3 server (moto) | llmops | llmops peak RSS | aws s3 cp | aws peak RSS | ratio |")
+	fmt.Println("| 1 GiB model on the local S3 server (moto), best of 2 | llmops | llmops peak RSS | aws s3 cp | aws peak RSS | ratio |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	fmt.Printf("| push | %s (%.2f GiB/s) | %s | %s (%.2f GiB/s) | %s | %.2fx |\n", secs(push.wall), gib/push.wall.Seconds(), mib(push.rss), secs(cliPush.wall), gib/cliPush.wall.Seconds(), mib(cliPush.rss), cliPush.wall.Seconds()/push.wall.Seconds())
-	fmt.Printf("| pull into an empty cache | %s (%.2f GiB/s) | %s | %s (%.2f GiB/s) | %s | %.2fx |\n", secs(pull.wall), gib/pull.wall.Seconds(), mib(pull.rss), secs(cliPull.wall), gib/cliPull.wall.Seconds(), mib(cliPull.rss), cliPull.wall.Seconds()/pull.wall.Seconds())
-	fmt.Printf("| pull of a cached digest (best of 5) | %d ms | %s | | | |\n", best.Milliseconds(), mib(cached.rss))
+	fmt.Printf("| push | %s (%.3f GiB/s) | %s | %s (%.3f GiB/s) | %s | %.2fx |\n", secs(push.wall), gib/push.wall.Seconds(), mib(push.rss), secs(cliPush.wall), gib/cliPush.wall.Seconds(), mib(cliPush.rss), cliPush.wall.Seconds()/push.wall.Seconds())
+	fmt.Printf("| pull into an empty cache | %s (%.3f GiB/s) | %s | %s (%.3f GiB/s) | %s | %.2fx |\n", secs(pull.wall), gib/pull.wall.Seconds(), mib(pull.rss), secs(cliPull.wall), gib/cliPull.wall.Seconds(), mib(cliPull.rss), cliPull.wall.Seconds()/pull.wall.Seconds())
+	fmt.Printf("| pull of a cached digest (best of 5) | %d ms | %s | | | |\n", cachedBest.Milliseconds(), mib(cached.rss))
 }
 
 // randomFile writes size pseudo-random bytes (incompressible, fast).
@@ -153,12 +178,29 @@ func randomFile(path string, size int64, seed uint64) error {
 	return f.Close()
 }
 
-func freeBytes(dir string) int64 {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0
+// diskUsage is the space the files under paths take (allocated blocks),
+// each inode counted once, as du does: a hard link adds nothing.
+func diskUsage(paths ...string) int64 {
+	seen := map[[2]uint64]bool{}
+	var total int64
+	for _, p := range paths {
+		filepath.Walk(p, func(_ string, fi os.FileInfo, err error) error {
+			if err != nil {
+				return nil
+			}
+			st, ok := fi.Sys().(*syscall.Stat_t)
+			if !ok {
+				return nil
+			}
+			k := [2]uint64{uint64(st.Dev), st.Ino}
+			if !seen[k] {
+				seen[k] = true
+				total += st.Blocks * 512
+			}
+			return nil
+		})
 	}
-	return int64(st.Bavail) * st.Bsize
+	return total
 }
 
 func humanSize(n int64) string {

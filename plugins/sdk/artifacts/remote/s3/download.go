@@ -135,6 +135,10 @@ func (s *Store) getRest(ctx context.Context, id artifacts.ID, f *os.File, ps, to
 // Content-Range (-1 when the server sent the whole blob) and the bytes
 // written.
 func (s *Store) getRange(ctx context.Context, id artifacts.ID, f *os.File, off, size int64, also io.Writer) (total, n int64, err error) {
+	if !s.acquire(ctx) {
+		return 0, 0, ctx.Err()
+	}
+	defer s.release()
 	in := &awss3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.key(id)), Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+size-1))}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil && off == 0 && strings.Contains(err.Error(), "InvalidRange") {

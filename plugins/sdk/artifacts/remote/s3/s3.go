@@ -36,7 +36,7 @@ type Options struct {
 	Region, Profile string
 	// PartSize is the multipart part size (default 16 MiB, at least S3's
 	// 5 MiB, grown so that a blob has at most 10,000 parts); Concurrency
-	// the parts moved at once (default 8).
+	// the data requests in flight at once, over all transfers (default 8).
 	PartSize    int64
 	Concurrency int
 	// HTTPClient, when set, replaces the SDK's (tests count requests).
@@ -62,7 +62,23 @@ type Store struct {
 
 	bucketMu sync.Mutex
 	bucketOK bool
+	// slots bounds the data requests (parts, ranges, single PUTs) in
+	// flight across every transfer of the store: a tree's files move in
+	// parallel without multiplying the connections.
+	slots chan struct{}
 }
+
+// acquire takes a request slot (false when ctx ends first).
+func (s *Store) acquire(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Store) release() { <-s.slots }
 
 // ParseURL splits s3://BUCKET[/PREFIX] into the bucket and the key prefix
 // (without slashes at either end).
@@ -129,6 +145,9 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		if o.HTTPClient != nil {
 			so.HTTPClient = o.HTTPClient
 		}
+		// No Expect: 100-continue: a round trip per part for nothing
+		// (the bucket was checked, and a refused part is retried anyway).
+		so.ContinueHeaderThresholdBytes = -1
 	})
 	s := &Store{client: client, bucket: bucket, url: strings.TrimSuffix(o.URL, "/"), partSize: o.PartSize, concurrency: o.Concurrency}
 	if prefix != "" {
@@ -143,6 +162,7 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if s.concurrency <= 0 {
 		s.concurrency = defaultConcurrency
 	}
+	s.slots = make(chan struct{}, s.concurrency)
 	return s, nil
 }
 

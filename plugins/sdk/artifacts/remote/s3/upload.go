@@ -66,10 +66,14 @@ func (s *Store) putSingle(ctx context.Context, op string, id artifacts.ID, f *os
 	if got := artifacts.IDFromSum(h.Sum(nil)); got != id {
 		return corruptLocal(s.url, op, id, got)
 	}
+	if !s.acquire(ctx) {
+		return s.fail(op, ctx.Err())
+	}
 	_, err := s.client.PutObject(ctx, &awss3.PutObjectInput{
 		Bucket: &s.bucket, Key: aws.String(s.key(id)), ContentLength: aws.Int64(size),
 		Body: &countingSection{SectionReader: io.NewSectionReader(f, 0, size), c: c},
 	})
+	s.release()
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -131,10 +135,14 @@ func (s *Store) putMultipart(ctx context.Context, op string, id artifacts.ID, f 
 	for w := 0; w < s.concurrency; w++ {
 		g.Go(func() error {
 			for p := range todo {
+				if !s.acquire(gctx) {
+					return gctx.Err()
+				}
 				out, err := s.client.UploadPart(gctx, &awss3.UploadPartInput{
 					Bucket: &s.bucket, Key: &key, UploadId: &uploadID, PartNumber: aws.Int32(p.num),
 					ContentLength: aws.Int64(p.size), Body: &countingSection{SectionReader: io.NewSectionReader(f, p.off, p.size), c: c},
 				})
+				s.release()
 				if err != nil {
 					return err
 				}
