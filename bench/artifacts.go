@@ -45,41 +45,7 @@ func artifactsBench(llmops, binDir, root string) {
 		fatalf("%v", err)
 	}
 
-	fmt.Println()
-	fmt.Println("| import | sha256sum | llmops hashing (first plan) | ratio | llmops import (apply) | disk growth |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	for _, c := range []struct{ name, src, label string }{
-		{"model", "file://model", "1 GiB directory (16 files)"},
-		{"big", "file://big/weights.bin", "4 GiB single file"},
-	} {
-		ws := filepath.Join(base, "ws-"+c.name)
-		cfg := fmt.Sprintf("model %q {\n  source = %q\n}\n", c.name, c.src)
-		os.WriteFile(filepath.Join(ws, "main.llmops.hcl"), []byte(cfg), 0o644)
-		target := filepath.Join(ws, c.name)
-		sh := []string{"-c", "find -L " + target + " -type f -print0 | sort -z | xargs -0 sha256sum > /dev/null"}
-		run(base, nil, "sh", sh...) // warm the page cache for both
-		sha := run(base, nil, "sh", sh...)
-		if m := run(ws, env, llmops, "init"); m.err != nil {
-			fatalf("llmops init: %v", m.err)
-		}
-		plan := run(ws, env, llmops, "plan")
-		apply := run(ws, env, llmops, "apply", "-auto-approve")
-		// What the import added: the blocks of the source and of .llmops
-		// (store, state, caches) together, each inode once, less the
-		// source's own. Other writers on the filesystem do not count.
-		growth := diskUsage(target, filepath.Join(ws, ".llmops")) - diskUsage(target)
-		for _, m := range []measurement{sha, plan, apply} {
-			if m.err != nil {
-				fatalf("%v", m.err)
-			}
-		}
-		size := int64(modelShards * modelShardSize)
-		if c.name == "big" {
-			size = bigFileSize
-		}
-		fmt.Printf("| %s | %s | %s | %.1fx | %s | %s (%.3f%% of the data) |\n", c.label, secs(sha.wall), secs(plan.wall),
-			sha.wall.Seconds()/plan.wall.Seconds(), secs(apply.wall), humanSize(growth), 100*float64(growth)/float64(size))
-	}
+	importBench(base, env, llmops)
 	os.RemoveAll(filepath.Join(base, "ws-big"))
 
 	awsEnv, stop, err := motoEnv(root)
@@ -150,6 +116,47 @@ func artifactsBench(llmops, binDir, root string) {
 	fmt.Printf("| push | %s (%.3f GiB/s) | %s | %s (%.3f GiB/s) | %s | %.2fx |\n", secs(push.wall), gib/push.wall.Seconds(), mib(push.rss), secs(cliPush.wall), gib/cliPush.wall.Seconds(), mib(cliPush.rss), cliPush.wall.Seconds()/push.wall.Seconds())
 	fmt.Printf("| pull into an empty cache | %s (%.3f GiB/s) | %s | %s (%.3f GiB/s) | %s | %.2fx |\n", secs(pull.wall), gib/pull.wall.Seconds(), mib(pull.rss), secs(cliPull.wall), gib/cliPull.wall.Seconds(), mib(cliPull.rss), cliPull.wall.Seconds()/pull.wall.Seconds())
 	fmt.Printf("| pull of a cached digest (best of 5) | %d ms | %s | | | |\n", cachedBest.Milliseconds(), mib(cached.rss))
+}
+
+// importBench imports the generated model directory and file, timing
+// sha256sum, the first plan (which hashes) and the apply (which imports),
+// and measuring the disk space the import adds.
+func importBench(base string, env []string, llmops string) {
+	fmt.Println()
+	fmt.Println("| import | sha256sum | llmops hashing (first plan) | ratio | llmops import (apply) | disk growth |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for _, c := range []struct{ name, src, label string }{
+		{"model", "file://model", "1 GiB directory (16 files)"},
+		{"big", "file://big/weights.bin", "4 GiB single file"},
+	} {
+		ws := filepath.Join(base, "ws-"+c.name)
+		cfg := fmt.Sprintf("model %q {\n  source = %q\n}\n", c.name, c.src)
+		os.WriteFile(filepath.Join(ws, "main.llmops.hcl"), []byte(cfg), 0o644)
+		target := filepath.Join(ws, c.name)
+		sh := []string{"-c", "find -L " + target + " -type f -print0 | sort -z | xargs -0 sha256sum > /dev/null"}
+		run(base, nil, "sh", sh...) // warm the page cache for both
+		sha := run(base, nil, "sh", sh...)
+		if m := run(ws, env, llmops, "init"); m.err != nil {
+			fatalf("llmops init: %v", m.err)
+		}
+		plan := run(ws, env, llmops, "plan")
+		apply := run(ws, env, llmops, "apply", "-auto-approve")
+		// What the import added: the blocks of the source and of .llmops
+		// (store, state, caches) together, each inode once, less the
+		// source's own. Other writers on the filesystem do not count.
+		growth := diskUsage(target, filepath.Join(ws, ".llmops")) - diskUsage(target)
+		for _, m := range []measurement{sha, plan, apply} {
+			if m.err != nil {
+				fatalf("%v", m.err)
+			}
+		}
+		size := int64(modelShards * modelShardSize)
+		if c.name == "big" {
+			size = bigFileSize
+		}
+		fmt.Printf("| %s | %s | %s | %.1fx | %s | %s (%.3f%% of the data) |\n", c.label, secs(sha.wall), secs(plan.wall),
+			sha.wall.Seconds()/plan.wall.Seconds(), secs(apply.wall), humanSize(growth), 100*float64(growth)/float64(size))
+	}
 }
 
 // randomFile writes size pseudo-random bytes (incompressible, fast).
