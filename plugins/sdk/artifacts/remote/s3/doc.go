@@ -12,8 +12,8 @@
 // llmops-kind: tree. The listing is stored last, so a directory is visible
 // only once complete.
 //
-// Transfers: uploads above the part size (16 MiB, grown to keep under
-// 10,000 parts) are multipart, with parts read in parallel straight from
+// Transfers: uploads above 64 MiB are multipart (parts of 16 MiB, grown
+// to keep under 10,000 parts), with parts read in parallel straight from
 // the file (memory does not grow with the size) while the file is hashed
 // in order; the upload is completed only if the hash is the blob's name,
 // and one killed half-way is resumed by the next push (parts of the same

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -39,6 +41,11 @@ type Options struct {
 	// the data requests in flight at once, over all transfers (default 8).
 	PartSize    int64
 	Concurrency int
+	// MultipartThreshold is the size above which a blob is uploaded in
+	// parts (default 64 MiB, at least PartSize): below it one PUT is
+	// cheaper for the server (no parts to assemble) and as fast, files of
+	// a tree moving in parallel.
+	MultipartThreshold int64
 	// HTTPClient, when set, replaces the SDK's (tests count requests).
 	HTTPClient awss3.HTTPClient
 }
@@ -46,6 +53,7 @@ type Options struct {
 const (
 	minPartSize        = 5 << 20
 	defaultPartSize    = 16 << 20
+	defaultThreshold   = 64 << 20
 	maxParts           = 10000
 	defaultConcurrency = 8
 	kindMeta           = "llmops-kind"
@@ -58,6 +66,7 @@ type Store struct {
 	prefix      string // "" or "p/": keys are prefix + "sha256/<hex>"
 	url         string
 	partSize    int64
+	threshold   int64
 	concurrency int
 
 	bucketMu sync.Mutex
@@ -144,6 +153,13 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		so.UsePathStyle = o.PathStyle
 		if o.HTTPClient != nil {
 			so.HTTPClient = o.HTTPClient
+		} else {
+			// Parts of 16 MiB through net/http's default 4 KiB socket
+			// buffers cost thousands of writes each.
+			so.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+				t.WriteBufferSize, t.ReadBufferSize = 256<<10, 256<<10
+				t.MaxIdleConnsPerHost = 2 * max(o.Concurrency, defaultConcurrency)
+			})
 		}
 		// No Expect: 100-continue: a round trip per part for nothing
 		// (the bucket was checked, and a refused part is retried anyway).
@@ -159,6 +175,11 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if s.partSize < minPartSize {
 		s.partSize = minPartSize
 	}
+	s.threshold = o.MultipartThreshold
+	if s.threshold == 0 {
+		s.threshold = defaultThreshold
+	}
+	s.threshold = max(s.threshold, s.partSize)
 	if s.concurrency <= 0 {
 		s.concurrency = defaultConcurrency
 	}

@@ -46,7 +46,7 @@ func newStore(t *testing.T, partSize int64) (*Store, *countingClient) {
 	a.Setenv(t)
 	bucket := a.NewBucket(t)
 	cc := &countingClient{parts: map[string]int{}}
-	s, err := New(context.Background(), Options{URL: "s3://" + bucket + "/team/llmops", PathStyle: true, PartSize: partSize, Concurrency: 3, HTTPClient: cc})
+	s, err := New(context.Background(), Options{URL: "s3://" + bucket + "/team/llmops", PathStyle: true, PartSize: partSize, MultipartThreshold: partSize, Concurrency: 3, HTTPClient: cc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // PutBlob uploads the file at path under id: nothing when the bucket has
-// it (a HEAD), one PUT up to the part size, else a multipart upload of
+// it (a HEAD), one PUT up to the multipart threshold, else a multipart upload of
 // parallel parts read straight from the file (memory does not grow with
 // the size). The file is hashed while it is uploaded; the upload is
 // completed (made visible) only when the hash is id. An upload killed
@@ -43,7 +43,7 @@ func (s *Store) PutBlob(ctx context.Context, id artifacts.ID, path string, size 
 	if c == nil {
 		c = backend.Discard{}
 	}
-	if size <= s.partSizeFor(size) {
+	if size <= max(s.threshold, s.partSizeFor(size)) {
 		return s.putSingle(ctx, op, id, f, size, c)
 	}
 	return s.putMultipart(ctx, op, id, f, size, c)
