@@ -33,6 +33,8 @@ func main() {
 	sizesFlag := flag.String("sizes", "", "comma-separated N values (default: 100,1000, or $BENCH_N)")
 	bin := flag.String("bin", "", "directory with llmops and the provider binaries (default: ./bin)")
 	skipDataset := flag.Bool("skip-dataset", os.Getenv("BENCH_SKIP_DATASET") != "", "skip the 1 GiB dataset hashing benchmark")
+	skipArtifacts := flag.Bool("skip-artifacts", os.Getenv("BENCH_SKIP_ARTIFACTS") != "", "skip the large-model import, push and pull benchmark")
+	onlyArtifacts := flag.Bool("artifacts", false, "run only the large-model import, push and pull benchmark")
 	flag.Parse()
 
 	sizes := []int{100, 1000}
@@ -72,6 +74,11 @@ func main() {
 		fmt.Printf("Terraform: %s (%s)\n", strings.SplitN(string(out), "\n", 2)[0], tf)
 	}
 	fmt.Printf("Machine: %s\n", machine())
+	if *onlyArtifacts {
+		root, _ := filepath.Abs(".")
+		artifactsBench(llmops, binDir, root)
+		return
+	}
 	pg := startPostgres()
 	fmt.Println()
 
@@ -99,6 +106,11 @@ func main() {
 	if !*skipDataset {
 		fmt.Println()
 		datasetBench(llmops, binDir)
+	}
+	if !*skipArtifacts {
+		fmt.Println()
+		root, _ := filepath.Abs(".")
+		artifactsBench(llmops, binDir, root)
 	}
 }
 

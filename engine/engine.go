@@ -37,6 +37,9 @@ type Options struct {
 	Logger      hclog.Logger
 	// ArtifactDir is the absolute path of the artifact store.
 	ArtifactDir string
+	// ArtifactStore is the remote store ArtifactDir caches (see
+	// ArtifactStore), passed on to providers; zero without one.
+	ArtifactStore protocol.ArtifactStore
 	// Version is the llmops version, told to providers.
 	Version string
 	// HeartbeatInterval is how often Hooks.Heartbeat fires for operations

@@ -357,6 +357,7 @@ func (e *Engine) configureProvider(ctx context.Context, d *evalData, addr addrs.
 			WorkingDir:    e.cfg.Dir,
 			ArtifactDir:   e.opts.ArtifactDir,
 			EngineVersion: e.opts.Version,
+			ArtifactStore: e.opts.ArtifactStore, // issue 14: providers reach the remote artifact store
 		})
 		pi.configDiags = append(diags, providerDiags(cr.Diagnostics, pc.Config, pc.DeclRange, "provider "+addr.String())...)
 	})

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
+	"github.com/llmops/llmops/plugins/sdk/artifacts/remote/backend"
 )
 
 const gcUsage = `
@@ -19,6 +22,11 @@ Removes the artifacts (models, dataset versions, run outputs) that no kept
 state version references, and reports the space freed. By default every
 state version is kept; --keep N keeps only the newest N versions'
 artifacts (older versions can then no longer be rolled back to).
+
+With a remote artifact store (artifacts.url), the remote objects that no
+kept version references are removed too (objects younger than -min-age
+are spared: another machine may be pushing them). An OCI registry frees
+the blobs of deleted manifests in its own garbage collection.
 `
 
 func runGC(m *meta, args []string) int {
@@ -26,6 +34,7 @@ func runGC(m *meta, args []string) int {
 	keep := fs.Int("keep", 0, "Keep the artifacts of the newest N state versions only (0: all versions).")
 	dry := fs.Bool("dry-run", false, "List what would be removed, remove nothing.")
 	jsonOut := fs.Bool("json", false, "Machine-readable output.")
+	minAge := fs.Duration("min-age", remote.DefaultMinAge, "Spare remote objects younger than this (pushes in progress elsewhere).")
 	m.addStateFlags(fs)
 	m.addVarFlags(fs)
 	if ok, code := m.parse(fs, args); !ok {
@@ -41,7 +50,8 @@ func runGC(m *meta, args []string) int {
 		return exitError
 	}
 	dir, diags := engine.ArtifactDir(cfg, vars)
-	if diags.HasErrors() {
+	rs, rdiags := engine.ArtifactStore(cfg, vars)
+	if diags = append(diags, rdiags...); diags.HasErrors() {
 		m.showDiags(diags)
 		return exitError
 	}
@@ -55,11 +65,11 @@ func runGC(m *meta, args []string) int {
 		return exitError
 	}
 	defer unlock()
-	if _, err := os.Stat(dir); err != nil {
+	if _, err := os.Stat(dir); err != nil && !remote.Config(rs).Enabled() {
 		fmt.Fprintf(m.stdout, "No artifact store at %s: nothing to collect.\n", dir)
 		return exitOK
 	}
-	store, err := artifacts.Open(dir)
+	store, err := remote.OpenStore(ctx, dir, remote.Config(rs), remote.Options{})
 	if err != nil {
 		return m.errorDetail("Cannot open the artifact store", err.Error())
 	}
@@ -108,9 +118,17 @@ func runGC(m *meta, args []string) int {
 			fmt.Fprintf(m.stdout, "%s %s (%s)\n", verb, a.ID, humanBytes(a.Size))
 		}
 	}
+	remoteRemoved, rfreed, code := m.gcRemote(ctx, store, refs, *dry, *minAge, *jsonOut)
+	if code != exitOK {
+		return code
+	}
 	if *jsonOut {
-		b, _ := json.MarshalIndent(map[string]any{"format_version": render.JSONFormatVersion, "dry_run": *dry, "removed": removed,
-			"bytes_freed": freed, "kept_versions": len(kept), "artifacts_kept": len(all) - len(removed)}, "", "  ")
+		doc := map[string]any{"format_version": render.JSONFormatVersion, "dry_run": *dry, "removed": removed,
+			"bytes_freed": freed, "kept_versions": len(kept), "artifacts_kept": len(all) - len(removed)}
+		if r := store.Remote(); r != nil {
+			doc["remote"] = map[string]any{"url": r.URL(), "removed": remoteRemoved, "bytes_freed": rfreed}
+		}
+		b, _ := json.MarshalIndent(doc, "", "  ")
 		fmt.Fprintln(m.stdout, string(b))
 		return exitOK
 	}
@@ -119,7 +137,44 @@ func runGC(m *meta, args []string) int {
 		verb = "Would free"
 	}
 	fmt.Fprintf(m.stdout, "%s %s in %d artifact(s); kept %d referenced by %d state version(s).\n", verb, humanBytes(freed), len(removed), len(all)-len(removed), len(kept))
+	if r := store.Remote(); r != nil {
+		fmt.Fprintf(m.stdout, "%s %s in %d object(s) of %s.\n", verb, humanBytes(rfreed), len(remoteRemoved), r.URL())
+	}
 	return exitOK
+}
+
+// gcRemote removes the remote store's objects that refs do not reference.
+func (m *meta) gcRemote(ctx context.Context, store *artifacts.Store, refs map[string]bool, dry bool, minAge time.Duration, jsonOut bool) ([]map[string]any, int64, int) {
+	r, ok := store.Remote().(*remote.Cache)
+	if !ok {
+		return nil, 0, exitOK
+	}
+	keep := map[artifacts.ID]bool{}
+	for id := range refs {
+		if pid, err := artifacts.ParseID(id); err == nil {
+			keep[pid] = true
+		}
+	}
+	var removed []map[string]any
+	var freed int64
+	_, err := remote.Collect(ctx, r.Backend(), keep, remote.CollectOptions{DryRun: dry, MinAge: minAge, Removed: func(o backend.Object) {
+		freed += o.Size
+		removed = append(removed, map[string]any{"id": string(o.ID), "bytes": o.Size})
+		if !jsonOut {
+			verb := "removed"
+			if dry {
+				verb = "would remove"
+			}
+			fmt.Fprintf(m.stdout, "%s %s from %s (%s)\n", verb, o.ID, r.URL(), humanBytes(o.Size))
+		}
+	}})
+	if err != nil {
+		return nil, 0, m.errorDetail("Cannot collect the remote artifact store", err.Error())
+	}
+	if removed == nil {
+		removed = []map[string]any{}
+	}
+	return removed, freed, exitOK
 }
 
 func humanBytes(n int64) string {

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 		// This test binary, run again by a crash test as llmops itself.
 		os.Exit(crashHelper(mode, os.Args[1:]))
 	}
+	if os.Getenv("LLMOPS_E2E_SERVE_MODEL") == "1" {
+		os.Exit(serveModel(os.Args[1:])) // a deployment's replica (e2e_artifacts_test.go)
+	}
 	dir, err := os.MkdirTemp("", "llmops-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

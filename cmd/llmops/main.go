@@ -53,6 +53,7 @@ func init() {
 		"rollback":     {"Put objects back to an earlier state version, without retraining", runRollback},
 		"import":       {"Adopt an existing object into the state", runImport},
 		"gc":           {"Remove artifacts that no kept state version references", runGC},
+		"artifacts":    {"List, pull, push and verify artifacts of the local and remote stores", runArtifacts},
 		"watch":        {"Keep reality reconciled: monitors, alerts, rollbacks, dead replicas", runWatch},
 		"events":       {"List the event log: breaches, alerts, rollbacks, restarts", runEvents},
 		"ui":           {"Serve a read-only web dashboard: runs, curves, lineage, deployments, history", runUI},

@@ -173,6 +173,12 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		op.close()
 		return nil, false
 	}
+	artStore, diags := engine.ArtifactStore(cfg, op.vars)
+	if diags.HasErrors() {
+		m.showDiags(diags)
+		op.close()
+		return nil, false
+	}
 	if err := os.MkdirAll(artDir, 0o755); err != nil {
 		m.errorDetail("Cannot create the artifact store", err.Error())
 		op.close()
@@ -193,8 +199,10 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		Hooks:       hooks,
 		Logger:      m.logger(),
 		ArtifactDir: artDir,
-		Version:     Version,
-		Snapshot:    snap,
+		// The remote store the providers push to and fetch from.
+		ArtifactStore: artStore,
+		Version:       Version,
+		Snapshot:      snap,
 	})
 	return op, true
 }

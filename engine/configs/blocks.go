@@ -2,6 +2,8 @@ package configs
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -178,17 +180,67 @@ func (c *Config) addProvider(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-var artifactsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path", Required: true}}}
+var artifactsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "path"}, {Name: "url"}, {Name: "endpoint"}, {Name: "path_style"}, {Name: "region"}, {Name: "profile"},
+}}
+
+// credentialNames are attributes people put credentials in: refused with
+// advice, since llmops never reads credentials from configuration files.
+var credentialNames = map[string]bool{
+	"access_key": true, "access_key_id": true, "secret_key": true, "secret_access_key": true,
+	"session_token": true, "token": true, "password": true, "username": true, "credentials": true,
+}
 
 func (c *Config) addArtifacts(b *hcl.Block) hcl.Diagnostics {
 	if c.Artifacts != nil {
 		return hcl.Diagnostics{duplicateBlock("artifacts", "The configuration", c.Artifacts.DeclRange, b.DefRange.Ptr())}
 	}
-	content, diags := b.Body.Content(artifactsSchema)
-	if a, ok := content.Attributes["path"]; ok {
-		c.Artifacts = &Artifacts{Path: a.Expr, DeclRange: b.DefRange}
+	var diags hcl.Diagnostics
+	if attrs, _ := b.Body.JustAttributes(); attrs != nil {
+		names := make([]string, 0, len(attrs))
+		for name := range attrs {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if a := attrs[name]; credentialNames[name] {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Credentials in the artifacts block",
+					// No Subject: a rendered snippet would print the value.
+					Detail: fmt.Sprintf("%s (%s:%d) cannot be set here: llmops never reads credentials from configuration files (they would end up in git). "+
+						"Remove it, and give credentials the standard way: for s3://, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or `profile`, an instance role; "+
+						"for oci://, docker login (or oras login) to the registry.", name, a.NameRange.Filename, a.NameRange.Start.Line),
+				})
+			}
+		}
 	}
+	content, cdiags := b.Body.Content(artifactsSchema)
+	for _, d := range cdiags {
+		if d.Summary == "Unsupported argument" && d.Subject != nil && diags.HasErrors() && mentionsCredential(d.Detail) {
+			continue // said above, with advice
+		}
+		diags = append(diags, d)
+	}
+	a := &Artifacts{DeclRange: b.DefRange}
+	for name, dst := range map[string]*hcl.Expression{
+		"path": &a.Path, "url": &a.URL, "endpoint": &a.Endpoint, "path_style": &a.PathStyle, "region": &a.Region, "profile": &a.Profile,
+	} {
+		if attr, ok := content.Attributes[name]; ok {
+			*dst = attr.Expr
+		}
+	}
+	c.Artifacts = a
 	return diags
+}
+
+func mentionsCredential(detail string) bool {
+	for name := range credentialNames {
+		if strings.Contains(detail, `"`+name+`"`) {
+			return true
+		}
+	}
+	return false
 }
 
 func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {

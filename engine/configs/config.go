@@ -101,10 +101,12 @@ type Provider struct {
 	Implied bool
 }
 
-// Artifacts is the `artifacts` block.
+// Artifacts is the `artifacts` block: the local store (path) and the
+// remote store it caches (url, with endpoint, path_style, region and
+// profile for S3). An attribute not set is nil.
 type Artifacts struct {
-	Path      hcl.Expression
-	DeclRange hcl.Range
+	Path, URL, Endpoint, PathStyle, Region, Profile hcl.Expression
+	DeclRange                                       hcl.Range
 }
 
 // Resource is a lifecycle kind block (`model "base"`) or a `resource "TYPE"

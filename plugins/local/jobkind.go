@@ -108,6 +108,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 	}
 	runID := jobs.RunID(k.prefix, identity)
 	in.env.RunID, in.env.OutputDir = runID, rn.outputDir()
+	in.env.Artifacts, in.env.StoreRoot = m.remote.Env(), m.store.Root()
 	spec := &jobSpec{
 		Kind: k.kind, RunID: runID, Identity: identity, Argv: st.GetStrings("command"), Dir: m.workDir,
 		Env: jobEnviron(in.env, gpus), MaxDuration: maxDur, Stdin: in.stdin, StdoutFile: in.stdoutFile,
@@ -147,7 +148,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 		log.Info("job started", "run", runID, "dir", rn.dir, "gpus", gpus)
 	}
 	if s := rn.status(); s.state != stateRunning {
-		return k.complete(m, st, rn, s)
+		return k.complete(ctx, m, st, rn, s)
 	}
 	msg := "started"
 	if adopted {
@@ -188,7 +189,7 @@ func (k *jobKind) poll(ctx context.Context, m *meta, req *sdk.ReadRequest) *sdk.
 	if s.state == stateRunning {
 		return &sdk.Response{State: req.State, Pending: sdk.PendingState(rn.handle, jobs.StatusRunning, progress(rn))}
 	}
-	return k.complete(m, req.State, rn, s)
+	return k.complete(ctx, m, req.State, rn, s)
 }
 
 // progress is the latest metrics line, else the latest log line.
@@ -204,7 +205,7 @@ func progress(rn *run) string {
 
 // complete turns a job that ended into the object's final state, or an
 // error with the tail of the job's log.
-func (k *jobKind) complete(m *meta, st sdk.Object, rn *run, s runStatus) *sdk.Response {
+func (k *jobKind) complete(ctx context.Context, m *meta, st sdk.Object, rn *run, s runStatus) *sdk.Response {
 	var d sdk.Diagnostics
 	st = done(st)
 	if s.state == stateDead {
@@ -230,6 +231,13 @@ func (k *jobKind) complete(m *meta, st sdk.Object, rn *run, s runStatus) *sdk.Re
 		return &sdk.Response{State: st, Diagnostics: d}
 	}
 	d = append(d, k.finished(m, &st, man)...)
+	// The supervisor stored the outputs in the local store: push them to
+	// the remote one, so that other machines can use them.
+	for _, id := range k.stored(st) {
+		if err := m.store.Push(ctx, artifacts.ID(id)); err != nil {
+			d.Errorf("Cannot push the job's output", "%s is stored locally (%s) but could not be pushed: %v. The next apply pushes it again.", id, m.store.Root(), err)
+		}
+	}
 	return &sdk.Response{State: st, Diagnostics: d}
 }
 
@@ -279,17 +287,40 @@ func (k *jobKind) read(ctx context.Context, req *sdk.ReadRequest) *sdk.Response 
 	}
 	rn, err := m.runner.forIdentity(k.kind, identity)
 	if err != nil || !rn.exists() {
+		// Run on another machine sharing the remote store: it exists
+		// while its outputs do.
+		if err == nil && m.ranElsewhere(ctx, k, req.State) {
+			return nil
+		}
 		return sdk.Gone()
 	}
 	if s := rn.status(); s.state == stateDead || (s.state == stateFinished && !s.manifest.Succeeded() && req.State.GetString("status") == jobs.StatusSucceeded) {
 		return sdk.Gone()
 	}
 	for _, id := range k.stored(req.State) {
-		if _, err := m.store.Resolve(id); err != nil {
+		if ok, err := m.store.Exists(ctx, artifacts.ID(id)); err != nil {
+			return sdk.ErrorResponse("Cannot reach the remote artifact store", err)
+		} else if !ok {
 			return sdk.Gone()
 		}
 	}
 	return nil
+}
+
+// ranElsewhere reports whether a succeeded job object whose run directory
+// is not on this machine ran on another that shares the remote artifact
+// store: all its stored outputs are there.
+func (m *meta) ranElsewhere(ctx context.Context, k *jobKind, st sdk.Object) bool {
+	if m.store.Remote() == nil || st.GetString("status") != jobs.StatusSucceeded {
+		return false
+	}
+	ids := k.stored(st)
+	for _, id := range ids {
+		if ok, err := m.store.Exists(ctx, artifacts.ID(id)); err != nil || !ok {
+			return false
+		}
+	}
+	return len(ids) > 0 || k.kind == schema.Evaluation
 }
 
 func (k *jobKind) delete(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response {

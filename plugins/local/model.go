@@ -18,20 +18,20 @@ func modelResource() *sdk.Resource {
 		Validate:   validateModel,
 		ModifyPlan: planModel,
 		Create: func(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
-			return applyModel(req.Meta, req.Planned)
+			return applyModel(ctx, req.Meta, req.Planned)
 		},
 		Update: func(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response {
-			return applyModel(req.Meta, req.Planned)
+			return applyModel(ctx, req.Meta, req.Planned)
 		},
 		Read: readArtifact,
-		Import: func(_ context.Context, req *sdk.ImportRequest) *sdk.Response {
+		Import: func(ctx context.Context, req *sdk.ImportRequest) *sdk.Response {
 			m := metaOf(req.Meta)
 			if _, err := m.store.Resolve(req.ID); err != nil {
 				return sdk.ErrorResponse("Cannot import model", fmt.Errorf("%w; import a model by its artifact id", err))
 			}
 			st := req.State
 			st.SetString("source", req.ID)
-			return applyModel(req.Meta, st)
+			return applyModel(ctx, req.Meta, st)
 		},
 	}
 }
@@ -57,7 +57,9 @@ func (m *meta) modelSourcePath(src, revision string) (string, artifacts.PutOptio
 		return p, artifacts.PutOptions{}, err
 	case strings.HasPrefix(src, "file://"):
 		p, err := m.resolveFile(src)
-		return p, artifacts.PutOptions{CheckLink: m.checkLink}, err
+		// A local model is imported without a second copy where possible
+		// (reflink, else a read-only hard link, else copy_file_range).
+		return p, artifacts.PutOptions{Mode: artifacts.Import, CheckLink: m.checkLink}, err
 	case strings.HasPrefix(src, "hf://"):
 		dir, _, err := resolveHF(src, revision)
 		if err != nil {
@@ -109,14 +111,14 @@ func planModel(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanRes
 	return &sdk.ModifyPlanResponse{Planned: planned}
 }
 
-func applyModel(metaV any, st sdk.Object) *sdk.Response {
+func applyModel(ctx context.Context, metaV any, st sdk.Object) *sdk.Response {
 	m := metaOf(metaV)
 	src := st.GetString("source")
 	p, opts, err := m.modelSourcePath(src, st.GetString("revision"))
 	if err != nil {
 		return errResp(attr("source"), "Cannot read the model", err)
 	}
-	info, err := m.store.Put(p, opts)
+	info, err := m.store.PutContext(ctx, p, opts)
 	if err != nil {
 		return errResp(attr("source"), "Cannot store the model", err)
 	}
@@ -128,11 +130,19 @@ func applyModel(metaV any, st sdk.Object) *sdk.Response {
 }
 
 // readArtifact is the Read of kinds whose object is an artifact: it exists
-// while the store holds its id.
-func readArtifact(_ context.Context, req *sdk.ReadRequest) *sdk.Response {
+// while the store holds its id (the local store, or the remote one it
+// caches: nothing is fetched to find out).
+func readArtifact(ctx context.Context, req *sdk.ReadRequest) *sdk.Response {
 	m := metaOf(req.Meta)
 	id := req.State.GetString("id")
-	if id == "" || !m.store.Has(artifacts.ID(id)) {
+	if id == "" {
+		return sdk.Gone()
+	}
+	ok, err := m.store.Exists(ctx, artifacts.ID(id))
+	if err != nil {
+		return sdk.ErrorResponse("Cannot reach the remote artifact store", err)
+	}
+	if !ok {
 		return sdk.Gone()
 	}
 	return nil

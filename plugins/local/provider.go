@@ -6,11 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -52,7 +55,9 @@ type meta struct {
 	workDir string
 	roots   []string // resolved allowed roots, the configuration directory first
 	store   *artifacts.Store
-	runner  *runner
+	// remote is the remote store the artifact store caches (zero: none).
+	remote remote.Config
+	runner *runner
 	// pricePerHour is the configured price of an hour here (placement).
 	pricePerHour float64
 }
@@ -73,7 +78,7 @@ func validateProviderConfig(_ context.Context, req *sdk.ValidateRequest) sdk.Dia
 	return d
 }
 
-func configure(_ context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnostics) {
+func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnostics) {
 	var d sdk.Diagnostics
 	wd := req.WorkingDir
 	if wd == "" {
@@ -87,12 +92,13 @@ func configure(_ context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnosti
 	if ad == "" {
 		ad = filepath.Join(wd, ".llmops", "artifacts")
 	}
-	store, err := artifacts.Open(ad)
+	rc := remote.Config(req.ArtifactStore)
+	store, err := remote.OpenStore(ctx, ad, rc, remote.Options{Progress: remote.LogProgress(hclog.Default().Named("artifacts"), 5*time.Second)})
 	if err != nil {
 		d.FromError("Cannot open the artifact store", err)
 		return nil, d
 	}
-	m := &meta{workDir: wd, store: store}
+	m := &meta{workDir: wd, store: store, remote: rc}
 	if pv := req.Config.Attr("price_per_hour"); pv != cty.NilVal && pv.IsKnown() && !pv.IsNull() {
 		m.pricePerHour, _ = pv.AsBigFloat().Float64()
 	}

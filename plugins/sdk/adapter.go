@@ -188,7 +188,7 @@ func (a *adapter) ConfigureProvider(ctx context.Context, req protocol.ConfigureP
 	defer done()
 	meta, diags := a.p.Configure(cctx, &ConfigureRequest{
 		Config: newObject(orNull(req.Config, a.providerTy), a.providerTy), WorkingDir: req.WorkingDir,
-		ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion,
+		ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion, ArtifactStore: req.ArtifactStore,
 	})
 	resp.Diagnostics = diags
 	if !diags.HasErrors() {

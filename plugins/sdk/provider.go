@@ -96,6 +96,11 @@ type ConfigureRequest struct {
 	// ArtifactDir is the configuration's shared artifact store.
 	ArtifactDir   string
 	EngineVersion string
+	// ArtifactStore is the remote store ArtifactDir caches, if any: open
+	// both with remote.OpenStore(ctx, ArtifactDir,
+	// remote.Config(ArtifactStore), ...) from
+	// plugins/sdk/artifacts/remote.
+	ArtifactStore protocol.ArtifactStore
 }
 
 // ValidateRequest carries a configuration to check. TypeName is empty for

@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -127,7 +130,9 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 	if ad == "" {
 		ad = filepath.Join(wd, ".llmops", "artifacts")
 	}
-	store, err := artifacts.Open(ad)
+	// With a remote store (artifacts { url = ... }), the local store is its
+	// cache: what is stored is pushed, what is missing is fetched.
+	store, err := remote.OpenStore(ctx, ad, remote.Config(req.ArtifactStore), remote.Options{Progress: remote.LogProgress(hclog.Default().Named("artifacts"), 5*time.Second)})
 	if err != nil {
 		d.FromError("Cannot open the artifact store", err)
 		return nil, d

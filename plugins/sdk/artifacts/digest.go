@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -95,27 +94,6 @@ func HashPath(path string, opts HashOptions) (Digest, error) {
 	}
 	d.ID = treeID(entries)
 	return d, nil
-}
-
-// treeID hashes the canonical listing of entries (sorted by rel).
-func treeID(entries []*entry) ID {
-	h := sha256.New()
-	_, _ = io.WriteString(h, "llmops-tree-v1\n")
-	var line []byte
-	for _, e := range entries {
-		line = line[:0]
-		if e.st.mode&0o111 != 0 {
-			line = append(line, "755 "...)
-		} else {
-			line = append(line, "644 "...)
-		}
-		line = append(line, e.hex...)
-		line = append(line, ' ')
-		line = strconv.AppendQuote(line, e.rel)
-		line = append(line, '\n')
-		_, _ = h.Write(line)
-	}
-	return IDFromSum(h.Sum(nil))
 }
 
 // walk lists the regular files under root, following symbolic links, in

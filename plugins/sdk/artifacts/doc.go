@@ -36,11 +36,26 @@
 // Hashing reads with 1 MiB buffers and hashes the files of a tree in
 // parallel, one worker per CPU.
 //
+// Put brings a path in by copy (the default), by hard links (Link, for a
+// model hub's immutable blobs), by renaming (Move, for outputs the caller
+// owns) or without a second copy (Import: a reflink, else a read-only
+// hard link, else copy_file_range, else a copy).
+//
+// A store can be the cache of a remote store (SetRemote with a Remote,
+// which package remote provides for s3://, oci:// and shared
+// directories): Put then pushes what it stores, Ensure and Resolve fetch
+// what the local store lacks, Exists asks the remote store without
+// fetching, and a Remote commits what it downloaded and verified with
+// NewStage and CommitStaged. Has, Path, List and Stat stay local.
+// Listing gives a stored directory's canonical listing (its sha256 is the
+// directory's id), and ParseListing reads one back, refusing paths that
+// leave the tree.
+//
 // The store never removes an artifact by itself: Remove exists for the
 // engine's garbage collection, which knows which artifacts state versions
 // still reference.
 //
 // The boundary: this package depends on the standard library only. It
-// knows nothing of models, datasets or state; providers and the engine use
-// it through Open.
+// knows nothing of models, datasets, state or remote protocols; providers
+// and the engine use it through Open (or remote.OpenStore).
 package artifacts

@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 type Store struct {
 	root  string
 	cache *Cache
+	rs    remoteState
 }
 
 // Info describes a stored artifact.
@@ -58,7 +60,8 @@ func (s *Store) Cache() *Cache { return s.cache }
 // Path returns where artifact id lives (whether or not it exists).
 func (s *Store) Path(id ID) string { return filepath.Join(s.root, "objects", "sha256", id.Hex()) }
 
-// Has reports whether the store holds id.
+// Has reports whether the local store holds id (see Exists for a store
+// with a remote).
 func (s *Store) Has(id ID) bool {
 	if _, err := ParseID(string(id)); err != nil {
 		return false
@@ -68,16 +71,19 @@ func (s *Store) Has(id ID) bool {
 }
 
 // Resolve returns the path of a stored artifact named by an id string, or
-// an error saying it is not an id or not in the store.
+// an error saying it is not an id or not in the store. With a remote
+// store, an artifact the local one lacks is fetched (see Ensure).
 func (s *Store) Resolve(id string) (string, error) {
+	return s.ResolveContext(context.Background(), id)
+}
+
+// ResolveContext is Resolve with a context for the fetch.
+func (s *Store) ResolveContext(ctx context.Context, id string) (string, error) {
 	pid, err := ParseID(id)
 	if err != nil {
 		return "", err
 	}
-	if !s.Has(pid) {
-		return "", fmt.Errorf("artifact %s is not in the artifact store %s (was the store moved, wiped or garbage-collected?)", id, s.root)
-	}
-	return s.Path(pid), nil
+	return s.Ensure(ctx, pid)
 }
 
 // Digest hashes a file or tree with the store's digest cache, and saves

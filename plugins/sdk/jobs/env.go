@@ -3,6 +3,7 @@ package jobs
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -22,6 +23,17 @@ const (
 	EnvEndpoint      = "LLMOPS_ENDPOINT"
 	EnvAPIKey        = "LLMOPS_API_KEY"
 	EnvInputPath     = "LLMOPS_INPUT_PATH"
+	// The remote artifact store, for compute that cannot see the disk of
+	// the machine that runs llmops (see docs/job-contract.md).
+	EnvArtifactsURL       = "LLMOPS_ARTIFACTS_URL"
+	EnvArtifactsEndpoint  = "LLMOPS_ARTIFACTS_ENDPOINT"
+	EnvArtifactsPathStyle = "LLMOPS_ARTIFACTS_PATH_STYLE"
+	EnvArtifactsRegion    = "LLMOPS_ARTIFACTS_REGION"
+	// EnvInputs maps each path variable that points into the artifact
+	// store to its digest: a JSON object such as
+	// {"LLMOPS_BASE_MODEL_PATH": "sha256:<hex>", "LLMOPS_TRAIN_PATH":
+	// "sha256:<hex>/splits/train.jsonl"}.
+	EnvInputs = "LLMOPS_INPUTS"
 	// EnvSplitPrefix + upper-cased split name + "_PATH", e.g.
 	// LLMOPS_SPLIT_TEST_PATH, for every split of the dataset.
 	EnvSplitPrefix = "LLMOPS_SPLIT_"
@@ -32,6 +44,7 @@ const (
 var contractVars = []string{
 	EnvRunID, EnvOutputDir, EnvBaseModelPath, EnvDatasetPath, EnvTrainPath, EnvEvalPath,
 	EnvHparams, EnvMethod, EnvResumeFrom, EnvModelPath, EnvEndpoint, EnvAPIKey, EnvInputPath,
+	EnvArtifactsURL, EnvArtifactsEndpoint, EnvArtifactsPathStyle, EnvArtifactsRegion, EnvInputs,
 }
 
 // IsContractVar reports whether name belongs to the job contract.
@@ -72,6 +85,13 @@ type Env struct {
 	InputPath string
 	// Extra holds the user's `env`; it cannot override contract variables.
 	Extra map[string]string
+	// Artifacts, for compute that does not see this machine's disk, names
+	// the remote artifact store (LLMOPS_ARTIFACTS_URL and friends, from
+	// the remote package's Config.Env). With it, LLMOPS_INPUTS gives the
+	// digest of every path variable that points into the artifact store
+	// rooted at StoreRoot.
+	Artifacts map[string]string
+	StoreRoot string
 }
 
 // Vars returns the contract variables of the job (and Extra), by name.
@@ -107,7 +127,48 @@ func (e Env) Vars() map[string]string {
 	set(EnvEndpoint, e.Endpoint)
 	set(EnvAPIKey, e.APIKey)
 	set(EnvInputPath, e.InputPath)
+	if len(e.Artifacts) > 0 {
+		for k, v := range e.Artifacts {
+			if strings.HasPrefix(k, "LLMOPS_ARTIFACTS_") {
+				set(k, v)
+			}
+		}
+		if in := Inputs(m, e.StoreRoot); len(in) > 0 {
+			b, _ := json.Marshal(in) // sorted by name
+			m[EnvInputs] = string(b)
+		}
+	}
 	return m
+}
+
+// Inputs maps each path variable of vars (LLMOPS_*_PATH) that points into
+// the artifact store rooted at root to "sha256:<hex>" or, for a file
+// inside a directory artifact, "sha256:<hex>/<slash-separated path>".
+func Inputs(vars map[string]string, root string) map[string]string {
+	if root == "" {
+		return nil
+	}
+	objects := filepath.Join(root, "objects", "sha256") + string(filepath.Separator)
+	out := map[string]string{}
+	for k, v := range vars {
+		if !strings.HasPrefix(k, "LLMOPS_") || !strings.HasSuffix(k, "_PATH") || k == EnvOutputDir {
+			continue
+		}
+		rest, ok := strings.CutPrefix(filepath.Clean(v), objects)
+		if !ok || len(rest) < 64 {
+			continue
+		}
+		hex, inside, _ := strings.Cut(filepath.ToSlash(rest), "/")
+		if len(hex) != 64 {
+			continue
+		}
+		ref := "sha256:" + hex
+		if inside != "" {
+			ref += "/" + inside
+		}
+		out[k] = ref
+	}
+	return out
 }
 
 // SplitVar is the variable naming a split's file: LLMOPS_SPLIT_<NAME>_PATH

@@ -202,3 +202,37 @@ func TestIdentity(t *testing.T) {
 		t.Fatalf("invalid raw JSON accepted")
 	}
 }
+
+// For compute that does not see this disk: the store's variables, and
+// LLMOPS_INPUTS mapping each path into the artifact store to its digest
+// (a whole artifact, or a file inside a directory artifact).
+func TestEnvRemoteInputs(t *testing.T) {
+	root := "/srv/store"
+	h1, h2 := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	e := jobs.Env{
+		RunID: "r", OutputDir: root + "/runs/local/r/out",
+		BaseModelPath: root + "/objects/sha256/" + h1,
+		TrainPath:     root + "/objects/sha256/" + h2 + "/splits/train.jsonl",
+		DatasetPath:   "/elsewhere/data.jsonl",
+		Artifacts:     map[string]string{jobs.EnvArtifactsURL: "s3://team/llmops", jobs.EnvArtifactsPathStyle: "true", "AWS_SECRET_ACCESS_KEY": "never"},
+		StoreRoot:     root,
+	}
+	vars := e.Vars()
+	want := `{"LLMOPS_BASE_MODEL_PATH":"sha256:` + h1 + `","LLMOPS_TRAIN_PATH":"sha256:` + h2 + `/splits/train.jsonl"}`
+	if vars[jobs.EnvInputs] != want {
+		t.Errorf("LLMOPS_INPUTS = %s\nwant %s", vars[jobs.EnvInputs], want)
+	}
+	if vars[jobs.EnvArtifactsURL] != "s3://team/llmops" || vars[jobs.EnvArtifactsPathStyle] != "true" {
+		t.Errorf("store variables: %v", vars)
+	}
+	if _, ok := vars["AWS_SECRET_ACCESS_KEY"]; ok {
+		t.Error("a non-contract variable passed through Artifacts")
+	}
+	if err := jobs.CheckExtra(map[string]string{jobs.EnvArtifactsURL: "x"}); err == nil {
+		t.Error("env may not set LLMOPS_ARTIFACTS_URL")
+	}
+	e.Artifacts = nil
+	if _, ok := e.Vars()[jobs.EnvInputs]; ok {
+		t.Error("LLMOPS_INPUTS without a remote store")
+	}
+}

@@ -105,6 +105,7 @@ func (c *Client) ConfigureProvider(ctx context.Context, req protocol.ConfigurePr
 	}
 	r, err := c.rpc.ConfigureProvider(ctx, &proto.ConfigureProvider_Request{
 		Config: cfg, WorkingDir: req.WorkingDir, ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion,
+		ArtifactStore: artifactStoreToProto(req.ArtifactStore),
 	})
 	if err != nil {
 		return protocol.ConfigureProviderResponse{Diagnostics: c.rpcDiags(ctx, "ConfigureProvider", err)}

@@ -288,3 +288,17 @@ func schemasToProto(m map[string]*protocol.Schema) (map[string]*proto.Schema, er
 	}
 	return out, nil
 }
+
+func artifactStoreToProto(a protocol.ArtifactStore) *proto.ArtifactStore {
+	if a == (protocol.ArtifactStore{}) {
+		return nil
+	}
+	return &proto.ArtifactStore{Url: a.URL, Endpoint: a.Endpoint, PathStyle: a.PathStyle, Region: a.Region, Profile: a.Profile}
+}
+
+func artifactStoreFromProto(a *proto.ArtifactStore) protocol.ArtifactStore {
+	if a == nil {
+		return protocol.ArtifactStore{}
+	}
+	return protocol.ArtifactStore{URL: a.Url, Endpoint: a.Endpoint, PathStyle: a.PathStyle, Region: a.Region, Profile: a.Profile}
+}

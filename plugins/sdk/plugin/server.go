@@ -151,6 +151,7 @@ func (s *server) ConfigureProvider(ctx context.Context, req *proto.ConfigureProv
 	}
 	r := s.impl.ConfigureProvider(ctx, protocol.ConfigureProviderRequest{
 		Config: cfg, WorkingDir: req.WorkingDir, ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion,
+		ArtifactStore: artifactStoreFromProto(req.ArtifactStore),
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	return resp, nil

@@ -521,6 +521,90 @@ func (*ValidateProviderConfig) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{6}
 }
 
+// ArtifactStore names a remote artifact store (added in protocol 1 without
+// a version change: an older engine leaves it unset, an older provider
+// ignores it).
+type ArtifactStore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url is s3://BUCKET[/PREFIX], oci://REGISTRY/REPOSITORY or the absolute
+	// path of a shared directory.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// endpoint is an S3-compatible server's URL (s3:// only).
+	Endpoint string `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// path_style addresses the bucket in the URL's path (s3:// only).
+	PathStyle bool `protobuf:"varint,3,opt,name=path_style,json=pathStyle,proto3" json:"path_style,omitempty"`
+	// region and profile override the AWS configuration's (s3:// only).
+	Region        string `protobuf:"bytes,4,opt,name=region,proto3" json:"region,omitempty"`
+	Profile       string `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArtifactStore) Reset() {
+	*x = ArtifactStore{}
+	mi := &file_provider_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArtifactStore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArtifactStore) ProtoMessage() {}
+
+func (x *ArtifactStore) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArtifactStore.ProtoReflect.Descriptor instead.
+func (*ArtifactStore) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ArtifactStore) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *ArtifactStore) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *ArtifactStore) GetPathStyle() bool {
+	if x != nil {
+		return x.PathStyle
+	}
+	return false
+}
+
+func (x *ArtifactStore) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *ArtifactStore) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
 // ConfigureProvider configures the provider once per process.
 type ConfigureProvider struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -530,7 +614,7 @@ type ConfigureProvider struct {
 
 func (x *ConfigureProvider) Reset() {
 	*x = ConfigureProvider{}
-	mi := &file_provider_proto_msgTypes[7]
+	mi := &file_provider_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +626,7 @@ func (x *ConfigureProvider) String() string {
 func (*ConfigureProvider) ProtoMessage() {}
 
 func (x *ConfigureProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[7]
+	mi := &file_provider_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +639,7 @@ func (x *ConfigureProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureProvider.ProtoReflect.Descriptor instead.
 func (*ConfigureProvider) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{7}
+	return file_provider_proto_rawDescGZIP(), []int{8}
 }
 
 // ValidateResourceConfig checks one resource block.
@@ -567,7 +651,7 @@ type ValidateResourceConfig struct {
 
 func (x *ValidateResourceConfig) Reset() {
 	*x = ValidateResourceConfig{}
-	mi := &file_provider_proto_msgTypes[8]
+	mi := &file_provider_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +663,7 @@ func (x *ValidateResourceConfig) String() string {
 func (*ValidateResourceConfig) ProtoMessage() {}
 
 func (x *ValidateResourceConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[8]
+	mi := &file_provider_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +676,7 @@ func (x *ValidateResourceConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResourceConfig.ProtoReflect.Descriptor instead.
 func (*ValidateResourceConfig) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{8}
+	return file_provider_proto_rawDescGZIP(), []int{9}
 }
 
 // PlanResourceChange predicts the effect of a change to one object.
@@ -604,7 +688,7 @@ type PlanResourceChange struct {
 
 func (x *PlanResourceChange) Reset() {
 	*x = PlanResourceChange{}
-	mi := &file_provider_proto_msgTypes[9]
+	mi := &file_provider_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +700,7 @@ func (x *PlanResourceChange) String() string {
 func (*PlanResourceChange) ProtoMessage() {}
 
 func (x *PlanResourceChange) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[9]
+	mi := &file_provider_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +713,7 @@ func (x *PlanResourceChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResourceChange.ProtoReflect.Descriptor instead.
 func (*PlanResourceChange) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9}
+	return file_provider_proto_rawDescGZIP(), []int{10}
 }
 
 // ApplyResourceChange carries out a planned change.
@@ -641,7 +725,7 @@ type ApplyResourceChange struct {
 
 func (x *ApplyResourceChange) Reset() {
 	*x = ApplyResourceChange{}
-	mi := &file_provider_proto_msgTypes[10]
+	mi := &file_provider_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +737,7 @@ func (x *ApplyResourceChange) String() string {
 func (*ApplyResourceChange) ProtoMessage() {}
 
 func (x *ApplyResourceChange) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[10]
+	mi := &file_provider_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +750,7 @@ func (x *ApplyResourceChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResourceChange.ProtoReflect.Descriptor instead.
 func (*ApplyResourceChange) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{10}
+	return file_provider_proto_rawDescGZIP(), []int{11}
 }
 
 // ReadResource refreshes one recorded object or polls a pending one.
@@ -678,7 +762,7 @@ type ReadResource struct {
 
 func (x *ReadResource) Reset() {
 	*x = ReadResource{}
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +774,7 @@ func (x *ReadResource) String() string {
 func (*ReadResource) ProtoMessage() {}
 
 func (x *ReadResource) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[11]
+	mi := &file_provider_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +787,7 @@ func (x *ReadResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResource.ProtoReflect.Descriptor instead.
 func (*ReadResource) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{11}
+	return file_provider_proto_rawDescGZIP(), []int{12}
 }
 
 // ImportResourceState adopts existing objects.
@@ -715,7 +799,7 @@ type ImportResourceState struct {
 
 func (x *ImportResourceState) Reset() {
 	*x = ImportResourceState{}
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +811,7 @@ func (x *ImportResourceState) String() string {
 func (*ImportResourceState) ProtoMessage() {}
 
 func (x *ImportResourceState) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[12]
+	mi := &file_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +824,7 @@ func (x *ImportResourceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResourceState.ProtoReflect.Descriptor instead.
 func (*ImportResourceState) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{12}
+	return file_provider_proto_rawDescGZIP(), []int{13}
 }
 
 // UpgradeResourceState converts a recorded object to the current schema.
@@ -752,7 +836,7 @@ type UpgradeResourceState struct {
 
 func (x *UpgradeResourceState) Reset() {
 	*x = UpgradeResourceState{}
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +848,7 @@ func (x *UpgradeResourceState) String() string {
 func (*UpgradeResourceState) ProtoMessage() {}
 
 func (x *UpgradeResourceState) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[13]
+	mi := &file_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +861,7 @@ func (x *UpgradeResourceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeResourceState.ProtoReflect.Descriptor instead.
 func (*UpgradeResourceState) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{13}
+	return file_provider_proto_rawDescGZIP(), []int{14}
 }
 
 // StopProvider interrupts in-flight calls.
@@ -789,7 +873,7 @@ type StopProvider struct {
 
 func (x *StopProvider) Reset() {
 	*x = StopProvider{}
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +885,7 @@ func (x *StopProvider) String() string {
 func (*StopProvider) ProtoMessage() {}
 
 func (x *StopProvider) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[14]
+	mi := &file_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +898,7 @@ func (x *StopProvider) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopProvider.ProtoReflect.Descriptor instead.
 func (*StopProvider) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{14}
+	return file_provider_proto_rawDescGZIP(), []int{15}
 }
 
 // GetOffers asks what the provider can offer for one object.
@@ -826,7 +910,7 @@ type GetOffers struct {
 
 func (x *GetOffers) Reset() {
 	*x = GetOffers{}
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +922,7 @@ func (x *GetOffers) String() string {
 func (*GetOffers) ProtoMessage() {}
 
 func (x *GetOffers) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[15]
+	mi := &file_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +935,7 @@ func (x *GetOffers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOffers.ProtoReflect.Descriptor instead.
 func (*GetOffers) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{15}
+	return file_provider_proto_rawDescGZIP(), []int{16}
 }
 
 // Step is one step of the path.
@@ -871,7 +955,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +967,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[16]
+	mi := &file_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1057,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1069,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1139,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1151,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1249,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1261,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1321,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1333,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1368,7 @@ type GetSchema_Response struct {
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1380,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1442,7 @@ type ValidateProviderConfig_Request struct {
 
 func (x *ValidateProviderConfig_Request) Reset() {
 	*x = ValidateProviderConfig_Request{}
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1454,7 @@ func (x *ValidateProviderConfig_Request) String() string {
 func (*ValidateProviderConfig_Request) ProtoMessage() {}
 
 func (x *ValidateProviderConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[23]
+	mi := &file_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1488,7 @@ type ValidateProviderConfig_Response struct {
 
 func (x *ValidateProviderConfig_Response) Reset() {
 	*x = ValidateProviderConfig_Response{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1500,7 @@ func (x *ValidateProviderConfig_Response) String() string {
 func (*ValidateProviderConfig_Response) ProtoMessage() {}
 
 func (x *ValidateProviderConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,13 +1534,17 @@ type ConfigureProvider_Request struct {
 	ArtifactDir string `protobuf:"bytes,3,opt,name=artifact_dir,json=artifactDir,proto3" json:"artifact_dir,omitempty"`
 	// engine_version is the llmops version that drives the provider.
 	EngineVersion string `protobuf:"bytes,4,opt,name=engine_version,json=engineVersion,proto3" json:"engine_version,omitempty"`
+	// artifact_store is the remote store the artifact store at
+	// artifact_dir caches (the artifacts block's url and S3 settings);
+	// unset without one. It never holds credentials.
+	ArtifactStore *ArtifactStore `protobuf:"bytes,5,opt,name=artifact_store,json=artifactStore,proto3" json:"artifact_store,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfigureProvider_Request) Reset() {
 	*x = ConfigureProvider_Request{}
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1556,7 @@ func (x *ConfigureProvider_Request) String() string {
 func (*ConfigureProvider_Request) ProtoMessage() {}
 
 func (x *ConfigureProvider_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1569,7 @@ func (x *ConfigureProvider_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureProvider_Request.ProtoReflect.Descriptor instead.
 func (*ConfigureProvider_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{7, 0}
+	return file_provider_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *ConfigureProvider_Request) GetConfig() *DynamicValue {
@@ -1512,6 +1600,13 @@ func (x *ConfigureProvider_Request) GetEngineVersion() string {
 	return ""
 }
 
+func (x *ConfigureProvider_Request) GetArtifactStore() *ArtifactStore {
+	if x != nil {
+		return x.ArtifactStore
+	}
+	return nil
+}
+
 // Response reports whether configuration succeeded.
 type ConfigureProvider_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1523,7 +1618,7 @@ type ConfigureProvider_Response struct {
 
 func (x *ConfigureProvider_Response) Reset() {
 	*x = ConfigureProvider_Response{}
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1630,7 @@ func (x *ConfigureProvider_Response) String() string {
 func (*ConfigureProvider_Response) ProtoMessage() {}
 
 func (x *ConfigureProvider_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1643,7 @@ func (x *ConfigureProvider_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureProvider_Response.ProtoReflect.Descriptor instead.
 func (*ConfigureProvider_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{7, 1}
+	return file_provider_proto_rawDescGZIP(), []int{8, 1}
 }
 
 func (x *ConfigureProvider_Response) GetDiagnostics() []*Diagnostic {
@@ -1571,7 +1666,7 @@ type ValidateResourceConfig_Request struct {
 
 func (x *ValidateResourceConfig_Request) Reset() {
 	*x = ValidateResourceConfig_Request{}
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1678,7 @@ func (x *ValidateResourceConfig_Request) String() string {
 func (*ValidateResourceConfig_Request) ProtoMessage() {}
 
 func (x *ValidateResourceConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1691,7 @@ func (x *ValidateResourceConfig_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResourceConfig_Request.ProtoReflect.Descriptor instead.
 func (*ValidateResourceConfig_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{8, 0}
+	return file_provider_proto_rawDescGZIP(), []int{9, 0}
 }
 
 func (x *ValidateResourceConfig_Request) GetTypeName() string {
@@ -1624,7 +1719,7 @@ type ValidateResourceConfig_Response struct {
 
 func (x *ValidateResourceConfig_Response) Reset() {
 	*x = ValidateResourceConfig_Response{}
-	mi := &file_provider_proto_msgTypes[28]
+	mi := &file_provider_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1731,7 @@ func (x *ValidateResourceConfig_Response) String() string {
 func (*ValidateResourceConfig_Response) ProtoMessage() {}
 
 func (x *ValidateResourceConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[28]
+	mi := &file_provider_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1744,7 @@ func (x *ValidateResourceConfig_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResourceConfig_Response.ProtoReflect.Descriptor instead.
 func (*ValidateResourceConfig_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{8, 1}
+	return file_provider_proto_rawDescGZIP(), []int{9, 1}
 }
 
 func (x *ValidateResourceConfig_Response) GetDiagnostics() []*Diagnostic {
@@ -1680,7 +1775,7 @@ type PlanResourceChange_Request struct {
 
 func (x *PlanResourceChange_Request) Reset() {
 	*x = PlanResourceChange_Request{}
-	mi := &file_provider_proto_msgTypes[29]
+	mi := &file_provider_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1787,7 @@ func (x *PlanResourceChange_Request) String() string {
 func (*PlanResourceChange_Request) ProtoMessage() {}
 
 func (x *PlanResourceChange_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[29]
+	mi := &file_provider_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1800,7 @@ func (x *PlanResourceChange_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResourceChange_Request.ProtoReflect.Descriptor instead.
 func (*PlanResourceChange_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 0}
+	return file_provider_proto_rawDescGZIP(), []int{10, 0}
 }
 
 func (x *PlanResourceChange_Request) GetTypeName() string {
@@ -1762,7 +1857,7 @@ type PlanResourceChange_Response struct {
 
 func (x *PlanResourceChange_Response) Reset() {
 	*x = PlanResourceChange_Response{}
-	mi := &file_provider_proto_msgTypes[30]
+	mi := &file_provider_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +1869,7 @@ func (x *PlanResourceChange_Response) String() string {
 func (*PlanResourceChange_Response) ProtoMessage() {}
 
 func (x *PlanResourceChange_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[30]
+	mi := &file_provider_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +1882,7 @@ func (x *PlanResourceChange_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResourceChange_Response.ProtoReflect.Descriptor instead.
 func (*PlanResourceChange_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{9, 1}
+	return file_provider_proto_rawDescGZIP(), []int{10, 1}
 }
 
 func (x *PlanResourceChange_Response) GetPlannedState() *DynamicValue {
@@ -1839,7 +1934,7 @@ type ApplyResourceChange_Request struct {
 
 func (x *ApplyResourceChange_Request) Reset() {
 	*x = ApplyResourceChange_Request{}
-	mi := &file_provider_proto_msgTypes[31]
+	mi := &file_provider_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1946,7 @@ func (x *ApplyResourceChange_Request) String() string {
 func (*ApplyResourceChange_Request) ProtoMessage() {}
 
 func (x *ApplyResourceChange_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[31]
+	mi := &file_provider_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1959,7 @@ func (x *ApplyResourceChange_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResourceChange_Request.ProtoReflect.Descriptor instead.
 func (*ApplyResourceChange_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{10, 0}
+	return file_provider_proto_rawDescGZIP(), []int{11, 0}
 }
 
 func (x *ApplyResourceChange_Request) GetTypeName() string {
@@ -1921,7 +2016,7 @@ type ApplyResourceChange_Response struct {
 
 func (x *ApplyResourceChange_Response) Reset() {
 	*x = ApplyResourceChange_Response{}
-	mi := &file_provider_proto_msgTypes[32]
+	mi := &file_provider_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2028,7 @@ func (x *ApplyResourceChange_Response) String() string {
 func (*ApplyResourceChange_Response) ProtoMessage() {}
 
 func (x *ApplyResourceChange_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[32]
+	mi := &file_provider_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2041,7 @@ func (x *ApplyResourceChange_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResourceChange_Response.ProtoReflect.Descriptor instead.
 func (*ApplyResourceChange_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{10, 1}
+	return file_provider_proto_rawDescGZIP(), []int{11, 1}
 }
 
 func (x *ApplyResourceChange_Response) GetNewState() *DynamicValue {
@@ -1994,7 +2089,7 @@ type ReadResource_Request struct {
 
 func (x *ReadResource_Request) Reset() {
 	*x = ReadResource_Request{}
-	mi := &file_provider_proto_msgTypes[33]
+	mi := &file_provider_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2101,7 @@ func (x *ReadResource_Request) String() string {
 func (*ReadResource_Request) ProtoMessage() {}
 
 func (x *ReadResource_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[33]
+	mi := &file_provider_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2114,7 @@ func (x *ReadResource_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResource_Request.ProtoReflect.Descriptor instead.
 func (*ReadResource_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{11, 0}
+	return file_provider_proto_rawDescGZIP(), []int{12, 0}
 }
 
 func (x *ReadResource_Request) GetTypeName() string {
@@ -2067,7 +2162,7 @@ type ReadResource_Response struct {
 
 func (x *ReadResource_Response) Reset() {
 	*x = ReadResource_Response{}
-	mi := &file_provider_proto_msgTypes[34]
+	mi := &file_provider_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2174,7 @@ func (x *ReadResource_Response) String() string {
 func (*ReadResource_Response) ProtoMessage() {}
 
 func (x *ReadResource_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[34]
+	mi := &file_provider_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2187,7 @@ func (x *ReadResource_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResource_Response.ProtoReflect.Descriptor instead.
 func (*ReadResource_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{11, 1}
+	return file_provider_proto_rawDescGZIP(), []int{12, 1}
 }
 
 func (x *ReadResource_Response) GetNewState() *DynamicValue {
@@ -2136,7 +2231,7 @@ type ImportResourceState_Request struct {
 
 func (x *ImportResourceState_Request) Reset() {
 	*x = ImportResourceState_Request{}
-	mi := &file_provider_proto_msgTypes[35]
+	mi := &file_provider_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2243,7 @@ func (x *ImportResourceState_Request) String() string {
 func (*ImportResourceState_Request) ProtoMessage() {}
 
 func (x *ImportResourceState_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[35]
+	mi := &file_provider_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2256,7 @@ func (x *ImportResourceState_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResourceState_Request.ProtoReflect.Descriptor instead.
 func (*ImportResourceState_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{12, 0}
+	return file_provider_proto_rawDescGZIP(), []int{13, 0}
 }
 
 func (x *ImportResourceState_Request) GetTypeName() string {
@@ -2193,7 +2288,7 @@ type ImportResourceState_ImportedResource struct {
 
 func (x *ImportResourceState_ImportedResource) Reset() {
 	*x = ImportResourceState_ImportedResource{}
-	mi := &file_provider_proto_msgTypes[36]
+	mi := &file_provider_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2300,7 @@ func (x *ImportResourceState_ImportedResource) String() string {
 func (*ImportResourceState_ImportedResource) ProtoMessage() {}
 
 func (x *ImportResourceState_ImportedResource) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[36]
+	mi := &file_provider_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2313,7 @@ func (x *ImportResourceState_ImportedResource) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use ImportResourceState_ImportedResource.ProtoReflect.Descriptor instead.
 func (*ImportResourceState_ImportedResource) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{12, 1}
+	return file_provider_proto_rawDescGZIP(), []int{13, 1}
 }
 
 func (x *ImportResourceState_ImportedResource) GetTypeName() string {
@@ -2255,7 +2350,7 @@ type ImportResourceState_Response struct {
 
 func (x *ImportResourceState_Response) Reset() {
 	*x = ImportResourceState_Response{}
-	mi := &file_provider_proto_msgTypes[37]
+	mi := &file_provider_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2267,7 +2362,7 @@ func (x *ImportResourceState_Response) String() string {
 func (*ImportResourceState_Response) ProtoMessage() {}
 
 func (x *ImportResourceState_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[37]
+	mi := &file_provider_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2280,7 +2375,7 @@ func (x *ImportResourceState_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportResourceState_Response.ProtoReflect.Descriptor instead.
 func (*ImportResourceState_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{12, 2}
+	return file_provider_proto_rawDescGZIP(), []int{13, 2}
 }
 
 func (x *ImportResourceState_Response) GetImportedResources() []*ImportResourceState_ImportedResource {
@@ -2312,7 +2407,7 @@ type UpgradeResourceState_Request struct {
 
 func (x *UpgradeResourceState_Request) Reset() {
 	*x = UpgradeResourceState_Request{}
-	mi := &file_provider_proto_msgTypes[38]
+	mi := &file_provider_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2419,7 @@ func (x *UpgradeResourceState_Request) String() string {
 func (*UpgradeResourceState_Request) ProtoMessage() {}
 
 func (x *UpgradeResourceState_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[38]
+	mi := &file_provider_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2432,7 @@ func (x *UpgradeResourceState_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeResourceState_Request.ProtoReflect.Descriptor instead.
 func (*UpgradeResourceState_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{13, 0}
+	return file_provider_proto_rawDescGZIP(), []int{14, 0}
 }
 
 func (x *UpgradeResourceState_Request) GetTypeName() string {
@@ -2374,7 +2469,7 @@ type UpgradeResourceState_Response struct {
 
 func (x *UpgradeResourceState_Response) Reset() {
 	*x = UpgradeResourceState_Response{}
-	mi := &file_provider_proto_msgTypes[39]
+	mi := &file_provider_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2481,7 @@ func (x *UpgradeResourceState_Response) String() string {
 func (*UpgradeResourceState_Response) ProtoMessage() {}
 
 func (x *UpgradeResourceState_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[39]
+	mi := &file_provider_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2494,7 @@ func (x *UpgradeResourceState_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeResourceState_Response.ProtoReflect.Descriptor instead.
 func (*UpgradeResourceState_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{13, 1}
+	return file_provider_proto_rawDescGZIP(), []int{14, 1}
 }
 
 func (x *UpgradeResourceState_Response) GetUpgradedState() *DynamicValue {
@@ -2425,7 +2520,7 @@ type StopProvider_Request struct {
 
 func (x *StopProvider_Request) Reset() {
 	*x = StopProvider_Request{}
-	mi := &file_provider_proto_msgTypes[40]
+	mi := &file_provider_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2437,7 +2532,7 @@ func (x *StopProvider_Request) String() string {
 func (*StopProvider_Request) ProtoMessage() {}
 
 func (x *StopProvider_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[40]
+	mi := &file_provider_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2450,7 +2545,7 @@ func (x *StopProvider_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopProvider_Request.ProtoReflect.Descriptor instead.
 func (*StopProvider_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{14, 0}
+	return file_provider_proto_rawDescGZIP(), []int{15, 0}
 }
 
 // Response reports a provider that could not stop.
@@ -2464,7 +2559,7 @@ type StopProvider_Response struct {
 
 func (x *StopProvider_Response) Reset() {
 	*x = StopProvider_Response{}
-	mi := &file_provider_proto_msgTypes[41]
+	mi := &file_provider_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +2571,7 @@ func (x *StopProvider_Response) String() string {
 func (*StopProvider_Response) ProtoMessage() {}
 
 func (x *StopProvider_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[41]
+	mi := &file_provider_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +2584,7 @@ func (x *StopProvider_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopProvider_Response.ProtoReflect.Descriptor instead.
 func (*StopProvider_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{14, 1}
+	return file_provider_proto_rawDescGZIP(), []int{15, 1}
 }
 
 func (x *StopProvider_Response) GetError() string {
@@ -2512,7 +2607,7 @@ type GetOffers_Request struct {
 
 func (x *GetOffers_Request) Reset() {
 	*x = GetOffers_Request{}
-	mi := &file_provider_proto_msgTypes[42]
+	mi := &file_provider_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2619,7 @@ func (x *GetOffers_Request) String() string {
 func (*GetOffers_Request) ProtoMessage() {}
 
 func (x *GetOffers_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[42]
+	mi := &file_provider_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2632,7 @@ func (x *GetOffers_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOffers_Request.ProtoReflect.Descriptor instead.
 func (*GetOffers_Request) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{15, 0}
+	return file_provider_proto_rawDescGZIP(), []int{16, 0}
 }
 
 func (x *GetOffers_Request) GetTypeName() string {
@@ -2579,7 +2674,7 @@ type GetOffers_Offer struct {
 
 func (x *GetOffers_Offer) Reset() {
 	*x = GetOffers_Offer{}
-	mi := &file_provider_proto_msgTypes[43]
+	mi := &file_provider_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2591,7 +2686,7 @@ func (x *GetOffers_Offer) String() string {
 func (*GetOffers_Offer) ProtoMessage() {}
 
 func (x *GetOffers_Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[43]
+	mi := &file_provider_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2604,7 +2699,7 @@ func (x *GetOffers_Offer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOffers_Offer.ProtoReflect.Descriptor instead.
 func (*GetOffers_Offer) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{15, 1}
+	return file_provider_proto_rawDescGZIP(), []int{16, 1}
 }
 
 func (x *GetOffers_Offer) GetAvailable() bool {
@@ -2666,7 +2761,7 @@ type GetOffers_Response struct {
 
 func (x *GetOffers_Response) Reset() {
 	*x = GetOffers_Response{}
-	mi := &file_provider_proto_msgTypes[44]
+	mi := &file_provider_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2773,7 @@ func (x *GetOffers_Response) String() string {
 func (*GetOffers_Response) ProtoMessage() {}
 
 func (x *GetOffers_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[44]
+	mi := &file_provider_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2786,7 @@ func (x *GetOffers_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOffers_Response.ProtoReflect.Descriptor instead.
 func (*GetOffers_Response) Descriptor() ([]byte, []int) {
-	return file_provider_proto_rawDescGZIP(), []int{15, 2}
+	return file_provider_proto_rawDescGZIP(), []int{16, 2}
 }
 
 func (x *GetOffers_Response) GetOffers() []*GetOffers_Offer {
@@ -2785,14 +2880,22 @@ const file_provider_proto_rawDesc = "" +
 	"\aRequest\x128\n" +
 	"\x06config\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1aL\n" +
 	"\bResponse\x12@\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x92\x02\n" +
-	"\x11ConfigureProvider\x1a\xae\x01\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x8e\x01\n" +
+	"\rArtifactStore\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1a\n" +
+	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1d\n" +
+	"\n" +
+	"path_style\x18\x03 \x01(\bR\tpathStyle\x12\x16\n" +
+	"\x06region\x18\x04 \x01(\tR\x06region\x12\x18\n" +
+	"\aprofile\x18\x05 \x01(\tR\aprofile\"\xdc\x02\n" +
+	"\x11ConfigureProvider\x1a\xf8\x01\n" +
 	"\aRequest\x128\n" +
 	"\x06config\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12\x1f\n" +
 	"\vworking_dir\x18\x02 \x01(\tR\n" +
 	"workingDir\x12!\n" +
 	"\fartifact_dir\x18\x03 \x01(\tR\vartifactDir\x12%\n" +
-	"\x0eengine_version\x18\x04 \x01(\tR\rengineVersion\x1aL\n" +
+	"\x0eengine_version\x18\x04 \x01(\tR\rengineVersion\x12H\n" +
+	"\x0eartifact_store\x18\x05 \x01(\v2!.llmops.provider.v1.ArtifactStoreR\rartifactStore\x1aL\n" +
 	"\bResponse\x12@\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xc8\x01\n" +
 	"\x16ValidateResourceConfig\x1a`\n" +
@@ -2902,7 +3005,7 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_provider_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),                     // 0: llmops.provider.v1.Diagnostic.Severity
 	(Schema_NestingMode)(0),                      // 1: llmops.provider.v1.Schema.NestingMode
@@ -2913,116 +3016,118 @@ var file_provider_proto_goTypes = []any{
 	(*Pending)(nil),                              // 6: llmops.provider.v1.Pending
 	(*GetSchema)(nil),                            // 7: llmops.provider.v1.GetSchema
 	(*ValidateProviderConfig)(nil),               // 8: llmops.provider.v1.ValidateProviderConfig
-	(*ConfigureProvider)(nil),                    // 9: llmops.provider.v1.ConfigureProvider
-	(*ValidateResourceConfig)(nil),               // 10: llmops.provider.v1.ValidateResourceConfig
-	(*PlanResourceChange)(nil),                   // 11: llmops.provider.v1.PlanResourceChange
-	(*ApplyResourceChange)(nil),                  // 12: llmops.provider.v1.ApplyResourceChange
-	(*ReadResource)(nil),                         // 13: llmops.provider.v1.ReadResource
-	(*ImportResourceState)(nil),                  // 14: llmops.provider.v1.ImportResourceState
-	(*UpgradeResourceState)(nil),                 // 15: llmops.provider.v1.UpgradeResourceState
-	(*StopProvider)(nil),                         // 16: llmops.provider.v1.StopProvider
-	(*GetOffers)(nil),                            // 17: llmops.provider.v1.GetOffers
-	(*AttributePath_Step)(nil),                   // 18: llmops.provider.v1.AttributePath.Step
-	(*Schema_Block)(nil),                         // 19: llmops.provider.v1.Schema.Block
-	(*Schema_Attribute)(nil),                     // 20: llmops.provider.v1.Schema.Attribute
-	(*Schema_NestedBlock)(nil),                   // 21: llmops.provider.v1.Schema.NestedBlock
-	(*GetSchema_Request)(nil),                    // 22: llmops.provider.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),                   // 23: llmops.provider.v1.GetSchema.Response
-	nil,                                          // 24: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
-	(*ValidateProviderConfig_Request)(nil),       // 25: llmops.provider.v1.ValidateProviderConfig.Request
-	(*ValidateProviderConfig_Response)(nil),      // 26: llmops.provider.v1.ValidateProviderConfig.Response
-	(*ConfigureProvider_Request)(nil),            // 27: llmops.provider.v1.ConfigureProvider.Request
-	(*ConfigureProvider_Response)(nil),           // 28: llmops.provider.v1.ConfigureProvider.Response
-	(*ValidateResourceConfig_Request)(nil),       // 29: llmops.provider.v1.ValidateResourceConfig.Request
-	(*ValidateResourceConfig_Response)(nil),      // 30: llmops.provider.v1.ValidateResourceConfig.Response
-	(*PlanResourceChange_Request)(nil),           // 31: llmops.provider.v1.PlanResourceChange.Request
-	(*PlanResourceChange_Response)(nil),          // 32: llmops.provider.v1.PlanResourceChange.Response
-	(*ApplyResourceChange_Request)(nil),          // 33: llmops.provider.v1.ApplyResourceChange.Request
-	(*ApplyResourceChange_Response)(nil),         // 34: llmops.provider.v1.ApplyResourceChange.Response
-	(*ReadResource_Request)(nil),                 // 35: llmops.provider.v1.ReadResource.Request
-	(*ReadResource_Response)(nil),                // 36: llmops.provider.v1.ReadResource.Response
-	(*ImportResourceState_Request)(nil),          // 37: llmops.provider.v1.ImportResourceState.Request
-	(*ImportResourceState_ImportedResource)(nil), // 38: llmops.provider.v1.ImportResourceState.ImportedResource
-	(*ImportResourceState_Response)(nil),         // 39: llmops.provider.v1.ImportResourceState.Response
-	(*UpgradeResourceState_Request)(nil),         // 40: llmops.provider.v1.UpgradeResourceState.Request
-	(*UpgradeResourceState_Response)(nil),        // 41: llmops.provider.v1.UpgradeResourceState.Response
-	(*StopProvider_Request)(nil),                 // 42: llmops.provider.v1.StopProvider.Request
-	(*StopProvider_Response)(nil),                // 43: llmops.provider.v1.StopProvider.Response
-	(*GetOffers_Request)(nil),                    // 44: llmops.provider.v1.GetOffers.Request
-	(*GetOffers_Offer)(nil),                      // 45: llmops.provider.v1.GetOffers.Offer
-	(*GetOffers_Response)(nil),                   // 46: llmops.provider.v1.GetOffers.Response
+	(*ArtifactStore)(nil),                        // 9: llmops.provider.v1.ArtifactStore
+	(*ConfigureProvider)(nil),                    // 10: llmops.provider.v1.ConfigureProvider
+	(*ValidateResourceConfig)(nil),               // 11: llmops.provider.v1.ValidateResourceConfig
+	(*PlanResourceChange)(nil),                   // 12: llmops.provider.v1.PlanResourceChange
+	(*ApplyResourceChange)(nil),                  // 13: llmops.provider.v1.ApplyResourceChange
+	(*ReadResource)(nil),                         // 14: llmops.provider.v1.ReadResource
+	(*ImportResourceState)(nil),                  // 15: llmops.provider.v1.ImportResourceState
+	(*UpgradeResourceState)(nil),                 // 16: llmops.provider.v1.UpgradeResourceState
+	(*StopProvider)(nil),                         // 17: llmops.provider.v1.StopProvider
+	(*GetOffers)(nil),                            // 18: llmops.provider.v1.GetOffers
+	(*AttributePath_Step)(nil),                   // 19: llmops.provider.v1.AttributePath.Step
+	(*Schema_Block)(nil),                         // 20: llmops.provider.v1.Schema.Block
+	(*Schema_Attribute)(nil),                     // 21: llmops.provider.v1.Schema.Attribute
+	(*Schema_NestedBlock)(nil),                   // 22: llmops.provider.v1.Schema.NestedBlock
+	(*GetSchema_Request)(nil),                    // 23: llmops.provider.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),                   // 24: llmops.provider.v1.GetSchema.Response
+	nil,                                          // 25: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
+	(*ValidateProviderConfig_Request)(nil),       // 26: llmops.provider.v1.ValidateProviderConfig.Request
+	(*ValidateProviderConfig_Response)(nil),      // 27: llmops.provider.v1.ValidateProviderConfig.Response
+	(*ConfigureProvider_Request)(nil),            // 28: llmops.provider.v1.ConfigureProvider.Request
+	(*ConfigureProvider_Response)(nil),           // 29: llmops.provider.v1.ConfigureProvider.Response
+	(*ValidateResourceConfig_Request)(nil),       // 30: llmops.provider.v1.ValidateResourceConfig.Request
+	(*ValidateResourceConfig_Response)(nil),      // 31: llmops.provider.v1.ValidateResourceConfig.Response
+	(*PlanResourceChange_Request)(nil),           // 32: llmops.provider.v1.PlanResourceChange.Request
+	(*PlanResourceChange_Response)(nil),          // 33: llmops.provider.v1.PlanResourceChange.Response
+	(*ApplyResourceChange_Request)(nil),          // 34: llmops.provider.v1.ApplyResourceChange.Request
+	(*ApplyResourceChange_Response)(nil),         // 35: llmops.provider.v1.ApplyResourceChange.Response
+	(*ReadResource_Request)(nil),                 // 36: llmops.provider.v1.ReadResource.Request
+	(*ReadResource_Response)(nil),                // 37: llmops.provider.v1.ReadResource.Response
+	(*ImportResourceState_Request)(nil),          // 38: llmops.provider.v1.ImportResourceState.Request
+	(*ImportResourceState_ImportedResource)(nil), // 39: llmops.provider.v1.ImportResourceState.ImportedResource
+	(*ImportResourceState_Response)(nil),         // 40: llmops.provider.v1.ImportResourceState.Response
+	(*UpgradeResourceState_Request)(nil),         // 41: llmops.provider.v1.UpgradeResourceState.Request
+	(*UpgradeResourceState_Response)(nil),        // 42: llmops.provider.v1.UpgradeResourceState.Response
+	(*StopProvider_Request)(nil),                 // 43: llmops.provider.v1.StopProvider.Request
+	(*StopProvider_Response)(nil),                // 44: llmops.provider.v1.StopProvider.Response
+	(*GetOffers_Request)(nil),                    // 45: llmops.provider.v1.GetOffers.Request
+	(*GetOffers_Offer)(nil),                      // 46: llmops.provider.v1.GetOffers.Offer
+	(*GetOffers_Response)(nil),                   // 47: llmops.provider.v1.GetOffers.Response
 }
 var file_provider_proto_depIdxs = []int32{
-	18, // 0: llmops.provider.v1.AttributePath.steps:type_name -> llmops.provider.v1.AttributePath.Step
+	19, // 0: llmops.provider.v1.AttributePath.steps:type_name -> llmops.provider.v1.AttributePath.Step
 	0,  // 1: llmops.provider.v1.Diagnostic.severity:type_name -> llmops.provider.v1.Diagnostic.Severity
 	3,  // 2: llmops.provider.v1.Diagnostic.attribute:type_name -> llmops.provider.v1.AttributePath
-	19, // 3: llmops.provider.v1.Schema.block:type_name -> llmops.provider.v1.Schema.Block
-	20, // 4: llmops.provider.v1.Schema.Block.attributes:type_name -> llmops.provider.v1.Schema.Attribute
-	21, // 5: llmops.provider.v1.Schema.Block.block_types:type_name -> llmops.provider.v1.Schema.NestedBlock
-	19, // 6: llmops.provider.v1.Schema.NestedBlock.block:type_name -> llmops.provider.v1.Schema.Block
+	20, // 3: llmops.provider.v1.Schema.block:type_name -> llmops.provider.v1.Schema.Block
+	21, // 4: llmops.provider.v1.Schema.Block.attributes:type_name -> llmops.provider.v1.Schema.Attribute
+	22, // 5: llmops.provider.v1.Schema.Block.block_types:type_name -> llmops.provider.v1.Schema.NestedBlock
+	20, // 6: llmops.provider.v1.Schema.NestedBlock.block:type_name -> llmops.provider.v1.Schema.Block
 	1,  // 7: llmops.provider.v1.Schema.NestedBlock.nesting:type_name -> llmops.provider.v1.Schema.NestingMode
 	5,  // 8: llmops.provider.v1.GetSchema.Response.provider:type_name -> llmops.provider.v1.Schema
-	24, // 9: llmops.provider.v1.GetSchema.Response.resource_types:type_name -> llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
+	25, // 9: llmops.provider.v1.GetSchema.Response.resource_types:type_name -> llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
 	4,  // 10: llmops.provider.v1.GetSchema.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	5,  // 11: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry.value:type_name -> llmops.provider.v1.Schema
 	2,  // 12: llmops.provider.v1.ValidateProviderConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
 	4,  // 13: llmops.provider.v1.ValidateProviderConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	2,  // 14: llmops.provider.v1.ConfigureProvider.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 15: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 16: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 17: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 18: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 19: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 20: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 21: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 22: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
-	4,  // 23: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 24: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 25: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 26: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 27: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 28: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 29: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 30: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 31: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
-	2,  // 32: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 33: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 34: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 35: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
-	38, // 36: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
-	4,  // 37: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 38: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 39: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 40: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	45, // 41: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
-	4,  // 42: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	22, // 43: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
-	25, // 44: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
-	27, // 45: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
-	29, // 46: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
-	31, // 47: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
-	33, // 48: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
-	35, // 49: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
-	37, // 50: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
-	40, // 51: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
-	42, // 52: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
-	44, // 53: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
-	23, // 54: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
-	26, // 55: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
-	28, // 56: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
-	30, // 57: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
-	32, // 58: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
-	34, // 59: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
-	36, // 60: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
-	39, // 61: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
-	41, // 62: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
-	43, // 63: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
-	46, // 64: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
-	54, // [54:65] is the sub-list for method output_type
-	43, // [43:54] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	9,  // 15: llmops.provider.v1.ConfigureProvider.Request.artifact_store:type_name -> llmops.provider.v1.ArtifactStore
+	4,  // 16: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 17: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 18: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 19: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 20: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 21: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 22: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 23: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
+	4,  // 24: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 25: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 26: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 27: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 28: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 29: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 30: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 31: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 32: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
+	2,  // 33: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 34: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 35: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 36: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
+	39, // 37: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
+	4,  // 38: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 39: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 40: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 41: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	46, // 42: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
+	4,  // 43: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	23, // 44: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
+	26, // 45: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
+	28, // 46: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
+	30, // 47: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
+	32, // 48: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
+	34, // 49: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
+	36, // 50: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
+	38, // 51: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
+	41, // 52: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
+	43, // 53: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
+	45, // 54: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
+	24, // 55: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
+	27, // 56: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
+	29, // 57: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
+	31, // 58: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
+	33, // 59: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
+	35, // 60: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
+	37, // 61: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
+	40, // 62: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
+	42, // 63: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
+	44, // 64: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
+	47, // 65: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
+	55, // [55:66] is the sub-list for method output_type
+	44, // [44:55] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
@@ -3030,7 +3135,7 @@ func file_provider_proto_init() {
 	if File_provider_proto != nil {
 		return
 	}
-	file_provider_proto_msgTypes[16].OneofWrappers = []any{
+	file_provider_proto_msgTypes[17].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
@@ -3041,7 +3146,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -95,6 +95,27 @@ type ConfigureProviderRequest struct {
 	ArtifactDir string
 	// EngineVersion is the llmops version that drives the provider.
 	EngineVersion string
+	// ArtifactStore is the remote store that the artifact store at
+	// ArtifactDir caches (the artifacts block's url and its S3 settings),
+	// or the zero value without one. Providers reach it through package
+	// plugins/sdk/artifacts/remote (remote.Config(req.ArtifactStore)).
+	ArtifactStore ArtifactStore
+}
+
+// ArtifactStore names a remote artifact store. It never holds credentials:
+// those come from the standard places (the AWS credential chain, the
+// docker config) of the process that uses it.
+type ArtifactStore struct {
+	// URL is s3://BUCKET[/PREFIX], oci://REGISTRY/REPOSITORY or the
+	// absolute path of a shared directory; empty: no remote store.
+	URL string
+	// Endpoint is an S3-compatible server's URL (s3:// only).
+	Endpoint string
+	// PathStyle addresses the bucket in the URL's path (s3:// only).
+	PathStyle bool
+	// Region and Profile override the AWS configuration's (s3:// only).
+	Region  string
+	Profile string
 }
 
 type ConfigureProviderResponse struct {

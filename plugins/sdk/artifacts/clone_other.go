@@ -1,0 +1,7 @@
+//go:build !linux
+
+package artifacts
+
+import "errors"
+
+func cloneFile(src, dst string) error { return errors.ErrUnsupported }
