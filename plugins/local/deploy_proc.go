@@ -85,17 +85,14 @@ func substitute(argv []string, modelPath string, port int) []string {
 	return out
 }
 
-// serveEnviron is a replica's environment: the provider's own (without the
-// plugin handshake and job contract variables), the serve block's env, and
-// LLMOPS_MODEL_PATH, LLMOPS_PORT, LLMOPS_DEPLOYMENT_ID, LLMOPS_REVISION,
-// LLMOPS_REPLICA.
-func serveEnviron(spec *depSpec, id string, rev int64, index, port int) []string {
+// serveEnviron is a replica's environment: the allowed part of the
+// provider's environment (jobs.Passthrough with env_passthrough), the serve
+// block's env, and LLMOPS_MODEL_PATH, LLMOPS_PORT, LLMOPS_DEPLOYMENT_ID,
+// LLMOPS_REVISION, LLMOPS_REPLICA.
+func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, port int) []string {
 	var out []string
-	for _, kv := range os.Environ() {
+	for _, kv := range jobs.Passthrough(os.Environ(), pass) {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" || jobs.IsContractVar(name) {
-			continue
-		}
 		if _, over := spec.Env[name]; over {
 			continue
 		}
@@ -121,7 +118,7 @@ func serveEnviron(spec *depSpec, id string, rev int64, index, port int) []string
 
 // startReplica starts one replica of revision rev, detached (its own
 // session and process group), its output in replicas/r<rev>-<index>.log.
-func startReplica(dir, workDir, id string, spec *depSpec, rev int64, index int) (replicaRec, error) {
+func startReplica(dir, workDir, id string, spec *depSpec, pass []string, rev int64, index int) (replicaRec, error) {
 	r := replicaRec{Index: index, Revision: rev}
 	port, err := freePort()
 	if err != nil {
@@ -141,7 +138,7 @@ func startReplica(dir, workDir, id string, spec *depSpec, rev int64, index int) 
 	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, quoteArgv(argv))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = workDir
-	cmd.Env = serveEnviron(spec, id, rev, index, port)
+	cmd.Env = serveEnviron(spec, pass, id, rev, index, port)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -230,7 +227,7 @@ func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
 	defer logf.Close()
 	cmd := exec.Command(exe, GatewayArg, dir)
 	cmd.Dir = dir
-	cmd.Env = serveBaseEnv()
+	cmd.Env = jobs.Passthrough(os.Environ(), nil) // it needs nothing of ours
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -239,17 +236,4 @@ func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
 	}
 	go func() { _ = cmd.Wait() }()
 	return procRec{PID: cmd.Process.Pid, PStart: procStart(cmd.Process.Pid)}, nil
-}
-
-// serveBaseEnv is the provider's environment without the plugin handshake.
-func serveBaseEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }

@@ -71,6 +71,12 @@ type harness struct {
 
 func newHarness(t testing.TB, workDir string, roots ...string) *harness {
 	t.Helper()
+	return newHarnessWith(t, workDir, nil, roots...)
+}
+
+// newHarnessWith is newHarness with more provider block attributes.
+func newHarnessWith(t testing.TB, workDir string, attrs map[string]cty.Value, roots ...string) *harness {
+	t.Helper()
 	p := sdk.NewProtocolProvider(local.Provider())
 	t.Cleanup(func() { _ = p.Close() })
 	s := p.GetSchema(context.Background(), protocol.GetSchemaRequest{})
@@ -81,10 +87,14 @@ func newHarness(t testing.TB, workDir string, roots ...string) *harness {
 	for _, r := range roots {
 		rv = append(rv, cty.StringVal(r))
 	}
-	cfg := cty.ObjectVal(map[string]cty.Value{"allowed_roots": cty.NullVal(cty.List(cty.String))})
+	pcfg := map[string]cty.Value{"allowed_roots": cty.NullVal(cty.List(cty.String))}
 	if len(rv) > 0 {
-		cfg = cty.ObjectVal(map[string]cty.Value{"allowed_roots": cty.ListVal(rv)})
+		pcfg["allowed_roots"] = cty.ListVal(rv)
 	}
+	for k, v := range attrs {
+		pcfg[k] = v
+	}
+	cfg := cty.ObjectVal(pcfg)
 	store := filepath.Join(workDir, ".llmops", "artifacts")
 	r := p.ConfigureProvider(context.Background(), protocol.ConfigureProviderRequest{Config: cfg, WorkingDir: workDir, ArtifactDir: store})
 	if r.Diagnostics.HasErrors() {
@@ -208,3 +218,7 @@ func diagText(ds protocol.Diagnostics) string {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func (h *harness) validateProvider(cfg cty.Value) protocol.Diagnostics {
+	return h.p.ValidateProviderConfig(context.Background(), protocol.ValidateProviderConfigRequest{Config: cfg}).Diagnostics
+}

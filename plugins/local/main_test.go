@@ -154,6 +154,11 @@ func fakeJob(job string) int {
 		}
 		fmt.Fprintln(os.Stderr, "boom at step 31: CUDA out of memory")
 		return 3
+	case "environ":
+		// Record the whole environment, then "train".
+		os.MkdirAll(filepath.Join(out, "model"), 0o755)
+		os.WriteFile(filepath.Join(out, "environ.txt"), []byte(strings.Join(os.Environ(), "\n")), 0o644)
+		os.WriteFile(filepath.Join(out, "model", "weights.bin"), []byte("w"), 0o644)
 	case "serve":
 		return fakeServe()
 	case "sleep":

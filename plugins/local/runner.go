@@ -353,15 +353,13 @@ func (r *runner) busyGPUs() map[string]bool {
 	return busy
 }
 
-// jobEnviron is the environment of a job: the provider's own, without the
-// plugin handshake variables, plus the contract's.
-func jobEnviron(env jobs.Env, gpus string) []string {
+// jobEnviron is the environment of a job: the allowed part of the
+// provider's environment (jobs.Passthrough: the default allow-list and
+// env_passthrough), plus the contract's variables and the job's env.
+func (m *meta) jobEnviron(env jobs.Env, gpus string) []string {
 	var base []string
-	for _, kv := range os.Environ() {
+	for _, kv := range jobs.Passthrough(os.Environ(), m.passthrough) {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
-			continue
-		}
 		if gpus != gpusUnmanaged && name == "CUDA_VISIBLE_DEVICES" {
 			continue
 		}

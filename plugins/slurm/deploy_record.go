@@ -341,17 +341,10 @@ func (m *meta) restartGateway(ctx context.Context, r *depRecord) error {
 	return nil
 }
 
-// gatewayEnv is the provider's environment without the plugin handshake.
+// gatewayEnv is the gateway's environment: the default allow-list of the
+// provider's (the gateway needs nothing of llmops').
 func gatewayEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
+	return jobs.Passthrough(os.Environ(), nil)
 }
 
 // drain waits (up to a minute) until the gateway has no request in flight
