@@ -156,6 +156,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	proposed := proposedNew(schema.Block, priorVal, cfgRaw, lc.ignore)
 	pr := pi.client.PlanResourceChange(w.callCtx, protocol.PlanResourceChangeRequest{
 		TypeName: typ, PriorState: priorVal, ProposedNewState: proposed, Config: cfgRaw, PriorPrivate: priorPrivate,
+		SensitivePaths: sensitive, // issue 13: the provider masks the values at these paths in its logs, errors and files.
 	})
 	if pr.Diagnostics.HasErrors() {
 		ds := providerDiags(pr.Diagnostics, rc.Config, rc.DeclRange, ri.String())
@@ -203,6 +204,7 @@ func (w *applyWalk) applyInstance(ctx context.Context, pi *providerInstance, sch
 	w.e.hooks.PreApply(ri, ch.Action)
 	resp := pi.client.ApplyResourceChange(w.callCtx, protocol.ApplyResourceChangeRequest{
 		TypeName: typ, PriorState: priorVal, PlannedState: pr.PlannedState, Config: cfgRaw, PlannedPrivate: pr.PlannedPrivate,
+		SensitivePaths: sensitive, // issue 13: the provider masks the values at these paths in its logs, errors and files.
 	})
 	w.inflight.end(ri)
 	newVal := resp.NewState

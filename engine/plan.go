@@ -357,6 +357,8 @@ func (e *Engine) configureProvider(ctx context.Context, d *evalData, addr addrs.
 			WorkingDir:    e.cfg.Dir,
 			ArtifactDir:   e.opts.ArtifactDir,
 			EngineVersion: e.opts.Version,
+			// issue 13: the provider masks the values at these paths in its logs, errors and files.
+			SensitivePaths: values.SensitivePaths(val),
 		})
 		pi.configDiags = append(diags, providerDiags(cr.Diagnostics, pc.Config, pc.DeclRange, "provider "+addr.String())...)
 	})

@@ -262,7 +262,9 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 	cfgRaw, sensitive, secrets := splitMarks(cfgVal, schema.Block)
 
 	if !pi.schema.HasCapability(protocol.CapabilityPlanValidates) {
-		vr := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: typ, Config: cfgRaw})
+		vr := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: typ, Config: cfgRaw,
+			SensitivePaths: sensitive, // issue 13: the provider masks the values at these paths in its logs, errors and files.
+		})
 		diags = append(diags, providerDiags(vr.Diagnostics, rc.Config, rc.DeclRange, ri.String())...)
 		if diags.HasErrors() {
 			return nil, unknown, diags
@@ -289,6 +291,7 @@ func (w *planWalk) planInstance(ctx context.Context, pi *providerInstance, schem
 		ProposedNewState: proposed,
 		Config:           cfgRaw,
 		PriorPrivate:     priorPrivate,
+		SensitivePaths:   sensitive, // issue 13: the provider masks the values at these paths in its logs, errors and files.
 	})
 	diags = append(diags, providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, ri.String())...)
 	if resp.Diagnostics.HasErrors() {
@@ -395,7 +398,9 @@ func (e *Engine) refreshObject(ctx context.Context, pi *providerInstance, typ st
 	e.hooks.PreRefresh(ri)
 	raw, _ := prior.value.UnmarkDeep()
 	sensitive := values.SensitivePaths(prior.value)
-	req := protocol.ReadResourceRequest{TypeName: typ, CurrentState: raw, Private: prior.obj.Private}
+	req := protocol.ReadResourceRequest{TypeName: typ, CurrentState: raw, Private: prior.obj.Private,
+		SensitivePaths: sensitive, // issue 13: the provider masks the values at these paths in its logs, errors and files.
+	}
 	if prior.obj.Status == state.StatusPending {
 		req.Pending = &protocol.Pending{Handle: prior.obj.PendingHandle, Status: prior.obj.PendingStatus}
 	}
@@ -512,6 +517,7 @@ func (w *planWalk) planPinned(ctx context.Context, pi *providerInstance, schema 
 	resp := pi.client.PlanResourceChange(ctx, protocol.PlanResourceChangeRequest{
 		TypeName: ri.Resource.Type, PriorState: priorVal, ProposedNewState: proposedNew(schema.Block, priorVal, config, lc.ignore),
 		Config: config, PriorPrivate: prior.obj.Private,
+		SensitivePaths: sensitive, // issue 13: the provider masks the values at these paths in its logs, errors and files.
 	})
 	ch := &plans.ResourceInstanceChange{Addr: ri, Provider: pi.addr, Before: prior.value, After: prior.value, Action: plans.NoOp}
 	if resp.Diagnostics.HasErrors() {

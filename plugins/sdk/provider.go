@@ -96,6 +96,9 @@ type ConfigureRequest struct {
 	// ArtifactDir is the configuration's shared artifact store.
 	ArtifactDir   string
 	EngineVersion string
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // ValidateRequest carries a configuration to check. TypeName is empty for
@@ -103,6 +106,9 @@ type ConfigureRequest struct {
 type ValidateRequest struct {
 	TypeName string
 	Config   Object
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // CreateRequest asks Create to make an object.
@@ -116,6 +122,9 @@ type CreateRequest struct {
 	Private []byte
 	// Meta is what the provider's Configure returned.
 	Meta any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // ReadRequest asks Read for the object as it is now.
@@ -129,6 +138,9 @@ type ReadRequest struct {
 	// named by Pending.Handle.
 	Pending *Pending
 	Meta    any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // UpdateRequest asks Update to change an object in place.
@@ -139,6 +151,9 @@ type UpdateRequest struct {
 	Planned  Object
 	Private  []byte
 	Meta     any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // DeleteRequest asks Delete to destroy an object.
@@ -147,6 +162,9 @@ type DeleteRequest struct {
 	Prior    Object
 	Private  []byte
 	Meta     any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // ModifyPlanRequest shows ModifyPlan the framework's plan. Prior is null for
@@ -162,6 +180,9 @@ type ModifyPlanRequest struct {
 	RequiresReplace []cty.Path
 	Private         []byte
 	Meta            any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // IsCreate reports whether the plan creates the object.

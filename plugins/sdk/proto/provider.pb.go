@@ -1439,8 +1439,12 @@ type ConfigureProvider_Request struct {
 	ArtifactDir string `protobuf:"bytes,3,opt,name=artifact_dir,json=artifactDir,proto3" json:"artifact_dir,omitempty"`
 	// engine_version is the llmops version that drives the provider.
 	EngineVersion string `protobuf:"bytes,4,opt,name=engine_version,json=engineVersion,proto3" json:"engine_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,5,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConfigureProvider_Request) Reset() {
@@ -1501,6 +1505,13 @@ func (x *ConfigureProvider_Request) GetEngineVersion() string {
 	return ""
 }
 
+func (x *ConfigureProvider_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
+	}
+	return nil
+}
+
 // Response reports whether configuration succeeded.
 type ConfigureProvider_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1553,9 +1564,13 @@ type ValidateResourceConfig_Request struct {
 	// type_name is the resource type, e.g. "null_value".
 	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
 	// config conforms to the resource type's schema; parts may be unknown.
-	Config        *DynamicValue `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Config *DynamicValue `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,3,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ValidateResourceConfig_Request) Reset() {
@@ -1598,6 +1613,13 @@ func (x *ValidateResourceConfig_Request) GetTypeName() string {
 func (x *ValidateResourceConfig_Request) GetConfig() *DynamicValue {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *ValidateResourceConfig_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -1662,9 +1684,13 @@ type PlanResourceChange_Request struct {
 	// config is the resource block's value; parts may be unknown.
 	Config *DynamicValue `protobuf:"bytes,4,opt,name=config,proto3" json:"config,omitempty"`
 	// prior_private is the provider's private data from the prior state.
-	PriorPrivate  []byte `protobuf:"bytes,5,opt,name=prior_private,json=priorPrivate,proto3" json:"prior_private,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PriorPrivate []byte `protobuf:"bytes,5,opt,name=prior_private,json=priorPrivate,proto3" json:"prior_private,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PlanResourceChange_Request) Reset() {
@@ -1728,6 +1754,13 @@ func (x *PlanResourceChange_Request) GetConfig() *DynamicValue {
 func (x *PlanResourceChange_Request) GetPriorPrivate() []byte {
 	if x != nil {
 		return x.PriorPrivate
+	}
+	return nil
+}
+
+func (x *PlanResourceChange_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -1822,6 +1855,10 @@ type ApplyResourceChange_Request struct {
 	Config *DynamicValue `protobuf:"bytes,4,opt,name=config,proto3" json:"config,omitempty"`
 	// planned_private is PlanResourceChange's planned_private.
 	PlannedPrivate []byte `protobuf:"bytes,5,opt,name=planned_private,json=plannedPrivate,proto3" json:"planned_private,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1887,6 +1924,13 @@ func (x *ApplyResourceChange_Request) GetConfig() *DynamicValue {
 func (x *ApplyResourceChange_Request) GetPlannedPrivate() []byte {
 	if x != nil {
 		return x.PlannedPrivate
+	}
+	return nil
+}
+
+func (x *ApplyResourceChange_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -1976,9 +2020,13 @@ type ReadResource_Request struct {
 	// private is the provider data recorded with the object.
 	Private []byte `protobuf:"bytes,3,opt,name=private,proto3" json:"private,omitempty"`
 	// pending is set when the object was recorded as pending.
-	Pending       *Pending `protobuf:"bytes,4,opt,name=pending,proto3" json:"pending,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Pending *Pending `protobuf:"bytes,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,5,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReadResource_Request) Reset() {
@@ -2035,6 +2083,13 @@ func (x *ReadResource_Request) GetPrivate() []byte {
 func (x *ReadResource_Request) GetPending() *Pending {
 	if x != nil {
 		return x.Pending
+	}
+	return nil
+}
+
+func (x *ReadResource_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -2772,54 +2827,59 @@ const file_provider_proto_rawDesc = "" +
 	"\aRequest\x128\n" +
 	"\x06config\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1aL\n" +
 	"\bResponse\x12@\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x92\x02\n" +
-	"\x11ConfigureProvider\x1a\xae\x01\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xde\x02\n" +
+	"\x11ConfigureProvider\x1a\xfa\x01\n" +
 	"\aRequest\x128\n" +
 	"\x06config\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12\x1f\n" +
 	"\vworking_dir\x18\x02 \x01(\tR\n" +
 	"workingDir\x12!\n" +
 	"\fartifact_dir\x18\x03 \x01(\tR\vartifactDir\x12%\n" +
-	"\x0eengine_version\x18\x04 \x01(\tR\rengineVersion\x1aL\n" +
+	"\x0eengine_version\x18\x04 \x01(\tR\rengineVersion\x12J\n" +
+	"\x0fsensitive_paths\x18\x05 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1aL\n" +
 	"\bResponse\x12@\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xc8\x01\n" +
-	"\x16ValidateResourceConfig\x1a`\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x95\x02\n" +
+	"\x16ValidateResourceConfig\x1a\xac\x01\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x128\n" +
-	"\x06config\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1aL\n" +
+	"\x06config\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12J\n" +
+	"\x0fsensitive_paths\x18\x03 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1aL\n" +
 	"\bResponse\x12@\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xbc\x04\n" +
-	"\x12PlanResourceChange\x1a\x98\x02\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x88\x05\n" +
+	"\x12PlanResourceChange\x1a\xe4\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12A\n" +
 	"\vprior_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\n" +
 	"priorState\x12N\n" +
 	"\x12proposed_new_state\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\x10proposedNewState\x128\n" +
 	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12#\n" +
-	"\rprior_private\x18\x05 \x01(\fR\fpriorPrivate\x1a\x8a\x02\n" +
+	"\rprior_private\x18\x05 \x01(\fR\fpriorPrivate\x12J\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\x8a\x02\n" +
 	"\bResponse\x12E\n" +
 	"\rplanned_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x12L\n" +
 	"\x10requires_replace\x18\x02 \x03(\v2!.llmops.provider.v1.AttributePathR\x0frequiresReplace\x12'\n" +
 	"\x0fplanned_private\x18\x03 \x01(\fR\x0eplannedPrivate\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x8a\x04\n" +
-	"\x13ApplyResourceChange\x1a\x93\x02\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xd6\x04\n" +
+	"\x13ApplyResourceChange\x1a\xdf\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12A\n" +
 	"\vprior_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\n" +
 	"priorState\x12E\n" +
 	"\rplanned_state\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x128\n" +
 	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12'\n" +
-	"\x0fplanned_private\x18\x05 \x01(\fR\x0eplannedPrivate\x1a\xdc\x01\n" +
+	"\x0fplanned_private\x18\x05 \x01(\fR\x0eplannedPrivate\x12J\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\xdc\x01\n" +
 	"\bResponse\x12=\n" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
 	"\apending\x18\x03 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xae\x03\n" +
-	"\fReadResource\x1a\xbe\x01\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xfa\x03\n" +
+	"\fReadResource\x1a\x8a\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12E\n" +
 	"\rcurrent_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\fcurrentState\x12\x18\n" +
 	"\aprivate\x18\x03 \x01(\fR\aprivate\x125\n" +
-	"\apending\x18\x04 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x1a\xdc\x01\n" +
+	"\apending\x18\x04 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12J\n" +
+	"\x0fsensitive_paths\x18\x05 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\xdc\x01\n" +
 	"\bResponse\x12=\n" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
@@ -2955,61 +3015,66 @@ var file_provider_proto_depIdxs = []int32{
 	2,  // 12: llmops.provider.v1.ValidateProviderConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
 	4,  // 13: llmops.provider.v1.ValidateProviderConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	2,  // 14: llmops.provider.v1.ConfigureProvider.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 15: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 16: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 17: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 18: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 19: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 20: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 21: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 22: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
-	4,  // 23: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 24: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 25: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 26: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 27: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 28: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 29: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 30: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 31: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
-	2,  // 32: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 33: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 34: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 35: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
-	38, // 36: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
-	4,  // 37: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 38: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 39: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 40: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	45, // 41: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
-	4,  // 42: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	22, // 43: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
-	25, // 44: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
-	27, // 45: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
-	29, // 46: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
-	31, // 47: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
-	33, // 48: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
-	35, // 49: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
-	37, // 50: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
-	40, // 51: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
-	42, // 52: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
-	44, // 53: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
-	23, // 54: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
-	26, // 55: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
-	28, // 56: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
-	30, // 57: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
-	32, // 58: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
-	34, // 59: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
-	36, // 60: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
-	39, // 61: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
-	41, // 62: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
-	43, // 63: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
-	46, // 64: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
-	54, // [54:65] is the sub-list for method output_type
-	43, // [43:54] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	3,  // 15: llmops.provider.v1.ConfigureProvider.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	4,  // 16: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 17: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 18: llmops.provider.v1.ValidateResourceConfig.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	4,  // 19: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 20: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 21: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 22: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 23: llmops.provider.v1.PlanResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 24: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 25: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
+	4,  // 26: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 27: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 28: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 29: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 30: llmops.provider.v1.ApplyResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 31: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 32: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 33: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 34: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 35: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
+	3,  // 36: llmops.provider.v1.ReadResource.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 37: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 38: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 39: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 40: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
+	38, // 41: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
+	4,  // 42: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 43: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 44: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 45: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	45, // 46: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
+	4,  // 47: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	22, // 48: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
+	25, // 49: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
+	27, // 50: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
+	29, // 51: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
+	31, // 52: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
+	33, // 53: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
+	35, // 54: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
+	37, // 55: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
+	40, // 56: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
+	42, // 57: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
+	44, // 58: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
+	23, // 59: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
+	26, // 60: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
+	28, // 61: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
+	30, // 62: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
+	32, // 63: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
+	34, // 64: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
+	36, // 65: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
+	39, // 66: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
+	41, // 67: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
+	43, // 68: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
+	46, // 69: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
+	59, // [59:70] is the sub-list for method output_type
+	48, // [48:59] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
