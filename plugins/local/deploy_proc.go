@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // GatewayArg is the hidden first argument with which the provider binary
@@ -118,7 +119,7 @@ func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, por
 
 // startReplica starts one replica of revision rev, detached (its own
 // session and process group), its output in replicas/r<rev>-<index>.log.
-func startReplica(dir, workDir, id string, spec *depSpec, pass []string, rev int64, index int) (replicaRec, error) {
+func startReplica(dir, workDir, id string, spec *depSpec, pass []string, secrets *scrub.Set, rev int64, index int) (replicaRec, error) {
 	r := replicaRec{Index: index, Revision: rev}
 	port, err := freePort()
 	if err != nil {
@@ -129,20 +130,20 @@ func startReplica(dir, workDir, id string, spec *depSpec, pass []string, rev int
 		return r, err
 	}
 	r.Log = filepath.Join(dir, "replicas", fmt.Sprintf("r%d-%d.log", rev, index))
-	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return r, err
 	}
 	defer logf.Close()
 	argv := substitute(spec.Command, spec.ModelPath, port)
-	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, quoteArgv(argv))
+	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, secrets.String(quoteArgv(argv)))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = workDir
 	cmd.Env = serveEnviron(spec, pass, id, rev, index, port)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(logf, "llmops: cannot start %s: %v\n", argv[0], err)
+		fmt.Fprintf(logf, "llmops: cannot start %s: %v\n", secrets.String(argv[0]), secrets.Error(err))
 		return r, fmt.Errorf("cannot start the serve command %s: %w", quoteArgv(argv), err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while the provider lives
@@ -220,7 +221,7 @@ func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
 		return procRec{}, err
 	}
 	defer f.Close()
-	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return procRec{}, err
 	}

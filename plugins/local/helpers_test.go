@@ -67,6 +67,9 @@ type harness struct {
 	schemas map[string]*protocol.Schema
 	workDir string
 	store   string
+	// sensitive is sent as SensitivePaths with every call, as the engine
+	// sends the paths of values marked sensitive.
+	sensitive []cty.Path
 }
 
 func newHarness(t testing.TB, workDir string, roots ...string) *harness {
@@ -150,7 +153,7 @@ func (h *harness) plan(typ string, prior, config cty.Value) protocol.PlanResourc
 	if vd.Diagnostics.HasErrors() {
 		return protocol.PlanResourceChangeResponse{Diagnostics: vd.Diagnostics}
 	}
-	return h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: typ, PriorState: prior, Config: config})
+	return h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: typ, PriorState: prior, Config: config, SensitivePaths: h.sensitive})
 }
 
 // apply plans and applies config over prior without waiting for a pending
@@ -167,7 +170,7 @@ func (h *harness) applyNoWait(typ string, prior, config cty.Value) applied {
 	if len(pr.RequiresReplace) > 0 {
 		prior = cty.NullVal(h.schemas[typ].Block.ImpliedType())
 	}
-	r := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: typ, PriorState: prior, PlannedState: pr.PlannedState, Config: config, PlannedPrivate: pr.PlannedPrivate})
+	r := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: typ, PriorState: prior, PlannedState: pr.PlannedState, Config: config, PlannedPrivate: pr.PlannedPrivate, SensitivePaths: h.sensitive})
 	return applied{state: r.NewState, private: r.Private, pending: r.Pending, diags: r.Diagnostics}
 }
 
@@ -186,7 +189,7 @@ func (h *harness) wait(typ string, a applied) applied {
 			h.t.Fatalf("%s still pending: %+v", typ, *a.pending)
 		}
 		time.Sleep(30 * time.Millisecond)
-		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: typ, CurrentState: a.state, Private: a.private, Pending: a.pending})
+		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: typ, CurrentState: a.state, Private: a.private, Pending: a.pending, SensitivePaths: h.sensitive})
 		a.state, a.pending, a.diags = r.NewState, r.Pending, append(a.diags, r.Diagnostics...)
 	}
 	return a

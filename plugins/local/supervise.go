@@ -3,6 +3,7 @@ package local
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // SuperviseArg is the hidden first argument with which the provider binary
@@ -24,12 +26,14 @@ const defaultKillGrace = 10 * time.Second
 
 // Supervise runs the job of a run directory to its end and returns the
 // supervisor's exit code. It is started by the provider in its own session
-// with the run's lock as file descriptor 3, which it holds until it exits.
+// with the run's lock as file descriptor 3, which it holds until it exits,
+// and a pipe as file descriptor 4 that brings the command's argv,
+// environment and secrets (jobSecrets), which are never written to disk.
 //
 // It runs the command (argv, in its own process group, stdout and stderr to
-// job.log), kills the group past max_duration or when asked to stop
-// (SIGTERM), then stores the job's outputs in the artifact store and writes
-// manifest.json, last.
+// job.log, with every secret replaced by "(sensitive)"), kills the group
+// past max_duration or when asked to stop (SIGTERM), then stores the job's
+// outputs in the artifact store and writes manifest.json, last.
 func Supervise(args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: llmops-provider-local "+SuperviseArg+" RUNDIR")
@@ -39,15 +43,21 @@ func Supervise(args []string) int {
 	syscall.CloseOnExec(3) // the lock is ours, not the command's
 	lock := os.NewFile(3, "lock")
 	defer lock.Close()
+	syscall.CloseOnExec(4)
+	var given jobSecrets
+	givenErr := readJobSecrets(os.NewFile(4, "job"), &given)
+	secrets := scrub.New(given.Secrets...)
 
-	logf, err := os.OpenFile(rn.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(rn.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer logf.Close()
+	logw := scrub.NewWriter(logf, secrets)
 	note := func(format string, a ...any) {
-		fmt.Fprintf(logf, "llmops: "+format+"\n", a...)
+		fmt.Fprintf(logw, "llmops: "+format+"\n", a...)
+		_ = logw.Flush()
 	}
 	host, _ := os.Hostname()
 	m := &jobs.Manifest{Host: host, StartedAt: time.Now().UTC()}
@@ -61,8 +71,14 @@ func Supervise(args []string) int {
 	}
 
 	var spec jobSpec
-	if b, err := os.ReadFile(rn.path(specFile)); err != nil || json.Unmarshal(b, &spec) != nil || len(spec.Argv) == 0 {
+	if b, err := os.ReadFile(rn.path(specFile)); err != nil || json.Unmarshal(b, &spec) != nil {
 		m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, fmt.Sprintf("unreadable job spec %s", rn.path(specFile))
+		note("%s", m.Reason)
+		return finish()
+	}
+	spec.Argv, spec.Env, spec.Secrets = given.Argv, given.Env, given.Secrets
+	if givenErr != nil || len(spec.Argv) == 0 {
+		m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, fmt.Sprintf("the provider did not hand over the job's command: %v", givenErr)
 		note("%s", m.Reason)
 		return finish()
 	}
@@ -76,6 +92,29 @@ func Supervise(args []string) int {
 	cmd.Dir, cmd.Env = spec.Dir, spec.Env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// With secrets, the output goes through a pipe and the scrubbing
+	// writer; without, straight to the file.
+	copied := func() {}
+	if secrets.Len() > 0 {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, err.Error()
+			return finish()
+		}
+		cmd.Stdout, cmd.Stderr = pw, pw
+		done := make(chan struct{})
+		go func() { _, _ = io.Copy(logw, pr); close(done) }()
+		copied = func() {
+			pw.Close()
+			select { // a process that left the group may hold the pipe
+			case <-done:
+			case <-time.After(5 * time.Second):
+				pr.Close()
+			}
+			_ = logw.Flush()
+		}
+		defer pr.Close()
+	}
 	if spec.StdoutFile != "" {
 		out, err := os.Create(rn.path(spec.StdoutFile))
 		if err != nil {
@@ -99,14 +138,18 @@ func Supervise(args []string) int {
 
 	note("starting %s (run %s) in %s", quoteArgv(spec.Argv), spec.RunID, spec.Dir)
 	if err := cmd.Start(); err != nil {
-		m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, fmt.Sprintf("cannot start %s: %v", spec.Argv[0], err)
+		m.Status, m.ExitCode, m.Reason = jobs.StatusFailed, -1, secrets.String(fmt.Sprintf("cannot start %s: %v", spec.Argv[0], err))
 		note("%s", m.Reason)
+		copied()
 		return finish()
+	}
+	if w, ok := cmd.Stdout.(*os.File); ok && w != logf {
+		w.Close() // the command holds it now
 	}
 	pgid := cmd.Process.Pid
 	sup := supervisorInfo{PID: os.Getpid(), PStart: procStart(os.Getpid()), ChildPID: pgid, ChildStart: procStart(pgid), StartedAt: m.StartedAt, Host: host}
 	if b, err := json.Marshal(sup); err == nil {
-		_ = jobs.WriteFileAtomic(rn.path(supervisorFile), b, 0o644)
+		_ = jobs.WriteFileAtomic(rn.path(supervisorFile), b, 0o600)
 	}
 
 	exited := make(chan error, 1)
@@ -132,6 +175,7 @@ func Supervise(args []string) int {
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // whatever the command left behind
 	signal.Stop(sigs)
+	copied()
 
 	m.ExitCode = -1
 	if ps := cmd.ProcessState; ps != nil {
@@ -181,13 +225,28 @@ func Supervise(args []string) int {
 			note("%s", err)
 		}
 	}
+	m.Reason = secrets.String(m.Reason)
 	if serr == nil {
+		_ = logw.Close()
 		_ = logf.Sync()
-		if info, err := store.Put(rn.logPath(), artifacts.PutOptions{}); err == nil {
+		if info, err := store.Put(rn.logPath(), artifacts.PutOptions{Private: true}); err == nil {
 			m.Outputs = withOutput(m.Outputs, "log", info)
 		}
 	}
 	return finish()
+}
+
+// readJobSecrets reads what the provider hands over through the pipe.
+func readJobSecrets(f *os.File, into *jobSecrets) error {
+	if f == nil {
+		return fmt.Errorf("no pipe from the provider")
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
 }
 
 // collect stores the output the job's kind produces.

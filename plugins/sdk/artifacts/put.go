@@ -34,6 +34,10 @@ type PutOptions struct {
 	Mode PutMode
 	// CheckLink is passed to hashing (see HashOptions).
 	CheckLink func(link, target string) error
+	// Private makes the stored files readable by their owner only (0600):
+	// for a job's log, which is nobody else's business. An object stored
+	// before with the same content becomes private too.
+	Private bool
 }
 
 // Put stores a file or directory tree and returns the stored artifact.
@@ -51,6 +55,11 @@ func (s *Store) Put(src string, opts PutOptions) (Info, error) {
 	if s.Has(d.ID) {
 		if opts.Mode == Move {
 			_ = removeAll(src)
+		}
+		if opts.Private {
+			if err := makePrivate(s.Path(d.ID)); err != nil {
+				return Info{}, err
+			}
 		}
 		return s.Stat(d.ID)
 	}
@@ -76,6 +85,9 @@ func (s *Store) Put(src string, opts PutOptions) (Info, error) {
 		id, err = copyTree(src, stage, true, s.cache)
 	default:
 		id, err = copyTree(src, stage, false, s.cache)
+	}
+	if err == nil && opts.Private {
+		err = makePrivate(stage)
 	}
 	if err != nil {
 		_ = removeAll(stage)
@@ -227,6 +239,23 @@ func makeReadOnly(p string) error {
 			return err
 		}
 		return os.Chmod(q, fi.Mode().Perm()&^0o222)
+	})
+}
+
+// makePrivate makes the files under p readable and writable by their owner
+// only, and its directories 0700.
+func makePrivate(p string) error {
+	return filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.Chmod(q, 0o700)
+		case d.Type().IsRegular():
+			return os.Chmod(q, 0o600)
+		}
+		return nil
 	})
 }
 

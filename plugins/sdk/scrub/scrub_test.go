@@ -142,3 +142,20 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error("a secret added before its write was not scrubbed")
 	}
 }
+
+func TestDigest(t *testing.T) {
+	s := New("tok-secret-1234")
+	a, b := s.DigestIfSecret("salt1", "tok-secret-1234"), s.DigestIfSecret("salt1", "tok-secret-1234")
+	if a != b || !IsDigest(a) || strings.Contains(a, "tok-secret") {
+		t.Errorf("digests %q %q", a, b)
+	}
+	if c := s.DigestIfSecret("salt2", "tok-secret-1234"); c == a {
+		t.Error("the salt does not change the digest")
+	}
+	if got := s.DigestIfSecret("salt1", "public"); got != "public" {
+		t.Errorf("a public value became %q", got)
+	}
+	if got := s.DigestIfSecret("salt1", a); got != a {
+		t.Error("a digest was digested again")
+	}
+}
