@@ -121,6 +121,9 @@ func runValidate(m *meta, args []string) int {
 	if !diags.HasErrors() {
 		var vd hcl.Diagnostics
 		vars, vd = engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
+		for _, v := range vars {
+			m.learn(v)
+		}
 		for _, d := range vd {
 			if d.Summary == "No value for required variable" {
 				continue

@@ -41,6 +41,7 @@ func runPlan(m *meta, args []string) int {
 	}
 	defer op.close()
 	p, diags := op.eng.Plan(ctx, m.withPins(ctx, op, po))
+	m.learnPlan(p)
 	m.reportDeadProviders(op)
 	if p == nil || diags.HasErrors() {
 		if o.json {

@@ -224,15 +224,18 @@ func runOutput(m *meta, args []string) int {
 			return m.errorDetail(fmt.Sprintf("Output %q not found", name), fmt.Sprintf("The state has no output named %q. Outputs: %s. Declare it in an output block and apply.", name, strings.Join(render.SortedNames(outs), ", ")))
 		}
 		u, _ := v.UnmarkDeep()
+		// Asked for by name, the value is printed as is, past the
+		// scrubber: this is the one way to read a secret, on purpose.
+		w := m.rawStdout
 		switch {
 		case *jsonOut:
 			val, _, _ := render.JSONValue(u)
 			b, _ := json.Marshal(val)
-			fmt.Fprintln(m.stdout, string(b))
+			fmt.Fprintln(w, string(b))
 		case *raw && u.Type() == cty.String && !u.IsNull():
-			fmt.Fprint(m.stdout, u.AsString())
+			fmt.Fprint(w, u.AsString())
 		default:
-			fmt.Fprintln(m.stdout, render.HCL(u))
+			fmt.Fprintln(w, render.HCL(u))
 		}
 		return exitOK
 	}

@@ -79,6 +79,7 @@ func (w *watcher) pass(ctx context.Context) int {
 	}
 	defer op.close()
 	p, diags := op.eng.Plan(ctx, m.withPins(ctx, op, engine.PlanOptions{}))
+	m.learnPlan(p)
 	if p == nil || diags.HasErrors() {
 		m.showDiags(diags)
 		w.log.Error("refresh and plan failed")
@@ -137,6 +138,7 @@ func (w *watcher) restart(ctx context.Context, targets []addrs.Pattern) bool {
 	}
 	defer op.close()
 	p, diags := op.eng.Plan(ctx, m.withPins(ctx, op, engine.PlanOptions{Targets: targets}))
+	m.learnPlan(p)
 	if p == nil || diags.HasErrors() {
 		m.showDiags(diags)
 		return false

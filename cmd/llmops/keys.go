@@ -21,7 +21,9 @@ func (m *meta) stateKey() (values.Sealer, bool) {
 	if k == nil {
 		return nil, true
 	}
-	return k, true
+	// Every value the key seals or opens becomes a secret the output is
+	// scrubbed of.
+	return witnessKey{Sealer: k, m: m}, true
 }
 
 const keygenUsage = `

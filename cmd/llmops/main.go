@@ -11,6 +11,8 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // Version is the llmops release, set at build time with -ldflags.
@@ -82,12 +84,15 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	m := &meta{stdin: stdin, stdout: stdout, stderr: stderr}
+	set := scrub.New()
+	out, errw, flush := scrubbedStreams(set, stdout, stderr)
+	defer flush()
+	m := &meta{stdin: stdin, stdout: out, stderr: errw, rawStdout: stdout, secrets: set}
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := args[0]
 		switch {
 		case a == "-help" || a == "--help" || a == "-h":
-			usage(stdout)
+			usage(m.stdout)
 			return exitOK
 		case a == "-version" || a == "--version" || a == "-v":
 			return runVersion(m, nil)
@@ -95,31 +100,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			m.chdir = a[strings.Index(a, "=")+1:]
 		case a == "-chdir" || a == "--chdir":
 			if len(args) < 2 {
-				fmt.Fprintln(stderr, "Error: -chdir needs a directory: llmops -chdir=DIR COMMAND")
+				fmt.Fprintln(m.stderr, "Error: -chdir needs a directory: llmops -chdir=DIR COMMAND")
 				return exitError
 			}
 			m.chdir = args[1]
 			args = args[1:]
 		default:
-			fmt.Fprintf(stderr, "Error: unknown global option %s. Global options are -chdir=DIR, -help and -version; command options go after the command.\n", a)
+			fmt.Fprintf(m.stderr, "Error: unknown global option %s. Global options are -chdir=DIR, -help and -version; command options go after the command.\n", a)
 			return exitError
 		}
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		usage(stdout)
+		usage(m.stdout)
 		return exitOK
 	}
 	name := args[0]
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "Error: unknown command %q.\n\n", name)
-		usage(stderr)
+		fmt.Fprintf(m.stderr, "Error: unknown command %q.\n\n", name)
+		usage(m.stderr)
 		return exitError
 	}
 	if m.chdir != "" {
 		if err := os.Chdir(m.chdir); err != nil {
-			fmt.Fprintf(stderr, "Error: cannot change to directory %q given by -chdir: %s\n", m.chdir, err)
+			fmt.Fprintf(m.stderr, "Error: cannot change to directory %q given by -chdir: %s\n", m.chdir, err)
 			return exitError
 		}
 	}

@@ -21,14 +21,19 @@ import (
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/state"
 )
 
 // meta is what every command shares: streams, the working directory,
 // rendering and the common flags.
 type meta struct {
-	stdin          io.Reader
+	stdin io.Reader
+	// stdout and stderr scrub every known secret (scrub.go); rawStdout is
+	// the stream itself, for `output NAME` and terminal detection.
 	stdout, stderr io.Writer
+	rawStdout      io.Writer
+	secrets        *scrub.Set
 	chdir          string
 	command        string
 
@@ -103,7 +108,7 @@ func (m *meta) parse(fs *flag.FlagSet, args []string) (bool, int) {
 		}
 		return false, exitError
 	}
-	m.colors = render.NewColors(!m.noColor && isTerminal(m.stdout))
+	m.colors = render.NewColors(!m.noColor && isTerminal(m.rawStdout))
 	return true, exitOK
 }
 
@@ -131,6 +136,9 @@ func (m *meta) loadConfig() (*configs.Config, bool) {
 func (m *meta) collectVars(cfg *configs.Config) (map[string]cty.Value, bool) {
 	vals, diags := engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
 	m.sources = cfg.Sources
+	for _, v := range vals {
+		m.learn(v)
+	}
 	m.showDiags(diags)
 	return vals, !diags.HasErrors()
 }

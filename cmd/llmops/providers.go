@@ -19,6 +19,7 @@ import (
 	"github.com/llmops/llmops/engine/discovery"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/state"
 )
 
@@ -156,7 +157,7 @@ func (m *meta) logger() hclog.Logger {
 		if err := os.MkdirAll(dir, 0o700); err == nil {
 			name := filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000")+"-"+m.command+".log")
 			if f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
-				outs = append(outs, f)
+				outs = append(outs, scrub.NewWriter(f, m.secrets))
 				pruneLogs(dir, 10)
 			}
 		}
