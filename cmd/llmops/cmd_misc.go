@@ -58,7 +58,7 @@ func runInit(m *meta, args []string) int {
 	lf := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{}}
 	var errs hcl.Diagnostics
 	for _, typ := range providerTypes(cfg, snap) {
-		bin, err := discovery.Find(typ, m.searchOptions())
+		bin, err := m.findProvider(typ)
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
 			continue
@@ -69,7 +69,7 @@ func runInit(m *meta, args []string) int {
 				continue
 			}
 		}
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: typ, Logger: m.logger()})
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", typ), Detail: err.Error()})
 			continue
@@ -288,7 +288,7 @@ func runProviders(m *meta, args []string) int {
 	sort.Strings(types)
 	for _, t := range types {
 		bin := f.bins[t]
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: t, Logger: m.logger()})
 		if err != nil {
 			return m.errorDetail("Cannot start provider "+t, err.Error())
 		}

@@ -38,7 +38,7 @@ func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderCo
 	if !ok {
 		return nil, fmt.Errorf("provider %s is not in the lock file; run `llmops init`", addr.Type)
 	}
-	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: addr.Type, Logger: f.logger})
+	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: addr.Type, Logger: f.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +105,19 @@ func (m *meta) searchOptions() discovery.SearchOptions {
 	}
 }
 
+// findProvider finds a provider's binary and copies it into the private
+// cache while hashing it (discovery.Cache): the copy is what runs.
+func (m *meta) findProvider(typ string) (*discovery.Binary, error) {
+	bin, err := discovery.Find(typ, m.searchOptions())
+	if err != nil {
+		return nil, err
+	}
+	if err := discovery.Cache(bin, filepath.Join(m.workDir(), discovery.CacheDir)); err != nil {
+		return nil, err
+	}
+	return bin, nil
+}
+
 // providerFactory finds each provider binary and checks it against the
 // lock file written by `llmops init`.
 func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*pluginFactory, bool) {
@@ -124,7 +137,7 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 			})
 			continue
 		}
-		bin, err := discovery.Find(typ, m.searchOptions())
+		bin, err := m.findProvider(typ)
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
 			continue

@@ -1,0 +1,74 @@
+package discovery
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// CacheDir is where a configuration's provider binaries are copied, each
+// under the hash of its contents, to be run from there (see Cache).
+const CacheDir = ".llmops/providers"
+
+// Cache copies b's executable into dir (created mode 0700) as
+// dir/<sha256>/<name>, hashing the bytes as it copies them, and sets
+// b.SHA256 to that hash and b.Exec to the copy. The copy, never b.Path,
+// is what llmops runs: swapping the file at b.Path after it was hashed
+// cannot make llmops run bytes it did not hash (and check against the lock
+// file), and a provider that runs itself again through os.Executable (a
+// job supervisor, a gateway) runs the same copy. A copy that is there
+// already is hashed again and reused when it matches.
+func Cache(b *Binary, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("provider %q: creating the provider cache: %w", b.Type, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("provider %q: %w", b.Type, err)
+	}
+	src, err := os.Open(b.Path)
+	if err != nil {
+		return fmt.Errorf("provider %q: %w", b.Type, err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(dir, ".copy-*")
+	if err != nil {
+		return fmt.Errorf("provider %q: %w", b.Type, err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), src); err != nil {
+		tmp.Close()
+		return fmt.Errorf("provider %q: copying %s: %w", b.Type, b.Path, err)
+	}
+	if err := tmp.Chmod(0o700); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	entry := filepath.Join(dir, sum)
+	exe := filepath.Join(entry, filepath.Base(b.Path))
+	if got, err := HashFile(exe); err == nil && got == sum {
+		b.SHA256, b.Exec = sum, exe
+		return nil
+	}
+	if err := os.MkdirAll(entry, 0o700); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), exe); err != nil {
+		// Another llmops stored the same bytes meanwhile.
+		if got, herr := HashFile(exe); herr == nil && got == sum {
+			b.SHA256, b.Exec = sum, exe
+			return nil
+		}
+		return errors.Join(fmt.Errorf("provider %q: storing the copy", b.Type), err)
+	}
+	b.SHA256, b.Exec = sum, exe
+	return nil
+}
