@@ -61,6 +61,9 @@ type replicaRec struct {
 	Started  time.Time `json:"started"`
 	// Routed says the gateway sends requests to it.
 	Routed bool `json:"routed"`
+	// Token is the replica's token (gateway.ReplicaTokenEnv), which the
+	// gateway sends it with every request.
+	Token string `json:"token,omitempty"`
 }
 
 func (r *replicaRec) host() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
@@ -90,7 +93,7 @@ func substitute(argv []string, modelPath string, port int) []string {
 // provider's environment (jobs.Passthrough with env_passthrough), the serve
 // block's env, and LLMOPS_MODEL_PATH, LLMOPS_PORT, LLMOPS_DEPLOYMENT_ID,
 // LLMOPS_REVISION, LLMOPS_REPLICA.
-func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, port int) []string {
+func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, port int, token string) []string {
 	var out []string
 	for _, kv := range jobs.Passthrough(os.Environ(), pass) {
 		name, _, _ := strings.Cut(kv, "=")
@@ -114,6 +117,7 @@ func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, por
 		"LLMOPS_DEPLOYMENT_ID="+id,
 		"LLMOPS_REVISION="+strconv.FormatInt(rev, 10),
 		"LLMOPS_REPLICA="+strconv.Itoa(index),
+		gateway.ReplicaTokenEnv+"="+token,
 	)
 }
 
@@ -126,7 +130,10 @@ func startReplica(dir, workDir, id string, spec *depSpec, pass []string, secrets
 		return r, err
 	}
 	r.Port = port
-	if err := os.MkdirAll(filepath.Join(dir, "replicas"), 0o755); err != nil {
+	if r.Token, err = gateway.NewReplicaToken(); err != nil {
+		return r, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "replicas"), 0o700); err != nil {
 		return r, err
 	}
 	r.Log = filepath.Join(dir, "replicas", fmt.Sprintf("r%d-%d.log", rev, index))
@@ -139,7 +146,7 @@ func startReplica(dir, workDir, id string, spec *depSpec, pass []string, secrets
 	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, secrets.String(quoteArgv(argv)))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = workDir
-	cmd.Env = serveEnviron(spec, pass, id, rev, index, port)
+	cmd.Env = serveEnviron(spec, pass, id, rev, index, port, r.Token)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -234,7 +234,7 @@ func (r *depRecord) gatewayConfig() *gateway.Config {
 		RequestTimeout: os.Getenv("LLMOPS_GATEWAY_REQUEST_TIMEOUT"),
 	}
 	for _, x := range r.routed() {
-		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index})
+		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
 	return c
 }

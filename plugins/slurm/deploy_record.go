@@ -122,6 +122,9 @@ type replicaRec struct {
 	Submitted time.Time `json:"submitted"`
 	// Routed says the gateway sends requests to it.
 	Routed bool `json:"routed"`
+	// Token is the replica's token (gateway.ReplicaTokenEnv), which the
+	// gateway sends it with every request.
+	Token string `json:"token,omitempty"`
 }
 
 func (x *replicaRec) hostPort() string { return net.JoinHostPort(x.Host, strconv.Itoa(x.Port)) }
@@ -305,7 +308,7 @@ func (r *depRecord) gatewayConfig() *gateway.Config {
 		RequestTimeout: os.Getenv("LLMOPS_GATEWAY_REQUEST_TIMEOUT"),
 	}
 	for _, x := range r.routed() {
-		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index})
+		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
 	return c
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
@@ -36,12 +37,18 @@ func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, r
 	if err := m.owned(x.Dir); err != nil {
 		return x, err
 	}
-	// Secrets travel in the submission's environment, never in the script.
+	// Secrets travel in the submission's environment, never in the script:
+	// the replica's token too.
+	var err error
+	if x.Token, err = gateway.NewReplicaToken(); err != nil {
+		return x, err
+	}
 	secrets := sdk.Secrets(ctx)
 	subEnv := map[string]string{}
 	for k, v := range m.baseEnv {
 		subEnv[k] = v
 	}
+	subEnv[gateway.ReplicaTokenEnv] = x.Token
 	env := map[string]string{}
 	for k, v := range spec.Env {
 		if secrets.Contains(v) {

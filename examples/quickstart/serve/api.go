@@ -7,12 +7,14 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/llmops/llmops/examples/quickstart/tinylm"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
 )
 
 // server answers a subset of the OpenAI API from one tinylm model. Tokens are
@@ -47,7 +49,9 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
-	return s.logRequests(mux)
+	// Started by llmops, only the deployment's gateway may call: it sends
+	// the replica token it gave this process ($LLMOPS_REPLICA_TOKEN).
+	return s.logRequests(gateway.RequireReplicaToken(os.Getenv(gateway.ReplicaTokenEnv), []string{"/health", "/healthz"}, mux))
 }
 
 func (s *server) logRequests(h http.Handler) http.Handler {

@@ -32,8 +32,10 @@
 //     a body that is not valid JSON gets 400. Only GET and POST are served.
 //   - Forwarding: round robin over the current backends; a backend that
 //     refuses connections is skipped for a second and the request retried
-//     on another (the body is buffered, so this is safe). Only
-//     Content-Type and Accept are forwarded; the client's Authorization,
+//     on another (the body is buffered, so this is safe). Each request
+//     carries the replica's token in X-LLMops-Replica-Token (replica.go:
+//     the serving program answers 401 without it, except on its health
+//     path). Only Content-Type and Accept are forwarded; the client's Authorization,
 //     cookies and other headers never reach a replica, and no request
 //     header is ever reflected in a response. Responses carry
 //     Content-Type, X-Request-Id (made by the gateway) and
