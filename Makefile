@@ -51,7 +51,7 @@ fuzz:
 QS := examples/quickstart
 demo: build
 	@mkdir -p $(QS)/.llmops && chmod 700 $(QS)/.llmops
-	@test -s $(QS)/.llmops/state.key || (umask 077 && $(BIN)/llmops state keygen > $(QS)/.llmops/state.key)
+	@test -s $(QS)/.llmops/state.key || $(BIN)/llmops state keygen -out $(QS)/.llmops/state.key >/dev/null
 	@test -s $(QS)/.llmops/api.key || (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' | sed 's/^/sk-/' > $(QS)/.llmops/api.key)
 	cd $(QS) && export LLMOPS_STATE_KEY_FILE=$$PWD/.llmops/state.key LLMOPS_VAR_api_key="$$(cat .llmops/api.key)" && \
 	  $(BIN)/llmops init -upgrade && $(BIN)/llmops apply -auto-approve && $(BIN)/llmops plan -detailed-exitcode

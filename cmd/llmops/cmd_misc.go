@@ -88,7 +88,7 @@ func runInit(m *meta, args []string) int {
 		m.showDiags(errs)
 		return exitError
 	}
-	if err := os.MkdirAll(".llmops", 0o755); err != nil {
+	if err := m.privateDir(); err != nil {
 		return m.errorDetail("Cannot create .llmops", err.Error())
 	}
 	if err := lf.Write(m.workDir()); err != nil {

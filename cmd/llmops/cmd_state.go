@@ -274,7 +274,8 @@ Usage: llmops state SUBCOMMAND [options] [ARGS]
   show ADDR           Show one recorded instance.
   rm ADDR...          Forget instances: they stay in reality, llmops stops managing them.
   mv SRC DST          Rename a recorded instance, e.g. after renaming its block.
-  keygen              Print a new random state key (for LLMOPS_STATE_KEY).
+  keygen [-out FILE]  Print a new random state key (for LLMOPS_STATE_KEY), or
+                      write it to FILE, mode 0600 (for LLMOPS_STATE_KEY_FILE).
   rotate-key -new-key-file FILE
                       Re-seal every sensitive value with a new key.
   restore [BACKUP]    Put back an automatic backup (default: the newest, taken
@@ -293,7 +294,7 @@ func runState(m *meta, args []string) int {
 	}
 	sub, rest := args[0], args[1:]
 	if sub == "keygen" {
-		return stateKeygen(m)
+		return stateKeygen(m, rest)
 	}
 	if sub == "restore" {
 		fs := m.newFlags("state restore", stateUsage)

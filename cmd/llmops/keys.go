@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/llmops/llmops/engine/secrets"
 	"github.com/llmops/llmops/engine/values"
@@ -13,6 +16,7 @@ import (
 // stateKey returns the configured state key as a values.Sealer, or nil
 // when none is configured. A malformed key is an error.
 func (m *meta) stateKey() (values.Sealer, bool) {
+	m.warnKeyFileMode()
 	k, err := secrets.FromEnv()
 	if err != nil {
 		m.errorDetail("Invalid state key", err.Error())
@@ -27,21 +31,69 @@ func (m *meta) stateKey() (values.Sealer, bool) {
 }
 
 const keygenUsage = `
-Usage: llmops state keygen
+Usage: llmops state keygen [-out FILE]
 
-Prints a new random state key (32 bytes, base64). Keep it safe, like a
-password: llmops seals the sensitive values of the state and of saved
-plans with it. Use it with LLMOPS_STATE_KEY=... or save it to a file
-named by LLMOPS_STATE_KEY_FILE.
+Prints a new random state key (32 bytes, base64), or with -out writes it to
+FILE, created with mode 0600 (an existing file is not overwritten). Keep it
+safe, like a password: llmops seals the sensitive values of the state and
+of saved plans with it. Use it with LLMOPS_STATE_KEY=... or name the file
+with LLMOPS_STATE_KEY_FILE.
 `
 
-func stateKeygen(m *meta) int {
+func stateKeygen(m *meta, args []string) int {
+	fs := m.newFlags("state keygen", keygenUsage)
+	out := fs.String("out", "", "Write the key to this file (created with mode 0600) instead of printing it.")
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
 	k, err := secrets.Generate()
 	if err != nil {
 		return m.errorDetail("Cannot generate a key", err.Error())
 	}
-	fmt.Fprintln(m.stdout, k)
+	if *out == "" {
+		// A new secret printed on purpose: past the scrubber.
+		fmt.Fprintln(m.rawStdout, k)
+		return exitOK
+	}
+	f, err := os.OpenFile(*out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return m.errorDetail("The key file exists", fmt.Sprintf("%s exists already; llmops does not overwrite a key (the state may be sealed with it). Choose another file, or remove this one if you are sure it is not in use.", *out))
+		}
+		return m.errorDetail("Cannot write the key file", err.Error())
+	}
+	_, err = fmt.Fprintln(f, k)
+	if err == nil {
+		err = f.Chmod(0o600) // whatever the umask
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*out)
+		return m.errorDetail("Cannot write the key file", err.Error())
+	}
+	fmt.Fprintf(m.stdout, "Wrote a new state key to %s (mode 0600). Use it with LLMOPS_STATE_KEY_FILE=%s.\n", *out, *out)
 	return exitOK
+}
+
+// warnKeyFileMode warns, once, when the state key file can be read by
+// others than its owner, as ssh does for a private key.
+func (m *meta) warnKeyFileMode() {
+	p := os.Getenv(secrets.EnvKeyFile)
+	if p == "" || os.Getenv(secrets.EnvKey) != "" || m.warnedKeyMode {
+		return
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	m.warnedKeyMode = true
+	m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "The state key file is readable by others",
+		Detail: fmt.Sprintf("%s (named by %s) has mode %04o: anyone in its group or on this machine who can read it can open every sealed value of the state. Run `chmod 600 %s`.", p, secrets.EnvKeyFile, fi.Mode().Perm(), p)}})
 }
 
 const rotateUsage = `

@@ -34,6 +34,7 @@ type meta struct {
 	stdout, stderr io.Writer
 	rawStdout      io.Writer
 	secrets        *scrub.Set
+	warnedKeyMode  bool
 	chdir          string
 	command        string
 
@@ -171,8 +172,28 @@ func (m *meta) stateFile() string {
 	return filepath.Join(m.workDir(), ".llmops", "state.db")
 }
 
+// privateDir creates the configuration's .llmops directory readable by its
+// owner only (0700), and tightens one an older llmops made 0755: it holds
+// the state, its backups, logs, job logs and the provider cache.
+func (m *meta) privateDir() error {
+	dir := filepath.Join(m.workDir(), ".llmops")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		_ = os.Chmod(dir, 0o700) // best effort: it may be someone else's
+	}
+	return nil
+}
+
 // openState opens (creating if needed) the state database.
 func (m *meta) openState(ctx context.Context) (state.Store, bool) {
+	if m.statePath == "" {
+		if err := m.privateDir(); err != nil {
+			m.errorDetail("Cannot create .llmops", err.Error())
+			return nil, false
+		}
+	}
 	st, err := state.OpenSQLite(ctx, m.stateFile())
 	if err != nil {
 		m.errorDetail("Cannot open the state", m.explainOpenError(err))

@@ -112,6 +112,9 @@ func (m *meta) findProvider(typ string) (*discovery.Binary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.privateDir(); err != nil {
+		return nil, err
+	}
 	if err := discovery.Cache(bin, filepath.Join(m.workDir(), discovery.CacheDir)); err != nil {
 		return nil, err
 	}
@@ -167,7 +170,7 @@ func (m *meta) logger() hclog.Logger {
 	loggerOnce.Do(func() {
 		var outs []io.Writer
 		dir := filepath.Join(m.workDir(), ".llmops", "logs")
-		if err := os.MkdirAll(dir, 0o700); err == nil {
+		if err := m.privateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 			name := filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000")+"-"+m.command+".log")
 			if f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 				outs = append(outs, scrub.NewWriter(f, m.secrets))
