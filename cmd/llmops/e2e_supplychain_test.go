@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -90,5 +91,51 @@ func TestE2ESwappedProviderNeverRuns(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(w.dir, ".llmops", "providers")); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("the provider cache is %v (%v), want 0700", fi.Mode().Perm(), err)
+	}
+}
+
+// The lock file records no absolute path and a hash per platform; a
+// teammate's checkout with the same binaries plans without `init`;
+// `providers lock` adds the binaries found for other platforms; an old
+// lock file's single hash still works.
+func TestE2ELockFileIsPortable(t *testing.T) {
+	cfg := map[string]string{"main.llmops.hcl": `resource "null_value" "r" { input = 1 }`}
+	a := newWorkspace(t, cfg)
+	a.must(0, "init")
+	lockPath := filepath.Join(a.dir, ".llmops.lock.hcl")
+	lock, _ := os.ReadFile(lockPath)
+	src, _ := os.ReadFile(filepath.Join(binDir, "llmops-provider-null"))
+	sum := sha256.Sum256(src)
+	here := runtime.GOOS + "_" + runtime.GOARCH
+	if !strings.Contains(string(lock), `hashes  = ["`+here+`:sha256:`+hex.EncodeToString(sum[:])+`"]`) {
+		t.Errorf("the lock file lacks this platform's hash:\n%s", lock)
+	}
+	if strings.Contains(string(lock), binDir) || strings.Contains(string(lock), a.dir) || strings.Contains(string(lock), "path") {
+		t.Errorf("the lock file records an absolute path:\n%s", lock)
+	}
+	// Another platform's build beside it.
+	other := filepath.Join(a.dir, ".llmops", "plugins", "plan9_arm")
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, "llmops-provider-null"), []byte("a plan9 build"), 0o755)
+	r := a.must(0, "providers", "lock")
+	otherSum := sha256.Sum256([]byte("a plan9 build"))
+	lock, _ = os.ReadFile(lockPath)
+	if !strings.Contains(string(lock), "plan9_arm:sha256:"+hex.EncodeToString(otherSum[:])) || !strings.Contains(string(lock), here+":sha256:") {
+		t.Errorf("providers lock did not add the other platform:\n%s\n%s", r, lock)
+	}
+	// A teammate's checkout: the configuration and the lock file, no init.
+	b := newWorkspace(t, cfg)
+	os.WriteFile(filepath.Join(b.dir, ".llmops.lock.hcl"), lock, 0o644)
+	b.must(2, "plan", "-detailed-exitcode")
+	// A lock file written by an older llmops.
+	c := newWorkspace(t, cfg)
+	old := "provider \"null\" {\n  version = \"0.1.0\"\n  hash    = \"sha256:" + hex.EncodeToString(sum[:]) + "\"\n  path    = \"/somewhere/llmops-provider-null\"\n}\n"
+	os.WriteFile(filepath.Join(c.dir, ".llmops.lock.hcl"), []byte(old), 0o644)
+	c.must(2, "plan", "-detailed-exitcode")
+	// Locked for another platform only: refused, saying what to do.
+	d := newWorkspace(t, cfg)
+	os.WriteFile(filepath.Join(d.dir, ".llmops.lock.hcl"), []byte("provider \"null\" {\n  version = \"0.1.0\"\n  hashes  = [\"plan9_arm:sha256:"+hex.EncodeToString(otherSum[:])+"\"]\n}\n"), 0o644)
+	if r := d.run("plan"); r.code != 1 || !strings.Contains(r.stderr, "llmops providers lock") {
+		t.Errorf("a lock file without this platform:\n%s", r)
 	}
 }
