@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -80,6 +81,18 @@ func stateKeygen(m *meta, args []string) int {
 	return exitOK
 }
 
+// rotationSource opens sealed text with the current key, or with the
+// rotation's target key when the text is sealed with it already.
+type rotationSource struct{ current, target *secrets.Key }
+
+func (r rotationSource) Seal(plain []byte) (string, error) { return r.target.Seal(plain) }
+func (r rotationSource) Open(text string) ([]byte, error) {
+	if secrets.SealedKeyID(text) == r.target.ID() {
+		return r.target.Open(text)
+	}
+	return r.current.Open(text)
+}
+
 // warnKeyFileMode warns, once, when the state key file can be read by
 // others than its owner, as ssh does for a private key.
 func (m *meta) warnKeyFileMode() {
@@ -110,11 +123,12 @@ func stateRotateKey(m *meta, st state.Store, newKeyFile string) int {
 	if newKeyFile == "" {
 		return m.errorDetail("No new key", "Give the new key with -new-key-file FILE (create it with `llmops state keygen > FILE`).")
 	}
-	oldKey, ok := m.stateKey()
-	if !ok {
-		return exitError
+	m.warnKeyFileMode()
+	current, err := secrets.FromEnv()
+	if err != nil {
+		return m.errorDetail("Invalid state key", err.Error())
 	}
-	if oldKey == nil {
+	if current == nil {
 		return m.errorDetail("No current key", "Set LLMOPS_STATE_KEY or LLMOPS_STATE_KEY_FILE to the key the state is sealed with.")
 	}
 	b, err := os.ReadFile(newKeyFile)
@@ -125,6 +139,11 @@ func stateRotateKey(m *meta, st state.Store, newKeyFile string) int {
 	if err != nil {
 		return m.errorDetail("Invalid new key", err.Error())
 	}
+	m.secrets.Add(strings.TrimSpace(string(b)))
+	// What is sealed with the new key already (a rotation that finished
+	// but was killed before it said so) is opened with it: running the
+	// same rotation again always completes it.
+	oldKey := rotationSource{current: current, target: newKey}
 	rw, ok := st.(state.SecretsRewriter)
 	if !ok {
 		return m.errorf("this state backend cannot rotate keys")
@@ -146,7 +165,7 @@ func stateRotateKey(m *meta, st state.Store, newKeyFile string) int {
 			return err
 		})
 	if err != nil {
-		return m.errorDetail("The key was not rotated", fmt.Sprintf("%s. Nothing was changed.", err))
+		return m.errorDetail("The key was not rotated", fmt.Sprintf("%s. Nothing was changed: the state opens with the key it opened with before.", err))
 	}
 	fmt.Fprintf(m.stdout, "Re-sealed %d record(s) with the new key %s. Use it from now on (LLMOPS_STATE_KEY or LLMOPS_STATE_KEY_FILE); backups taken before now still need the old key.\n", n, newKey.ID())
 	return exitOK

@@ -151,7 +151,7 @@ func (m *meta) showDiags(diags hcl.Diagnostics) {
 	if m.colors == nil {
 		m.colors = render.NewColors(false)
 	}
-	render.Diagnostics(m.stderr, configs.Explain(diags), m.sources, m.colors)
+	render.Diagnostics(m.stderr, m.explainStateDamage(configs.Explain(diags)), m.sources, m.colors)
 }
 
 func (m *meta) errorf(format string, args ...any) int {
