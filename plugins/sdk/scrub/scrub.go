@@ -21,8 +21,15 @@ const MinLen = 4
 type Set struct {
 	mu       sync.RWMutex
 	secrets  map[string]bool
+	dirty    bool     // secrets changed since variants and rep were built
 	variants []string // every form of every secret, longest first
 	rep      *strings.Replacer
+	// byFirst indexes variants by their first byte, for holdBack;
+	// newlines says whether a variant contains a line break (if none does,
+	// text that ends a line holds nothing back).
+	byFirst  map[byte][]string
+	newlines bool
+	maxLen   int
 }
 
 // New returns a set holding secrets.
@@ -39,7 +46,6 @@ func (s *Set) Add(secrets ...string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changed := false
 	for _, v := range secrets {
 		if len(v) < MinLen || strings.TrimSpace(v) == "" || s.secrets[v] {
 			continue
@@ -48,11 +54,35 @@ func (s *Set) Add(secrets ...string) {
 			s.secrets = map[string]bool{}
 		}
 		s.secrets[v] = true
-		changed = true
+		s.dirty = true // rebuilt when next used: adding many costs one build
 	}
-	if changed {
+}
+
+// built is what rebuild makes, for use without the lock.
+type built struct {
+	rep      *strings.Replacer
+	byFirst  map[byte][]string
+	newlines bool
+	maxLen   int
+}
+
+// current returns the replacer and the index, rebuilding them first when
+// secrets were added.
+func (s *Set) current() built {
+	s.mu.RLock()
+	if !s.dirty {
+		b := built{s.rep, s.byFirst, s.newlines, s.maxLen}
+		s.mu.RUnlock()
+		return b
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dirty {
 		s.rebuild()
+		s.dirty = false
 	}
+	return built{s.rep, s.byFirst, s.newlines, s.maxLen}
 }
 
 // Merge adds every secret of o to s.
@@ -118,6 +148,13 @@ func (s *Set) rebuild() {
 	}
 	s.variants = vs
 	s.rep = strings.NewReplacer(pairs...)
+	s.byFirst = map[byte][]string{}
+	s.newlines, s.maxLen = false, 0
+	for _, v := range vs {
+		s.maxLen = max(s.maxLen, len(v))
+		s.byFirst[v[0]] = append(s.byFirst[v[0]], v)
+		s.newlines = s.newlines || strings.ContainsAny(v, "\n\r")
+	}
 }
 
 // forms are the ways a secret appears in text: as is, inside a JSON or Go
@@ -139,9 +176,7 @@ func (s *Set) String(text string) string {
 	if s == nil {
 		return text
 	}
-	s.mu.RLock()
-	rep := s.rep
-	s.mu.RUnlock()
+	rep := s.current().rep
 	if rep == nil {
 		return text
 	}
@@ -185,19 +220,21 @@ var _ interface{ Unwrap() error } = (*scrubbed)(nil)
 // input: the longest suffix that is the beginning of a secret (in any
 // form) but not all of it.
 func (s *Set) holdBack(text string) int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	best := 0
-	for _, v := range s.variants {
-		n := min(len(v)-1, len(text))
-		for k := n; k > best; k-- {
-			if strings.HasPrefix(v, text[len(text)-k:]) {
-				best = k
-				break
+	b := s.current()
+	if text == "" || (!b.newlines && (text[len(text)-1] == '\n' || text[len(text)-1] == '\r')) {
+		return 0 // no secret spans a line break
+	}
+	// From the earliest start (the longest suffix) on: the first suffix
+	// that begins a secret is the longest one.
+	for i := max(0, len(text)-b.maxLen+1); i < len(text); i++ {
+		k := len(text) - i
+		for _, v := range b.byFirst[text[i]] {
+			if len(v) > k && strings.HasPrefix(v, text[i:]) {
+				return k
 			}
 		}
 	}
-	return best
+	return 0
 }
 
 // ErrClosed is returned by a Writer's Write after Close.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"testing"
@@ -157,5 +158,35 @@ func TestDigest(t *testing.T) {
 	}
 	if got := s.DigestIfSecret("salt1", a); got != a {
 		t.Error("a digest was digested again")
+	}
+}
+
+// Adding many secrets one by one costs one build of the replacer, not one
+// per secret (a state with thousands of sealed values adds them so).
+func BenchmarkAddManyThenScrub(b *testing.B) {
+	for range b.N {
+		s := New()
+		for i := range 10000 {
+			s.Add(fmt.Sprintf("secret-value-%06d", i))
+		}
+		if s.String("x secret-value-000042 y") != "x (sensitive) y" {
+			b.Fatal("not scrubbed")
+		}
+	}
+}
+
+// A writer with many secrets stays cheap for line-oriented output.
+func BenchmarkWriterManySecrets(b *testing.B) {
+	s := New()
+	for i := range 2000 {
+		s.Add(fmt.Sprintf("secret-value-%06d", i))
+	}
+	w := NewWriter(io.Discard, s)
+	line := []byte("  + id = (known after apply) and some text that is not secret at all\n")
+	partial := []byte("  + value = \"sec")
+	b.ResetTimer()
+	for range b.N {
+		w.Write(line)
+		w.Write(partial)
 	}
 }
