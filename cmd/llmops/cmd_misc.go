@@ -101,6 +101,18 @@ func runInit(m *meta, args []string) int {
 	if err := lf.Write(m.workDir()); err != nil {
 		return m.errorDetail("Cannot write the lock file", err.Error())
 	}
+	// Copies of binaries that are no longer locked (an upgrade) go from
+	// the configuration's own cache (one named by $LLMOPS_PROVIDER_CACHE
+	// may serve others).
+	if os.Getenv(discovery.EnvCacheDir) == "" {
+		keep := map[string]bool{}
+		for _, p := range lf.Providers {
+			if h, ok := p.Hash(); ok {
+				keep[h] = true
+			}
+		}
+		discovery.PruneCache(discovery.CacheDirFor(m.workDir()), keep)
+	}
 	fmt.Fprintf(m.stdout, "\n%s Wrote %s; commit it with your configuration.\n", m.colors.Add("llmops has been initialized."), discovery.LockFileName)
 	return exitOK
 }

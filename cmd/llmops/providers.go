@@ -115,7 +115,7 @@ func (m *meta) findProvider(typ string) (*discovery.Binary, error) {
 	if err := m.privateDir(); err != nil {
 		return nil, err
 	}
-	if err := discovery.Cache(bin, filepath.Join(m.workDir(), discovery.CacheDir)); err != nil {
+	if err := discovery.Cache(bin, discovery.CacheDirFor(m.workDir())); err != nil {
 		return nil, err
 	}
 	return bin, nil

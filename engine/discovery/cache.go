@@ -11,8 +11,36 @@ import (
 )
 
 // CacheDir is where a configuration's provider binaries are copied, each
-// under the hash of its contents, to be run from there (see Cache).
+// under the hash of its contents, to be run from there (see Cache), unless
+// $LLMOPS_PROVIDER_CACHE names another directory (CacheDirFor).
 const CacheDir = ".llmops/providers"
+
+// EnvCacheDir names the provider cache directory instead of CacheDir, for a
+// configuration whose .llmops lives on a small filesystem.
+const EnvCacheDir = "LLMOPS_PROVIDER_CACHE"
+
+// CacheDirFor is the provider cache of the configuration in configDir.
+func CacheDirFor(configDir string) string {
+	if d := os.Getenv(EnvCacheDir); d != "" {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(configDir, d)
+		}
+		return d
+	}
+	return filepath.Join(configDir, CacheDir)
+}
+
+// PruneCache removes the cached binaries whose hash keep does not hold
+// (those of providers no longer locked, after an upgrade). A process that
+// runs one keeps running: only its file goes.
+func PruneCache(dir string, keep map[string]bool) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() && len(e.Name()) == 64 && !keep[e.Name()] {
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+}
 
 // Cache copies b's executable into dir (created mode 0700) as
 // dir/<sha256>/<name>, hashing the bytes as it copies them, and sets

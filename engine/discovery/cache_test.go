@@ -3,6 +3,7 @@ package discovery
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,28 @@ func TestCacheRunsTheBytesItHashed(t *testing.T) {
 	leftovers, _ := filepath.Glob(filepath.Join(cache, ".copy-*"))
 	if len(leftovers) != 0 {
 		t.Errorf("temporary copies left: %v", leftovers)
+	}
+}
+
+func TestCacheDirAndPrune(t *testing.T) {
+	t.Setenv(EnvCacheDir, "")
+	if got := CacheDirFor("/cfg"); got != filepath.Join("/cfg", CacheDir) {
+		t.Errorf("default cache dir %s", got)
+	}
+	t.Setenv(EnvCacheDir, "/elsewhere/cache")
+	if got := CacheDirFor("/cfg"); got != "/elsewhere/cache" {
+		t.Errorf("LLMOPS_PROVIDER_CACHE: %s", got)
+	}
+	dir := t.TempDir()
+	keep, gone := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	for _, h := range []string{keep, gone} {
+		os.MkdirAll(filepath.Join(dir, h), 0o700)
+	}
+	PruneCache(dir, map[string]bool{keep: true})
+	if _, err := os.Stat(filepath.Join(dir, keep)); err != nil {
+		t.Error("the locked binary's copy was removed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, gone)); err == nil {
+		t.Error("a copy no longer locked was kept")
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/llmops/llmops/plugins/sdk/gateway"
+	"github.com/llmops/llmops/plugins/sdk/replicaauth"
 )
 
 // fakeServe is a tiny OpenAI-like server, run as a deployment's replica by
@@ -51,7 +51,7 @@ func fakeServe() int {
 	mux.HandleFunc("/v1/chat/completions", complete)
 	// Like every serving program llmops ships: only its gateway (which
 	// sends the replica token) is served; the health path is open.
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: gateway.RequireReplicaToken(os.Getenv(gateway.ReplicaTokenEnv), []string{"/health"}, mux)}
+	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: replicaauth.Require(os.Getenv(replicaauth.TokenEnv), []string{"/health"}, mux)}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {

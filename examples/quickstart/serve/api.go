@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmops/llmops/examples/quickstart/tinylm"
-	"github.com/llmops/llmops/plugins/sdk/gateway"
+	"github.com/llmops/llmops/plugins/sdk/replicaauth"
 )
 
 // server answers a subset of the OpenAI API from one tinylm model. Tokens are
@@ -51,7 +51,7 @@ func (s *server) routes() http.Handler {
 	})
 	// Started by llmops, only the deployment's gateway may call: it sends
 	// the replica token it gave this process ($LLMOPS_REPLICA_TOKEN).
-	return s.logRequests(gateway.RequireReplicaToken(os.Getenv(gateway.ReplicaTokenEnv), []string{"/health", "/healthz"}, mux))
+	return s.logRequests(replicaauth.Require(os.Getenv(replicaauth.TokenEnv), []string{"/health", "/healthz"}, mux))
 }
 
 func (s *server) logRequests(h http.Handler) http.Handler {
