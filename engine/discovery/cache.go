@@ -48,14 +48,23 @@ func PruneCache(dir string, keep map[string]bool) {
 // is what llmops runs: swapping the file at b.Path after it was hashed
 // cannot make llmops run bytes it did not hash (and check against the lock
 // file), and a provider that runs itself again through os.Executable (a
-// job supervisor, a gateway) runs the same copy. A copy that is there
-// already is hashed again and reused when it matches.
+// job supervisor, a gateway) runs the same copy. When b.SHA256 (Find's
+// hash of the file) names a copy that is there already and still hashes to
+// it, that copy is used without copying again: what runs is still bytes
+// whose hash was checked.
 func Cache(b *Binary, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("provider %q: creating the provider cache: %w", b.Type, err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("provider %q: %w", b.Type, err)
+	}
+	if h := b.SHA256; len(h) == 64 {
+		exe := filepath.Join(dir, h, filepath.Base(b.Path))
+		if got, err := HashFile(exe); err == nil && got == h {
+			b.Exec = exe
+			return nil
+		}
 	}
 	src, err := os.Open(b.Path)
 	if err != nil {

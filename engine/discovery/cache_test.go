@@ -87,3 +87,34 @@ func TestCacheDirAndPrune(t *testing.T) {
 		t.Error("a copy no longer locked was kept")
 	}
 }
+
+// A copy that is there under the hash Find computed is used as is (no copy
+// each time llmops starts), but only while it still hashes to it.
+func TestCacheReusesAnIntactCopy(t *testing.T) {
+	dir := t.TempDir()
+	orig := filepath.Join(dir, BinaryName("null"))
+	os.WriteFile(orig, []byte("#!/bin/sh\necho v1\n"), 0o755)
+	sum, _ := HashFile(orig)
+	cache := filepath.Join(dir, "cache")
+	b := &Binary{Type: "null", Path: orig, SHA256: sum}
+	if err := Cache(b, cache); err != nil {
+		t.Fatal(err)
+	}
+	fi1, _ := os.Stat(b.Exec)
+	b2 := &Binary{Type: "null", Path: orig, SHA256: sum}
+	if err := Cache(b2, cache); err != nil || b2.Exec != b.Exec {
+		t.Fatalf("%+v %v", b2, err)
+	}
+	fi2, _ := os.Stat(b2.Exec)
+	if !os.SameFile(fi1, fi2) {
+		t.Error("an intact copy was copied again")
+	}
+	os.WriteFile(b.Exec, []byte("tampered"), 0o700)
+	b3 := &Binary{Type: "null", Path: orig, SHA256: sum}
+	if err := Cache(b3, cache); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := HashFile(b3.Exec); got != sum {
+		t.Error("a tampered copy was used")
+	}
+}
