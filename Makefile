@@ -3,7 +3,13 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 PROVIDERS := $(patsubst cmd/%/main.go,%,$(wildcard cmd/llmops-provider-*/main.go))
 VERSION  ?= 0.1.0
-LDFLAGS  := -X main.Version=$(VERSION)
+# Reproducible builds: two clones of one commit built with the same Go and C
+# toolchains give byte-identical binaries (so a committed .llmops.lock.hcl
+# matches a teammate's build): no file system paths (-trimpath, which also
+# maps cgo's), no VCS stamp, no build id, and a fixed locale and C flags
+# for cgo (go-sqlite3).
+LDFLAGS  := -X main.Version=$(VERSION) -buildid=
+GOBUILD  := CGO_ENABLED=1 LC_ALL=C CGO_CFLAGS="-O2 -g0" $(GO) build -trimpath -buildvcs=false
 
 .PHONY: all build test fuzz demo bench lint proto clean
 
@@ -26,8 +32,8 @@ all: build
 ## build: bin/llmops and one bin/llmops-provider-<type> per provider
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/llmops ./cmd/llmops
-	@for p in $(PROVIDERS); do echo "$(GO) build -o $(BIN)/$$p ./cmd/$$p"; $(GO) build -o $(BIN)/$$p ./cmd/$$p || exit 1; done
+	$(GOBUILD) -ldflags '$(LDFLAGS)' -o $(BIN)/llmops ./cmd/llmops
+	@for p in $(PROVIDERS); do echo "$(GOBUILD) -ldflags '-buildid=' -o $(BIN)/$$p ./cmd/$$p"; $(GOBUILD) -ldflags '-buildid=' -o $(BIN)/$$p ./cmd/$$p || exit 1; done
 
 ## test: lint, every Go test (services such as Slurm run when available;
 ## LLMOPS_REQUIRE_SERVICES=1 makes their absence a failure), the example
@@ -51,7 +57,7 @@ fuzz:
 QS := examples/quickstart
 demo: build
 	@mkdir -p $(QS)/.llmops && chmod 700 $(QS)/.llmops
-	@test -s $(QS)/.llmops/state.key || (umask 077 && $(BIN)/llmops state keygen > $(QS)/.llmops/state.key)
+	@test -s $(QS)/.llmops/state.key || $(BIN)/llmops state keygen -out $(QS)/.llmops/state.key >/dev/null
 	@test -s $(QS)/.llmops/api.key || (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' | sed 's/^/sk-/' > $(QS)/.llmops/api.key)
 	cd $(QS) && export LLMOPS_STATE_KEY_FILE=$$PWD/.llmops/state.key LLMOPS_VAR_api_key="$$(cat .llmops/api.key)" && \
 	  $(BIN)/llmops init -upgrade && $(BIN)/llmops apply -auto-approve && $(BIN)/llmops plan -detailed-exitcode

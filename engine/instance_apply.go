@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/state"
 )
@@ -150,6 +151,7 @@ func (a *applying) call() {
 	x.e.hooks.PreApply(x.addr, a.ch.Action)
 	a.resp = x.prov.client.ApplyResourceChange(a.w.callCtx, protocol.ApplyResourceChangeRequest{
 		TypeName: x.typ(), PriorState: a.req.prior, PlannedState: a.p.value, Config: a.cv.raw, PlannedPrivate: a.p.private,
+		SensitivePaths: a.cv.sensitive,
 	})
 	a.w.inflight.end(x.addr)
 	a.raw = a.resp.NewState
@@ -292,7 +294,7 @@ func (a *applying) destroyReplaced() hcl.Diagnostics {
 	x, w := a.x, a.w
 	old := x.prior
 	oldRaw, _ := old.value.UnmarkDeep()
-	dr := w.providerOf(x.prov, old.obj.Provider).client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), oldRaw, old.obj.Private))
+	dr := w.providerOf(x.prov, old.obj.Provider).client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), old.value, oldRaw, old.obj.Private))
 	err := dr.Diagnostics.Err()
 	if err == nil {
 		wr, _ := w.rec.writer()
@@ -315,16 +317,17 @@ func (x *instance) destroy(w *applyWalk, before cty.Value, private []byte) (time
 	raw, _ := before.UnmarkDeep()
 	start := w.inflight.begin(x.addr, plans.Delete)
 	x.e.hooks.PreApply(x.addr, plans.Delete)
-	resp := x.prov.client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), raw, private))
+	resp := x.prov.client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), before, raw, private))
 	w.inflight.end(x.addr)
 	return start, resp.Diagnostics.Err()
 }
 
-// deleteRequest asks a provider to destroy the object prior (unmarked)
-// of type typ.
-func deleteRequest(typ string, prior cty.Value, private []byte) protocol.ApplyResourceChangeRequest {
+// deleteRequest asks a provider to destroy the object prior of type typ:
+// raw is prior without its marks, which say what the provider must mask.
+func deleteRequest(typ string, prior, raw cty.Value, private []byte) protocol.ApplyResourceChangeRequest {
 	return protocol.ApplyResourceChangeRequest{
-		TypeName: typ, PriorState: prior, PlannedState: cty.NullVal(prior.Type()), Config: cty.NullVal(prior.Type()), PlannedPrivate: private,
+		TypeName: typ, PriorState: raw, PlannedState: cty.NullVal(raw.Type()), Config: cty.NullVal(raw.Type()), PlannedPrivate: private,
+		SensitivePaths: values.SensitivePaths(prior),
 	}
 }
 

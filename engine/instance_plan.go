@@ -37,7 +37,7 @@ type planRequest struct {
 func (x *instance) plan(ctx context.Context, req planRequest) (planned, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	if req.validate && !x.prov.schema.HasCapability(protocol.CapabilityPlanValidates) {
-		vr := x.prov.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: x.typ(), Config: req.config.raw})
+		vr := x.prov.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: x.typ(), Config: req.config.raw, SensitivePaths: req.config.sensitive})
 		diags = append(diags, x.diags(vr.Diagnostics)...)
 		if diags.HasErrors() {
 			return planned{}, diags
@@ -50,6 +50,9 @@ func (x *instance) plan(ctx context.Context, req planRequest) (planned, hcl.Diag
 		ProposedNewState: proposed,
 		Config:           req.config.raw,
 		PriorPrivate:     req.priorPrivate,
+		// The provider masks the values at these paths in its logs,
+		// errors and files.
+		SensitivePaths: req.config.sensitive,
 	})
 	diags = append(diags, x.diags(resp.Diagnostics)...)
 	if resp.Diagnostics.HasErrors() {

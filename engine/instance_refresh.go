@@ -101,7 +101,7 @@ func (x *instance) read(ctx context.Context, prior *recordedObject) (*recordedOb
 	x.e.hooks.PreRefresh(x.addr)
 	raw, _ := prior.value.UnmarkDeep()
 	sensitive := values.SensitivePaths(prior.value)
-	req := protocol.ReadResourceRequest{TypeName: x.typ(), CurrentState: raw, Private: prior.obj.Private}
+	req := protocol.ReadResourceRequest{TypeName: x.typ(), CurrentState: raw, Private: prior.obj.Private, SensitivePaths: sensitive}
 	if prior.obj.Status == state.StatusPending {
 		req.Pending = &protocol.Pending{Handle: prior.obj.PendingHandle, Status: prior.obj.PendingStatus}
 	}

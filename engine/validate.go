@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/graph"
+	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -95,6 +96,8 @@ func (e *Engine) validateResource(ctx context.Context, d *evalData, cg *configGr
 	if ds.HasErrors() {
 		return append(diags, ds...)
 	}
-	resp := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: r.Type, Config: raw})
+	resp := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: r.Type, Config: raw,
+		SensitivePaths: values.SensitivePaths(v), // issue 13: the provider masks the values at these paths in its logs, errors and files.
+	})
 	return append(diags, providerDiags(resp.Diagnostics, rc.Config, rc.DeclRange, r.String())...)
 }

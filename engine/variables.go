@@ -17,6 +17,7 @@ import (
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/lang"
 	"github.com/llmops/llmops/engine/values"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // VarsFileSuffix is the suffix of automatically loaded variable files.
@@ -231,6 +232,62 @@ func exampleOf(ty cty.Type) string {
 	return `["a", "b"]`
 }
 
+// sensitiveText is the set of the texts of v's primitive parts, for
+// scrubbing a message built from a sensitive value.
+func sensitiveText(v cty.Value) *scrub.Set {
+	set := scrub.New()
+	raw, _ := v.UnmarkDeep()
+	_ = cty.Walk(raw, func(_ cty.Path, x cty.Value) (bool, error) {
+		if x.IsKnown() && !x.IsNull() {
+			switch x.Type() {
+			case cty.String:
+				set.Add(x.AsString())
+			case cty.Number:
+				set.Add(x.AsBigFloat().Text('f', -1))
+			}
+		}
+		return true, nil
+	})
+	return set
+}
+
+// messageWithoutSecrets evaluates a message template part by part, each
+// interpolation whose value is sensitive (marked) written "(sensitive)".
+func messageWithoutSecrets(expr hcl.Expression, ctx *hcl.EvalContext, def string) string {
+	part := func(e hcl.Expression) (string, bool) {
+		v, ds := e.Value(ctx)
+		if ds.HasErrors() || !v.IsKnown() || v.IsNull() {
+			return "", false
+		}
+		if v.ContainsMarked() {
+			return scrub.Mask, true
+		}
+		s, err := convert.Convert(v, cty.String)
+		if err != nil {
+			return "", false
+		}
+		return s.AsString(), true
+	}
+	var parts []hcl.Expression
+	switch t := expr.(type) {
+	case *hclsyntax.TemplateExpr:
+		for _, p := range t.Parts {
+			parts = append(parts, p)
+		}
+	default:
+		parts = []hcl.Expression{expr}
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		s, ok := part(p)
+		if !ok {
+			return def
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
 func validateVariable(cfg *configs.Config, v *configs.Variable, val cty.Value) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	ctx := &hcl.EvalContext{
@@ -260,7 +317,11 @@ func validateVariable(cfg *configs.Config, v *configs.Variable, val cty.Value) h
 			continue
 		}
 		msg := "The value is not valid."
-		if m, ds := vl.ErrorMessage.Value(ctx); !ds.HasErrors() {
+		if v.Sensitive || val.ContainsMarked() {
+			// A message that interpolates the value (or anything made
+			// from it) shows (sensitive) there.
+			msg = sensitiveText(val).String(messageWithoutSecrets(vl.ErrorMessage, ctx, msg))
+		} else if m, ds := vl.ErrorMessage.Value(ctx); !ds.HasErrors() {
 			if m, _ = m.Unmark(); m.Type() == cty.String && m.IsKnown() && !m.IsNull() {
 				msg = m.AsString()
 			}

@@ -357,7 +357,10 @@ func (e *Engine) configureProvider(ctx context.Context, d *evalData, addr addrs.
 			WorkingDir:    e.cfg.Dir,
 			ArtifactDir:   e.opts.ArtifactDir,
 			EngineVersion: e.opts.Version,
-			ArtifactStore: e.opts.ArtifactStore, // issue 14: providers reach the remote artifact store
+			ArtifactStore: e.opts.ArtifactStore,
+			// The provider masks the values at these paths in its logs,
+			// errors and files.
+			SensitivePaths: values.SensitivePaths(val),
 		})
 		pi.configDiags = append(diags, providerDiags(cr.Diagnostics, pc.Config, pc.DeclRange, "provider "+addr.String())...)
 	})

@@ -21,6 +21,13 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		return nil
 	}
 	a := func(name string) (cty.Value, cty.Path) { return getAttr(config, name), cty.GetAttrPath(name) }
+	// A job's or a replica's env, wherever the kind has one.
+	d = append(d, ValidateEnv(getAttr(config, "env"), cty.GetAttrPath("env"))...)
+	for _, nested := range []string{"transform", "serve"} {
+		if b := getAttr(config, nested); b != cty.NilVal && !b.IsNull() && b.IsKnown() && b.Type().IsObjectType() {
+			d = append(d, ValidateEnv(getAttr(b, "env"), cty.GetAttrPath(nested).GetAttr("env"))...)
+		}
+	}
 	switch kind {
 	case Model:
 		v, p := a("source")
@@ -269,6 +276,34 @@ func ValidateCommand(v cty.Value, p cty.Path) protocol.Diagnostics {
 			d.AttrErrorf(p.Index(k), "Invalid command", "Element %d of the command is null.", i)
 		case i == 0 && strings.TrimSpace(e.AsString()) == "":
 			d.AttrErrorf(p.Index(k), "Invalid command", "The program name (the first element) is empty.")
+		case strings.IndexByte(e.AsString(), 0) >= 0:
+			d.AttrErrorf(p.Index(k), "Invalid command", "Element %d of the command contains a NUL byte, which no program can receive as an argument. Remove it.", i)
+		}
+	}
+	return d
+}
+
+// ValidateEnv checks an environment map can be given to a process: each
+// name is non-empty, without "=" or NUL, and each value without NUL (an
+// operating system cannot pass one). The values are never quoted in the
+// message: they may be secrets.
+func ValidateEnv(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return nil
+	}
+	v, _ = v.UnmarkDeep()
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
+			continue
+		}
+		name := k.AsString()
+		switch {
+		case name == "" || strings.ContainsAny(name, "=\x00"):
+			d.AttrErrorf(p.Index(k), "Invalid env", "%q is not an environment variable name: a name is not empty and holds no \"=\" and no NUL byte.", strings.ReplaceAll(name, "\x00", `\0`))
+		case e.IsKnown() && !e.IsNull() && e.Type() == cty.String && strings.IndexByte(e.AsString(), 0) >= 0:
+			d.AttrErrorf(p.Index(k), "Invalid env", "The value of %s contains a NUL byte, which no process can receive in its environment. Remove it (for binary data, encode it, e.g. with base64encode).", name)
 		}
 	}
 	return d

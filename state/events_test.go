@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -78,5 +79,43 @@ func testBackup(t *testing.T, b *testBackend) {
 	}
 	if snap := snapshot(t, bk, 1); len(snap.Outputs) != 1 {
 		t.Errorf("backup outputs %+v", snap.Outputs)
+	}
+}
+
+// A backup is its owner's alone (0600, in a 0700 directory), and one that
+// was killed midway leaves nothing that lasts: its temporary file and
+// journal are removed by the next backup.
+func TestBackupIsPrivateAndLeavesNothingBehind(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	w := begin(t, s, "apply")
+	put(t, w, mkObj("null_value.r", "v"))
+	finish(t, w)
+	dir := filepath.Join(t.TempDir(), "backups")
+	os.MkdirAll(dir, 0o700)
+	for _, leftover := range []string{".backup-123", ".backup-123-journal", "state-serial000001-x.db-journal"} {
+		os.WriteFile(filepath.Join(dir, leftover), []byte("killed midway"), 0o644)
+	}
+	dst := filepath.Join(dir, "state-serial000001-y.db")
+	if err := s.Backup(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != filepath.Base(dst) {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("backups/ holds %v, want only the backup", names)
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	fresh := filepath.Join(t.TempDir(), "new", "state.db.bak")
+	if err := s.Backup(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Dir(fresh)); fi.Mode().Perm() != 0o700 {
+		t.Errorf("backup directory mode %v, want 0700", fi.Mode().Perm())
 	}
 }

@@ -53,7 +53,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the state directory: %w", err)
 	}
 	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {

@@ -204,7 +204,11 @@ func (s *SQLiteStore) Events(ctx context.Context, limit int) ([]Event, error) {
 }
 
 // Backup implements Store with VACUUM INTO: a consistent, compacted copy
-// made while writers go on. path must not exist; its directory is created.
+// made while writers go on. path must not exist; its directory is created
+// (0700). The copy is made in a temporary file (mode 0600) beside path and
+// renamed into place complete, so an interrupted backup leaves neither a
+// half-made backup nor its journal; leftovers of one that was killed are
+// removed.
 func (s *SQLiteStore) Backup(ctx context.Context, path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -213,21 +217,60 @@ func (s *SQLiteStore) Backup(ctx context.Context, path string) error {
 	if _, err := os.Lstat(abs); err == nil {
 		return fmt.Errorf("backup %s: the file already exists", abs)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if _, err := s.rdb.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
-		_ = os.Remove(abs)
+	removeBackupLeftovers(dir)
+	f, err := os.CreateTemp(dir, backupTempPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	cleanup := func() {
+		_ = os.Remove(tmp)
+		_ = os.Remove(tmp + "-journal")
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return fmt.Errorf("backup: %w", err)
+	}
+	// VACUUM INTO writes into an empty file, which keeps its mode.
+	if _, err := s.rdb.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+		cleanup()
 		return fmt.Errorf("backup of %s to %s: %w", s.path, abs, s.classify(err))
 	}
-	f, err := os.OpenFile(abs, os.O_RDWR, 0)
-	if err != nil {
+	if f, err = os.OpenFile(tmp, os.O_RDWR, 0); err != nil {
+		cleanup()
 		return err
 	}
 	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	syncDir(filepath.Dir(abs))
+	if err == nil {
+		err = os.Rename(tmp, abs)
+	}
+	cleanup()
+	syncDir(dir)
 	return err
+}
+
+// backupTempPrefix names a backup being made.
+const backupTempPrefix = ".backup-"
+
+// removeBackupLeftovers removes what a backup killed midway left in dir:
+// its temporary file and any SQLite journal (a backup is only ever made
+// under the state lock, so none is in progress).
+func removeBackupLeftovers(dir string) {
+	for _, pat := range []string{backupTempPrefix + "*", "*-journal"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, p := range matches {
+			_ = os.Remove(p)
+		}
+	}
 }

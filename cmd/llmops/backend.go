@@ -129,6 +129,12 @@ func (m *meta) openState(ctx context.Context) (state.Store, bool) {
 		return nil, false
 	}
 	if be == nil {
+		if m.statePath == "" {
+			if err := m.privateDir(); err != nil {
+				m.errorDetail("Cannot create .llmops", err.Error())
+				return nil, false
+			}
+		}
 		st, err := state.OpenSQLite(ctx, m.stateFile())
 		if err != nil {
 			m.errorDetail("Cannot open the state", m.explainOpenError(err))

@@ -8,7 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/llmops/llmops/state"
 )
@@ -65,11 +68,33 @@ func (m *meta) explainOpenError(err error) string {
 	if !errors.As(err, &ce) {
 		return fmt.Sprintf("%s: %s. Check that this user can read and write the file and its directory, and that the disk has free space; nothing was changed.", m.stateFile(), err)
 	}
+	return err.Error() + "\n\n" + m.restoreAdvice()
+}
+
+// restoreAdvice says which backup puts a damaged state back, and how.
+func (m *meta) restoreAdvice() string {
 	b := listBackups(m.backupDir())
 	if len(b) == 0 {
-		return err.Error() + "\n\nNo automatic backup exists yet (one is taken before each apply). Restore the file from your own backups."
+		return "No automatic backup exists yet (one is taken before each apply). Restore the file from your own backups."
 	}
-	return fmt.Sprintf("%s\n\nThe newest automatic backup, taken before the last apply, is %s. Run `llmops state restore` to put it back (the damaged file is kept beside it), then `llmops plan` to see what changed since.", err, b[len(b)-1])
+	return fmt.Sprintf("The newest automatic backup, taken before the last apply, is %s. Run `llmops state restore` to put it back (the damaged file is kept beside it), then `llmops plan` to see what changed since.", b[len(b)-1])
+}
+
+// explainStateDamage adds restoreAdvice to the diagnostics that report a
+// damaged object record, as a damaged file's error has it: the engine
+// knows the record is unreadable, the CLI knows the backups.
+func (m *meta) explainStateDamage(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, 0, len(diags))
+	for _, d := range diags {
+		// A value sealed with another key is not damage: its message says which key.
+		if d.Summary == "Invalid object in state" && !strings.Contains(d.Detail, "llmops state restore") && !strings.Contains(d.Detail, "was sealed with key") {
+			c := *d
+			c.Detail = strings.TrimRight(d.Detail, ".") + ": the record in the state is damaged.\n\n" + m.restoreAdvice() + " Or forget just this object with `llmops state rm` and import it again."
+			d = &c
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // stateRestore puts a backup back in place of the state database.

@@ -83,6 +83,7 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 		po, diags := m.withPins(ctx, op, po)
 		if !diags.HasErrors() {
 			p, diags = op.eng.Plan(ctx, po)
+			m.learnPlan(p)
 		}
 		m.reportDeadProviders(op)
 		if p == nil || diags.HasErrors() {
@@ -170,6 +171,9 @@ func (m *meta) confirm(destroy bool) bool {
 }
 
 func (m *meta) readYes() bool {
+	if f, ok := m.stdout.(interface{ Flush() error }); ok {
+		_ = f.Flush() // the whole question, before waiting for the answer
+	}
 	line, _ := bufio.NewReader(m.stdin).ReadString('\n')
 	return strings.TrimSpace(line) == "yes"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -63,18 +64,24 @@ func runInit(m *meta, args []string) int {
 	lf := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{}}
 	var errs hcl.Diagnostics
 	for _, typ := range providerTypes(cfg, snap) {
-		bin, err := discovery.Find(typ, m.searchOptions())
+		bin, err := m.findProvider(typ)
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
 			continue
 		}
-		if old != nil && old.Providers[typ] != nil && !*upgrade {
-			if err := discovery.Verify(old, bin); err != nil {
+		if old != nil && old.Providers[typ] != nil {
+			// The other platforms' hashes stay (Lock drops them when this
+			// platform's binary changed, with -upgrade).
+			lf.Providers[typ] = old.Providers[typ]
+			var nl *discovery.NotLockedError
+			// A platform the lock file has no hash for yet is recorded,
+			// as a first init records the first one.
+			if err := discovery.Verify(old, bin); err != nil && !*upgrade && !errors.As(err, &nl) {
 				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s does not match the lock file", typ), Detail: err.Error()})
 				continue
 			}
 		}
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: typ, Logger: m.logger(), Unset: m.providerUnset()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: typ, Logger: m.logger(), Unset: m.providerUnset()})
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", typ), Detail: err.Error()})
 			continue
@@ -86,18 +93,30 @@ func runInit(m *meta, args []string) int {
 			continue
 		}
 		bin.Version = resp.ProviderVersion
-		lf.Providers[typ] = &discovery.LockedProvider{Type: typ, Version: resp.ProviderVersion, Hash: bin.SHA256, Path: bin.Path}
-		fmt.Fprintf(m.stdout, "- provider %s v%s: %s (%s)\n", typ, strings.TrimPrefix(resp.ProviderVersion, "v"), bin.Path, bin.SHA256)
+		lf.Lock(bin)
+		fmt.Fprintf(m.stdout, "- provider %s v%s: %s (%s: %s)\n", typ, strings.TrimPrefix(resp.ProviderVersion, "v"), bin.Path, discovery.Platform(), bin.SHA256)
 	}
 	if errs.HasErrors() {
 		m.showDiags(errs)
 		return exitError
 	}
-	if err := os.MkdirAll(".llmops", 0o755); err != nil {
+	if err := m.privateDir(); err != nil {
 		return m.errorDetail("Cannot create .llmops", err.Error())
 	}
 	if err := lf.Write(m.workDir()); err != nil {
 		return m.errorDetail("Cannot write the lock file", err.Error())
+	}
+	// Copies of binaries that are no longer locked (an upgrade) go from
+	// the configuration's own cache (one named by $LLMOPS_PROVIDER_CACHE
+	// may serve others).
+	if os.Getenv(discovery.EnvCacheDir) == "" {
+		keep := map[string]bool{}
+		for _, p := range lf.Providers {
+			if h, ok := p.Hash(); ok {
+				keep[h] = true
+			}
+		}
+		discovery.PruneCache(discovery.CacheDirFor(m.workDir()), keep)
 	}
 	fmt.Fprintf(m.stdout, "\n%s Wrote %s; commit it with your configuration.\n", m.colors.Add("llmops has been initialized."), discovery.LockFileName)
 	return exitOK
@@ -126,6 +145,9 @@ func runValidate(m *meta, args []string) int {
 	if !diags.HasErrors() {
 		var vd hcl.Diagnostics
 		vars, vd = engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
+		for _, v := range vars {
+			m.learn(v)
+		}
 		for _, d := range vd {
 			if d.Summary == "No value for required variable" {
 				continue
@@ -250,12 +272,22 @@ func (m *meta) emitGraph(dot, format string) int {
 
 const providersUsage = `
 Usage: llmops providers [options]
+       llmops providers lock
 
 Lists each provider the configuration and state use: its binary path,
 version, checksum and the resource types it offers.
+
+"providers lock" adds to .llmops.lock.hcl the hash of each locked
+provider's binary built for another platform, found in
+.llmops/plugins/<os>_<arch>/ (e.g. .llmops/plugins/darwin_arm64/
+llmops-provider-local), so that the committed lock file works on a
+teammate's machine too. Run "llmops init" first for this platform.
 `
 
 func runProviders(m *meta, args []string) int {
+	if len(args) > 0 && args[0] == "lock" {
+		return providersLock(m, args[1:])
+	}
 	fs := m.newFlags("providers", providersUsage)
 	jsonOut := fs.Bool("json", false, "Machine-readable output.")
 	if ok, code := m.parse(fs, args); !ok {
@@ -290,7 +322,7 @@ func runProviders(m *meta, args []string) int {
 	sort.Strings(types)
 	for _, t := range types {
 		bin := f.bins[t]
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: t, Logger: m.logger(), Unset: m.providerUnset()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: t, Logger: m.logger(), Unset: m.providerUnset()})
 		if err != nil {
 			return m.errorDetail("Cannot start provider "+t, err.Error())
 		}
@@ -349,4 +381,63 @@ func attrFlags(a *protocol.Attribute) string {
 		f = append(f, "forces replacement")
 	}
 	return strings.Join(f, ", ")
+}
+
+// providersLock records, for each locked provider, the hashes of its
+// binaries for other platforms found under .llmops/plugins/<os>_<arch>/.
+func providersLock(m *meta, args []string) int {
+	fs := m.newFlags("providers lock", providersUsage)
+	if ok, code := m.parse(fs, args); !ok {
+		return code
+	}
+	lf, diags := discovery.ReadLockFile(m.workDir())
+	if diags.HasErrors() {
+		m.showDiags(diags)
+		return exitError
+	}
+	if len(lf.Providers) == 0 {
+		return m.errorDetail("No provider is locked", fmt.Sprintf("%s records no provider yet. Run `llmops init` first: it locks the binaries of this platform (%s).", discovery.LockFileName, discovery.Platform()))
+	}
+	types := make([]string, 0, len(lf.Providers))
+	for t := range lf.Providers {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	added := 0
+	for _, t := range types {
+		lp := lf.Providers[t]
+		bins := discovery.PlatformBinaries(m.workDir(), t)
+		pls := make([]string, 0, len(bins))
+		for pl := range bins {
+			pls = append(pls, pl)
+		}
+		sort.Strings(pls)
+		for _, pl := range pls {
+			if _, ok := lp.Hashes[pl]; ok && pl == discovery.Platform() {
+				continue // this platform's binary is locked by init
+			}
+			sum, err := discovery.HashFile(bins[pl])
+			if err != nil {
+				return m.errorDetail("Cannot hash a provider binary", err.Error())
+			}
+			if lp.Hashes == nil {
+				lp.Hashes = map[string]string{}
+			}
+			if old, ok := lp.Hashes[pl]; ok && old == sum {
+				fmt.Fprintf(m.stdout, "- provider %s %s: %s (unchanged)\n", t, pl, sum)
+				continue
+			}
+			lp.Hashes[pl] = sum
+			added++
+			fmt.Fprintf(m.stdout, "- provider %s %s: %s\n", t, pl, sum)
+		}
+		if len(pls) == 0 {
+			fmt.Fprintf(m.stdout, "- provider %s: no binary for another platform in %s/<os>_<arch>/\n", t, discovery.PluginDir)
+		}
+	}
+	if err := lf.Write(m.workDir()); err != nil {
+		return m.errorDetail("Cannot write the lock file", err.Error())
+	}
+	fmt.Fprintf(m.stdout, "\nRecorded %d hash(es) in %s; commit it.\n", added, discovery.LockFileName)
+	return exitOK
 }

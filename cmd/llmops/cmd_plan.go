@@ -44,6 +44,7 @@ func runPlan(m *meta, args []string) int {
 	var p *plans.Plan
 	if !diags.HasErrors() {
 		p, diags = op.eng.Plan(ctx, po)
+		m.learnPlan(p)
 	}
 	m.reportDeadProviders(op)
 	if p == nil || diags.HasErrors() {

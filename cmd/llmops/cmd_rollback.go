@@ -101,6 +101,7 @@ func runRollback(m *meta, args []string) int {
 		}
 	}
 	p, diags := op.eng.PlanRollback(ctx, targets, toSerial)
+	m.learnPlan(p)
 	if p == nil || diags.HasErrors() {
 		m.showDiags(diags)
 		return exitError

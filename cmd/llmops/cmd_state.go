@@ -228,15 +228,18 @@ func runOutput(m *meta, args []string) int {
 			return m.errorDetail(fmt.Sprintf("Output %q not found", name), fmt.Sprintf("The state has no output named %q. Outputs: %s. Declare it in an output block and apply.", name, strings.Join(render.SortedNames(outs), ", ")))
 		}
 		u, _ := v.UnmarkDeep()
+		// Asked for by name, the value is printed as is, past the
+		// scrubber: this is the one way to read a secret, on purpose.
+		w := m.rawStdout
 		switch {
 		case *jsonOut:
 			val, _, _ := render.JSONValue(u)
 			b, _ := json.Marshal(val)
-			fmt.Fprintln(m.stdout, string(b))
+			fmt.Fprintln(w, string(b))
 		case *raw && u.Type() == cty.String && !u.IsNull():
-			fmt.Fprint(m.stdout, u.AsString())
+			fmt.Fprint(w, u.AsString())
 		default:
-			fmt.Fprintln(m.stdout, render.HCL(u))
+			fmt.Fprintln(w, render.HCL(u))
 		}
 		return exitOK
 	}
@@ -275,7 +278,8 @@ Usage: llmops state SUBCOMMAND [options] [ARGS]
   show ADDR           Show one recorded instance.
   rm ADDR...          Forget instances: they stay in reality, llmops stops managing them.
   mv SRC DST          Rename a recorded instance, e.g. after renaming its block.
-  keygen              Print a new random state key (for LLMOPS_STATE_KEY).
+  keygen [-out FILE]  Print a new random state key (for LLMOPS_STATE_KEY), or
+                      write it to FILE, mode 0600 (for LLMOPS_STATE_KEY_FILE).
   rotate-key -new-key-file FILE
                       Re-seal every sensitive value with a new key.
   restore [BACKUP]    Put back an automatic backup (default: the newest, taken
@@ -301,7 +305,7 @@ func runState(m *meta, args []string) int {
 			"The state subcommands are list, show, rm, mv, keygen, rotate-key and restore; `llmops state -help` describes them.")
 	}
 	if sub == "keygen" {
-		return stateKeygen(m)
+		return stateKeygen(m, rest)
 	}
 	if sub == "restore" {
 		fs := m.newFlags("state restore", stateUsage)

@@ -91,7 +91,9 @@ func (s *watchSession) Plan(ctx context.Context) (*plans.Plan, hcl.Diagnostics) 
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return s.read.eng.Plan(ctx, po)
+	p, diags := s.read.eng.Plan(ctx, po)
+	s.m.learnPlan(p)
+	return p, diags
 }
 
 func (s *watchSession) Apply(ctx context.Context, targets []addrs.Pattern, command string) (*engine.ApplyResult, hcl.Diagnostics) {
@@ -105,6 +107,7 @@ func (s *watchSession) Apply(ctx context.Context, targets []addrs.Pattern, comma
 		return nil, diags
 	}
 	p, diags := op.eng.Plan(ctx, po)
+	s.m.learnPlan(p)
 	if p == nil || diags.HasErrors() {
 		return nil, diags
 	}
@@ -122,6 +125,7 @@ func (s *watchSession) Rollback(ctx context.Context, addr addrs.ResourceInstance
 	}
 	defer op.close()
 	p, diags := op.eng.PlanRollback(ctx, []addrs.ResourceInstance{addr}, toSerial)
+	s.m.learnPlan(p)
 	if p == nil || diags.HasErrors() {
 		return nil, diags
 	}

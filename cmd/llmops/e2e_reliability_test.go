@@ -138,7 +138,10 @@ resource "null_value" "r" {
 		t.Skip("needs root and tmpfs to make a small filesystem for the state")
 	}
 	t.Cleanup(func() { exec.Command("umount", stateDir).Run() })
-	w.must(0, "init") // the plugin cache and logs live in .llmops too
+	// The provider binaries' cache (tens of MB) goes elsewhere, as a user
+	// with a small .llmops filesystem would put it.
+	w.env = append(w.env, "LLMOPS_PROVIDER_CACHE="+t.TempDir())
+	w.must(0, "init") // logs live in .llmops too
 	r := w.run("apply", "-auto-approve")
 	if r.code != 1 || !strings.Contains(r.stderr, "Not enough disk space for the state") || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Fatalf("apply on a full disk:\n%s", r)

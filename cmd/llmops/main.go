@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/llmops/llmops/internal/panics"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // Version is the llmops release, set at build time with -ldflags.
@@ -85,18 +86,24 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run runs one command. A panic anywhere in it is a bug in llmops: it is
-// reported as an error naming the log that holds its stack, with the state
-// lock released and exit code 1, never Go's crash (exit 2, which
-// `plan -detailed-exitcode` uses for "changes"). A panic in the command's
-// goroutine unwinds its defers (which release the lock) to the recover
-// here; goroutines llmops starts elsewhere go through package panics (a
-// Group raises their panic again in the goroutine that waits for them;
-// panics.Go hands it to the handler installed here).
+// run runs one command. Everything it prints goes through a scrubber that
+// learns every secret in play (package scrub). A panic anywhere in it is a
+// bug in llmops: it is reported as an error naming the log that holds its
+// stack, with the state lock released and exit code 1, never Go's crash
+// (exit 2, which `plan -detailed-exitcode` uses for "changes"). A panic in
+// the command's goroutine unwinds its defers (which release the lock) to
+// the recover here; goroutines llmops starts elsewhere go through package
+// panics (a Group raises their panic again in the goroutine that waits for
+// them; panics.Go hands it to the handler installed here).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	m := &meta{stdin: stdin, stdout: stdout, stderr: stderr}
+	set := scrub.New()
+	out, errw, flush := scrubbedStreams(set, stdout, stderr)
+	defer flush()
+	m := &meta{stdin: stdin, stdout: out, stderr: errw, rawStdout: stdout, secrets: set}
 	panics.SetHandler(func(e *panics.Error) {
-		exitProcess(m.crashed(e))
+		code := m.crashed(e)
+		flush()
+		exitProcess(code)
 	})
 	defer func() {
 		if e := panics.From(recover()); e != nil {
@@ -111,12 +118,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 var exitProcess = os.Exit
 
 func (m *meta) run(args []string) int {
-	stderr, stdout := m.stderr, m.stdout
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := args[0]
 		switch {
 		case a == "-help" || a == "--help" || a == "-h":
-			usage(stdout)
+			usage(m.stdout)
 			return exitOK
 		case a == "-version" || a == "--version" || a == "-v":
 			return runVersion(m, nil)
@@ -124,31 +130,31 @@ func (m *meta) run(args []string) int {
 			m.chdir = a[strings.Index(a, "=")+1:]
 		case a == "-chdir" || a == "--chdir":
 			if len(args) < 2 {
-				fmt.Fprintln(stderr, "Error: -chdir needs a directory: llmops -chdir=DIR COMMAND")
+				fmt.Fprintln(m.stderr, "Error: -chdir needs a directory: llmops -chdir=DIR COMMAND")
 				return exitError
 			}
 			m.chdir = args[1]
 			args = args[1:]
 		default:
-			fmt.Fprintf(stderr, "Error: unknown global option %s. Global options are -chdir=DIR, -help and -version; command options go after the command.\n", a)
+			fmt.Fprintf(m.stderr, "Error: unknown global option %s. Global options are -chdir=DIR, -help and -version; command options go after the command.\n", a)
 			return exitError
 		}
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		usage(stdout)
+		usage(m.stdout)
 		return exitOK
 	}
 	name := args[0]
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "Error: unknown command %q.\n\n", name)
-		usage(stderr)
+		fmt.Fprintf(m.stderr, "Error: unknown command %q.\n\n", name)
+		usage(m.stderr)
 		return exitError
 	}
 	if m.chdir != "" {
 		if err := os.Chdir(m.chdir); err != nil {
-			fmt.Fprintf(stderr, "Error: cannot change to directory %q given by -chdir: %s\n", m.chdir, err)
+			fmt.Fprintf(m.stderr, "Error: cannot change to directory %q given by -chdir: %s\n", m.chdir, err)
 			return exitError
 		}
 	}

@@ -23,14 +23,20 @@ import (
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/internal/panics"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/state"
 )
 
 // meta is what every command shares: streams, the working directory,
 // rendering and the common flags.
 type meta struct {
-	stdin          io.Reader
+	stdin io.Reader
+	// stdout and stderr scrub every known secret (scrub.go); rawStdout is
+	// the stream itself, for `output NAME` and terminal detection.
 	stdout, stderr io.Writer
+	rawStdout      io.Writer
+	secrets        *scrub.Set
+	warnedKeyMode  bool
 	chdir          string
 	command        string
 
@@ -117,7 +123,7 @@ func (m *meta) parse(fs *flag.FlagSet, args []string) (bool, int) {
 		}
 		return false, exitError
 	}
-	m.colors = render.NewColors(!m.noColor && isTerminal(m.stdout))
+	m.colors = render.NewColors(!m.noColor && isTerminal(m.rawStdout))
 	return true, exitOK
 }
 
@@ -148,6 +154,9 @@ func (m *meta) loadConfig() (*configs.Config, bool) {
 func (m *meta) collectVars(cfg *configs.Config) (map[string]cty.Value, bool) {
 	vals, diags := engine.CollectVariables(cfg, m.vars.srcs, os.Environ())
 	m.sources = cfg.Sources
+	for _, v := range vals {
+		m.learn(v)
+	}
 	m.showDiags(diags)
 	return vals, !diags.HasErrors()
 }
@@ -159,7 +168,7 @@ func (m *meta) showDiags(diags hcl.Diagnostics) {
 	if m.colors == nil {
 		m.colors = render.NewColors(false)
 	}
-	render.Diagnostics(m.stderr, configs.Explain(diags), m.sources, m.colors)
+	render.Diagnostics(m.stderr, m.explainStateDamage(configs.Explain(diags)), m.sources, m.colors)
 }
 
 func (m *meta) errorf(format string, args ...any) int {
@@ -178,6 +187,20 @@ func (m *meta) stateFile() string {
 		return m.statePath
 	}
 	return filepath.Join(m.workDir(), ".llmops", "state.db")
+}
+
+// privateDir creates the configuration's .llmops directory readable by its
+// owner only (0700), and tightens one an older llmops made 0755: it holds
+// the state, its backups, logs, job logs and the provider cache.
+func (m *meta) privateDir() error {
+	dir := filepath.Join(m.workDir(), ".llmops")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		_ = os.Chmod(dir, 0o700) // best effort: it may be someone else's
+	}
+	return nil
 }
 
 // who is user@host for state versions and locks.

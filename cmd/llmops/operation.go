@@ -179,6 +179,11 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		op.close()
 		return nil, false
 	}
+	if err := m.privateDir(); err != nil {
+		m.errorDetail("Cannot create .llmops", err.Error())
+		op.close()
+		return nil, false
+	}
 	if err := os.MkdirAll(artDir, 0o755); err != nil {
 		m.errorDetail("Cannot create the artifact store", err.Error())
 		op.close()

@@ -19,6 +19,7 @@ import (
 	"github.com/llmops/llmops/engine/discovery"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/state"
 )
 
@@ -38,7 +39,7 @@ func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderCo
 	if !ok {
 		return nil, fmt.Errorf("provider %s is not in the lock file; run `llmops init`", addr.Type)
 	}
-	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Path, Type: addr.Type, Logger: f.logger, Unset: f.unset})
+	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: addr.Type, Logger: f.logger, Unset: f.unset})
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +106,22 @@ func (m *meta) searchOptions() discovery.SearchOptions {
 	}
 }
 
+// findProvider finds a provider's binary and copies it into the private
+// cache while hashing it (discovery.Cache): the copy is what runs.
+func (m *meta) findProvider(typ string) (*discovery.Binary, error) {
+	bin, err := discovery.Find(typ, m.searchOptions())
+	if err != nil {
+		return nil, err
+	}
+	if err := m.privateDir(); err != nil {
+		return nil, err
+	}
+	if err := discovery.Cache(bin, discovery.CacheDirFor(m.workDir())); err != nil {
+		return nil, err
+	}
+	return bin, nil
+}
+
 // providerFactory finds each provider binary and checks it against the
 // lock file written by `llmops init`.
 func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*pluginFactory, bool) {
@@ -124,7 +141,7 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 			})
 			continue
 		}
-		bin, err := discovery.Find(typ, m.searchOptions())
+		bin, err := m.findProvider(typ)
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
 			continue
@@ -156,10 +173,10 @@ func (m *meta) logger() hclog.Logger {
 	loggerOnce.Do(func() {
 		var outs []io.Writer
 		dir := filepath.Join(m.workDir(), ".llmops", "logs")
-		if err := os.MkdirAll(dir, 0o700); err == nil {
+		if err := m.privateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 			name := filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000")+"-"+m.command+".log")
 			if f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
-				outs = append(outs, f)
+				outs = append(outs, scrub.NewWriter(f, m.secrets))
 				theLogPath = name
 				pruneLogs(dir, 10)
 			}

@@ -30,6 +30,7 @@ func (m *meta) prepareSavedPlan(ctx context.Context, path string, o *opFlags, ho
 		m.errorDetail("Cannot read the plan file", fmt.Sprintf("%s: %s", path, err))
 		return nil, nil, false
 	}
+	m.learnPlan(p)
 	cfg, ok := m.loadConfig()
 	if !ok {
 		return nil, nil, false
@@ -62,6 +63,7 @@ func (m *meta) prepareSavedPlan(ctx context.Context, path string, o *opFlags, ho
 				return nil, nil, false
 			}
 			vars[n] = v.Mark(values.Sensitive)
+			m.learn(vars[n])
 		}
 	}
 	op, ok := m.prepareWithConfig(ctx, cfg, vars, "apply", o.parallelism, hooks)

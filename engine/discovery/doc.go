@@ -7,7 +7,9 @@
 // records each binary's SHA-256 (with its version and path) in the
 // configuration's `.llmops.lock.hcl`; every later run calls Verify and
 // refuses a binary whose hash differs, until `llmops init -upgrade`
-// records the new one.
+// records the new one. Cache copies a binary into the configuration's
+// private .llmops/providers/<sha256>/ while hashing it: llmops runs that
+// copy, so the bytes it runs are the bytes it checked.
 //
 // The boundary: discovery only deals with files and the lock file. It
 // does not start providers (plugins/sdk/plugin does; ProbeVersion is a

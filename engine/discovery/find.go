@@ -49,8 +49,12 @@ type Binary struct {
 	Type string
 	// Path is the executable's absolute path.
 	Path string
-	// SHA256 is the hex SHA-256 of the executable's contents.
+	// SHA256 is the hex SHA-256 of the executable's contents (of the bytes
+	// copied into the cache, once Cache ran).
 	SHA256 string
+	// Exec is the copy of the executable that Cache made, named by its
+	// hash: what llmops runs. Empty until Cache.
+	Exec string
 	// Version is the provider's own version; empty until ProbeVersion (or
 	// the caller) sets it.
 	Version string
@@ -187,10 +191,18 @@ func HashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Executable is what to run for b: the cached copy when there is one.
+func (b *Binary) Executable() string {
+	if b.Exec != "" {
+		return b.Exec
+	}
+	return b.Path
+}
+
 // ProbeVersion starts the provider, asks its version through GetSchema
 // and stops it, setting b.Version.
 func ProbeVersion(ctx context.Context, b *Binary, opts plugin.StartOptions) error {
-	opts.Path, opts.Type = b.Path, b.Type
+	opts.Path, opts.Type = b.Executable(), b.Type
 	p, err := plugin.Start(ctx, opts)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -25,43 +26,74 @@ type LockFile struct {
 	Providers map[string]*LockedProvider
 }
 
-// LockedProvider is one provider's entry:
+// LockedProvider is one provider's entry, with the hash of its binary for
+// each platform it was locked on:
 //
 //	provider "null" {
 //	  version = "0.1.0"
-//	  hash    = "sha256:3f2a..."
+//	  hashes  = ["darwin_arm64:sha256:9c1e...", "linux_amd64:sha256:3f2a..."]
 //	  path    = ".llmops/plugins/llmops-provider-null"
 //	}
+//
+// A file written by an older llmops has a single `hash = "sha256:..."`,
+// read as this platform's.
 type LockedProvider struct {
 	Type    string
 	Version string
-	// Hash is the hex SHA-256 of the binary (Binary.SHA256). In the file it
-	// is written "sha256:<hex>"; a "sha256:" prefix here is accepted too.
-	Hash string
-	// Path is informational: where the binary was found (relative to the
-	// configuration directory when inside it).
+	// Hashes maps a platform (Platform(): "linux_amd64") to the hex
+	// SHA-256 of the provider's binary for it.
+	Hashes map[string]string
+	// Path is informational: where the binary was found, relative to the
+	// configuration directory. A binary outside it records no path: the
+	// lock file is committed, and no machine's absolute paths belong in it.
 	Path string
 }
 
-// Lock records b, replacing any entry for its type.
+// Platform names the platform llmops runs on, as in lock files and
+// .llmops/plugins/<platform>/: GOOS_GOARCH, e.g. "linux_amd64".
+func Platform() string { return runtime.GOOS + "_" + runtime.GOARCH }
+
+// Hash returns the locked hash for this platform.
+func (lp *LockedProvider) Hash() (string, bool) {
+	h, ok := lp.Hashes[Platform()]
+	return h, ok
+}
+
+// Lock records b for this platform, replacing any entry for its type; the
+// entry keeps the other platforms' hashes when this platform's is
+// unchanged or new (the same release), and drops them when it changed (an
+// upgrade: run `llmops providers lock` again for the others).
 func (lf *LockFile) Lock(b *Binary) {
 	if lf.Providers == nil {
 		lf.Providers = map[string]*LockedProvider{}
 	}
-	lf.Providers[b.Type] = &LockedProvider{Type: b.Type, Version: b.Version, Hash: b.SHA256, Path: b.Path}
+	hashes := map[string]string{}
+	if old := lf.Providers[b.Type]; old != nil {
+		if h, ok := old.Hash(); !ok || h == b.SHA256 {
+			for p, h := range old.Hashes {
+				hashes[p] = h
+			}
+		}
+	}
+	hashes[Platform()] = strings.TrimPrefix(b.SHA256, "sha256:")
+	lf.Providers[b.Type] = &LockedProvider{Type: b.Type, Version: b.Version, Hashes: hashes, Path: b.Path}
 }
 
-var hashRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var (
+	hashRE         = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	platformHashRE = regexp.MustCompile(`^([a-z0-9]+_[a-z0-9]+):(sha256:[0-9a-f]{64})$`)
+)
 
 type lockBody struct {
 	Providers []lockBlock `hcl:"provider,block"`
 }
 
 type lockBlock struct {
-	Type    string  `hcl:"type,label"`
-	Version *string `hcl:"version"`
-	Hash    string  `hcl:"hash"`
-	Path    *string `hcl:"path"`
+	Type    string   `hcl:"type,label"`
+	Version *string  `hcl:"version"`
+	Hash    *string  `hcl:"hash"`
+	Hashes  []string `hcl:"hashes,optional"`
+	Path    *string  `hcl:"path"`
 }
 
 // ReadLockFile reads dir/.llmops.lock.hcl. A missing file gives an empty
@@ -96,12 +128,36 @@ func ReadLockFile(dir string) (*LockFile, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("Provider %q is locked twice. Remove %s and run `llmops init`.", b.Type, LockFileName), Subject: rng})
 			continue
 		}
-		if !hashRE.MatchString(b.Hash) {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid hash in the lock file",
-				Detail: fmt.Sprintf("Provider %q has hash %q; want \"sha256:\" and 64 lower-case hex digits. Run `llmops init -upgrade` to record it again.", b.Type, b.Hash), Subject: rng})
+		lp := &LockedProvider{Type: b.Type, Hashes: map[string]string{}}
+		bad := false
+		for _, h := range b.Hashes {
+			m := platformHashRE.FindStringSubmatch(h)
+			if m == nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid hash in the lock file",
+					Detail: fmt.Sprintf("Provider %q has the hash %q; want \"<os>_<arch>:sha256:<64 lower-case hex digits>\", e.g. \"linux_amd64:sha256:3f2a...\". Run `llmops init -upgrade` to record it again.", b.Type, h), Subject: rng})
+				bad = true
+				continue
+			}
+			lp.Hashes[m[1]] = strings.TrimPrefix(m[2], "sha256:")
+		}
+		if b.Hash != nil {
+			// An older llmops's single hash: this platform's.
+			if !hashRE.MatchString(*b.Hash) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid hash in the lock file",
+					Detail: fmt.Sprintf("Provider %q has hash %q; want \"sha256:\" and 64 lower-case hex digits. Run `llmops init -upgrade` to record it again.", b.Type, *b.Hash), Subject: rng})
+				bad = true
+			} else if _, ok := lp.Hashes[Platform()]; !ok {
+				lp.Hashes[Platform()] = strings.TrimPrefix(*b.Hash, "sha256:")
+			}
+		}
+		if len(lp.Hashes) == 0 && !bad {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing hashes in the lock file",
+				Detail: fmt.Sprintf("Provider %q has no hashes. Run `llmops init -upgrade` to record its binary.", b.Type), Subject: rng})
 			continue
 		}
-		lp := &LockedProvider{Type: b.Type, Hash: strings.TrimPrefix(b.Hash, "sha256:")}
+		if bad {
+			continue
+		}
 		if b.Version != nil {
 			lp.Version = *b.Version
 		}
@@ -136,14 +192,21 @@ func (lf *LockFile) Write(dir string) error {
 		}
 		b := body.AppendNewBlock("provider", []string{t}).Body()
 		b.SetAttributeValue("version", cty.StringVal(p.Version))
-		b.SetAttributeValue("hash", cty.StringVal("sha256:"+strings.TrimPrefix(p.Hash, "sha256:")))
-		path := p.Path
-		if abs, err := filepath.Abs(dir); err == nil && filepath.IsAbs(path) {
-			if rel, err := filepath.Rel(abs, path); err == nil && !strings.HasPrefix(rel, "..") {
-				path = filepath.ToSlash(rel)
-			}
+		platforms := make([]string, 0, len(p.Hashes))
+		for pl := range p.Hashes {
+			platforms = append(platforms, pl)
 		}
-		b.SetAttributeValue("path", cty.StringVal(path))
+		sort.Strings(platforms)
+		hashes := make([]cty.Value, len(platforms))
+		for i, pl := range platforms {
+			hashes[i] = cty.StringVal(pl + ":sha256:" + strings.TrimPrefix(p.Hashes[pl], "sha256:"))
+		}
+		if len(hashes) > 0 {
+			b.SetAttributeValue("hashes", cty.ListVal(hashes))
+		}
+		if path := relPath(dir, p.Path); path != "" {
+			b.SetAttributeValue("path", cty.StringVal(path))
+		}
 	}
 	tmp, err := os.CreateTemp(dir, LockFileName+".*.tmp")
 	if err != nil {
@@ -163,6 +226,23 @@ func (lf *LockFile) Write(dir string) error {
 	return os.Rename(tmp.Name(), filepath.Join(dir, LockFileName))
 }
 
+// relPath is path relative to dir, with forward slashes, or "" when it is
+// absolute and outside dir.
+func relPath(dir, path string) string {
+	if path == "" || !filepath.IsAbs(path) {
+		return filepath.ToSlash(path)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(abs, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}
+
 // MismatchError says a provider binary is not the one the lock file
 // records.
 type MismatchError struct {
@@ -178,23 +258,69 @@ func (e *MismatchError) Error() string {
 		e.Type, e.Path, LockFileName, e.Locked, e.Actual)
 }
 
-// NotLockedError says a provider has no entry in the lock file.
-type NotLockedError struct{ Type string }
+// NotLockedError says a provider has no entry in the lock file, or none
+// for this platform.
+type NotLockedError struct {
+	Type string
+	// Platforms are those the entry has hashes for, when it has some.
+	Platforms []string
+}
 
 func (e *NotLockedError) Error() string {
+	if len(e.Platforms) > 0 {
+		return fmt.Sprintf("provider %q is locked in %s for %s, not for this platform (%s): run `llmops providers lock` where the %s binary is in .llmops/plugins/%s/, or `llmops init` here to record the binary found on this machine",
+			e.Type, LockFileName, strings.Join(e.Platforms, ", "), Platform(), Platform(), Platform())
+	}
 	return fmt.Sprintf("provider %q is not in %s: run `llmops init` to record it", e.Type, LockFileName)
 }
 
-// Verify checks b against the lock file: a *NotLockedError when the
-// provider is not locked, a *MismatchError when its hash differs.
+// Verify checks b against the lock file's hash for this platform: a
+// *NotLockedError when the provider (or this platform) is not locked, a
+// *MismatchError when its hash differs.
 func Verify(lf *LockFile, b *Binary) error {
 	if lf == nil || lf.Providers[b.Type] == nil {
 		return &NotLockedError{Type: b.Type}
 	}
-	locked := strings.ToLower(strings.TrimPrefix(lf.Providers[b.Type].Hash, "sha256:"))
+	lp := lf.Providers[b.Type]
+	h, ok := lp.Hash()
+	if !ok {
+		var pls []string
+		for p := range lp.Hashes {
+			pls = append(pls, p)
+		}
+		sort.Strings(pls)
+		return &NotLockedError{Type: b.Type, Platforms: pls}
+	}
+	locked := strings.ToLower(strings.TrimPrefix(h, "sha256:"))
 	actual := strings.ToLower(strings.TrimPrefix(b.SHA256, "sha256:"))
 	if locked != actual {
 		return &MismatchError{Type: b.Type, Path: b.Path, Locked: locked, Actual: actual}
 	}
 	return nil
 }
+
+// PlatformBinaries finds the binaries of provider typ built for platforms
+// under the configuration's plugin directory, one per platform directory:
+// .llmops/plugins/<os>_<arch>/llmops-provider-<typ> (".exe" for windows_*).
+// It maps each platform to its binary.
+func PlatformBinaries(configDir, typ string) map[string]string {
+	out := map[string]string{}
+	dirs, _ := os.ReadDir(filepath.Join(configDir, PluginDir))
+	for _, d := range dirs {
+		pl := d.Name()
+		if !d.IsDir() || !platformRE.MatchString(pl) {
+			continue
+		}
+		name := "llmops-provider-" + typ
+		if strings.HasPrefix(pl, "windows_") {
+			name += ".exe"
+		}
+		p := filepath.Join(configDir, PluginDir, pl, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			out[pl] = p
+		}
+	}
+	return out
+}
+
+var platformRE = regexp.MustCompile(`^[a-z0-9]+_[a-z0-9]+$`)

@@ -25,13 +25,16 @@ func TestLockFileRoundTrip(t *testing.T) {
 		"# This file is maintained by `llmops init`",
 		`provider "echo" {`,
 		`  version = "1.2.3"`,
-		`  hash    = "sha256:` + sum("echo") + `"`,
+		`  hashes  = ["` + discovery.Platform() + `:sha256:` + sum("echo") + `"]`,
 		`  path    = ".llmops/plugins/llmops-provider-null"`,
-		`  path    = "/opt/llmops/llmops-provider-echo"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lock file lacks %q:\n%s", want, text)
 		}
+	}
+	// A committed lock file records no machine's absolute paths.
+	if strings.Contains(text, "/opt/llmops") || strings.Contains(text, dir) {
+		t.Errorf("the lock file records an absolute path:\n%s", text)
 	}
 	if strings.Index(text, `"echo"`) > strings.Index(text, `"null"`) {
 		t.Errorf("providers not sorted:\n%s", text)
@@ -41,7 +44,7 @@ func TestLockFileRoundTrip(t *testing.T) {
 		t.Fatal(diags)
 	}
 	n := got.Providers["null"]
-	if n == nil || n.Version != "0.1.0" || n.Hash != sum("null binary") || n.Type != "null" || n.Path != ".llmops/plugins/llmops-provider-null" {
+	if h, _ := n.Hash(); n == nil || n.Version != "0.1.0" || h != sum("null binary") || n.Type != "null" || n.Path != ".llmops/plugins/llmops-provider-null" {
 		t.Errorf("null entry: %+v", n)
 	}
 	if len(got.Providers) != 2 {
@@ -68,7 +71,8 @@ func TestReadLockFileErrors(t *testing.T) {
 		{"syntax", `provider "null" {`, "Unclosed configuration block"},
 		{"bad hash", `provider "null" { hash = "md5:abc" }`, "Invalid hash"},
 		{"upper-case hash", `provider "null" { hash = "sha256:` + strings.Repeat("A", 64) + `" }`, "Invalid hash"},
-		{"missing hash", `provider "null" { version = "1" }`, `"hash" is required`},
+		{"missing hash", `provider "null" { version = "1" }`, `Missing hashes`},
+		{"bad platform hash", `provider "null" { hashes = ["linux:sha256:` + strings.Repeat("a", 64) + `"] }`, "Invalid hash"},
 		{"duplicate", "provider \"null\" { hash = " + good + " }\nprovider \"null\" { hash = " + good + " }", "Duplicate provider"},
 		{"stray attribute", "x = 1\nprovider \"null\" { hash = " + good + " }", "Unsupported argument"},
 		{"unknown block", `module "x" {}`, "Unsupported block type"},
@@ -94,7 +98,7 @@ func TestVerify(t *testing.T) {
 	if err := discovery.Verify(lf, &discovery.Binary{Type: "null", SHA256: sum("v1")}); err != nil {
 		t.Errorf("matching binary refused: %v", err)
 	}
-	lf.Providers["null"].Hash = "sha256:" + sum("v1") // either spelling is accepted
+	lf.Providers["null"].Hashes[discovery.Platform()] = "sha256:" + sum("v1") // either spelling is accepted
 	if err := discovery.Verify(lf, &discovery.Binary{Type: "null", SHA256: sum("v1")}); err != nil {
 		t.Errorf("prefixed hash refused: %v", err)
 	}
@@ -114,5 +118,56 @@ func TestVerify(t *testing.T) {
 	}
 	if err := discovery.Verify(nil, &discovery.Binary{Type: "echo"}); !errors.As(err, &nl) {
 		t.Errorf("nil lock file: %v", err)
+	}
+	// Locked on another platform only: refused, saying how to add this one.
+	other := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{"null": {Type: "null", Hashes: map[string]string{"plan9_mips": sum("v1")}}}}
+	if err := discovery.Verify(other, &discovery.Binary{Type: "null", SHA256: sum("v1")}); !errors.As(err, &nl) || !strings.Contains(err.Error(), "plan9_mips") || !strings.Contains(err.Error(), "llmops providers lock") {
+		t.Errorf("a platform not locked: %v", err)
+	}
+}
+
+// One entry holds a hash per platform; an older file's single hash is read
+// as this platform's; locking this platform again keeps the others unless
+// its binary changed.
+func TestLockFileHashesPerPlatform(t *testing.T) {
+	dir := t.TempDir()
+	old := `provider "null" {
+  version = "0.1.0"
+  hash    = "sha256:` + sum("v1") + `"
+  path    = "/home/someone/llmops-provider-null"
+}
+`
+	os.WriteFile(filepath.Join(dir, discovery.LockFileName), []byte(old), 0o644)
+	lf, diags := discovery.ReadLockFile(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := discovery.Verify(lf, &discovery.Binary{Type: "null", SHA256: sum("v1")}); err != nil {
+		t.Fatalf("an old single hash is this platform's: %v", err)
+	}
+	lf.Providers["null"].Hashes["darwin_arm64"] = sum("mac")
+	lf.Lock(&discovery.Binary{Type: "null", Version: "0.1.0", SHA256: sum("v1")})
+	if got := lf.Providers["null"].Hashes["darwin_arm64"]; got != sum("mac") {
+		t.Errorf("the same binary again dropped another platform's hash")
+	}
+	if err := lf.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := os.ReadFile(filepath.Join(dir, discovery.LockFileName))
+	want := `hashes  = ["darwin_arm64:sha256:` + sum("mac") + `", "` + discovery.Platform() + `:sha256:` + sum("v1") + `"]`
+	if discovery.Platform() < "darwin_arm64" {
+		want = `hashes  = ["` + discovery.Platform() + `:sha256:` + sum("v1") + `", "darwin_arm64:sha256:` + sum("mac") + `"]`
+	}
+	if !strings.Contains(string(src), want) || strings.Contains(string(src), "hash    =") || strings.Contains(string(src), "/home/someone") {
+		t.Errorf("lock file:\n%s\nwant %s", src, want)
+	}
+	back, diags := discovery.ReadLockFile(dir)
+	if diags.HasErrors() || len(back.Providers["null"].Hashes) != 2 {
+		t.Fatalf("read back: %+v %v", back.Providers["null"], diags)
+	}
+	// An upgrade on this platform drops the others (they are stale).
+	lf.Lock(&discovery.Binary{Type: "null", Version: "0.2.0", SHA256: sum("v2")})
+	if len(lf.Providers["null"].Hashes) != 1 {
+		t.Errorf("after an upgrade: %v", lf.Providers["null"].Hashes)
 	}
 }

@@ -75,6 +75,15 @@ func Functions(baseDir string) map[string]function.Function {
 		"nonsensitive": nonsensitiveFunc,
 	}
 	fns["templatefile"] = templateFileFunc(baseDir, fns)
+	// Errors on sensitive arguments never quote them. try and can take
+	// expressions, not values; sensitive and nonsensitive handle marks.
+	for name, f := range fns {
+		switch name {
+		case "try", "can", "sensitive", "nonsensitive":
+			continue
+		}
+		fns[name] = hideSensitiveInErrors(f)
+	}
 	actual, _ := funcCache.LoadOrStore(baseDir, fns)
 	return actual.(map[string]function.Function)
 }

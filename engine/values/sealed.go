@@ -16,6 +16,19 @@ type Sealer interface {
 	Open(sealed string) ([]byte, error)
 }
 
+// Witness is implemented by a Sealer that wants to see the sensitive values
+// it seals and opens: the CLI adds them to the set of secrets it scrubs
+// from everything it prints and writes.
+type Witness interface {
+	Witness(parts ...cty.Value)
+}
+
+func witness(s Sealer, parts ...cty.Value) {
+	if w, ok := s.(Witness); ok && len(parts) > 0 {
+		w.Witness(parts...)
+	}
+}
+
 // ErrNeedsKey is returned when a value with sensitive parts would be
 // written without a key to seal them.
 var ErrNeedsKey = errors.New("sensitive values would be stored in clear")
@@ -60,6 +73,7 @@ func EncodeSealed(v cty.Value, s Sealer, unknowns bool) (Encoded, error) {
 		if err != nil {
 			return Encoded{}, err
 		}
+		witness(s, sub)
 		tj, err := ctyjson.MarshalType(sub.Type())
 		if err != nil {
 			return Encoded{}, err
@@ -146,6 +160,7 @@ func DecodeSealed(e Encoded, s Sealer, unknowns bool) (cty.Value, error) {
 			return cty.NilVal, err
 		}
 	}
+	witness(s, subs...)
 	v = putAt(v, paths, subs)
 	return MarkPathsAlways(v, paths), nil
 }
@@ -219,6 +234,7 @@ func EncodeOutput(v cty.Value, sensitive bool, s Sealer) (value, typ []byte, err
 	if s == nil {
 		return nil, nil, ErrNeedsKey
 	}
+	witness(s, raw)
 	sealed, err := s.Seal(enc.Value)
 	if err != nil {
 		return nil, nil, err
@@ -252,6 +268,7 @@ func DecodeOutput(value, typ []byte, sensitive bool, s Sealer) (cty.Value, error
 		return cty.NilVal, err
 	}
 	if sensitive {
+		witness(s, v)
 		v = v.Mark(Sensitive)
 	}
 	return v, nil

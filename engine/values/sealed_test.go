@@ -60,3 +60,42 @@ func TestSealedRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+type witnessSealer struct {
+	Sealer
+	seen []cty.Value
+}
+
+func (w *witnessSealer) Witness(parts ...cty.Value) { w.seen = append(w.seen, parts...) }
+
+// A Sealer that is a Witness sees every sensitive value it seals and
+// opens (the CLI scrubs them from its output).
+func TestWitnessSeesSealedAndOpenedValues(t *testing.T) {
+	w := &witnessSealer{Sealer: xorSealer{}}
+	v := cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal("public"), "k": cty.StringVal("sealed-secret").Mark(Sensitive)})
+	enc, err := EncodeSealed(v, w, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.seen) != 1 || w.seen[0].AsString() != "sealed-secret" {
+		t.Fatalf("sealing: witnessed %#v", w.seen)
+	}
+	w.seen = nil
+	if _, err := DecodeSealed(enc, w, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.seen) != 1 || w.seen[0].AsString() != "sealed-secret" {
+		t.Fatalf("opening: witnessed %#v", w.seen)
+	}
+	w.seen = nil
+	val, typ, err := EncodeOutput(cty.StringVal("out-secret"), true, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeOutput(val, typ, true, w); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.seen) != 2 || w.seen[0].AsString() != "out-secret" || w.seen[1].AsString() != "out-secret" {
+		t.Fatalf("outputs: witnessed %#v", w.seen)
+	}
+}

@@ -289,7 +289,7 @@ func (m *meta) transform(ctx context.Context, src, srcDigest, format string, t c
 	runID := jobs.RunID("transform", identity)
 	env := jobs.Env{RunID: runID, OutputDir: rn.outputDir(), InputPath: src, Extra: extra}
 	spec := &jobSpec{Kind: "dataset", RunID: runID, Identity: identity, Argv: argv, Dir: m.workDir,
-		Env: jobEnviron(env, gpusUnmanaged), Collect: "data", Format: format, Store: m.store.Root(), GPUs: gpusUnmanaged, KillGrace: killGrace().String()}
+		Env: m.jobEnviron(env, gpusUnmanaged), Secrets: sdk.Secrets(ctx).List(), Collect: "data", Format: format, Store: m.store.Root(), GPUs: gpusUnmanaged, KillGrace: killGrace().String()}
 	rn, _, err = m.runner.start(spec)
 	if err != nil {
 		d.AttrErrorf(cmdPath, "Cannot start the transform", "%v", err)

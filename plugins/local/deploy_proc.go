@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // GatewayArg is the hidden first argument with which the provider binary
@@ -60,6 +61,9 @@ type replicaRec struct {
 	Started  time.Time `json:"started"`
 	// Routed says the gateway sends requests to it.
 	Routed bool `json:"routed"`
+	// Token is the replica's token (gateway.ReplicaTokenEnv), which the
+	// gateway sends it with every request.
+	Token string `json:"token,omitempty"`
 }
 
 func (r *replicaRec) host() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
@@ -85,17 +89,14 @@ func substitute(argv []string, modelPath string, port int) []string {
 	return out
 }
 
-// serveEnviron is a replica's environment: the provider's own (without the
-// plugin handshake and job contract variables), the serve block's env, and
-// LLMOPS_MODEL_PATH, LLMOPS_PORT, LLMOPS_DEPLOYMENT_ID, LLMOPS_REVISION,
-// LLMOPS_REPLICA.
-func serveEnviron(spec *depSpec, id string, rev int64, index, port int) []string {
+// serveEnviron is a replica's environment: the allowed part of the
+// provider's environment (jobs.Passthrough with env_passthrough), the serve
+// block's env, and LLMOPS_MODEL_PATH, LLMOPS_PORT, LLMOPS_DEPLOYMENT_ID,
+// LLMOPS_REVISION, LLMOPS_REPLICA.
+func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, port int, token string) []string {
 	var out []string
-	for _, kv := range os.Environ() {
+	for _, kv := range jobs.Passthrough(os.Environ(), pass) {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" || jobs.IsContractVar(name) {
-			continue
-		}
 		if _, over := spec.Env[name]; over {
 			continue
 		}
@@ -116,36 +117,40 @@ func serveEnviron(spec *depSpec, id string, rev int64, index, port int) []string
 		"LLMOPS_DEPLOYMENT_ID="+id,
 		"LLMOPS_REVISION="+strconv.FormatInt(rev, 10),
 		"LLMOPS_REPLICA="+strconv.Itoa(index),
+		gateway.ReplicaTokenEnv+"="+token,
 	)
 }
 
 // startReplica starts one replica of revision rev, detached (its own
 // session and process group), its output in replicas/r<rev>-<index>.log.
-func startReplica(dir, workDir, id string, spec *depSpec, rev int64, index int) (replicaRec, error) {
+func startReplica(dir, workDir, id string, spec *depSpec, pass []string, secrets *scrub.Set, rev int64, index int) (replicaRec, error) {
 	r := replicaRec{Index: index, Revision: rev}
 	port, err := freePort()
 	if err != nil {
 		return r, err
 	}
 	r.Port = port
-	if err := os.MkdirAll(filepath.Join(dir, "replicas"), 0o755); err != nil {
+	if r.Token, err = gateway.NewReplicaToken(); err != nil {
+		return r, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "replicas"), 0o700); err != nil {
 		return r, err
 	}
 	r.Log = filepath.Join(dir, "replicas", fmt.Sprintf("r%d-%d.log", rev, index))
-	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return r, err
 	}
 	defer logf.Close()
 	argv := substitute(spec.Command, spec.ModelPath, port)
-	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, quoteArgv(argv))
+	fmt.Fprintf(logf, "llmops: starting replica %d of revision %d: %s\n", index, rev, secrets.String(quoteArgv(argv)))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = workDir
-	cmd.Env = serveEnviron(spec, id, rev, index, port)
+	cmd.Env = serveEnviron(spec, pass, id, rev, index, port, r.Token)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(logf, "llmops: cannot start %s: %v\n", argv[0], err)
+		fmt.Fprintf(logf, "llmops: cannot start %s: %v\n", secrets.String(argv[0]), secrets.Error(err))
 		return r, fmt.Errorf("cannot start the serve command %s: %w", quoteArgv(argv), err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while the provider lives
@@ -223,14 +228,14 @@ func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
 		return procRec{}, err
 	}
 	defer f.Close()
-	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return procRec{}, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe, GatewayArg, dir)
 	cmd.Dir = dir
-	cmd.Env = serveBaseEnv()
+	cmd.Env = jobs.Passthrough(os.Environ(), nil) // it needs nothing of ours
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -239,17 +244,4 @@ func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
 	}
 	go func() { _ = cmd.Wait() }()
 	return procRec{PID: cmd.Process.Pid, PStart: procStart(cmd.Process.Pid)}, nil
-}
-
-// serveBaseEnv is the provider's environment without the plugin handshake.
-func serveBaseEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }

@@ -2,6 +2,8 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // Files of a deployment directory <store>/runs/local/deployment/<id>.
@@ -91,9 +94,15 @@ type depRecord struct {
 	// MaxRevision is the highest revision ever started (a failed rollout's
 	// number is not reused).
 	MaxRevision int64 `json:"max_revision"`
+	// Salt salts the digests that stand for sensitive values in Spec.
+	Salt string `json:"salt,omitempty"`
 
 	dir  string
 	root string // the artifact store's root, where the gateway listing goes
+	// secrets are the sensitive values of the call that changes the
+	// deployment (sdk.Secrets): save writes Spec with each serve command
+	// element and env value that holds one replaced by a salted digest.
+	secrets *scrub.Set
 }
 
 func (m *meta) deployRoot() string {
@@ -141,8 +150,33 @@ func (m *meta) loadRecord(id string) (*depRecord, error) {
 	return &r, nil
 }
 
+// maskSpec returns s with every command element and env value that holds
+// a secret replaced by "(sensitive) sha256:<salted digest>" (scrub.Digest):
+// the record never holds a secret, and two specs with the same secrets
+// still compare equal (sameSpec) once both are masked with the same salt.
+func maskSpec(s depSpec, salt string, secrets *scrub.Set) depSpec {
+	mask := func(v string) string { return secrets.DigestIfSecret(salt, v) }
+	out := s
+	out.Command = make([]string, len(s.Command))
+	for i, a := range s.Command {
+		out.Command[i] = mask(a)
+	}
+	if s.Env != nil {
+		out.Env = make(map[string]string, len(s.Env))
+		for k, v := range s.Env {
+			out.Env[k] = mask(v)
+		}
+	}
+	return out
+}
+
 func (r *depRecord) save() error {
-	b, err := json.MarshalIndent(r, "", "  ")
+	if r.Salt == "" {
+		r.Salt = randomSalt()
+	}
+	rec := *r
+	rec.Spec = maskSpec(r.Spec, r.Salt, r.secrets)
+	b, err := json.MarshalIndent(&rec, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -200,7 +234,7 @@ func (r *depRecord) gatewayConfig() *gateway.Config {
 		RequestTimeout: os.Getenv("LLMOPS_GATEWAY_REQUEST_TIMEOUT"),
 	}
 	for _, x := range r.routed() {
-		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index})
+		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
 	return c
 }
@@ -314,3 +348,15 @@ func (r *depRecord) stopReplicas(reps []replicaRec) {
 }
 
 func sameSpec(a, b depSpec) bool { return reflect.DeepEqual(a.rolloutKey(), b.rolloutKey()) }
+
+// sameSpecMasked compares the recorded spec (masked when saved) with a new
+// one, masked the same way.
+func (r *depRecord) sameSpecMasked(s depSpec) bool {
+	return sameSpec(maskSpec(r.Spec, r.Salt, r.secrets), maskSpec(s, r.Salt, r.secrets))
+}
+
+func randomSalt() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

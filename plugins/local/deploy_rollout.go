@@ -33,7 +33,7 @@ func (m *meta) startReplicas(ctx context.Context, r *depRecord, spec *depSpec, r
 		return nil, fmt.Errorf("%w%s", err, tail)
 	}
 	for _, i := range indices {
-		x, err := startReplica(r.dir, m.workDir, r.ID, spec, rev, i)
+		x, err := startReplica(r.dir, m.workDir, r.ID, spec, m.passthrough, r.secrets, rev, i)
 		if err != nil {
 			return fail(err, x.Log)
 		}

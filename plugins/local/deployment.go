@@ -168,7 +168,7 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 		host = "127.0.0.1"
 	}
 	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root()}
+		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), secrets: sdk.Secrets(ctx)}
 	fail := func(summary string, err error) *sdk.Response {
 		stopAll(r)
 		_ = removeDir(dir)
@@ -268,6 +268,7 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	if r, err = m.loadRecord(r.ID); err != nil {
 		return sdk.ErrorResponse("Cannot read the deployment", err)
 	}
+	r.secrets = sdk.Secrets(ctx)
 	spec, d := m.deploySpec(ctx, st)
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
@@ -278,10 +279,12 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	}
 	r.Access, r.Strategy = access, st.GetString("strategy")
 	digest := m.modelDigest(spec.ModelPath)
-	if !sameSpec(r.Spec, *spec) {
+	if !r.sameSpecMasked(*spec) {
 		err = m.rollout(ctx, r, spec, strategyOf(st), digest)
 	} else {
-		r.Spec.HealthTimeout, r.Spec.ReplicasSet = spec.HealthTimeout, spec.ReplicasSet
+		// The same spec: the configuration's has the clear values the
+		// record only holds digests of, for replicas to restart.
+		r.Spec = *spec
 		err = m.repair(ctx, r, digest)
 	}
 	_ = r.save()

@@ -27,6 +27,15 @@
 // as long as it lives; a run whose lock is free and which has no manifest
 // died.
 //
+// Secrets: the command's argv and environment reach the supervisor
+// through a pipe (never its environment or a file); spec.json records the
+// argv with sensitive elements as "(sensitive)" and the environment without
+// the variables that hold a secret. With sensitive values, the command's
+// output goes through a scrubbing writer into job.log (mode 0600, and its
+// copy in the store too). Jobs and replicas get only jobs.Passthrough of
+// the provider's environment (extended by env_passthrough); deployment.json
+// holds salted digests of sensitive serve values (scrub.Digest).
+//
 // Deleting a running job sends SIGTERM to its process group and SIGKILL
 // after a grace period (10s; LLMOPS_LOCAL_KILL_GRACE overrides it, e.g.
 // "30s" for jobs that checkpoint on SIGTERM). A job whose supervisor died

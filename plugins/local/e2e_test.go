@@ -131,6 +131,10 @@ func newQuickstart(t *testing.T) *quickstart {
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
+	// Jobs and replicas get only an allow-list of the caller's environment:
+	// the test's own variables (which job the test binary plays) must be
+	// passed explicitly.
+	must(t, os.WriteFile(filepath.Join(dir, "test.llmops.hcl"), []byte("provider \"local\" {\n  env_passthrough = [\"LLMOPS_TEST_*\"]\n}\n"), 0o644))
 	q := &quickstart{t: t, dir: dir, bin: bin, counter: filepath.Join(t.TempDir(), "starts"), apiKey: "sk-e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	// The quickstart's deployment takes an API key, and its sensitive values
 	// (the key output, the monitor's key) need a state key.

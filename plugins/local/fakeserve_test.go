@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/replicaauth"
 )
 
 // fakeServe is a tiny OpenAI-like server, run as a deployment's replica by
@@ -47,7 +49,9 @@ func fakeServe() int {
 	}
 	mux.HandleFunc("/v1/completions", complete)
 	mux.HandleFunc("/v1/chat/completions", complete)
-	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: mux}
+	// Like every serving program llmops ships: only its gateway (which
+	// sends the replica token) is served; the health path is open.
+	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: replicaauth.Require(os.Getenv(replicaauth.TokenEnv), []string{"/health"}, mux)}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {

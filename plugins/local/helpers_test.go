@@ -67,9 +67,18 @@ type harness struct {
 	schemas map[string]*protocol.Schema
 	workDir string
 	store   string
+	// sensitive is sent as SensitivePaths with every call, as the engine
+	// sends the paths of values marked sensitive.
+	sensitive []cty.Path
 }
 
 func newHarness(t testing.TB, workDir string, roots ...string) *harness {
+	t.Helper()
+	return newHarnessWith(t, workDir, nil, roots...)
+}
+
+// newHarnessWith is newHarness with more provider block attributes.
+func newHarnessWith(t testing.TB, workDir string, attrs map[string]cty.Value, roots ...string) *harness {
 	t.Helper()
 	p := sdk.NewProtocolProvider(local.Provider())
 	t.Cleanup(func() { _ = p.Close() })
@@ -81,10 +90,14 @@ func newHarness(t testing.TB, workDir string, roots ...string) *harness {
 	for _, r := range roots {
 		rv = append(rv, cty.StringVal(r))
 	}
-	cfg := cty.ObjectVal(map[string]cty.Value{"allowed_roots": cty.NullVal(cty.List(cty.String))})
+	pcfg := map[string]cty.Value{"allowed_roots": cty.NullVal(cty.List(cty.String))}
 	if len(rv) > 0 {
-		cfg = cty.ObjectVal(map[string]cty.Value{"allowed_roots": cty.ListVal(rv)})
+		pcfg["allowed_roots"] = cty.ListVal(rv)
 	}
+	for k, v := range attrs {
+		pcfg[k] = v
+	}
+	cfg := cty.ObjectVal(pcfg)
 	store := filepath.Join(workDir, ".llmops", "artifacts")
 	r := p.ConfigureProvider(context.Background(), protocol.ConfigureProviderRequest{Config: cfg, WorkingDir: workDir, ArtifactDir: store})
 	if r.Diagnostics.HasErrors() {
@@ -140,7 +153,7 @@ func (h *harness) plan(typ string, prior, config cty.Value) protocol.PlanResourc
 	if vd.Diagnostics.HasErrors() {
 		return protocol.PlanResourceChangeResponse{Diagnostics: vd.Diagnostics}
 	}
-	return h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: typ, PriorState: prior, Config: config})
+	return h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: typ, PriorState: prior, Config: config, SensitivePaths: h.sensitive})
 }
 
 // apply plans and applies config over prior without waiting for a pending
@@ -157,7 +170,7 @@ func (h *harness) applyNoWait(typ string, prior, config cty.Value) applied {
 	if len(pr.RequiresReplace) > 0 {
 		prior = cty.NullVal(h.schemas[typ].Block.ImpliedType())
 	}
-	r := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: typ, PriorState: prior, PlannedState: pr.PlannedState, Config: config, PlannedPrivate: pr.PlannedPrivate})
+	r := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: typ, PriorState: prior, PlannedState: pr.PlannedState, Config: config, PlannedPrivate: pr.PlannedPrivate, SensitivePaths: h.sensitive})
 	return applied{state: r.NewState, private: r.Private, pending: r.Pending, diags: r.Diagnostics}
 }
 
@@ -176,7 +189,7 @@ func (h *harness) wait(typ string, a applied) applied {
 			h.t.Fatalf("%s still pending: %+v", typ, *a.pending)
 		}
 		time.Sleep(30 * time.Millisecond)
-		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: typ, CurrentState: a.state, Private: a.private, Pending: a.pending})
+		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: typ, CurrentState: a.state, Private: a.private, Pending: a.pending, SensitivePaths: h.sensitive})
 		a.state, a.pending, a.diags = r.NewState, r.Pending, append(a.diags, r.Diagnostics...)
 	}
 	return a
@@ -208,3 +221,7 @@ func diagText(ds protocol.Diagnostics) string {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func (h *harness) validateProvider(cfg cty.Value) protocol.Diagnostics {
+	return h.p.ValidateProviderConfig(context.Background(), protocol.ValidateProviderConfigRequest{Config: cfg}).Diagnostics
+}

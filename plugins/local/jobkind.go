@@ -111,7 +111,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 	in.env.Artifacts, in.env.StoreRoot = m.remote.Env(), m.store.Root()
 	spec := &jobSpec{
 		Kind: k.kind, RunID: runID, Identity: identity, Argv: st.GetStrings("command"), Dir: m.workDir,
-		Env: jobEnviron(in.env, gpus), MaxDuration: maxDur, Stdin: in.stdin, StdoutFile: in.stdoutFile,
+		Env: m.jobEnviron(in.env, gpus), Secrets: sdk.Secrets(ctx).List(), MaxDuration: maxDur, Stdin: in.stdin, StdoutFile: in.stdoutFile,
 		Collect: k.collect, Store: m.store.Root(), GPUs: gpus, KillGrace: killGrace().String(),
 	}
 	rn, adopted, err := m.runner.start(spec)

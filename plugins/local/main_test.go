@@ -2,6 +2,8 @@ package local_test
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -154,6 +156,25 @@ func fakeJob(job string) int {
 		}
 		fmt.Fprintln(os.Stderr, "boom at step 31: CUDA out of memory")
 		return 3
+	case "leak":
+		// Print the secrets we were given, then fail or "train".
+		fmt.Println("token is", os.Getenv("TOKEN"), "and my argv is", strings.Join(os.Args[1:], " "))
+		fmt.Fprintln(os.Stderr, "half of it:", os.Getenv("TOKEN")[:len(os.Getenv("TOKEN"))/2], "and the other half:", os.Getenv("TOKEN")[len(os.Getenv("TOKEN"))/2:])
+		sum := sha256.Sum256([]byte(os.Getenv("TOKEN")))
+		if hex.EncodeToString(sum[:]) != os.Getenv("LLMOPS_TEST_TOKEN_SHA256") {
+			fmt.Fprintln(os.Stderr, "the job did not get its TOKEN")
+			return 4
+		}
+		if os.Getenv("LLMOPS_TEST_FAIL") != "" {
+			return 3
+		}
+		os.MkdirAll(filepath.Join(out, "model"), 0o755)
+		os.WriteFile(filepath.Join(out, "model", "weights.bin"), []byte("w"), 0o644)
+	case "environ":
+		// Record the whole environment, then "train".
+		os.MkdirAll(filepath.Join(out, "model"), 0o755)
+		os.WriteFile(filepath.Join(out, "environ.txt"), []byte(strings.Join(os.Environ(), "\n")), 0o644)
+		os.WriteFile(filepath.Join(out, "model", "weights.bin"), []byte("w"), 0o644)
 	case "serve":
 		return fakeServe()
 	case "sleep":

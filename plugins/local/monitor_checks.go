@@ -19,6 +19,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -187,8 +188,11 @@ func (m *meta) evalCheck(ctx context.Context, st sdk.Object, rec *gateway.Listin
 		return math.NaN(), err.Error()
 	}
 	defer os.RemoveAll(out)
+	if spec.ArgvHidden || len(spec.HiddenEnv) > 0 {
+		return math.NaN(), fmt.Sprintf("the evaluation %s runs with sensitive values (in its command, or in %s), which llmops never writes to disk: a monitor cannot rerun it. Pass what it needs through env_passthrough in the provider block instead", evalID, strings.Join(spec.HiddenEnv, ", "))
+	}
 	var env []string
-	for _, kv := range spec.Env {
+	for _, kv := range spec.RecordedEnv {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
 		case jobs.EnvRunID, jobs.EnvOutputDir, jobs.EnvModelPath, jobs.EnvEndpoint, jobs.EnvAPIKey:
@@ -203,13 +207,16 @@ func (m *meta) evalCheck(ctx context.Context, st sdk.Object, rec *gateway.Listin
 	ctx, cancel := context.WithTimeout(ctx, evalTimeout())
 	defer cancel()
 	logPath := filepath.Join(dir, "eval-"+safeName(ev)+".log")
-	logf, err := os.Create(logPath)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return math.NaN(), err.Error()
 	}
 	defer logf.Close()
+	logw := scrub.NewWriter(logf, sdk.Secrets(ctx)) // the monitor's api_key
+	defer logw.Close()
 	cmd := exec.CommandContext(ctx, spec.Argv[0], spec.Argv[1:]...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = spec.Dir, env, logf, logf
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = spec.Dir, env, logw, logw
+	cmd.WaitDelay = 5 * time.Second // a process it left behind may hold the output
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Run(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -32,6 +33,8 @@ func Provider() *sdk.Provider {
 					Description("Absolute directories that file:// sources may use besides the configuration directory."),
 				"price_per_hour": sdk.Attr(cty.Number).Optional().
 					Description("What an hour of work on this host costs, for placement budgets (default 0: owned hardware)."),
+				"env_passthrough": sdk.Attr(cty.List(cty.String)).Optional().
+					Description("Variables of llmops' environment that jobs and serving replicas get besides the default allow-list (PATH, HOME, locale, proxy, CUDA, HF, ...; docs/job-contract.md). `PREFIX_*` passes every variable with that prefix."),
 			},
 		},
 		ValidateConfig: validateProviderConfig,
@@ -60,13 +63,21 @@ type meta struct {
 	runner *runner
 	// pricePerHour is the configured price of an hour here (placement).
 	pricePerHour float64
+	// passthrough is env_passthrough: what jobs and replicas get of the
+	// provider's environment besides jobs.DefaultPassthrough.
+	passthrough []string
 }
 
 func validateProviderConfig(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	var d sdk.Diagnostics
+	if pv := req.Config.Attr("env_passthrough"); pv != cty.NilVal && pv.IsWhollyKnown() && !pv.IsNull() {
+		if err := jobs.CheckPassthrough(req.Config.GetStrings("env_passthrough")); err != nil {
+			d.AttrErrorf(cty.GetAttrPath("env_passthrough"), "Invalid env_passthrough", "%v.", err)
+		}
+	}
 	v := req.Config.Attr("allowed_roots")
 	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
-		return nil
+		return d
 	}
 	for it := v.ElementIterator(); it.Next(); {
 		k, e := it.Element()
@@ -98,7 +109,7 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 		d.FromError("Cannot open the artifact store", err)
 		return nil, d
 	}
-	m := &meta{workDir: wd, store: store, remote: rc}
+	m := &meta{workDir: wd, store: store, remote: rc, passthrough: req.Config.GetStrings("env_passthrough")}
 	if pv := req.Config.Attr("price_per_hour"); pv != cty.NilVal && pv.IsKnown() && !pv.IsNull() {
 		m.pricePerHour, _ = pv.AsBigFloat().Float64()
 	}

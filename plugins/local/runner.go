@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // Files of a run directory.
@@ -26,14 +28,28 @@ const (
 	supLogFile     = "supervisor.log"   // the supervisor's own stderr, for debugging
 )
 
-// jobSpec is spec.json: everything the supervisor needs.
+// jobSpec is spec.json: what the supervisor needs, and what a monitor needs
+// to rerun an evaluation. The command's argv and environment reach the
+// supervisor in memory (jobSecrets, through a pipe), since they may hold
+// secrets: spec.json records the argv with its sensitive elements replaced
+// by "(sensitive)" (ArgvHidden then says so) and the environment without
+// the variables that hold a secret (HiddenEnv names them).
 type jobSpec struct {
 	Kind     string   `json:"kind"`
 	RunID    string   `json:"run_id"`
 	Identity string   `json:"identity"`
 	Argv     []string `json:"argv"`
 	Dir      string   `json:"dir"`
-	Env      []string `json:"env"`
+	// Env is the command's environment; Secrets are the sensitive values
+	// of the job (sdk.Secrets), which the supervisor scrubs from job.log.
+	// Neither is ever written.
+	Env     []string `json:"-"`
+	Secrets []string `json:"-"`
+	// RecordedEnv is Env without the variables that hold a secret;
+	// ArgvHidden and HiddenEnv say what was left out.
+	RecordedEnv []string `json:"env"`
+	ArgvHidden  bool     `json:"argv_hidden,omitempty"`
+	HiddenEnv   []string `json:"hidden_env,omitempty"`
 	// MaxDuration is a Go duration; empty means no limit.
 	MaxDuration string `json:"max_duration,omitempty"`
 	// Stdin is a file given to the command on stdin.
@@ -206,14 +222,14 @@ func (r *runner) prepare(rn *run, spec *jobSpec) (*os.File, error) {
 	if err := os.Mkdir(filepath.Join(tmp, outputDirName), 0o755); err != nil {
 		return fail(err)
 	}
-	data, err := json.MarshalIndent(spec, "", "  ")
+	data, err := json.MarshalIndent(recorded(spec), "", "  ")
 	if err != nil {
 		return fail(err)
 	}
 	if err := jobs.WriteFileAtomic(filepath.Join(tmp, specFile), data, 0o600); err != nil {
 		return fail(err)
 	}
-	lock, err := os.OpenFile(filepath.Join(tmp, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(tmp, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fail(err)
 	}
@@ -232,25 +248,68 @@ func (r *runner) prepare(rn *run, spec *jobSpec) (*os.File, error) {
 	return lock, nil
 }
 
+// recorded is spec as spec.json records it: no secret in it.
+func recorded(spec *jobSpec) *jobSpec {
+	set := scrub.New(spec.Secrets...)
+	shown := *spec
+	shown.Argv = set.Strings(spec.Argv)
+	shown.ArgvHidden = !slices.Equal(shown.Argv, spec.Argv)
+	shown.RecordedEnv, shown.HiddenEnv = nil, nil
+	for _, kv := range spec.Env {
+		if set.Contains(kv) {
+			name, _, _ := strings.Cut(kv, "=")
+			shown.HiddenEnv = append(shown.HiddenEnv, name)
+			continue
+		}
+		shown.RecordedEnv = append(shown.RecordedEnv, kv)
+	}
+	return &shown
+}
+
+// jobSecrets is what the supervisor gets through a pipe (file descriptor
+// 4) and keeps in memory: the command's argv and environment, and the
+// sensitive values to scrub from its log.
+type jobSecrets struct {
+	Argv    []string `json:"argv"`
+	Env     []string `json:"env"`
+	Secrets []string `json:"secrets,omitempty"`
+}
+
 // launch starts the supervisor in a new session (so neither a terminal's
-// Ctrl-C nor llmops' exit reaches it), handing it the held lock.
+// Ctrl-C nor llmops' exit reaches it), handing it the held lock and,
+// through a pipe, the command's argv, environment and secrets: the
+// supervisor's own environment holds none of them.
 func (r *runner) launch(rn *run, spec *jobSpec, lock *os.File) error {
-	supLog, err := os.OpenFile(rn.path(supLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	supLog, err := os.OpenFile(rn.path(supLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer supLog.Close()
+	payload, err := json.Marshal(jobSecrets{Argv: spec.Argv, Env: spec.Env, Secrets: spec.Secrets})
+	if err != nil {
+		return err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	defer pw.Close()
 	cmd := exec.Command(r.exe, SuperviseArg, rn.dir)
 	cmd.Dir = spec.Dir
-	cmd.Env = spec.Env
+	cmd.Env = jobs.Passthrough(os.Environ(), nil)
 	cmd.Stdout, cmd.Stderr = supLog, supLog
-	cmd.ExtraFiles = []*os.File{lock}
+	cmd.ExtraFiles = []*os.File{lock, pr}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the job supervisor: %w", err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it ends while the provider lives
-	return nil
+	pr.Close()
+	if _, err := pw.Write(payload); err != nil {
+		return fmt.Errorf("handing the job to its supervisor: %w", err)
+	}
+	return pw.Close()
 }
 
 // wait polls a run until it is no longer running.
@@ -353,15 +412,13 @@ func (r *runner) busyGPUs() map[string]bool {
 	return busy
 }
 
-// jobEnviron is the environment of a job: the provider's own, without the
-// plugin handshake variables, plus the contract's.
-func jobEnviron(env jobs.Env, gpus string) []string {
+// jobEnviron is the environment of a job: the allowed part of the
+// provider's environment (jobs.Passthrough: the default allow-list and
+// env_passthrough), plus the contract's variables and the job's env.
+func (m *meta) jobEnviron(env jobs.Env, gpus string) []string {
 	var base []string
-	for _, kv := range os.Environ() {
+	for _, kv := range jobs.Passthrough(os.Environ(), m.passthrough) {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
-			continue
-		}
 		if gpus != gpusUnmanaged && name == "CUDA_VISIBLE_DEVICES" {
 			continue
 		}

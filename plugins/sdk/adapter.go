@@ -164,18 +164,29 @@ func (a *adapter) GetSchema(context.Context, protocol.GetSchemaRequest) protocol
 }
 
 func (a *adapter) ValidateProviderConfig(ctx context.Context, req protocol.ValidateProviderConfigRequest) (resp protocol.ValidateProviderConfigResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	defer recoverTo(&resp.Diagnostics, "ValidateProviderConfig")
 	cfg := orNull(req.Config, a.providerTy)
+	sensitive := a.schema.Provider.Block.SensitivePaths()
+	secrets := collectSecrets(sensitive, cfg)
 	validateBlock(a.schema.Provider.Block, cfg, nil, &resp.Diagnostics)
 	if a.p.ValidateConfig != nil && !resp.Diagnostics.HasErrors() {
 		cctx, done := a.call(ctx, "", "ValidateProviderConfig")
 		defer done()
-		resp.Diagnostics = append(resp.Diagnostics, a.p.ValidateConfig(cctx, &ValidateRequest{Config: newObject(cfg, a.providerTy)})...)
+		cctx = withSecrets(cctx, secrets)
+		resp.Diagnostics = append(resp.Diagnostics, a.p.ValidateConfig(cctx, &ValidateRequest{Config: newObject(cfg, a.providerTy), Sensitive: sensitive})...)
 	}
 	return resp
 }
 
+// sensitivePaths are the paths the engine sent plus those the schema
+// marks sensitive.
+func sensitivePaths(b *protocol.Block, given []cty.Path) SensitivePaths {
+	return append(SensitivePaths(b.SensitivePaths()), given...)
+}
+
 func (a *adapter) ConfigureProvider(ctx context.Context, req protocol.ConfigureProviderRequest) (resp protocol.ConfigureProviderResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	defer recoverTo(&resp.Diagnostics, "ConfigureProvider")
 	if a.schema.Diagnostics.HasErrors() {
 		resp.Diagnostics = a.schema.Diagnostics
@@ -186,9 +197,11 @@ func (a *adapter) ConfigureProvider(ctx context.Context, req protocol.ConfigureP
 	}
 	cctx, done := a.call(ctx, "", "ConfigureProvider")
 	defer done()
+	sensitive := sensitivePaths(a.schema.Provider.Block, req.SensitivePaths)
+	cctx = withSecrets(cctx, collectSecrets(sensitive, req.Config))
 	meta, diags := a.p.Configure(cctx, &ConfigureRequest{
 		Config: newObject(orNull(req.Config, a.providerTy), a.providerTy), WorkingDir: req.WorkingDir,
-		ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion, ArtifactStore: req.ArtifactStore,
+		ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion, ArtifactStore: req.ArtifactStore, Sensitive: sensitive,
 	})
 	resp.Diagnostics = diags
 	if !diags.HasErrors() {
@@ -200,6 +213,7 @@ func (a *adapter) ConfigureProvider(ctx context.Context, req protocol.ConfigureP
 }
 
 func (a *adapter) ValidateResourceConfig(ctx context.Context, req protocol.ValidateResourceConfigRequest) (resp protocol.ValidateResourceConfigResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	defer recoverTo(&resp.Diagnostics, "ValidateResourceConfig")
 	ri, diags := a.resource(req.TypeName)
 	if diags.HasErrors() {
@@ -207,16 +221,20 @@ func (a *adapter) ValidateResourceConfig(ctx context.Context, req protocol.Valid
 		return resp
 	}
 	cfg := orNull(req.Config, ri.ty)
+	sensitive := sensitivePaths(ri.block, req.SensitivePaths)
+	secrets := collectSecrets(sensitive, cfg)
 	validateBlock(ri.block, cfg, nil, &resp.Diagnostics)
 	if ri.r.Validate != nil && !resp.Diagnostics.HasErrors() {
 		cctx, done := a.call(ctx, req.TypeName, "Validate")
 		defer done()
-		resp.Diagnostics = append(resp.Diagnostics, ri.r.Validate(cctx, &ValidateRequest{TypeName: req.TypeName, Config: newObject(cfg, ri.ty)})...)
+		cctx = withSecrets(cctx, secrets)
+		resp.Diagnostics = append(resp.Diagnostics, ri.r.Validate(cctx, &ValidateRequest{TypeName: req.TypeName, Config: newObject(cfg, ri.ty), Sensitive: sensitive})...)
 	}
 	return resp
 }
 
 func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResourceChangeRequest) (resp protocol.PlanResourceChangeResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	defer recoverTo(&resp.Diagnostics, "PlanResourceChange")
 	ri, diags := a.resource(req.TypeName)
 	if diags.HasErrors() {
@@ -237,7 +255,9 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 	// The plan validates the configuration too (capability
 	// "plan_validates"), so the engine saves a ValidateResourceConfig call
 	// per object on every plan.
-	vr := a.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: config})
+	sensitive := sensitivePaths(ri.block, req.SensitivePaths)
+	secrets := collectSecrets(sensitive, config, prior, proposed)
+	vr := a.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: config, SensitivePaths: req.SensitivePaths})
 	resp.Diagnostics = append(resp.Diagnostics, vr.Diagnostics...) // warnings too
 	if vr.Diagnostics.HasErrors() {
 		return resp
@@ -254,9 +274,10 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 	if ri.r.ModifyPlan != nil {
 		cctx, done := a.call(ctx, req.TypeName, "ModifyPlan")
 		defer done()
+		cctx = withSecrets(cctx, secrets)
 		mr := ri.r.ModifyPlan(cctx, &ModifyPlanRequest{
 			TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty),
-			RequiresReplace: resp.RequiresReplace, Private: req.PriorPrivate, Meta: a.getMeta(),
+			RequiresReplace: resp.RequiresReplace, Private: req.PriorPrivate, Meta: a.getMeta(), Sensitive: sensitive,
 		})
 		if mr != nil {
 			resp.Diagnostics = append(resp.Diagnostics, mr.Diagnostics...)

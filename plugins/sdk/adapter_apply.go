@@ -14,6 +14,7 @@ import (
 // (prior state null) or Update. Replacement is the engine's business: it
 // sends a delete and a create.
 func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyResourceChangeRequest) (resp protocol.ApplyResourceChangeResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	ri, diags := a.resource(req.TypeName)
 	if diags.HasErrors() {
 		resp.Diagnostics = diags
@@ -23,6 +24,8 @@ func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyRes
 	planned := orNull(req.PlannedState, ri.ty)
 	config := orNull(req.Config, ri.ty)
 	meta := a.getMeta()
+	sensitive := sensitivePaths(ri.block, req.SensitivePaths)
+	secrets := collectSecrets(sensitive, config, prior, planned)
 	var r *Response
 	var op string
 	func() {
@@ -37,16 +40,17 @@ func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyRes
 		defer recoverTo(&resp.Diagnostics, op)
 		cctx, done := a.call(ctx, req.TypeName, op)
 		defer done()
+		cctx = withSecrets(cctx, secrets)
 		switch op {
 		case "Delete":
 			if ri.r.Delete != nil {
-				r = ri.r.Delete(cctx, &DeleteRequest{TypeName: req.TypeName, Prior: newObject(prior, ri.ty), Private: req.PlannedPrivate, Meta: meta})
+				r = ri.r.Delete(cctx, &DeleteRequest{TypeName: req.TypeName, Prior: newObject(prior, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive})
 			}
 		case "Create":
-			r = ri.r.Create(cctx, &CreateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta})
+			r = ri.r.Create(cctx, &CreateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive})
 		default:
 			if ri.r.Update != nil {
-				r = ri.r.Update(cctx, &UpdateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta})
+				r = ri.r.Update(cctx, &UpdateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive})
 			} else {
 				r = &Response{State: newObject(planned, ri.ty)}
 			}
@@ -104,6 +108,7 @@ func (a *adapter) finishState(v cty.Value, ri *resourceInfo, op string, partial 
 // ReadResource passes the object (and its pending job, if any) to Read. A
 // null current state is answered with null without calling Read.
 func (a *adapter) ReadResource(ctx context.Context, req protocol.ReadResourceRequest) (resp protocol.ReadResourceResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	ri, diags := a.resource(req.TypeName)
 	if diags.HasErrors() {
 		resp.Diagnostics = diags
@@ -128,7 +133,9 @@ func (a *adapter) ReadResource(ctx context.Context, req protocol.ReadResourceReq
 		defer recoverTo(&resp.Diagnostics, "Read")
 		cctx, done := a.call(ctx, req.TypeName, "Read")
 		defer done()
-		r = ri.r.Read(cctx, &ReadRequest{TypeName: req.TypeName, State: newObject(cur, ri.ty), Private: req.Private, Pending: req.Pending, Meta: a.getMeta()})
+		sensitive := sensitivePaths(ri.block, req.SensitivePaths)
+		cctx = withSecrets(cctx, collectSecrets(sensitive, cur))
+		r = ri.r.Read(cctx, &ReadRequest{TypeName: req.TypeName, State: newObject(cur, ri.ty), Private: req.Private, Pending: req.Pending, Meta: a.getMeta(), Sensitive: sensitive})
 	}()
 	if r == nil {
 		resp.NewState = cur
@@ -157,6 +164,7 @@ func (a *adapter) ReadResource(ctx context.Context, req protocol.ReadResourceReq
 }
 
 func (a *adapter) ImportResourceState(ctx context.Context, req protocol.ImportResourceStateRequest) (resp protocol.ImportResourceStateResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	ri, diags := a.resource(req.TypeName)
 	if diags.HasErrors() {
 		resp.Diagnostics = diags

@@ -3,10 +3,12 @@ package sdk
 import (
 	"context"
 	"errors"
+	"os"
 
 	hclog "github.com/hashicorp/go-hclog"
 
 	"github.com/llmops/llmops/plugins/sdk/plugin"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // ErrStopped is the cause of the context passed to CRUD functions when
@@ -30,8 +32,11 @@ func withLogInfo(ctx context.Context, provider, typeName, op string) context.Con
 // the operation:
 //
 //	sdk.Logger(ctx).Info("job submitted", "job_id", id)
+//
+// Values the provider was told are sensitive (SensitivePaths) are masked
+// as "(sensitive)" in the message and the arguments of every line.
 func Logger(ctx context.Context) hclog.Logger {
-	l := hclog.Default()
+	l := maskLogger(hclog.Default())
 	if info, ok := ctx.Value(logKey{}).(logInfo); ok {
 		if info.typeName != "" {
 			l = l.With("resource_type", info.typeName)
@@ -51,6 +56,9 @@ func Logger(ctx context.Context) hclog.Logger {
 // LLMOPS_PROVIDER_DEBUG=1 or -debug, the provider runs on its own and
 // prints a LLMOPS_REATTACH_PROVIDERS line to export so llmops attaches to
 // it (for running it under a debugger).
+//
+// The provider's log output is scrubbed of every sensitive value it was
+// given, whichever logger wrote the line.
 func Serve(p *Provider) {
-	plugin.Serve(NewProtocolProvider(p), plugin.WithType(p.Name))
+	plugin.Serve(NewProtocolProvider(p), plugin.WithType(p.Name), plugin.WithLogOutput(scrub.NewWriter(os.Stderr, &known)))
 }

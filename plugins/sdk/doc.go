@@ -41,6 +41,12 @@
 //     cancelled with cause ErrStopped; honour ctx in long waits.
 //   - Logging: Logger(ctx) returns a go-hclog logger whose lines llmops
 //     shows under the provider's name.
+//   - Sensitive values: llmops sends the paths of the values that are
+//     sensitive (the schema's Sensitive attributes and values the user
+//     marked) with every call; they read "(sensitive)" in the provider's
+//     log lines and in the diagnostics it returns. Requests carry them as
+//     Sensitive, and Secrets(ctx) gives the call's values as a scrub set
+//     for text the provider writes itself (a job's log).
 //   - Safety: a panic in your code becomes an error diagnostic; a state
 //     left with unknown values is reported as a provider bug.
 //

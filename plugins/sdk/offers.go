@@ -20,6 +20,7 @@ type OffersRequest struct {
 // GetOffers implements protocol.OfferProvider: providers whose Offers is
 // nil report Unsupported, which the engine treats as available at no cost.
 func (a *adapter) GetOffers(ctx context.Context, req protocol.GetOffersRequest) (resp protocol.GetOffersResponse) {
+	defer func() { scrubDiags(resp.Diagnostics) }()
 	defer recoverTo(&resp.Diagnostics, "GetOffers")
 	if a.p.Offers == nil {
 		return protocol.GetOffersResponse{Unsupported: true}

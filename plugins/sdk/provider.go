@@ -101,6 +101,9 @@ type ConfigureRequest struct {
 	// remote.Config(ArtifactStore), ...) from
 	// plugins/sdk/artifacts/remote.
 	ArtifactStore protocol.ArtifactStore
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // ValidateRequest carries a configuration to check. TypeName is empty for
@@ -108,6 +111,9 @@ type ConfigureRequest struct {
 type ValidateRequest struct {
 	TypeName string
 	Config   Object
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // CreateRequest asks Create to make an object.
@@ -121,6 +127,9 @@ type CreateRequest struct {
 	Private []byte
 	// Meta is what the provider's Configure returned.
 	Meta any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // ReadRequest asks Read for the object as it is now.
@@ -134,6 +143,9 @@ type ReadRequest struct {
 	// named by Pending.Handle.
 	Pending *Pending
 	Meta    any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // UpdateRequest asks Update to change an object in place.
@@ -144,6 +156,9 @@ type UpdateRequest struct {
 	Planned  Object
 	Private  []byte
 	Meta     any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // DeleteRequest asks Delete to destroy an object.
@@ -152,6 +167,9 @@ type DeleteRequest struct {
 	Prior    Object
 	Private  []byte
 	Meta     any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // ModifyPlanRequest shows ModifyPlan the framework's plan. Prior is null for
@@ -167,6 +185,9 @@ type ModifyPlanRequest struct {
 	RequiresReplace []cty.Path
 	Private         []byte
 	Meta            any
+	// Sensitive lists the attributes whose values must never appear in
+	// clear in what the provider logs, returns or writes (see Secrets).
+	Sensitive SensitivePaths
 }
 
 // IsCreate reports whether the plan creates the object.

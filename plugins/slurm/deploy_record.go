@@ -18,6 +18,7 @@ import (
 
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -121,6 +122,9 @@ type replicaRec struct {
 	Submitted time.Time `json:"submitted"`
 	// Routed says the gateway sends requests to it.
 	Routed bool `json:"routed"`
+	// Token is the replica's token (gateway.ReplicaTokenEnv), which the
+	// gateway sends it with every request.
+	Token string `json:"token,omitempty"`
 }
 
 func (x *replicaRec) hostPort() string { return net.JoinHostPort(x.Host, strconv.Itoa(x.Port)) }
@@ -146,10 +150,54 @@ type depRecord struct {
 	Generation  int64           `json:"generation"`
 	// Seq numbers the replica directories.
 	Seq int `json:"seq"`
+	// Salt salts the digests that stand for sensitive values in Spec.
+	Salt string `json:"salt,omitempty"`
 
 	dir    string // the record's directory
 	shared string // the replicas' directory on shared_dir
 	root   string // the artifact store's root, where the gateway listing goes
+	// secrets are the sensitive values of the call that changes the
+	// deployment (sdk.Secrets): save writes Spec with each serve command
+	// element and env value that holds one replaced by scrub.Digest.
+	secrets *scrub.Set
+}
+
+// maskSpec returns s with its secrets replaced by salted digests.
+func maskSpec(s depSpec, salt string, secrets *scrub.Set) depSpec {
+	out := s
+	out.Command = make([]string, len(s.Command))
+	for i, a := range s.Command {
+		out.Command[i] = secrets.DigestIfSecret(salt, a)
+	}
+	if s.Env != nil {
+		out.Env = make(map[string]string, len(s.Env))
+		for k, v := range s.Env {
+			out.Env[k] = secrets.DigestIfSecret(salt, v)
+		}
+	}
+	return out
+}
+
+// sameSpecMasked compares the recorded spec (masked when saved) with a new
+// one, masked the same way.
+func (r *depRecord) sameSpecMasked(s depSpec) bool {
+	return sameSpec(maskSpec(r.Spec, r.Salt, r.secrets), maskSpec(s, r.Salt, r.secrets))
+}
+
+// unmask puts back, from a spec built from the configuration, the clear
+// values whose digests the record holds, so replicas restarted in the
+// same revision get them.
+func (r *depRecord) unmask(from depSpec) {
+	for i, a := range r.Spec.Command {
+		if scrub.IsDigest(a) && i < len(from.Command) && scrub.Digest(r.Salt, from.Command[i]) == a {
+			r.Spec.Command[i] = from.Command[i]
+		}
+	}
+	for k, v := range r.Spec.Env {
+		if nv, ok := from.Env[k]; ok && scrub.IsDigest(v) && scrub.Digest(r.Salt, nv) == v {
+			r.Spec.Env[k] = nv
+		}
+	}
 }
 
 func (m *meta) deployRoot() string {
@@ -196,7 +244,14 @@ func (m *meta) loadRecord(id string) (*depRecord, error) {
 }
 
 func (r *depRecord) save() error {
-	b, err := json.MarshalIndent(r, "", "  ")
+	if r.Salt == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		r.Salt = hex.EncodeToString(b[:])
+	}
+	rec := *r
+	rec.Spec = maskSpec(r.Spec, r.Salt, r.secrets)
+	b, err := json.MarshalIndent(&rec, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -253,7 +308,7 @@ func (r *depRecord) gatewayConfig() *gateway.Config {
 		RequestTimeout: os.Getenv("LLMOPS_GATEWAY_REQUEST_TIMEOUT"),
 	}
 	for _, x := range r.routed() {
-		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index})
+		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
 	return c
 }
@@ -341,17 +396,10 @@ func (m *meta) restartGateway(ctx context.Context, r *depRecord) error {
 	return nil
 }
 
-// gatewayEnv is the provider's environment without the plugin handshake.
+// gatewayEnv is the gateway's environment: the default allow-list of the
+// provider's (the gateway needs nothing of llmops').
 func gatewayEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "PLUGIN_") || name == "LLMOPS_PLUGIN_MAGIC_COOKIE" {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
+	return jobs.Passthrough(os.Environ(), nil)
 }
 
 // drain waits (up to a minute) until the gateway has no request in flight

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/gateway"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // defaultServeMinutes is a serving job's time limit when
@@ -35,9 +37,38 @@ func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, r
 	if err := m.owned(x.Dir); err != nil {
 		return x, err
 	}
+	// Secrets travel in the submission's environment, never in the script:
+	// the replica's token too.
+	var err error
+	if x.Token, err = gateway.NewReplicaToken(); err != nil {
+		return x, err
+	}
+	secrets := sdk.Secrets(ctx)
+	subEnv := map[string]string{}
+	for k, v := range m.baseEnv {
+		subEnv[k] = v
+	}
+	subEnv[gateway.ReplicaTokenEnv] = x.Token
+	env := map[string]string{}
+	for k, v := range spec.Env {
+		if secrets.Contains(v) {
+			subEnv[k] = v
+		} else {
+			env[k] = v
+		}
+	}
+	argv := append([]string(nil), spec.Command...)
+	var secretArgs []int
+	for i, a := range argv {
+		if secrets.Contains(a) {
+			subEnv[secretArgVar(i)] = a
+			argv[i] = scrub.Mask
+			secretArgs = append(secretArgs, i)
+		}
+	}
 	script, err := renderServeScript(&serveParams{
-		Deployment: r.ID, Revision: rev, Replica: index, Argv: spec.Command, WorkDir: m.jobDir, Dir: x.Dir,
-		ModelPath: spec.ModelPath, Env: spec.Env, PortLow: spec.PortLow, PortHigh: spec.PortHigh,
+		Deployment: r.ID, Revision: rev, Replica: index, Argv: argv, SecretArgs: secretArgs, WorkDir: m.jobDir, Dir: x.Dir,
+		ModelPath: spec.ModelPath, Env: env, PortLow: spec.PortLow, PortHigh: spec.PortHigh,
 	})
 	if err != nil {
 		return x, err
@@ -51,7 +82,7 @@ func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, r
 		res.Minutes = defaultServeMinutes
 	}
 	sub := &submission{
-		Name: fmt.Sprintf("llmops-%s-r%d-%d", r.ID, rev, index), Script: script, Path: path, Dir: x.Dir, Output: x.logPath(), Env: m.baseEnv,
+		Name: fmt.Sprintf("llmops-%s-r%d-%d", r.ID, rev, index), Script: script, Path: path, Dir: x.Dir, Output: x.logPath(), Env: subEnv,
 		Part: res.Partition, Account: res.Account, QOS: res.QOS, Nodes: 1,
 		CPUs: res.CPUs, MemMB: res.MemMB, Minutes: res.Minutes, Gres: res.gres(),
 	}

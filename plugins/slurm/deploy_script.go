@@ -27,10 +27,13 @@ type serveParams struct {
 	Replica    int
 	// Argv is the serve command as configured: {port} and {model_path} are
 	// substituted by the script, once the port is known.
-	Argv      []string
-	WorkDir   string // where the command runs, as the nodes see it
-	Dir       string // the replica directory (script, log, endpoint.json)
-	ModelPath string // the model, as the nodes see it
+	Argv []string
+	// SecretArgs are the indices of Argv's sensitive elements, which the
+	// script takes from LLMOPS_SECRET_ARG_<i> in its environment.
+	SecretArgs []int
+	WorkDir    string // where the command runs, as the nodes see it
+	Dir        string // the replica directory (script, log, endpoint.json)
+	ModelPath  string // the model, as the nodes see it
 	// Env is serve.env, exported before the contract's variables.
 	Env               map[string]string
 	PortLow, PortHigh int
@@ -92,7 +95,16 @@ func renderServeScript(p *serveParams) (string, error) {
 	w("export %s=%s\n", jobs.EnvModelPath, shellQuote(p.ModelPath))
 	w("export LLMOPS_DEPLOYMENT_ID=\"$llmops_deployment\" LLMOPS_REVISION=\"$llmops_revision\" LLMOPS_REPLICA=\"$llmops_replica\"\n")
 	w("%s", serveScriptBody)
-	w("llmops_serve %s\n", shellWords(p.Argv))
+	words := make([]string, len(p.Argv))
+	for i, a := range p.Argv {
+		words[i] = shellQuote(a)
+	}
+	for _, i := range p.SecretArgs {
+		if i >= 0 && i < len(words) {
+			words[i] = `"$` + secretArgVar(i) + `"`
+		}
+	}
+	w("llmops_serve %s\n", strings.Join(words, " "))
 	return b.String(), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/llmops/llmops/plugins/sdk/replicaauth"
 	"io"
 	"net"
 	"net/http"
@@ -61,7 +62,9 @@ func fakeServe() int {
 	}
 	mux.HandleFunc("/v1/completions", complete)
 	mux.HandleFunc("/v1/chat/completions", complete)
-	srv := &http.Server{Addr: ":" + args["port"], Handler: mux}
+	// Like every serving program llmops ships: only its gateway (which
+	// sends the replica token) is served; the health path is open.
+	srv := &http.Server{Addr: ":" + args["port"], Handler: replicaauth.Require(os.Getenv(replicaauth.TokenEnv), []string{"/health"}, mux)}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {

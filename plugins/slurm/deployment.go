@@ -224,7 +224,8 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 		host = "127.0.0.1"
 	}
 	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), shared: filepath.Join(m.deploySharedRoot(), id)}
+		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), shared: filepath.Join(m.deploySharedRoot(), id),
+		secrets: sdk.Secrets(ctx)}
 	fail := func(summary string, err error) *sdk.Response {
 		m.stopAll(context.WithoutCancel(ctx), r)
 		_ = removeDir(r.shared)
@@ -335,6 +336,7 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	if r, err = m.loadRecord(r.ID); err != nil {
 		return sdk.ErrorResponse("Cannot read the deployment", err)
 	}
+	r.secrets = sdk.Secrets(ctx)
 	spec, d := m.deploySpec(st)
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
@@ -348,9 +350,10 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	// A new revision only when the plan announced one (the revision is
 	// unknown): what the plan cannot see, such as the provider block's
 	// partition, takes effect at the next rollout.
-	if !st.Known("revision") && !sameSpec(r.Spec, *spec) {
+	if !st.Known("revision") && !r.sameSpecMasked(*spec) {
 		err = m.rollout(ctx, r, spec, strategyOf(st))
 	} else {
+		r.unmask(*spec)
 		r.Spec.HealthTimeout, r.Spec.QueueTimeout, r.Spec.RenewBefore, r.Spec.ReplicasSet, r.Spec.Config = spec.HealthTimeout, spec.QueueTimeout, spec.RenewBefore, spec.ReplicasSet, spec.Config
 		err = m.repair(ctx, r)
 	}

@@ -28,6 +28,9 @@ type harness struct {
 	store   *artifacts.Store
 	workDir string
 	meta    *meta
+	// sensitive is sent as SensitivePaths with every call, as the engine
+	// sends the paths of values marked sensitive.
+	sensitive []cty.Path
 }
 
 // newHarness configures the provider with the test cluster, a
@@ -132,7 +135,7 @@ func (h *harness) plan(typ string, prior, cfg cty.Value) protocol.PlanResourceCh
 	if prior == cty.NilVal {
 		prior = cty.NullVal(h.ty(typ))
 	}
-	return h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: typ, PriorState: prior, Config: cfg})
+	return h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: typ, PriorState: prior, Config: cfg, SensitivePaths: h.sensitive})
 }
 
 // create plans and applies a create; it fails the test on errors.
@@ -144,6 +147,7 @@ func (h *harness) create(typ string, cfg cty.Value) (cty.Value, *protocol.Pendin
 	}
 	ar := h.p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{
 		TypeName: typ, PriorState: cty.NullVal(h.ty(typ)), PlannedState: pr.PlannedState, Config: cfg, PlannedPrivate: pr.PlannedPrivate,
+		SensitivePaths: h.sensitive,
 	})
 	if ar.Diagnostics.HasErrors() {
 		h.t.Fatalf("apply: %v", ar.Diagnostics.Err())
@@ -158,7 +162,7 @@ func (h *harness) wait(typ string, st cty.Value, pend *protocol.Pending, timeout
 	deadline := time.Now().Add(timeout)
 	last := ""
 	for {
-		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: typ, CurrentState: st, Pending: pend})
+		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: typ, CurrentState: st, Pending: pend, SensitivePaths: h.sensitive})
 		if r.Pending == nil || (stop != nil && stop(r.Pending)) {
 			return r
 		}

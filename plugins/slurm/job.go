@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 // jobKind is what a kind that runs a batch job (training_run, evaluation,
@@ -103,7 +105,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 		if d.HasErrors() {
 			return &sdk.Response{Diagnostics: d}
 		}
-		spec, d2 := k.spec(m, st, in, runID, identity)
+		spec, d2 := k.spec(m, st, req.Sensitive, in, runID, identity)
 		d = append(d, d2...)
 		if d.HasErrors() {
 			return &sdk.Response{Diagnostics: d}
@@ -113,7 +115,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 		} else if err != nil {
 			return sdk.ErrorResponse("Cannot start the job", err)
 		}
-		jid, err := m.submitAttempt(ctx, r, spec, 1, "", k.secretsOf(st))
+		jid, err := m.submitAttempt(ctx, r, spec, 1, "", k.secretsOf(st, req.Sensitive))
 		if err != nil {
 			_ = os.RemoveAll(r.dir)
 			d.FromError(fmt.Sprintf("Cannot submit the %s job to Slurm", k.kind), err)
@@ -189,15 +191,66 @@ func (k *jobKind) submitted(st sdk.Object, r *run, n int, jid string) sdk.Object
 	return st
 }
 
-func (k *jobKind) secretsOf(st sdk.Object) map[string]string {
-	if k.secrets == nil {
-		return nil
+// secretsOf returns the job's secret variables: the kind's (an
+// evaluation's LLMOPS_API_KEY), every env variable whose value is
+// sensitive, and LLMOPS_SECRET_ARG_<i> for each sensitive element i of the
+// command. They reach the job through the submission's environment, in
+// memory: never the script, spec.json or any other file.
+func (k *jobKind) secretsOf(st sdk.Object, sens sdk.SensitivePaths) map[string]string {
+	out := map[string]string{}
+	if k.secrets != nil {
+		for name, v := range k.secrets(st) {
+			out[name] = v
+		}
 	}
-	return k.secrets(st)
+	envPath, cmdPath := k.userPaths()
+	for name, v := range k.userEnv(st) {
+		if sens.Covers(envPath.IndexString(name)) {
+			out[name] = v
+		}
+	}
+	for i, a := range k.userArgv(st) {
+		if sens.Covers(cmdPath.IndexInt(i)) {
+			out[secretArgVar(i)] = a
+		}
+	}
+	return out
 }
 
-// spec builds the run's spec from the planned state and the prepared inputs.
-func (k *jobKind) spec(m *meta, st sdk.Object, in *jobInputs, runID, identity string) (*jobSpec, sdk.Diagnostics) {
+// userPaths are the paths of the user's env and command in the kind's
+// schema.
+func (k *jobKind) userPaths() (env, command cty.Path) {
+	if k.kind == "dataset" {
+		return attr("transform").GetAttr("env"), attr("transform").GetAttr("command")
+	}
+	return attr("env"), attr("command")
+}
+
+func (k *jobKind) userEnv(st sdk.Object) map[string]string {
+	if k.kind == "dataset" {
+		return nestedStringMap(st.Attr("transform"), "env")
+	}
+	return st.GetStringMap("env")
+}
+
+func (k *jobKind) userArgv(st sdk.Object) []string {
+	if k.kind == "dataset" {
+		return nestedStrings(st.Attr("transform"), "command")
+	}
+	if st.Attr("command") == cty.NilVal {
+		return nil
+	}
+	return st.GetStrings("command")
+}
+
+// secretArgVar carries sensitive element i of a command to the script.
+func secretArgVar(i int) string { return "LLMOPS_SECRET_ARG_" + strconv.Itoa(i) }
+
+// spec builds the run's spec from the planned state and the prepared
+// inputs. Sensitive values stay out of it: env variables holding one are
+// left out, sensitive command elements read "(sensitive)" and are listed
+// in SecretArgs (the script takes them from the environment).
+func (k *jobKind) spec(m *meta, st sdk.Object, sens sdk.SensitivePaths, in *jobInputs, runID, identity string) (*jobSpec, sdk.Diagnostics) {
 	var d sdk.Diagnostics
 	res, rd := resourcesOf(m, st)
 	d = append(d, rd...)
@@ -212,7 +265,8 @@ func (k *jobKind) spec(m *meta, st sdk.Object, in *jobInputs, runID, identity st
 	env := in.env.Vars()
 	delete(env, jobs.EnvRunID)
 	delete(env, jobs.EnvOutputDir)
-	for k := range k.secretsOf(st) {
+	secrets := k.secretsOf(st, sens)
+	for k := range secrets {
 		delete(env, k)
 	}
 	if err := checkEnv(env); err != nil {
@@ -222,8 +276,16 @@ func (k *jobKind) spec(m *meta, st sdk.Object, in *jobInputs, runID, identity st
 	if argv == nil {
 		argv = st.GetStrings("command")
 	}
+	argv = append([]string(nil), argv...)
+	var secretArgs []int
+	for i := range argv {
+		if _, ok := secrets[secretArgVar(i)]; ok {
+			argv[i] = scrub.Mask
+			secretArgs = append(secretArgs, i)
+		}
+	}
 	return &jobSpec{
-		Kind: k.kind, RunID: runID, Identity: identity, Argv: argv, WorkDir: m.jobDir, Env: env, BaseEnv: m.baseEnv,
+		Kind: k.kind, RunID: runID, Identity: identity, Argv: argv, SecretArgs: secretArgs, WorkDir: m.jobDir, Env: env, BaseEnv: m.baseEnv,
 		Collect: k.collect, Format: in.format, Res: res, Retry: retryOf(st),
 	}, d
 }
@@ -273,10 +335,10 @@ func (k *jobKind) poll(ctx context.Context, m *meta, req *sdk.ReadRequest) *sdk.
 				// The shared filesystem may show the file a moment later.
 				return &sdk.Response{State: st, Pending: sdk.PendingState(req.Pending.Handle, phaseRunning, "finishing")}
 			}
-			return k.failed(ctx, m, st, r, spec, n, jid, failFailed, "it completed without writing its manifest ("+err.Error()+")")
+			return k.failed(ctx, m, st, req.Sensitive, r, spec, n, jid, failFailed, "it completed without writing its manifest ("+err.Error()+")")
 		}
 		if !man.Succeeded() {
-			return k.failed(ctx, m, st, r, spec, n, jid, failFailed, man.Reason)
+			return k.failed(ctx, m, st, req.Sensitive, r, spec, n, jid, failFailed, man.Reason)
 		}
 		return k.complete(ctx, m, st, &finishedJob{run: r, attempt: n, man: man})
 	default:
@@ -287,7 +349,7 @@ func (k *jobKind) poll(ctx context.Context, m *meta, req *sdk.ReadRequest) *sdk.
 		if man, err := jobs.ReadManifest(r.manifestPath(n)); err == nil && man.Reason != "" && phase == failFailed {
 			why = man.Reason
 		}
-		return k.failed(ctx, m, st, r, spec, n, jid, phase, why)
+		return k.failed(ctx, m, st, req.Sensitive, r, spec, n, jid, phase, why)
 	}
 }
 
@@ -308,11 +370,11 @@ func (k *jobKind) stateFromManifest(r *run, n int) string {
 // failed handles a job that ended without success: a retry when the
 // policy allows it, drift when it was cancelled from outside llmops, an
 // error with the log's tail otherwise.
-func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, r *run, spec *jobSpec, n int, jid, kind, why string) *sdk.Response {
+func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, sens sdk.SensitivePaths, r *run, spec *jobSpec, n int, jid, kind, why string) *sdk.Response {
 	log := sdk.Logger(ctx)
 	if spec.Retry.allows(kind, n) {
 		resume := r.resumePoint(n + 1)
-		newID, err := m.submitAttempt(ctx, r, spec, n+1, resume, nil)
+		newID, err := m.submitAttempt(ctx, r, spec, n+1, resume, k.secretsOf(st, sens))
 		if err == nil {
 			log.Info("job resubmitted", "after", kind, "attempt", n+1, "slurm_job", newID, "resume_from", resume)
 			st = k.submitted(st, r, n+1, newID)
@@ -352,6 +414,7 @@ func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, r *run, sp
 	if n > 1 || spec.Retry.Attempts > 1 {
 		detail += fmt.Sprintf(" The retry policy (attempts = %d, on = [%s]) allows no further attempt.", spec.Retry.Attempts, strings.Join(spec.Retry.On, ", "))
 	}
+	scrubLog(r.logPath(n), sdk.Secrets(ctx))
 	d.Errorf(summary, "%s%s", detail, logTail(r.logPath(n)))
 	return &sdk.Response{State: st, Diagnostics: d}
 }
@@ -364,7 +427,8 @@ func (k *jobKind) complete(ctx context.Context, m *meta, st sdk.Object, f *finis
 	setTime(&st, "started_at", f.man.StartedAt)
 	setTime(&st, "finished_at", f.man.FinishedAt)
 	st.SetString("log_path", f.run.logPath(f.attempt))
-	if info, err := m.store.Put(f.run.logPath(f.attempt), artifacts.PutOptions{}); err == nil {
+	scrubLog(f.run.logPath(f.attempt), sdk.Secrets(ctx))
+	if info, err := m.store.Put(f.run.logPath(f.attempt), artifacts.PutOptions{Private: true}); err == nil {
 		st.SetString("log_path", info.Path)
 	}
 	d := k.finished(ctx, m, &st, f)

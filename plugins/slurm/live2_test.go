@@ -46,7 +46,8 @@ echo '{"accuracy": 0.9, "loss": 0.3}' > "$LLMOPS_OUTPUT_DIR/metrics.json"
 	if !ok.NewState.GetAttr("passed").True() || ok.NewState.GetAttr("results").Index(cty.StringVal("accuracy")).AsBigFloat().String() != "0.9" {
 		t.Fatalf("evaluation: %#v", ok.NewState)
 	}
-	// The API key reached the job through secret.env only, never the script sent to Slurm.
+	// The API key reached the job through the submission's environment
+	// only, never the script or the spec.
 	run := h.meta.runFor("evaluation", str(ok.NewState, "identity"))
 	script, _ := os.ReadFile(filepath.Join(run.attemptDir(1), scriptFile))
 	spec, _ := os.ReadFile(filepath.Join(run.dir, specFile))

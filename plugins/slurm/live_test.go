@@ -250,8 +250,8 @@ exit 1
 	}
 }
 
-// A retried evaluation gets its API key again (from the previous
-// attempt's secret.env, since state keeps no clear secrets).
+// A retried evaluation gets its API key again (from the state llmops
+// sends with the read that resubmits it: no file ever holds it).
 func TestLiveRetryKeepsSecrets(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -46,10 +48,11 @@ func Provider() *sdk.Provider {
 				"working_dir": sdk.Attr(cty.String).Optional().Description("Where commands run on the nodes (default: the configuration directory, which must then be on shared storage)."),
 				"artifacts_mounted": sdk.Attr(cty.Bool).Optional().
 					Description("Whether the nodes see the artifact store at the same path. Default: when the store is inside shared_dir. When false, inputs are staged into shared_dir."),
-				"env":            sdk.Attr(cty.Map(cty.String)).Optional().Description("Environment variables for every job (e.g. HOME, a cache directory)."),
-				"pass_env":       sdk.Attr(cty.List(cty.String)).Optional().Description("Variables of llmops' environment passed to every job (default PATH, LANG, LC_ALL, TZ)."),
-				"bin_dir":        sdk.Attr(cty.String).Optional().Description("Directory of sbatch, squeue, scontrol and scancel (mode = \"cli\"; default: PATH)."),
-				"price_per_hour": sdk.Attr(cty.Number).Optional().Description("What an hour of a job costs, for placement budgets (default 0: owned hardware)."),
+				"env":             sdk.Attr(cty.Map(cty.String)).Optional().Description("Environment variables for every job (e.g. HOME, a cache directory)."),
+				"pass_env":        sdk.Attr(cty.List(cty.String)).Optional().Description("Variables of llmops' environment passed to every job, replacing the default list (PATH, LANG, LC_ALL, TZ)."),
+				"env_passthrough": sdk.Attr(cty.List(cty.String)).Optional().Description("Variables of llmops' environment passed to every job and serving replica besides the default list (or pass_env). `PREFIX_*` passes every variable with that prefix. LLMOPS_STATE_KEY, LLMOPS_STATE_KEY_FILE and LLMOPS_VAR_* are never passed."),
+				"bin_dir":         sdk.Attr(cty.String).Optional().Description("Directory of sbatch, squeue, scontrol and scancel (mode = \"cli\"; default: PATH)."),
+				"price_per_hour":  sdk.Attr(cty.Number).Optional().Description("What an hour of a job costs, for placement budgets (default 0: owned hardware)."),
 			},
 		},
 		ValidateConfig: validateProviderConfig,
@@ -111,6 +114,13 @@ func validateProviderConfig(_ context.Context, req *sdk.ValidateRequest) sdk.Dia
 			d = append(d, schema.ValidateURL(c.Attr("url"), attr("url"))...)
 		}
 	}
+	for _, a := range []string{"pass_env", "env_passthrough"} {
+		if c.Known(a) && c.IsSet(a) {
+			if err := jobs.CheckPassthrough(c.GetStrings(a)); err != nil {
+				d.AttrErrorf(attr(a), "Invalid "+a, "%v.", err)
+			}
+		}
+	}
 	if c.Known("env") {
 		if err := checkEnv(c.GetStringMap("env")); err != nil {
 			d.AttrErrorf(attr("env"), "Invalid env", "%v", err)
@@ -157,7 +167,7 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 			return nil, d
 		}
 	}
-	m.baseEnv = jobBaseEnv(c.GetStrings("pass_env"), c.IsSet("pass_env"), c.GetStringMap("env"))
+	m.baseEnv = jobBaseEnv(c.GetStrings("pass_env"), c.IsSet("pass_env"), c.GetStrings("env_passthrough"), c.GetStringMap("env"))
 
 	userName := c.GetString("user")
 	if userName == "" {
@@ -208,17 +218,17 @@ func configure(ctx context.Context, req *sdk.ConfigureRequest) (any, sdk.Diagnos
 	return m, d
 }
 
-// jobBaseEnv is the environment every job starts from: the passed
-// variables of llmops' environment and the provider's env.
-func jobBaseEnv(pass []string, passSet bool, extra map[string]string) map[string]string {
+// jobBaseEnv is the environment every job starts from: the variables of
+// llmops' environment that pass_env (or the default list) and
+// env_passthrough allow, and the provider's env.
+func jobBaseEnv(pass []string, passSet bool, passthrough []string, extra map[string]string) map[string]string {
 	if !passSet {
 		pass = defaultPassEnv
 	}
 	env := map[string]string{}
-	for _, k := range pass {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
+	for _, kv := range jobs.Allowed(os.Environ(), slices.Concat(pass, passthrough)) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
 	}
 	for k, v := range extra {
 		env[k] = v

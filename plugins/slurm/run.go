@@ -24,7 +24,6 @@ import (
 //	    job.sh              the generated batch script
 //	    job.id              the Slurm job id
 //	    job.log             the command's stdout and stderr
-//	    secret.env          secrets (mode 0600), when the job has some
 //	    output/             LLMOPS_OUTPUT_DIR
 //	    output.files        the listing of the collected tree
 //	    manifest.json       written last by the script
@@ -40,17 +39,21 @@ const specFile = "spec.json"
 
 // jobSpec is spec.json: everything needed to submit an attempt again.
 type jobSpec struct {
-	Kind     string            `json:"kind"`
-	RunID    string            `json:"run_id"`
-	Identity string            `json:"identity"`
-	Argv     []string          `json:"argv"`
-	WorkDir  string            `json:"work_dir"`
-	Env      map[string]string `json:"env"`      // contract variables (staged paths) and the user's env, without secrets
-	BaseEnv  map[string]string `json:"base_env"` // the job's starting environment
-	Collect  string            `json:"collect"`
-	Format   string            `json:"format,omitempty"`
-	Res      resources         `json:"resources"`
-	Retry    retryPolicy       `json:"retry"`
+	Kind     string   `json:"kind"`
+	RunID    string   `json:"run_id"`
+	Identity string   `json:"identity"`
+	Argv     []string `json:"argv"`
+	// SecretArgs are the indices of Argv's sensitive elements: they read
+	// "(sensitive)" here and reach the script through the submission's
+	// environment (LLMOPS_SECRET_ARG_<i>).
+	SecretArgs []int             `json:"secret_args,omitempty"`
+	WorkDir    string            `json:"work_dir"`
+	Env        map[string]string `json:"env"`      // contract variables (staged paths) and the user's env, without secrets
+	BaseEnv    map[string]string `json:"base_env"` // the job's starting environment
+	Collect    string            `json:"collect"`
+	Format     string            `json:"format,omitempty"`
+	Res        resources         `json:"resources"`
+	Retry      retryPolicy       `json:"retry"`
 }
 
 // resources is a job's request to the scheduler.
@@ -214,8 +217,13 @@ func (m *meta) submitAttempt(ctx context.Context, r *run, spec *jobSpec, n int, 
 	if resumeFrom != "" {
 		env[jobs.EnvResumeFrom] = resumeFrom
 	}
+	for _, i := range spec.SecretArgs {
+		if _, ok := secrets[secretArgVar(i)]; !ok {
+			return "", fmt.Errorf("element %d of the command is sensitive and its value is not in the state (was it recorded without a state key?): apply again to resubmit the job", i)
+		}
+	}
 	p := &scriptParams{
-		Kind: spec.Kind, RunID: spec.RunID, Identity: spec.Identity, Attempt: n, Argv: spec.Argv,
+		Kind: spec.Kind, RunID: spec.RunID, Identity: spec.Identity, Attempt: n, Argv: spec.Argv, SecretArgs: spec.SecretArgs,
 		WorkDir: spec.WorkDir, AttemptDir: ad, Env: env, Nodes: spec.Res.Nodes, Collect: spec.Collect, Format: spec.Format,
 	}
 	script, err := renderScript(p)
@@ -226,37 +234,20 @@ func (m *meta) submitAttempt(ctx context.Context, r *run, spec *jobSpec, n int, 
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		return "", err
 	}
-	if len(secrets) == 0 && n > 1 {
-		// A retry, possibly by another llmops process: the secrets are
-		// those of the previous attempt (state keeps no clear secrets).
-		if b, err := os.ReadFile(filepath.Join(r.attemptDir(n-1), secretFile)); err == nil {
-			sp := filepath.Join(ad, secretFile)
-			if err := os.WriteFile(sp, b, 0o600); err != nil {
-				return "", err
-			}
-			if err := m.owned(sp); err != nil {
-				return "", err
-			}
-		}
+	// Secrets travel in the submission's environment (sbatch's, or the
+	// REST request), never in a file.
+	if err := checkEnv(secrets); err != nil {
+		return "", err
 	}
-	if len(secrets) > 0 {
-		if err := checkEnv(secrets); err != nil {
-			return "", err
-		}
-		var b strings.Builder
-		for _, k := range sortedKeys(secrets) {
-			fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(secrets[k]))
-		}
-		sp := filepath.Join(ad, secretFile)
-		if err := os.WriteFile(sp, []byte(b.String()), 0o600); err != nil {
-			return "", err
-		}
-		if err := m.owned(sp); err != nil {
-			return "", err
-		}
+	subEnv := make(map[string]string, len(spec.BaseEnv)+len(secrets))
+	for k, v := range spec.BaseEnv {
+		subEnv[k] = v
+	}
+	for k, v := range secrets {
+		subEnv[k] = v
 	}
 	sub := &submission{
-		Name: "llmops-" + spec.RunID, Script: script, Path: path, Dir: ad, Output: r.logPath(n), Env: spec.BaseEnv,
+		Name: "llmops-" + spec.RunID, Script: script, Path: path, Dir: ad, Output: r.logPath(n), Env: subEnv,
 		Part: spec.Res.Partition, Account: spec.Res.Account, QOS: spec.Res.QOS, Nodes: spec.Res.Nodes,
 		CPUs: spec.Res.CPUs, MemMB: spec.Res.MemMB, Minutes: spec.Res.Minutes, Gres: spec.Res.gres(),
 	}

@@ -19,7 +19,6 @@ const (
 const (
 	scriptFile  = "job.sh"           // the generated batch script
 	logFile     = jobs.LogFile       // the command's stdout and stderr (Slurm's --output)
-	secretFile  = "secret.env"       // secrets sourced by the script (mode 0600), never sent to Slurm
 	listingFile = "output.files"     // NUL-separated "<mode> <sha256> <path>" of the collected tree
 	outputName  = jobs.OutputDirName // LLMOPS_OUTPUT_DIR
 )
@@ -38,6 +37,9 @@ type scriptParams struct {
 	// Env are the job's variables (the contract's, with staged paths, and
 	// the user's env), exported by the script.
 	Env map[string]string
+	// SecretArgs are the indices of Argv's sensitive elements, which the
+	// script takes from LLMOPS_SECRET_ARG_<i> in its environment.
+	SecretArgs []int
 	// Nodes > 1 launches the command once per node with srun.
 	Nodes   int
 	Collect string
@@ -68,8 +70,8 @@ func (p *scriptParams) validate() error {
 // comes from a configuration, a path or the environment is quoted with
 // shellQuote; the rest is constant text. The script:
 //
-//   - exports the job's variables, sources secret.env when present, and
-//     sets MASTER_ADDR, MASTER_PORT, WORLD_SIZE (nodes) and NODE_RANK for
+//   - exports the job's variables (secrets come in the submission's
+//     environment, never in the script), and sets MASTER_ADDR, MASTER_PORT, WORLD_SIZE (nodes) and NODE_RANK for
 //     torchrun-style launchers;
 //   - runs the command in the working directory (once per node through
 //     srun when Nodes > 1), with stdin from /dev/null;
@@ -103,14 +105,22 @@ func renderScript(p *scriptParams) (string, error) {
 	w("export %s=%s\n", jobs.EnvOutputDir, shellQuote(p.outputDir()))
 	w("export %s=%s\n", jobs.EnvRunID, shellQuote(p.RunID))
 	w("%s", scriptBody)
-	w("llmops_run %s\n", shellWords(p.Argv))
+	words := make([]string, len(p.Argv))
+	for i, a := range p.Argv {
+		words[i] = shellQuote(a)
+	}
+	for _, i := range p.SecretArgs {
+		if i >= 0 && i < len(words) {
+			words[i] = `"$` + secretArgVar(i) + `"`
+		}
+	}
+	w("llmops_run %s\n", strings.Join(words, " "))
 	return b.String(), nil
 }
 
 // scriptBody is the constant part of every batch script: functions, then
 // the launch. It refers to configuration values only through variables.
 const scriptBody = `
-if [ -f "$llmops_attempt_dir/secret.env" ]; then . "$llmops_attempt_dir/secret.env"; fi
 : "${USER:=$(id -un)}"; export USER
 : "${HOME:=$(getent passwd "$USER" | cut -d: -f6)}"; export HOME
 export MASTER_ADDR="$(hostname)"

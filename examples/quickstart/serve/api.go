@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -47,7 +49,30 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found_error", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
-	return s.logRequests(mux)
+	// Started by llmops, only the deployment's gateway may call: it sends
+	// the replica token it gave this process ($LLMOPS_REPLICA_TOKEN).
+	return s.logRequests(onlyTheGateway(os.Getenv("LLMOPS_REPLICA_TOKEN"), mux))
+}
+
+// onlyTheGateway answers 401 to a request without the replica token in
+// X-LLMops-Replica-Token, except the health checks (which llmops makes
+// directly). It is what every serving command llmops starts should do
+// (docs/job-contract.md, "Serving commands"); written out here, since this
+// program depends on nothing but its model package. An empty token (serve
+// started by hand) requires nothing.
+func onlyTheGateway(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		health := r.Method == http.MethodGet && (r.URL.Path == "/health" || r.URL.Path == "/healthz")
+		got := r.Header.Get("X-LLMops-Replica-Token")
+		if !health && subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			apiError(w, http.StatusUnauthorized, "invalid_request_error", "this replica answers its deployment's gateway only: call the deployment's endpoint")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *server) logRequests(h http.Handler) http.Handler {

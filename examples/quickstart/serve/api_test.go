@@ -133,3 +133,29 @@ func TestAPIKey(t *testing.T) {
 		t.Fatalf("health must not need a key: %d", code)
 	}
 }
+
+// Started by llmops ($LLMOPS_REPLICA_TOKEN set), serve answers only
+// requests that carry the token, as the deployment's gateway sends it; the
+// health checks need none.
+func TestReplicaToken(t *testing.T) {
+	t.Setenv("LLMOPS_REPLICA_TOKEN", "replica-token-1234")
+	ts := testServer(t, "")
+	for _, c := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", "/v1/models", "", 401},
+		{"POST", "/v1/completions", "wrong", 401},
+		{"GET", "/health", "", 200},
+		{"GET", "/healthz", "", 200},
+		{"GET", "/v1/models", "replica-token-1234", 200},
+	} {
+		hdr := map[string]string{}
+		if c.token != "" {
+			hdr["X-LLMops-Replica-Token"] = c.token
+		}
+		if code, _ := do(t, ts, c.method, c.path, `{"prompt":"a"}`, hdr); code != c.want {
+			t.Errorf("%s %s with token %q: %d, want %d", c.method, c.path, c.token, code, c.want)
+		}
+	}
+}

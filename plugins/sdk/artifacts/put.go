@@ -42,6 +42,10 @@ type PutOptions struct {
 	Mode PutMode
 	// CheckLink is passed to hashing (see HashOptions).
 	CheckLink func(link, target string) error
+	// Private makes the stored files readable by their owner only (0600):
+	// for a job's log, which is nobody else's business. An object stored
+	// before with the same content becomes private too.
+	Private bool
 }
 
 // Put stores a file or directory tree and returns the stored artifact.
@@ -98,6 +102,11 @@ func (s *Store) put(src string, opts PutOptions) (Info, error) {
 		if opts.Mode == Move {
 			_ = removeAll(src)
 		}
+		if opts.Private {
+			if err := makePrivate(s.Path(d.ID)); err != nil {
+				return Info{}, err
+			}
+		}
 		return s.Stat(d.ID)
 	}
 	stage := filepath.Join(s.root, "tmp", "put-"+randHex(8))
@@ -120,6 +129,9 @@ func (s *Store) put(src string, opts PutOptions) (Info, error) {
 		}
 	default:
 		id, err = copyTree(src, stage, opts.Mode, s.cache)
+	}
+	if err == nil && opts.Private {
+		err = makePrivate(stage)
 	}
 	if err != nil {
 		_ = removeAll(stage)
@@ -344,6 +356,23 @@ func makeReadOnly(p string) error {
 			return err
 		}
 		return os.Chmod(q, fi.Mode().Perm()&^0o222)
+	})
+}
+
+// makePrivate makes the files under p readable and writable by their owner
+// only, and its directories 0700.
+func makePrivate(p string) error {
+	return filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.Chmod(q, 0o700)
+		case d.Type().IsRegular():
+			return os.Chmod(q, 0o600)
+		}
+		return nil
 	})
 }
 

@@ -30,6 +30,9 @@ type Backend struct {
 	URL      string `json:"url"`
 	Revision int64  `json:"revision"`
 	Replica  int    `json:"replica"`
+	// Token is the replica's token (ReplicaTokenEnv), sent with every
+	// request in ReplicaTokenHeader; empty sends none.
+	Token string `json:"token,omitempty"`
 }
 
 // Config is the gateway's routing and access configuration

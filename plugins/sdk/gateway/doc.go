@@ -32,8 +32,10 @@
 //     a body that is not valid JSON gets 400. Only GET and POST are served.
 //   - Forwarding: round robin over the current backends; a backend that
 //     refuses connections is skipped for a second and the request retried
-//     on another (the body is buffered, so this is safe). Only
-//     Content-Type and Accept are forwarded; the client's Authorization,
+//     on another (the body is buffered, so this is safe). Each request
+//     carries the replica's token in X-LLMops-Replica-Token (package
+//     replicaauth: the serving program answers 401 without it, except on
+//     its health path). Only Content-Type and Accept are forwarded; the client's Authorization,
 //     cookies and other headers never reach a replica, and no request
 //     header is ever reflected in a response. Responses carry
 //     Content-Type, X-Request-Id (made by the gateway) and
@@ -57,6 +59,7 @@
 // deployment, such as the local provider's monitors watching a Slurm
 // deployment, finds it with Lookup.
 //
-// The boundary: the package depends on the standard library only; it
-// knows nothing of llmops' state, plans or the provider protocol.
+// The boundary: the package depends on the standard library, cty (to read
+// a deployment's access block, access.go) and replicaauth; it knows
+// nothing of llmops' state, plans or the provider protocol.
 package gateway

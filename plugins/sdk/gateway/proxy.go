@@ -140,6 +140,9 @@ func (s *Server) forward(ctx context.Context, b *backend, r *http.Request, body 
 		req.Header.Set("Accept", a)
 	}
 	req.Header.Set("X-Request-Id", id)
+	if tok := b.token.Load(); tok != nil && *tok != "" {
+		req.Header.Set(ReplicaTokenHeader, *tok)
+	}
 	// Marks the request replayable, so the transport retries it on a fresh
 	// connection when a kept-alive one turns out closed.
 	req.Header.Set("X-Idempotency-Key", id)

@@ -41,6 +41,7 @@ type backend struct {
 	base      string
 	host      string
 	revision  int64
+	token     atomic.Pointer[string] // the replica's token (may change with a reload)
 	inflight  atomic.Int64
 	downUntil atomic.Int64 // unix nanoseconds; refused connections skip it until then
 }
@@ -91,6 +92,8 @@ func (s *Server) Reload(cfg *Config) error {
 			host := strings.TrimPrefix(base, "http://")
 			be = &backend{base: base, host: host, revision: b.Revision}
 		}
+		tok := b.Token
+		be.token.Store(&tok)
 		keep[k] = be
 		rt.backends = append(rt.backends, be)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"slices"
 )
 
 func TestEnviron(t *testing.T) {
@@ -234,5 +235,40 @@ func TestEnvRemoteInputs(t *testing.T) {
 	e.Artifacts = nil
 	if _, ok := e.Vars()[jobs.EnvInputs]; ok {
 		t.Error("LLMOPS_INPUTS without a remote store")
+	}
+}
+
+func TestPassthrough(t *testing.T) {
+	environ := []string{
+		"PATH=/usr/bin", "HOME=/home/u", "LC_ALL=C", "HF_HOME=/cache/hf", "CUDA_HOME=/opt/cuda",
+		"LLMOPS_STATE_KEY=k", "LLMOPS_STATE_KEY_FILE=/k", "LLMOPS_VAR_api_key=sk-1", "LLMOPS_RUN_ID=parent",
+		"AWS_SECRET_ACCESS_KEY=aws", "SLURM_JWT=jwt", "MY_CACHE=/c", "MYAPP_MODE=fast", "MYAPP_LEVEL=2",
+	}
+	tests := []struct {
+		extra []string
+		want  []string
+	}{
+		{nil, []string{"PATH=/usr/bin", "HOME=/home/u", "LC_ALL=C", "HF_HOME=/cache/hf", "CUDA_HOME=/opt/cuda"}},
+		{[]string{"MY_CACHE", "MYAPP_*"}, []string{"PATH=/usr/bin", "HOME=/home/u", "LC_ALL=C", "HF_HOME=/cache/hf", "CUDA_HOME=/opt/cuda", "MY_CACHE=/c", "MYAPP_MODE=fast", "MYAPP_LEVEL=2"}},
+		// Asking for them does not pass llmops' secrets or a parent's contract.
+		{[]string{"LLMOPS_*", "LLMOPS_VAR_api_key"}, []string{"PATH=/usr/bin", "HOME=/home/u", "LC_ALL=C", "HF_HOME=/cache/hf", "CUDA_HOME=/opt/cuda"}},
+	}
+	for _, tt := range tests {
+		if got := jobs.Passthrough(environ, tt.extra); !slices.Equal(got, tt.want) {
+			t.Errorf("Passthrough(%v):\n got %v\nwant %v", tt.extra, got, tt.want)
+		}
+	}
+}
+
+func TestCheckPassthrough(t *testing.T) {
+	for _, ok := range [][]string{nil, {"MY_VAR"}, {"MYAPP_*", "AWS_PROFILE"}} {
+		if err := jobs.CheckPassthrough(ok); err != nil {
+			t.Errorf("CheckPassthrough(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "*", "A=B", "A B", "LLMOPS_STATE_KEY", "LLMOPS_VAR_x", "LLMOPS_*", "LLMOPS_V*"} {
+		if err := jobs.CheckPassthrough([]string{bad}); err == nil {
+			t.Errorf("CheckPassthrough(%q) accepted it", bad)
+		}
 	}
 }

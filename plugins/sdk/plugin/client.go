@@ -22,6 +22,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/plugins/sdk/proto"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
@@ -36,8 +37,8 @@ type StartOptions struct {
 	// Logger receives the provider's log lines, under the provider's name.
 	// Nil discards them.
 	Logger hclog.Logger
-	// Env is added to the provider's environment (which otherwise is the
-	// environment of llmops).
+	// Env is added to the provider's environment, which otherwise is the
+	// environment of llmops without its secrets (see ProviderEnviron).
 	Env []string
 	// Unset names variables of llmops's environment that the provider (and
 	// so the jobs it starts) does not inherit: credentials of llmops's own,
@@ -99,8 +100,9 @@ func Start(ctx context.Context, opts StartOptions) (protocol.Provider, error) {
 			return nil, fmt.Errorf("provider %q: no executable path given", opts.Type)
 		}
 		cmd := exec.Command(opts.Path)
-		// The host's environment, then opts.Env, which wins over it.
-		cmd.Env = append(environWithout(os.Environ(), opts.Unset), EnvLogLevel+"="+logger.GetLevel().String())
+		// The host's environment without llmops' secrets and the variables
+		// named in opts.Unset, then opts.Env, which wins over it.
+		cmd.Env = append(environWithout(ProviderEnviron(os.Environ()), opts.Unset), EnvLogLevel+"="+logger.GetLevel().String())
 		cmd.Env = append(cmd.Env, opts.Env...)
 		cfg.Cmd = cmd
 		cfg.SkipHostEnv = true
@@ -124,6 +126,21 @@ func Start(ctx context.Context, opts StartOptions) (protocol.Provider, error) {
 	c.pc = pc
 	c.path = opts.Path
 	return c, nil
+}
+
+// ProviderEnviron is the environment a provider process gets from llmops':
+// all of it (providers rely on credential chains: SLURM_JWT, HF_HOME, AWS
+// and Kubernetes settings) except what stays with llmops, the state key
+// and the input variables (jobs.HostOnly).
+func ProviderEnviron(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !jobs.HostOnly(name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 var incompatibleRE = regexp.MustCompile(`Plugin version: (\d+)`)
@@ -159,6 +176,17 @@ var _ protocol.Provider = (*Client)(nil)
 
 func newClient(name string, rpc proto.ProviderClient) *Client {
 	return &Client{name: name, rpc: rpc}
+}
+
+// PID is the provider process's id (0 when unknown).
+func (c *Client) PID() int {
+	if c.pc == nil {
+		return 0
+	}
+	if rc := c.pc.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
 }
 
 // Exited reports whether the provider process has ended (crashed, killed,

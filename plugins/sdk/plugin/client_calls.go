@@ -105,7 +105,8 @@ func (c *Client) ConfigureProvider(ctx context.Context, req protocol.ConfigurePr
 	}
 	r, err := c.rpc.ConfigureProvider(ctx, &proto.ConfigureProvider_Request{
 		Config: cfg, WorkingDir: req.WorkingDir, ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion,
-		ArtifactStore: artifactStoreToProto(req.ArtifactStore),
+		ArtifactStore:  artifactStoreToProto(req.ArtifactStore),
+		SensitivePaths: pathsToProto(req.SensitivePaths),
 	})
 	if err != nil {
 		return protocol.ConfigureProviderResponse{Diagnostics: c.rpcDiags(ctx, "ConfigureProvider", err)}
@@ -123,7 +124,7 @@ func (c *Client) ValidateResourceConfig(ctx context.Context, req protocol.Valida
 		encodeDiags(&diags, "configuration", err)
 		return protocol.ValidateResourceConfigResponse{Diagnostics: diags}
 	}
-	r, err := c.rpc.ValidateResourceConfig(ctx, &proto.ValidateResourceConfig_Request{TypeName: req.TypeName, Config: cfg})
+	r, err := c.rpc.ValidateResourceConfig(ctx, &proto.ValidateResourceConfig_Request{TypeName: req.TypeName, Config: cfg, SensitivePaths: pathsToProto(req.SensitivePaths)})
 	if err != nil {
 		return protocol.ValidateResourceConfigResponse{Diagnostics: c.rpcDiags(ctx, "ValidateResourceConfig", err)}
 	}
@@ -142,6 +143,7 @@ func (c *Client) PlanResourceChange(ctx context.Context, req protocol.PlanResour
 	}
 	r, err := c.rpc.PlanResourceChange(ctx, &proto.PlanResourceChange_Request{
 		TypeName: req.TypeName, PriorState: dvs[0], ProposedNewState: dvs[1], Config: dvs[2], PriorPrivate: req.PriorPrivate,
+		SensitivePaths: pathsToProto(req.SensitivePaths),
 	})
 	if err != nil {
 		return protocol.PlanResourceChangeResponse{Diagnostics: c.rpcDiags(ctx, "PlanResourceChange", err)}
@@ -169,6 +171,7 @@ func (c *Client) ApplyResourceChange(ctx context.Context, req protocol.ApplyReso
 	}
 	r, err := c.rpc.ApplyResourceChange(ctx, &proto.ApplyResourceChange_Request{
 		TypeName: req.TypeName, PriorState: dvs[0], PlannedState: dvs[1], Config: dvs[2], PlannedPrivate: req.PlannedPrivate,
+		SensitivePaths: pathsToProto(req.SensitivePaths),
 	})
 	if err != nil {
 		return protocol.ApplyResourceChangeResponse{Diagnostics: c.rpcDiags(ctx, "ApplyResourceChange", err)}
@@ -196,6 +199,7 @@ func (c *Client) ReadResource(ctx context.Context, req protocol.ReadResourceRequ
 	}
 	r, err := c.rpc.ReadResource(ctx, &proto.ReadResource_Request{
 		TypeName: req.TypeName, CurrentState: cur, Private: req.Private, Pending: pendingToProto(req.Pending),
+		SensitivePaths: pathsToProto(req.SensitivePaths),
 	})
 	if err != nil {
 		return protocol.ReadResourceResponse{Diagnostics: c.rpcDiags(ctx, "ReadResource", err)}

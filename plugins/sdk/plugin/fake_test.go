@@ -111,11 +111,24 @@ func (f *fakeProvider) ValidateProviderConfig(_ context.Context, req protocol.Va
 	return protocol.ValidateProviderConfigResponse{Diagnostics: d}
 }
 
-func (f *fakeProvider) ConfigureProvider(context.Context, protocol.ConfigureProviderRequest) protocol.ConfigureProviderResponse {
-	return protocol.ConfigureProviderResponse{}
+// echoSensitive returns a warning per sensitive path it was given, so a
+// test can see the paths travel.
+func echoSensitive(paths []cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	for _, p := range paths {
+		d = append(d, protocol.Diagnostic{Severity: protocol.Warning, Summary: "sensitive", Attribute: p})
+	}
+	return d
 }
 
-func (f *fakeProvider) ValidateResourceConfig(context.Context, protocol.ValidateResourceConfigRequest) protocol.ValidateResourceConfigResponse {
+func (f *fakeProvider) ConfigureProvider(_ context.Context, req protocol.ConfigureProviderRequest) protocol.ConfigureProviderResponse {
+	return protocol.ConfigureProviderResponse{Diagnostics: echoSensitive(req.SensitivePaths)}
+}
+
+func (f *fakeProvider) ValidateResourceConfig(_ context.Context, req protocol.ValidateResourceConfigRequest) protocol.ValidateResourceConfigResponse {
+	if len(req.SensitivePaths) > 0 {
+		return protocol.ValidateResourceConfigResponse{Diagnostics: echoSensitive(req.SensitivePaths)}
+	}
 	return protocol.ValidateResourceConfigResponse{Diagnostics: fakeDiags()}
 }
 
@@ -124,11 +137,12 @@ func (f *fakeProvider) PlanResourceChange(_ context.Context, req protocol.PlanRe
 		PlannedState:    req.ProposedNewState,
 		RequiresReplace: []cty.Path{cty.GetAttrPath("opt_comp"), cty.GetAttrPath("items").IndexInt(2).GetAttr("name")},
 		PlannedPrivate:  append(append([]byte{}, req.PriorPrivate...), 'p'),
+		Diagnostics:     echoSensitive(req.SensitivePaths),
 	}
 }
 
 func (f *fakeProvider) ApplyResourceChange(_ context.Context, req protocol.ApplyResourceChangeRequest) protocol.ApplyResourceChangeResponse {
-	resp := protocol.ApplyResourceChangeResponse{NewState: req.PlannedState, Private: req.PlannedPrivate}
+	resp := protocol.ApplyResourceChangeResponse{NewState: req.PlannedState, Private: req.PlannedPrivate, Diagnostics: echoSensitive(req.SensitivePaths)}
 	if !req.PlannedState.IsNull() && req.PlannedState.GetAttr("s").RawEquals(cty.StringVal("pending")) {
 		resp.Pending = &protocol.Pending{Handle: "h-1", Status: "queued", Message: "step 0"}
 	}
@@ -136,7 +150,7 @@ func (f *fakeProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 }
 
 func (f *fakeProvider) ReadResource(_ context.Context, req protocol.ReadResourceRequest) protocol.ReadResourceResponse {
-	return protocol.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private, Pending: req.Pending}
+	return protocol.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private, Pending: req.Pending, Diagnostics: echoSensitive(req.SensitivePaths)}
 }
 
 func (f *fakeProvider) ImportResourceState(_ context.Context, req protocol.ImportResourceStateRequest) protocol.ImportResourceStateResponse {

@@ -123,6 +123,42 @@ func TestDiagnosticsRoundTrip(t *testing.T) {
 	})
 }
 
+// The paths of sensitive values reach the provider on every call that
+// carries configuration or state.
+func TestSensitivePathsRoundTrip(t *testing.T) {
+	paths := []cty.Path{
+		cty.GetAttrPath("secret"),
+		cty.GetAttrPath("m").IndexString("TOKEN"),
+		cty.GetAttrPath("items").IndexInt(1).GetAttr("name"),
+		// "every element" cannot travel: the path ends before it, which
+		// covers the whole collection.
+		cty.GetAttrPath("labelled").Index(cty.UnknownVal(cty.String)).GetAttr("v"),
+	}
+	want := []string{"secret", `m["TOKEN"]`, "items[1].name", "labelled"}
+	check := func(t *testing.T, call string, d protocol.Diagnostics) {
+		t.Helper()
+		var got []string
+		for _, x := range d {
+			if x.Summary == "sensitive" {
+				got = append(got, protocol.PathString(x.Attribute))
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the provider got sensitive paths %q, want %q", call, got, want)
+		}
+	}
+	transports(t, func(t *testing.T, p protocol.Provider) {
+		ctx := context.Background()
+		v := cty.NullVal(richBlock().ImpliedType())
+		pcfg := cty.ObjectVal(map[string]cty.Value{"endpoint": cty.NullVal(cty.String), "token": cty.NullVal(cty.String)})
+		check(t, "ConfigureProvider", p.ConfigureProvider(ctx, protocol.ConfigureProviderRequest{Config: pcfg, SensitivePaths: paths}).Diagnostics)
+		check(t, "ValidateResourceConfig", p.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: "fake_thing", Config: v, SensitivePaths: paths}).Diagnostics)
+		check(t, "PlanResourceChange", p.PlanResourceChange(ctx, protocol.PlanResourceChangeRequest{TypeName: "fake_thing", PriorState: v, ProposedNewState: v, Config: v, SensitivePaths: paths}).Diagnostics)
+		check(t, "ApplyResourceChange", p.ApplyResourceChange(ctx, protocol.ApplyResourceChangeRequest{TypeName: "fake_thing", PriorState: v, PlannedState: v, Config: v, SensitivePaths: paths}).Diagnostics)
+		check(t, "ReadResource", p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: "fake_thing", CurrentState: v, SensitivePaths: paths}).Diagnostics)
+	})
+}
+
 func TestUnknownResourceType(t *testing.T) {
 	transports(t, func(t *testing.T, p protocol.Provider) {
 		resp := p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "fake_nope"})

@@ -14,8 +14,10 @@ import (
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/zclconf/go-cty/cty"
 
+	"fmt"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"slices"
 )
 
 func nullValue(input cty.Value) cty.Value {
@@ -287,5 +289,32 @@ func TestUnsetIsNotInherited(t *testing.T) {
 	createNull(ctx, crashing)
 	if r := createNull(ctx, crashing); !r.Diagnostics.HasErrors() {
 		t.Fatal("the provider did not inherit the variable without Unset")
+	}
+}
+
+// A provider keeps llmops' environment (its credential chains) but never
+// gets the state key or the input variables.
+func TestProviderEnvironmentHoldsNoLLMOpsSecrets(t *testing.T) {
+	t.Setenv("LLMOPS_STATE_KEY", "c3RhdGUta2V5LXRoYXQtb3BlbnMtZXZlcnl0aGluZyE=")
+	t.Setenv("LLMOPS_STATE_KEY_FILE", "/secret/state.key")
+	t.Setenv("LLMOPS_VAR_api_key", "sk-var-secret")
+	t.Setenv("SLURM_JWT", "jwt-the-provider-needs")
+	p := startSubprocess(t, "null", "null")
+	if p.PID() == 0 {
+		t.Fatal("no pid for the provider process")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.PID()))
+	if err != nil {
+		t.Skipf("cannot read the provider's environment: %v", err)
+	}
+	env := strings.Split(string(b), "\x00")
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "LLMOPS_STATE_KEY" || name == "LLMOPS_STATE_KEY_FILE" || strings.HasPrefix(name, "LLMOPS_VAR_") {
+			t.Errorf("the provider got %s", kv)
+		}
+	}
+	if !slices.Contains(env, "SLURM_JWT=jwt-the-provider-needs") {
+		t.Error("the provider lost the rest of the environment (SLURM_JWT)")
 	}
 }

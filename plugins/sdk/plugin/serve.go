@@ -36,6 +36,7 @@ type ServeOption func(*serveConfig)
 type serveConfig struct {
 	typ    string
 	logger hclog.Logger
+	logOut io.Writer
 	debug  bool
 	out    io.Writer
 	ctx    context.Context
@@ -55,6 +56,11 @@ func WithType(typ string) ServeOption { return func(c *serveConfig) { c.typ = ty
 // to stderr, which go-plugin parses and forwards to the host's logger.
 func WithLogger(l hclog.Logger) ServeOption { return func(c *serveConfig) { c.logger = l } }
 
+// WithLogOutput makes the default plugin-side logger (and the debug mode's)
+// write to w instead of stderr; w must pass what it is given on to stderr
+// (sdk.Serve gives a writer that masks sensitive values).
+func WithLogOutput(w io.Writer) ServeOption { return func(c *serveConfig) { c.logOut = w } }
+
 // WithDebug forces debug mode on or off, overriding the environment and
 // the -debug flag.
 func WithDebug(on bool) ServeOption { return func(c *serveConfig) { c.debug = on } }
@@ -69,13 +75,19 @@ func withDebugContext(ctx context.Context, out io.Writer) ServeOption {
 // default: JSON lines on stderr at the level of $LLMOPS_PROVIDER_LOG_LEVEL
 // (trace when unset). go-plugin forwards each line to the host's logger.
 func NewLogger() hclog.Logger {
+	return NewLoggerTo(os.Stderr)
+}
+
+// NewLoggerTo is NewLogger writing to w instead of stderr (sdk.Serve gives
+// it a writer that masks sensitive values).
+func NewLoggerTo(w io.Writer) hclog.Logger {
 	level := hclog.LevelFromString(os.Getenv(EnvLogLevel))
 	if level == hclog.NoLevel {
 		level = hclog.Trace
 	}
 	return hclog.New(&hclog.LoggerOptions{
 		Level:      level,
-		Output:     os.Stderr,
+		Output:     w,
 		JSONFormat: true,
 	})
 }
@@ -91,15 +103,15 @@ func NewLogger() hclog.Logger {
 // and serves until interrupted. Export that line in the shell that runs
 // llmops, and llmops attaches to this process instead of starting one.
 func Serve(p protocol.Provider, opts ...ServeOption) {
-	cfg := &serveConfig{typ: typeFromExecutable(), debug: debugRequested(), out: os.Stdout}
+	cfg := &serveConfig{typ: typeFromExecutable(), debug: debugRequested(), out: os.Stdout, logOut: os.Stderr}
 	for _, o := range opts {
 		o(cfg)
 	}
 	if cfg.logger == nil {
 		if cfg.debug {
-			cfg.logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: os.Stderr, Name: cfg.typ})
+			cfg.logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: cfg.logOut, Name: cfg.typ})
 		} else {
-			cfg.logger = NewLogger()
+			cfg.logger = NewLoggerTo(cfg.logOut)
 		}
 	}
 	hclog.SetDefault(cfg.logger)

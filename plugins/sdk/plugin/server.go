@@ -151,7 +151,8 @@ func (s *server) ConfigureProvider(ctx context.Context, req *proto.ConfigureProv
 	}
 	r := s.impl.ConfigureProvider(ctx, protocol.ConfigureProviderRequest{
 		Config: cfg, WorkingDir: req.WorkingDir, ArtifactDir: req.ArtifactDir, EngineVersion: req.EngineVersion,
-		ArtifactStore: artifactStoreFromProto(req.ArtifactStore),
+		ArtifactStore:  artifactStoreFromProto(req.ArtifactStore),
+		SensitivePaths: pathsFromProto(req.SensitivePaths),
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	return resp, nil
@@ -170,7 +171,7 @@ func (s *server) ValidateResourceConfig(ctx context.Context, req *proto.Validate
 		resp.Diagnostics = errDiag("Invalid resource configuration", err)
 		return resp, nil
 	}
-	r := s.impl.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: cfg})
+	r := s.impl.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: req.TypeName, Config: cfg, SensitivePaths: pathsFromProto(req.SensitivePaths)})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	return resp, nil
 }
@@ -240,6 +241,7 @@ func (s *server) PlanResourceChange(ctx context.Context, req *proto.PlanResource
 	}
 	r := s.impl.PlanResourceChange(ctx, protocol.PlanResourceChangeRequest{
 		TypeName: req.TypeName, PriorState: vals[0], ProposedNewState: vals[1], Config: vals[2], PriorPrivate: req.PriorPrivate,
+		SensitivePaths: pathsFromProto(req.SensitivePaths),
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	resp.RequiresReplace = pathsToProto(r.RequiresReplace)
@@ -265,6 +267,7 @@ func (s *server) ApplyResourceChange(ctx context.Context, req *proto.ApplyResour
 	}
 	r := s.impl.ApplyResourceChange(ctx, protocol.ApplyResourceChangeRequest{
 		TypeName: req.TypeName, PriorState: vals[0], PlannedState: vals[1], Config: vals[2], PlannedPrivate: req.PlannedPrivate,
+		SensitivePaths: pathsFromProto(req.SensitivePaths),
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	resp.Private = r.Private
@@ -290,6 +293,7 @@ func (s *server) ReadResource(ctx context.Context, req *proto.ReadResource_Reque
 	}
 	r := s.impl.ReadResource(ctx, protocol.ReadResourceRequest{
 		TypeName: req.TypeName, CurrentState: cur, Private: req.Private, Pending: pendingFromProto(req.Pending),
+		SensitivePaths: pathsFromProto(req.SensitivePaths),
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	resp.Private = r.Private

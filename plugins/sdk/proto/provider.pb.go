@@ -1538,8 +1538,12 @@ type ConfigureProvider_Request struct {
 	// artifact_dir caches (the artifacts block's url and S3 settings);
 	// unset without one. It never holds credentials.
 	ArtifactStore *ArtifactStore `protobuf:"bytes,5,opt,name=artifact_store,json=artifactStore,proto3" json:"artifact_store,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConfigureProvider_Request) Reset() {
@@ -1607,6 +1611,13 @@ func (x *ConfigureProvider_Request) GetArtifactStore() *ArtifactStore {
 	return nil
 }
 
+func (x *ConfigureProvider_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
+	}
+	return nil
+}
+
 // Response reports whether configuration succeeded.
 type ConfigureProvider_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1659,9 +1670,13 @@ type ValidateResourceConfig_Request struct {
 	// type_name is the resource type, e.g. "null_value".
 	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
 	// config conforms to the resource type's schema; parts may be unknown.
-	Config        *DynamicValue `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Config *DynamicValue `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,3,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ValidateResourceConfig_Request) Reset() {
@@ -1704,6 +1719,13 @@ func (x *ValidateResourceConfig_Request) GetTypeName() string {
 func (x *ValidateResourceConfig_Request) GetConfig() *DynamicValue {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *ValidateResourceConfig_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -1768,9 +1790,13 @@ type PlanResourceChange_Request struct {
 	// config is the resource block's value; parts may be unknown.
 	Config *DynamicValue `protobuf:"bytes,4,opt,name=config,proto3" json:"config,omitempty"`
 	// prior_private is the provider's private data from the prior state.
-	PriorPrivate  []byte `protobuf:"bytes,5,opt,name=prior_private,json=priorPrivate,proto3" json:"prior_private,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PriorPrivate []byte `protobuf:"bytes,5,opt,name=prior_private,json=priorPrivate,proto3" json:"prior_private,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PlanResourceChange_Request) Reset() {
@@ -1834,6 +1860,13 @@ func (x *PlanResourceChange_Request) GetConfig() *DynamicValue {
 func (x *PlanResourceChange_Request) GetPriorPrivate() []byte {
 	if x != nil {
 		return x.PriorPrivate
+	}
+	return nil
+}
+
+func (x *PlanResourceChange_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -1928,6 +1961,10 @@ type ApplyResourceChange_Request struct {
 	Config *DynamicValue `protobuf:"bytes,4,opt,name=config,proto3" json:"config,omitempty"`
 	// planned_private is PlanResourceChange's planned_private.
 	PlannedPrivate []byte `protobuf:"bytes,5,opt,name=planned_private,json=plannedPrivate,proto3" json:"planned_private,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1993,6 +2030,13 @@ func (x *ApplyResourceChange_Request) GetConfig() *DynamicValue {
 func (x *ApplyResourceChange_Request) GetPlannedPrivate() []byte {
 	if x != nil {
 		return x.PlannedPrivate
+	}
+	return nil
+}
+
+func (x *ApplyResourceChange_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -2082,9 +2126,13 @@ type ReadResource_Request struct {
 	// private is the provider data recorded with the object.
 	Private []byte `protobuf:"bytes,3,opt,name=private,proto3" json:"private,omitempty"`
 	// pending is set when the object was recorded as pending.
-	Pending       *Pending `protobuf:"bytes,4,opt,name=pending,proto3" json:"pending,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Pending *Pending `protobuf:"bytes,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	// sensitive_paths are the paths of the values that must never appear
+	// in clear in the provider's logs, errors or files (schema-sensitive
+	// attributes and values the configuration marked sensitive).
+	SensitivePaths []*AttributePath `protobuf:"bytes,5,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReadResource_Request) Reset() {
@@ -2141,6 +2189,13 @@ func (x *ReadResource_Request) GetPrivate() []byte {
 func (x *ReadResource_Request) GetPending() *Pending {
 	if x != nil {
 		return x.Pending
+	}
+	return nil
+}
+
+func (x *ReadResource_Request) GetSensitivePaths() []*AttributePath {
+	if x != nil {
+		return x.SensitivePaths
 	}
 	return nil
 }
@@ -2887,55 +2942,60 @@ const file_provider_proto_rawDesc = "" +
 	"\n" +
 	"path_style\x18\x03 \x01(\bR\tpathStyle\x12\x16\n" +
 	"\x06region\x18\x04 \x01(\tR\x06region\x12\x18\n" +
-	"\aprofile\x18\x05 \x01(\tR\aprofile\"\xdc\x02\n" +
-	"\x11ConfigureProvider\x1a\xf8\x01\n" +
+	"\aprofile\x18\x05 \x01(\tR\aprofile\"\xa8\x03\n" +
+	"\x11ConfigureProvider\x1a\xc4\x02\n" +
 	"\aRequest\x128\n" +
 	"\x06config\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12\x1f\n" +
 	"\vworking_dir\x18\x02 \x01(\tR\n" +
 	"workingDir\x12!\n" +
 	"\fartifact_dir\x18\x03 \x01(\tR\vartifactDir\x12%\n" +
 	"\x0eengine_version\x18\x04 \x01(\tR\rengineVersion\x12H\n" +
-	"\x0eartifact_store\x18\x05 \x01(\v2!.llmops.provider.v1.ArtifactStoreR\rartifactStore\x1aL\n" +
+	"\x0eartifact_store\x18\x05 \x01(\v2!.llmops.provider.v1.ArtifactStoreR\rartifactStore\x12J\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1aL\n" +
 	"\bResponse\x12@\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xc8\x01\n" +
-	"\x16ValidateResourceConfig\x1a`\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x95\x02\n" +
+	"\x16ValidateResourceConfig\x1a\xac\x01\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x128\n" +
-	"\x06config\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1aL\n" +
+	"\x06config\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12J\n" +
+	"\x0fsensitive_paths\x18\x03 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1aL\n" +
 	"\bResponse\x12@\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xbc\x04\n" +
-	"\x12PlanResourceChange\x1a\x98\x02\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x88\x05\n" +
+	"\x12PlanResourceChange\x1a\xe4\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12A\n" +
 	"\vprior_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\n" +
 	"priorState\x12N\n" +
 	"\x12proposed_new_state\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\x10proposedNewState\x128\n" +
 	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12#\n" +
-	"\rprior_private\x18\x05 \x01(\fR\fpriorPrivate\x1a\x8a\x02\n" +
+	"\rprior_private\x18\x05 \x01(\fR\fpriorPrivate\x12J\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\x8a\x02\n" +
 	"\bResponse\x12E\n" +
 	"\rplanned_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x12L\n" +
 	"\x10requires_replace\x18\x02 \x03(\v2!.llmops.provider.v1.AttributePathR\x0frequiresReplace\x12'\n" +
 	"\x0fplanned_private\x18\x03 \x01(\fR\x0eplannedPrivate\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x8a\x04\n" +
-	"\x13ApplyResourceChange\x1a\x93\x02\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xd6\x04\n" +
+	"\x13ApplyResourceChange\x1a\xdf\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12A\n" +
 	"\vprior_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\n" +
 	"priorState\x12E\n" +
 	"\rplanned_state\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x128\n" +
 	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12'\n" +
-	"\x0fplanned_private\x18\x05 \x01(\fR\x0eplannedPrivate\x1a\xdc\x01\n" +
+	"\x0fplanned_private\x18\x05 \x01(\fR\x0eplannedPrivate\x12J\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\xdc\x01\n" +
 	"\bResponse\x12=\n" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
 	"\apending\x18\x03 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xae\x03\n" +
-	"\fReadResource\x1a\xbe\x01\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xfa\x03\n" +
+	"\fReadResource\x1a\x8a\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12E\n" +
 	"\rcurrent_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\fcurrentState\x12\x18\n" +
 	"\aprivate\x18\x03 \x01(\fR\aprivate\x125\n" +
-	"\apending\x18\x04 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x1a\xdc\x01\n" +
+	"\apending\x18\x04 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12J\n" +
+	"\x0fsensitive_paths\x18\x05 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\xdc\x01\n" +
 	"\bResponse\x12=\n" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
@@ -3073,61 +3133,66 @@ var file_provider_proto_depIdxs = []int32{
 	4,  // 13: llmops.provider.v1.ValidateProviderConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
 	2,  // 14: llmops.provider.v1.ConfigureProvider.Request.config:type_name -> llmops.provider.v1.DynamicValue
 	9,  // 15: llmops.provider.v1.ConfigureProvider.Request.artifact_store:type_name -> llmops.provider.v1.ArtifactStore
-	4,  // 16: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 17: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 18: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 19: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 20: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 21: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 22: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 23: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
-	4,  // 24: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 25: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 26: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 27: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 28: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 29: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 30: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 31: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 32: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
-	2,  // 33: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 34: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 35: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 36: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
-	39, // 37: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
-	4,  // 38: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 39: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 40: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 41: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	46, // 42: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
-	4,  // 43: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	23, // 44: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
-	26, // 45: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
-	28, // 46: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
-	30, // 47: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
-	32, // 48: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
-	34, // 49: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
-	36, // 50: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
-	38, // 51: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
-	41, // 52: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
-	43, // 53: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
-	45, // 54: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
-	24, // 55: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
-	27, // 56: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
-	29, // 57: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
-	31, // 58: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
-	33, // 59: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
-	35, // 60: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
-	37, // 61: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
-	40, // 62: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
-	42, // 63: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
-	44, // 64: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
-	47, // 65: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
-	55, // [55:66] is the sub-list for method output_type
-	44, // [44:55] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	3,  // 16: llmops.provider.v1.ConfigureProvider.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	4,  // 17: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 18: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 19: llmops.provider.v1.ValidateResourceConfig.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	4,  // 20: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 21: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 22: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 23: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 24: llmops.provider.v1.PlanResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 25: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 26: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
+	4,  // 27: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 28: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 29: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 30: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 31: llmops.provider.v1.ApplyResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 32: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 33: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 34: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 35: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 36: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
+	3,  // 37: llmops.provider.v1.ReadResource.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 38: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 39: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 40: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 41: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
+	39, // 42: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
+	4,  // 43: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 44: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 45: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 46: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	46, // 47: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
+	4,  // 48: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	23, // 49: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
+	26, // 50: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
+	28, // 51: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
+	30, // 52: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
+	32, // 53: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
+	34, // 54: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
+	36, // 55: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
+	38, // 56: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
+	41, // 57: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
+	43, // 58: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
+	45, // 59: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
+	24, // 60: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
+	27, // 61: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
+	29, // 62: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
+	31, // 63: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
+	33, // 64: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
+	35, // 65: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
+	37, // 66: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
+	40, // 67: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
+	42, // 68: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
+	44, // 69: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
+	47, // 70: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
+	60, // [60:71] is the sub-list for method output_type
+	49, // [49:60] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }

@@ -100,6 +100,12 @@ type ConfigureProviderRequest struct {
 	// or the zero value without one. Providers reach it through package
 	// plugins/sdk/artifacts/remote (remote.Config(req.ArtifactStore)).
 	ArtifactStore ArtifactStore
+	// SensitivePaths are the paths (into Config) of the values that must never appear in clear in what
+	// the provider logs, returns in errors, or writes to files: attributes
+	// the schema marks sensitive and values the configuration marked (a
+	// sensitive variable used in env, say). An index step with an unknown
+	// key stands for every element.
+	SensitivePaths []cty.Path
 }
 
 // ArtifactStore names a remote artifact store. It never holds credentials:
@@ -127,6 +133,12 @@ type ConfigureProviderResponse struct {
 type ValidateResourceConfigRequest struct {
 	TypeName string
 	Config   cty.Value
+	// SensitivePaths are the paths (into Config) of the values that must never appear in clear in what
+	// the provider logs, returns in errors, or writes to files: attributes
+	// the schema marks sensitive and values the configuration marked (a
+	// sensitive variable used in env, say). An index step with an unknown
+	// key stands for every element.
+	SensitivePaths []cty.Path
 }
 
 type ValidateResourceConfigResponse struct {
@@ -144,6 +156,13 @@ type PlanResourceChangeRequest struct {
 	ProposedNewState cty.Value
 	Config           cty.Value
 	PriorPrivate     []byte
+	// SensitivePaths are the paths (into Config and the states, which
+	// share a type) of the values that must never appear in clear in what
+	// the provider logs, returns in errors, or writes to files: attributes
+	// the schema marks sensitive and values the configuration marked (a
+	// sensitive variable used in env, say). An index step with an unknown
+	// key stands for every element.
+	SensitivePaths []cty.Path
 }
 
 // PlanResourceChangeResponse is the provider's plan for one object. Values
@@ -164,6 +183,13 @@ type ApplyResourceChangeRequest struct {
 	PlannedState   cty.Value
 	Config         cty.Value
 	PlannedPrivate []byte
+	// SensitivePaths are the paths (into Config and the states, which
+	// share a type) of the values that must never appear in clear in what
+	// the provider logs, returns in errors, or writes to files: attributes
+	// the schema marks sensitive and values the configuration marked (a
+	// sensitive variable used in env, say). An index step with an unknown
+	// key stands for every element.
+	SensitivePaths []cty.Path
 }
 
 // ApplyResourceChangeResponse returns the new state, which on error is the
@@ -195,6 +221,12 @@ type ReadResourceRequest struct {
 	CurrentState cty.Value
 	Private      []byte
 	Pending      *Pending
+	// SensitivePaths are the paths (into CurrentState) of the values that must never appear in clear in what
+	// the provider logs, returns in errors, or writes to files: attributes
+	// the schema marks sensitive and values the configuration marked (a
+	// sensitive variable used in env, say). An index step with an unknown
+	// key stands for every element.
+	SensitivePaths []cty.Path
 }
 
 // ReadResourceResponse returns the object as it is now: a null NewState
