@@ -2,6 +2,8 @@ package slurm
 
 import (
 	"maps"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -9,6 +11,14 @@ import (
 // environment, extended by env_passthrough, and never get llmops' own
 // secrets, whatever the lists say.
 func TestJobBaseEnv(t *testing.T) {
+	// Only the variables set here: the caller's own LLMOPS_* (a CI run's
+	// service settings) would match the LLMOPS_* pattern below.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "LLMOPS_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
 	t.Setenv("PATH", "/usr/bin")
 	t.Setenv("LANG", "C.UTF-8")
 	t.Setenv("HF_HOME", "/cache/hf")
