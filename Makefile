@@ -11,7 +11,7 @@ VERSION  ?= 0.1.0
 LDFLAGS  := -X main.Version=$(VERSION) -buildid=
 GOBUILD  := CGO_ENABLED=1 LC_ALL=C CGO_CFLAGS="-O2 -g0" $(GO) build -trimpath -buildvcs=false
 
-.PHONY: all build test fuzz demo bench lint proto clean
+.PHONY: all build test fuzz demo bench lint proto docs clean
 
 # Fuzz targets (package:Target:budget); `make test` runs each for its
 # budget, a number of executions (about 5 s each on a 2-core CI machine).
@@ -74,6 +74,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## docs: regenerate docs/reference/ from the schemas (a page per lifecycle
+## kind, provider and provider resource type, with the example of
+## docs/reference/examples/); `make test` fails when they are stale
+## (internal/schemadoc/refdocs TestReferenceUpToDate)
+docs:
+	$(GO) run ./internal/schemadoc/refdocs/gen
 
 ## proto: regenerate the provider protocol's Go code (needs protoc)
 proto:

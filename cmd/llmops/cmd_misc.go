@@ -272,10 +272,15 @@ func (m *meta) emitGraph(dot, format string) int {
 
 const providersUsage = `
 Usage: llmops providers [options]
+       llmops providers schema [-json] [RESOURCE_TYPE ...]
        llmops providers lock
 
 Lists each provider the configuration and state use: its binary path,
 version, checksum and the resource types it offers.
+
+"providers schema" prints every attribute of every resource type with its
+type and description (-json: in Terraform's shape); see
+"llmops providers schema -help".
 
 "providers lock" adds to .llmops.lock.hcl the hash of each locked
 provider's binary built for another platform, found in
@@ -288,10 +293,16 @@ func runProviders(m *meta, args []string) int {
 	if len(args) > 0 && args[0] == "lock" {
 		return providersLock(m, args[1:])
 	}
+	if len(args) > 0 && args[0] == "schema" {
+		return providersSchema(m, args[1:])
+	}
 	fs := m.newFlags("providers", providersUsage)
 	jsonOut := fs.Bool("json", false, "Machine-readable output.")
 	if ok, code := m.parse(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		return unknownProvidersSubcommand(m, fs.Arg(0))
 	}
 	cfg, ok := m.loadConfig()
 	if !ok {

@@ -208,10 +208,17 @@ func blockToProto(b *protocol.Block) (*proto.Schema_Block, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %q: %w", name, err)
 		}
+		var def []byte
+		if a.Default != cty.NilVal {
+			if def, err = ctyjson.Marshal(a.Default, a.Type); err != nil {
+				return nil, fmt.Errorf("attribute %q: default: %w", name, err)
+			}
+		}
 		out.Attributes = append(out.Attributes, &proto.Schema_Attribute{
 			Name: name, Type: ty, Description: a.Description,
 			Required: a.Required, Optional: a.Optional, Computed: a.Computed,
 			Sensitive: a.Sensitive, ForceNew: a.ForceNew, WriteOnly: a.WriteOnly,
+			Default: def,
 		})
 	}
 	for _, name := range b.BlockTypeNames() {
@@ -253,11 +260,17 @@ func blockFromProto(b *proto.Schema_Block) (*protocol.Block, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %q: invalid type %q: %w", a.Name, a.Type, err)
 		}
-		out.Attributes[a.Name] = &protocol.Attribute{
+		pa := &protocol.Attribute{
 			Type: ty, Description: a.Description,
 			Required: a.Required, Optional: a.Optional, Computed: a.Computed,
 			Sensitive: a.Sensitive, ForceNew: a.ForceNew, WriteOnly: a.WriteOnly,
 		}
+		if len(a.Default) > 0 {
+			if pa.Default, err = ctyjson.Unmarshal(a.Default, ty); err != nil {
+				return nil, fmt.Errorf("attribute %q: invalid default: %w", a.Name, err)
+			}
+		}
+		out.Attributes[a.Name] = pa
 	}
 	for _, nb := range b.BlockTypes {
 		inner, err := blockFromProto(nb.Block)

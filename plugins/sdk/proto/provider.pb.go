@@ -1132,7 +1132,12 @@ type Schema_Attribute struct {
 	// write_only: the value is only ever sent to the provider in the
 	// configuration; plans and state hold null (an API key of which the
 	// provider records only a hash).
-	WriteOnly     bool `protobuf:"varint,9,opt,name=write_only,json=writeOnly,proto3" json:"write_only,omitempty"`
+	WriteOnly bool `protobuf:"varint,9,opt,name=write_only,json=writeOnly,proto3" json:"write_only,omitempty"`
+	// default is the value the provider plans when the configuration
+	// leaves the attribute unset, as cty JSON of the attribute's type
+	// (ctyjson.Marshal); empty when there is none. Documentation only:
+	// the provider's plan response is what the engine acts on.
+	Default       []byte `protobuf:"bytes,10,opt,name=default,proto3" json:"default,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1228,6 +1233,13 @@ func (x *Schema_Attribute) GetWriteOnly() bool {
 		return x.WriteOnly
 	}
 	return false
+}
+
+func (x *Schema_Attribute) GetDefault() []byte {
+	if x != nil {
+		return x.Default
+	}
+	return nil
 }
 
 // NestedBlock describes a nested block type.
@@ -2882,7 +2894,7 @@ const file_provider_proto_rawDesc = "" +
 	"\bSeverity\x12\v\n" +
 	"\aINVALID\x10\x00\x12\t\n" +
 	"\x05ERROR\x10\x01\x12\v\n" +
-	"\aWARNING\x10\x02\"\xb3\x06\n" +
+	"\aWARNING\x10\x02\"\xcd\x06\n" +
 	"\x06Schema\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x126\n" +
 	"\x05block\x18\x02 \x01(\v2 .llmops.provider.v1.Schema.BlockR\x05block\x1a\xb8\x01\n" +
@@ -2892,7 +2904,7 @@ const file_provider_proto_rawDesc = "" +
 	"attributes\x12G\n" +
 	"\vblock_types\x18\x02 \x03(\v2&.llmops.provider.v1.Schema.NestedBlockR\n" +
 	"blockTypes\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\x1a\x83\x02\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x1a\x9d\x02\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\fR\x04type\x12 \n" +
@@ -2903,7 +2915,9 @@ const file_provider_proto_rawDesc = "" +
 	"\tsensitive\x18\a \x01(\bR\tsensitive\x12\x1b\n" +
 	"\tforce_new\x18\b \x01(\bR\bforceNew\x12\x1d\n" +
 	"\n" +
-	"write_only\x18\t \x01(\bR\twriteOnly\x1a\xde\x01\n" +
+	"write_only\x18\t \x01(\bR\twriteOnly\x12\x18\n" +
+	"\adefault\x18\n" +
+	" \x01(\fR\adefault\x1a\xde\x01\n" +
 	"\vNestedBlock\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x126\n" +
 	"\x05block\x18\x02 \x01(\v2 .llmops.provider.v1.Schema.BlockR\x05block\x12@\n" +

@@ -37,6 +37,11 @@ type Attribute struct {
 	// of a plan or apply; planned and recorded values are always null (the
 	// provider keeps what it needs, e.g. a hash of a key).
 	WriteOnly bool
+	// Default is the value planned when the configuration leaves the
+	// attribute unset (cty.NilVal: none). It documents the attribute
+	// (`llmops providers schema`, docs/reference); the provider's plan is
+	// what the engine acts on.
+	Default cty.Value
 }
 
 // Nesting says how a nested block type repeats.

@@ -1,0 +1,4 @@
+prompt "support" {
+  template  = "You answer support tickets about {{product}}. Ticket: {{ticket}}"
+  variables = ["product", "ticket"]
+}

@@ -1,0 +1,4 @@
+provider "local" {
+  allowed_roots   = ["/data/models"]
+  env_passthrough = ["WANDB_*"]
+}

@@ -1,0 +1,228 @@
+// Package refdocs generates docs/reference/ from the schemas: one page
+// per lifecycle kind (its core schema, the providers that serve it and
+// what each adds), per provider (its configuration block) and per
+// provider resource type that is not a kind, each with an example read
+// from docs/reference/examples/. `make docs` writes the pages (package
+// refdocs/gen); TestReferenceUpToDate fails when they are stale.
+//
+// The boundary: it documents the providers of this repository, which it
+// runs in process (their schemas only; nothing is configured or applied).
+package refdocs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/llmops/llmops/internal/schemadoc"
+	"github.com/llmops/llmops/plugins/local"
+	"github.com/llmops/llmops/plugins/null"
+	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/plugins/slurm"
+	"github.com/llmops/llmops/schema"
+)
+
+// Dir is where the pages go, relative to the repository root.
+const Dir = "docs/reference"
+
+// ExamplesDir holds the hand-written example of each page.
+const ExamplesDir = Dir + "/examples"
+
+// Providers returns the schema of each provider of the repository.
+func Providers(ctx context.Context) (map[string]*protocol.GetSchemaResponse, error) {
+	out := map[string]*protocol.GetSchemaResponse{}
+	for _, p := range []*sdk.Provider{local.Provider(), null.Provider(), slurm.Provider()} {
+		r := sdk.NewProtocolProvider(p).GetSchema(ctx, protocol.GetSchemaRequest{})
+		if r.Diagnostics.HasErrors() {
+			return nil, fmt.Errorf("provider %s: %w", p.Name, r.Diagnostics.Err())
+		}
+		out[p.Name] = &r
+	}
+	return out, nil
+}
+
+// Generate returns every page by its path relative to root (the
+// repository), reading the examples from root.
+func Generate(ctx context.Context, root string) (map[string][]byte, error) {
+	provs, err := Providers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{root: root, out: map[string][]byte{}}
+	names := sortedKeys(provs)
+	var index bytes.Buffer
+	fmt.Fprintf(&index, "%s\n\n# Reference\n\nThe language of llmops, generated from the schemas: every attribute with its type, whether it is required, and what it means. `llmops providers schema` prints the same for the providers a configuration uses (`-json` for programs).\n\n## Lifecycle kinds\n\n", schemadoc.GeneratedNote)
+	for _, kind := range schema.Kinds {
+		var served []string
+		var exts []schemadoc.Extension
+		for _, p := range names {
+			s, ok := provs[p].ResourceTypes[kind]
+			if !ok {
+				continue
+			}
+			served = append(served, fmt.Sprintf("[%s](../providers/%s.md)", p, p))
+			exts = append(exts, schemadoc.Extension{Provider: p, Link: "../providers/" + p + ".md", Block: additions(schema.Block(kind), s.Block)})
+		}
+		intro := "A lifecycle kind: its core schema is the same with every provider, so moving an object to another provider is a change of `provider`, not a rewrite."
+		if len(served) > 0 {
+			intro += " Served by: " + strings.Join(served, ", ") + "."
+		}
+		if err := g.page("kinds/"+kind, &schemadoc.Page{Title: "`" + kind + "`", Intro: intro, Block: schema.Block(kind), Extensions: exts}); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&index, "- [`%s`](kinds/%s.md): %s\n", kind, kind, firstSentence(schema.Block(kind).Description))
+	}
+	fmt.Fprintf(&index, "\n## Providers\n\n")
+	var own []string
+	for _, p := range names {
+		r := provs[p]
+		var kinds, types []string
+		for _, rt := range sortedKeys(r.ResourceTypes) {
+			if schema.IsKind(rt) {
+				kinds = append(kinds, fmt.Sprintf("[`%s`](../kinds/%s.md)", rt, rt))
+			} else {
+				types = append(types, fmt.Sprintf("[`%s`](../resources/%s.md)", rt, rt))
+				own = append(own, rt)
+				if err := g.page("resources/"+rt, &schemadoc.Page{
+					Title: "`" + rt + "`", Intro: fmt.Sprintf("A resource type of the [%s](../providers/%s.md) provider.", p, p), Block: r.ResourceTypes[rt].Block,
+				}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		intro := fmt.Sprintf("Provider `%s`, version %s.", p, strings.TrimPrefix(r.ProviderVersion, "v"))
+		if len(kinds) > 0 {
+			intro += " Lifecycle kinds: " + strings.Join(kinds, ", ") + "."
+		}
+		if len(types) > 0 {
+			intro += " Resource types: " + strings.Join(types, ", ") + "."
+		}
+		var pb *protocol.Block
+		if r.Provider != nil {
+			pb = r.Provider.Block
+		}
+		if pb != nil && len(pb.Attributes)+len(pb.BlockTypes) > 0 {
+			intro += fmt.Sprintf(" The arguments below go in a `provider %q { ... }` block.", p)
+		} else {
+			intro += " It takes no configuration."
+		}
+		if err := g.page("providers/"+p, &schemadoc.Page{Title: "Provider `" + p + "`", Intro: intro, Block: pb}); err != nil {
+			return nil, err
+		}
+		desc := "no configuration"
+		if pb != nil && pb.Description != "" {
+			desc = firstSentence(pb.Description)
+		}
+		fmt.Fprintf(&index, "- [`%s`](providers/%s.md): %s\n", p, p, desc)
+	}
+	sort.Strings(own)
+	fmt.Fprintf(&index, "\n## Provider resource types\n\n")
+	for _, rt := range own {
+		fmt.Fprintf(&index, "- [`%s`](resources/%s.md)\n", rt, rt)
+	}
+	g.out[Dir+"/README.md"] = index.Bytes()
+	return g.out, nil
+}
+
+type gen struct {
+	root string
+	out  map[string][]byte
+}
+
+// page renders one page, with its example from ExamplesDir/<name>.llmops.hcl
+// (name with "/" as "-": kinds-model.llmops.hcl is the model page's).
+func (g *gen) page(name string, p *schemadoc.Page) error {
+	ex := ExampleFile(name)
+	b, err := os.ReadFile(filepath.Join(g.root, ex))
+	if err != nil {
+		return fmt.Errorf("page %s has no example: write %s (%w)", name, ex, err)
+	}
+	p.Example = string(b)
+	var buf bytes.Buffer
+	schemadoc.WriteMarkdown(&buf, p)
+	g.out[Dir+"/"+name+".md"] = buf.Bytes()
+	return nil
+}
+
+// ExampleFile is the example of a page, relative to the repository root.
+func ExampleFile(page string) string {
+	return ExamplesDir + "/" + strings.ReplaceAll(page, "/", "-") + ".llmops.hcl"
+}
+
+// additions is what a provider's block has that the core block has not.
+func additions(core, full *protocol.Block) *protocol.Block {
+	out := &protocol.Block{Attributes: map[string]*protocol.Attribute{}, BlockTypes: map[string]*protocol.NestedBlock{}}
+	if full == nil {
+		return out
+	}
+	for n, a := range full.Attributes {
+		if _, ok := core.Attributes[n]; !ok {
+			out.Attributes[n] = a
+		}
+	}
+	for n, nb := range full.BlockTypes {
+		if _, ok := core.BlockTypes[n]; !ok {
+			out.BlockTypes[n] = nb
+		}
+	}
+	return out
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Write writes the pages under root and removes generated pages (.md
+// files under Dir, outside ExamplesDir) that are no longer generated.
+func Write(root string, pages map[string][]byte) error {
+	for _, stale := range Stale(root, pages) {
+		if err := os.Remove(filepath.Join(root, stale)); err != nil {
+			return err
+		}
+	}
+	for p, b := range pages {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stale lists the .md files under Dir that pages does not hold.
+func Stale(root string, pages map[string][]byte) []string {
+	var out []string
+	filepath.WalkDir(filepath.Join(root, Dir), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".md") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if _, ok := pages[rel]; !ok {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
