@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -14,10 +15,14 @@ import (
 // and setters by attribute name. The embedded cty.Value gives every cty
 // method for what the helpers do not cover.
 //
-// Getters never panic: a null, unknown or missing attribute reads as the
-// zero value ("" / 0 / false / nil); use IsSet and Known to tell them
-// apart. Setters return nothing and change o in place; an Object is a value,
-// so setting on a copy leaves the original untouched:
+// A null or unknown attribute reads as the zero value ("" / 0 / false /
+// nil); use IsSet and Known to tell them apart. A getter or setter given a
+// name the schema does not have panics at once with a message naming the
+// attribute and the nearest name the schema has (`GetString("modle")`:
+// did you mean "model"?); the framework turns the panic into an error
+// diagnostic pointing at your code. Has and Attr probe names without
+// panicking. Setters return nothing and change o in place; an Object is a
+// value, so setting on a copy leaves the original untouched:
 //
 //	st := req.Planned // a copy
 //	st.SetString("id", id)
@@ -61,8 +66,64 @@ func (o Object) Attr(name string) cty.Value {
 	return o.GetAttr(name)
 }
 
+// Has reports whether the schema has an attribute (or nested block) name.
+func (o Object) Has(name string) bool {
+	ty := o.typ()
+	return o.Value != cty.NilVal && ty.IsObjectType() && ty.HasAttribute(name)
+}
+
+// must panics unless the schema has the attribute: a misspelt name is a
+// bug in the provider, which must not read as a silent null.
+func (o Object) must(op, name string) {
+	if o.Value == cty.NilVal {
+		panic(fmt.Sprintf("sdk: %s(%q) on an Object with no value", op, name))
+	}
+	ty := o.typ()
+	if !ty.IsObjectType() {
+		return // a Gone() or untyped value: nothing to check against
+	}
+	if !ty.HasAttribute(name) {
+		panic(fmt.Sprintf("sdk: %s(%q): the schema has no attribute %q%s", op, name, name, didYouMean(name, o.AttributeNames())))
+	}
+}
+
+// didYouMean suggests the name closest to s, or lists them all.
+func didYouMean(s string, names []string) string {
+	best, bestD := "", 4
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return fmt.Sprintf(" (it has: %s)", strings.Join(names, ", "))
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // usable returns the attribute's value when it is known and not null.
-func (o Object) usable(name string) (cty.Value, bool) {
+func (o Object) usable(op, name string) (cty.Value, bool) {
+	o.must(op, name)
 	v := o.Attr(name)
 	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
 		return cty.NilVal, false
@@ -73,6 +134,7 @@ func (o Object) usable(name string) (cty.Value, bool) {
 
 // IsSet reports whether the attribute is non-null (it may be unknown).
 func (o Object) IsSet(name string) bool {
+	o.must("IsSet", name)
 	v := o.Attr(name)
 	return v != cty.NilVal && !v.IsNull()
 }
@@ -80,6 +142,7 @@ func (o Object) IsSet(name string) bool {
 // Known reports whether the attribute's value is wholly known. In a plan,
 // values that depend on resources not yet created are unknown.
 func (o Object) Known(name string) bool {
+	o.must("Known", name)
 	v := o.Attr(name)
 	return v != cty.NilVal && v.IsWhollyKnown()
 }
@@ -87,7 +150,7 @@ func (o Object) Known(name string) bool {
 // GetString returns a string attribute ("" when null or unknown). Numbers
 // and bools are converted to their string form.
 func (o Object) GetString(name string) string {
-	v, ok := o.usable(name)
+	v, ok := o.usable("GetString", name)
 	if !ok {
 		return ""
 	}
@@ -103,7 +166,7 @@ func (o Object) GetString(name string) string {
 
 // GetBool returns a bool attribute (false when null or unknown).
 func (o Object) GetBool(name string) bool {
-	v, ok := o.usable(name)
+	v, ok := o.usable("GetBool", name)
 	if !ok {
 		return false
 	}
@@ -120,7 +183,7 @@ func (o Object) GetBool(name string) bool {
 // GetInt returns a number attribute as an int64, truncated (0 when null or
 // unknown).
 func (o Object) GetInt(name string) int64 {
-	f, ok := o.number(name)
+	f, ok := o.number("GetInt", name)
 	if !ok {
 		return 0
 	}
@@ -130,7 +193,7 @@ func (o Object) GetInt(name string) int64 {
 
 // GetFloat returns a number attribute as a float64 (0 when null or unknown).
 func (o Object) GetFloat(name string) float64 {
-	f, ok := o.number(name)
+	f, ok := o.number("GetFloat", name)
 	if !ok {
 		return 0
 	}
@@ -138,8 +201,8 @@ func (o Object) GetFloat(name string) float64 {
 	return x
 }
 
-func (o Object) number(name string) (*big.Float, bool) {
-	v, ok := o.usable(name)
+func (o Object) number(op, name string) (*big.Float, bool) {
+	v, ok := o.usable(op, name)
 	if !ok {
 		return nil, false
 	}
@@ -157,7 +220,7 @@ func (o Object) number(name string) (*big.Float, bool) {
 // cty's order); nil when null or unknown. Null or unknown elements are
 // skipped.
 func (o Object) GetStrings(name string) []string {
-	v, ok := o.usable(name)
+	v, ok := o.usable("GetStrings", name)
 	if !ok || !v.CanIterateElements() || !v.IsWhollyKnown() {
 		return nil
 	}
@@ -182,7 +245,7 @@ func (o Object) GetStrings(name string) []string {
 // GetStringMap returns a map or object attribute as map[string]string; nil
 // when null or unknown.
 func (o Object) GetStringMap(name string) map[string]string {
-	v, ok := o.usable(name)
+	v, ok := o.usable("GetStringMap", name)
 	if !ok || !v.IsWhollyKnown() || !(v.Type().IsMapType() || v.Type().IsObjectType()) {
 		return nil
 	}
@@ -215,9 +278,10 @@ func (o *Object) Set(name string, v cty.Value) {
 		panic(fmt.Sprintf("sdk: Set(%q) on an Object with no value", name))
 	}
 	ty := o.typ()
-	if !ty.IsObjectType() || !ty.HasAttribute(name) {
-		panic(fmt.Sprintf("sdk: Set(%q): the schema has no attribute %q", name, name))
+	if !ty.IsObjectType() {
+		panic(fmt.Sprintf("sdk: Set(%q) on a value that is not an object (%s)", name, ty.FriendlyName()))
 	}
+	o.must("Set", name)
 	aty := ty.AttributeType(name)
 	if aty != cty.DynamicPseudoType && !v.Type().Equals(aty) {
 		cv, err := convert.Convert(v, aty)
@@ -258,9 +322,10 @@ func (o *Object) SetNull(name string) { o.Set(name, cty.NullVal(o.attrType(name)
 func (o *Object) SetUnknown(name string) { o.Set(name, cty.UnknownVal(o.attrType(name))) }
 
 func (o *Object) attrType(name string) cty.Type {
-	if o.Value == cty.NilVal || !o.typ().IsObjectType() || !o.typ().HasAttribute(name) {
-		panic(fmt.Sprintf("sdk: the schema has no attribute %q", name))
+	if o.Value == cty.NilVal || !o.typ().IsObjectType() {
+		panic(fmt.Sprintf("sdk: attribute %q of a value that is not an object", name))
 	}
+	o.must("Set", name)
 	return o.typ().AttributeType(name)
 }
 

@@ -32,7 +32,6 @@ func TestObjectGetters(t *testing.T) {
 		{"number as string", o.GetString("i"), "42"},
 		{"null string", o.GetString("null"), ""},
 		{"unknown string", o.GetString("unk"), ""},
-		{"missing", o.GetString("nope"), ""},
 		{"marked", o.GetString("sens"), "secret"},
 		{"float", o.GetFloat("n"), 2.5},
 		{"int truncates", o.GetInt("n"), int64(2)},
@@ -96,5 +95,41 @@ func TestObjectSet(t *testing.T) {
 			}()
 			f()
 		})
+	}
+}
+
+// A getter, setter or probe given a name the schema lacks fails at once,
+// naming the attribute and the nearest name: GetString("modle") used to
+// read "" silently.
+func TestObjectUnknownNamePanics(t *testing.T) {
+	o := sdk.Object{Value: cty.ObjectVal(map[string]cty.Value{
+		"model":    cty.StringVal("m"),
+		"base_url": cty.NullVal(cty.String),
+	})}
+	for _, tc := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"GetString", func() { o.GetString("modle") }, `GetString("modle"): the schema has no attribute "modle"; did you mean "model"?`},
+		{"GetInt", func() { o.GetInt("replicas") }, `(it has: base_url, model)`},
+		{"IsSet", func() { o.IsSet("baseurl") }, `did you mean "base_url"?`},
+		{"Known", func() { o.Known("x") }, `Known("x")`},
+		{"SetString", func() { o.SetString("modle", "x") }, `Set("modle")`},
+		{"SetNull", func() { o.SetNull("nope") }, `the schema has no attribute "nope"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(r.(string), tc.want) {
+					t.Errorf("panic = %v, want one containing %q", r, tc.want)
+				}
+			}()
+			tc.call()
+		})
+	}
+	// Probing does not panic.
+	if o.Has("modle") || !o.Has("model") || o.Attr("modle") != cty.NilVal {
+		t.Error("Has/Attr of a missing name must report it, not panic")
 	}
 }

@@ -55,7 +55,7 @@ func validateJob(kind string) func(context.Context, *sdk.ValidateRequest) sdk.Di
 				d.AttrErrorf(attr("env"), "Invalid env", "%v", err)
 			}
 		}
-		if cfg.Known("command") {
+		if cfg.Has("command") && cfg.Known("command") { // a dataset has no command
 			for i, a := range cfg.GetStrings("command") {
 				if err := checkWord("the command", a); err != nil {
 					d.AttrErrorf(attr("command").IndexInt(i), "Invalid command", "%v", err)
