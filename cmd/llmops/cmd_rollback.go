@@ -28,7 +28,7 @@ their configuration or run "llmops rollback --release ADDR".
 
 func runRollback(m *meta, args []string) int {
 	fs := m.newFlags("rollback", rollbackUsage)
-	to := fs.Int64("to", 0, "The state version to roll back to (see `llmops history ADDR`).")
+	to := fs.Int64("to", 0, "The state `VERSION` to roll back to (\"llmops history ADDR\" lists them).")
 	previous := fs.Bool("previous", false, "Roll each object back to its previous recorded version.")
 	release := fs.Bool("release", false, "End the rollback of these objects: the next plan rolls them forward to the configuration.")
 	autoApprove := fs.Bool("auto-approve", false, "Apply without asking.")

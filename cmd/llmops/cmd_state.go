@@ -29,7 +29,7 @@ a saved plan. Sensitive values are hidden.
 func runShow(m *meta, args []string) int {
 	fs := m.newFlags("show", showUsage)
 	jsonOut := fs.Bool("json", false, "Machine-readable output (see docs/json-format.md).")
-	version := fs.Int64("version", 0, "Show state version N instead of the newest (see `llmops history`).")
+	version := fs.Int64("version", 0, "Show state version `N` instead of the newest (\"llmops history\" lists them).")
 	m.addStateFlags(fs)
 	if ok, code := m.parse(fs, args); !ok {
 		return code
@@ -223,6 +223,9 @@ func runOutput(m *meta, args []string) int {
 					}
 				}
 			}
+		}
+		if !ok && len(outs) == 0 {
+			return m.errorDetail(fmt.Sprintf("Output %q not found", name), fmt.Sprintf("The state has no outputs at all. Declare an output block named %q in the configuration and run llmops apply.", name))
 		}
 		if !ok {
 			return m.errorDetail(fmt.Sprintf("Output %q not found", name), fmt.Sprintf("The state has no output named %q. Outputs: %s. Declare it in an output block and apply.", name, strings.Join(render.SortedNames(outs), ", ")))

@@ -43,9 +43,13 @@ with LLMOPS_STATE_KEY_FILE.
 
 func stateKeygen(m *meta, args []string) int {
 	fs := m.newFlags("state keygen", keygenUsage)
-	out := fs.String("out", "", "Write the key to this file (created with mode 0600) instead of printing it.")
+	out := fs.String("out", "", "Write the key to `FILE` (created with mode 0600) instead of printing it.")
 	if ok, code := m.parse(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		// Not a key printed for a mistyped option (-help once did so).
+		return m.errorDetail(fmt.Sprintf("Unexpected argument %q", fs.Arg(0)), "llmops state keygen takes no argument: it prints a new key, or writes it to the file given with -out FILE. See llmops state keygen -help.")
 	}
 	k, err := secrets.Generate()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,7 +44,7 @@ func init() {
 		"destroy":      {"Destroy every object the state records", runDestroy},
 		"show":         {"Show the state, or a saved plan file", runShow},
 		"output":       {"Show output values", runOutput},
-		"state":        {"Inspect and edit the state: list, show, rm, mv", runState},
+		"state":        {"Inspect and edit the state: list, show, rm, mv, keygen, rotate-key, restore", runState},
 		"force-unlock": {"Remove a stuck state lock", runForceUnlock},
 		"graph":        {"Print the dependency graph (or, with -lineage, the lineage) as DOT or SVG", runGraph},
 		"providers":    {"List the providers in use, their paths, versions and schemas", runProviders},
@@ -168,27 +169,27 @@ func usage(w io.Writer) {
 llmops plans and applies the lifecycle of large language models declared
 in *.llmops.hcl files: models, datasets, training runs, evaluations,
 deployments and monitors.
-
-Main commands:
-  init        `+commands["init"].synopsis+`
-  validate    `+commands["validate"].synopsis+`
-  plan        `+commands["plan"].synopsis+`
-  apply       `+commands["apply"].synopsis+`
-  destroy     `+commands["destroy"].synopsis+`
-
-Other commands:
 `)
-	var names []string
+	mainCmds := []string{"init", "validate", "plan", "apply", "destroy"}
+	var others []string
+	width := 0
 	for n := range commands {
-		switch n {
-		case "init", "validate", "plan", "apply", "destroy":
-			continue
+		// Two spaces at least between a name and its synopsis, whatever
+		// the longest name ("force-unlock" once ran into its synopsis).
+		width = max(width, len(n))
+		if !slices.Contains(mainCmds, n) {
+			others = append(others, n)
 		}
-		names = append(names, n)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s%s\n", n, commands[n].synopsis)
+	sort.Strings(others)
+	for _, group := range []struct {
+		title string
+		names []string
+	}{{"Main commands", mainCmds}, {"Other commands", others}} {
+		fmt.Fprintf(w, "\n%s:\n", group.title)
+		for _, n := range group.names {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].synopsis)
+		}
 	}
 	fmt.Fprint(w, `
 Global options:
@@ -196,7 +197,12 @@ Global options:
   -help       Show this help; "llmops COMMAND -help" shows a command's options.
   -version    Print the version.
 
-Exit codes: 0 success; 1 error; 2 "plan -detailed-exitcode" found changes.
+Exit codes (docs/cli.md):
+  0    success
+  1    error
+  2    "plan -detailed-exitcode" found changes
+  3    "fmt -check" found a file that is not formatted
+  130  a second Ctrl-C ended llmops at once
 `)
 }
 

@@ -47,7 +47,7 @@ func (m *meta) addOpFlags(fs *flag.FlagSet, apply bool) *opFlags {
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "Apply without asking for confirmation.")
 		fs.BoolVar(&o.wait, "wait", true, "Wait for long operations (training runs) to finish; -wait=false returns once they are submitted.")
 	} else {
-		fs.StringVar(&o.out, "out", "", "Save the plan to FILE, for `llmops apply FILE`.")
+		fs.StringVar(&o.out, "out", "", "Save the plan to `FILE`, to apply later with \"llmops apply FILE\".")
 		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "Exit 0 when there are no changes, 1 on error, 2 when there are changes.")
 		fs.BoolVar(&o.destroy, "destroy", false, "Plan to destroy every recorded object.")
 	}

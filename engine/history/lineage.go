@@ -118,12 +118,12 @@ func LineageDOT(objs map[addrs.ResourceInstance]*Object) string {
 	var b strings.Builder
 	b.WriteString("digraph lineage {\n  rankdir = \"BT\";\n  node [shape = box];\n")
 	for _, o := range list {
-		label := fmt.Sprintf("%s\\nv%d, serial %d", o.Addr, o.Version, o.Serial)
+		label := fmt.Sprintf("%s\nv%d, serial %d", o.Addr, o.Version, o.Serial)
 		if d := AttrString(o.Value, "digest"); d != "" {
 			if len(d) > 19 {
 				d = d[:19]
 			}
-			label += "\\n" + d
+			label += "\n" + d
 		}
 		fmt.Fprintf(&b, "  %q [label = %q];\n", o.Addr.String(), label)
 	}

@@ -2,6 +2,8 @@ package render
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,7 +94,7 @@ func scalar(v cty.Value) (string, bool) {
 	case ty == cty.String:
 		return strconv.Quote(v.AsString()), true
 	case ty == cty.Number:
-		return v.AsBigFloat().Text('f', -1), true
+		return NumberText(v.AsBigFloat()), true
 	case ty == cty.Bool:
 		if v.True() {
 			return "true", true
@@ -376,4 +378,31 @@ func hclValue(b *strings.Builder, v cty.Value, depth int) {
 		b.WriteString(",\n")
 	}
 	b.WriteString(strings.Repeat("  ", depth) + "]")
+}
+
+// NumberText is a number as the plan and show print it. A measurement
+// carries float noise (a monitor's 2.2749999999999995): a number whose
+// decimal form has more than 15 significant digits is rounded for
+// display, to 2 decimals from 1 up, else to 4 significant digits (2.27,
+// 0.01235). Numbers as written in configuration are printed exactly.
+func NumberText(f *big.Float) string {
+	exact := f.Text('f', -1)
+	digits := strings.TrimLeft(strings.Replace(strings.TrimPrefix(exact, "-"), ".", "", 1), "0")
+	if len(digits) <= 15 || f.IsInf() {
+		return exact
+	}
+	x, _ := f.Float64()
+	var r string
+	if math.Abs(x) >= 1 {
+		r = strconv.FormatFloat(x, 'f', 2, 64)
+	} else {
+		r = strconv.FormatFloat(x, 'g', 4, 64)
+		if g, err := strconv.ParseFloat(r, 64); err == nil {
+			r = strconv.FormatFloat(g, 'f', -1, 64)
+		}
+	}
+	if strings.Contains(r, ".") {
+		r = strings.TrimRight(strings.TrimRight(r, "0"), ".")
+	}
+	return r
 }
