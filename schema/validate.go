@@ -438,7 +438,7 @@ func CheckPromptVariables(template string, variables cty.Value, templatePath cty
 	}
 	if len(unused) > 0 {
 		d = append(d, protocol.Diagnostic{Severity: protocol.Warning, Summary: "Unused prompt variables", Attribute: cty.GetAttrPath("variables"),
-			Detail: fmt.Sprintf("variables declares %s, which the template never uses.", list(unused))})
+			Detail: fmt.Sprintf("variables declares %s, which the template never uses. A template uses a variable with the placeholder {{name}} (spaces inside the braces allowed); check for one written another way, such as {name} or ${name}.", list(unused))})
 	}
 	return d
 }

@@ -89,3 +89,25 @@ resource "null_value" "x" {
 		t.Errorf("output NAME without outputs:\n%s", r)
 	}
 }
+
+// A provider's warning (an unused prompt variable) comes back from
+// validate, plan and apply: it is printed once per command, and says the
+// placeholder syntax.
+func TestE2EWarningPrintedOnce(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+prompt "p" {
+  template  = "Hi {name}"
+  variables = ["name"]
+}
+`})
+	w.must(0, "init")
+	for _, args := range [][]string{{"plan"}, {"apply", "-auto-approve"}} {
+		r := w.must(0, args...)
+		if n := strings.Count(r.stderr, "Unused prompt variables"); n != 1 {
+			t.Errorf("llmops %s printed the warning %d times, want once:\n%s", args[0], n, r)
+		}
+		if !strings.Contains(r.stderr, "{{name}}") {
+			t.Errorf("the warning does not say the placeholder syntax:\n%s", r)
+		}
+	}
+}

