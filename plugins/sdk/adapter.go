@@ -50,7 +50,9 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 		a.schema.ResourceTypes[name] = &protocol.Schema{Version: r.SchemaVersion, Block: blk}
 		keep := map[string]bool{}
 		r.Schema.keepState("", keep)
-		a.resources[name] = &resourceInfo{r: r, block: blk, ty: blk.ImpliedType(), keep: keep}
+		hooks := map[string]*Attribute{}
+		r.Schema.hooks("", hooks)
+		a.resources[name] = &resourceInfo{r: r, block: blk, ty: blk.ImpliedType(), keep: keep, hooks: hooks}
 		if err := ValidateSchema(blk); err != nil {
 			a.schema.Diagnostics.FromError(fmt.Sprintf("Invalid schema for resource type %q", name), err)
 		}
@@ -75,6 +77,8 @@ type resourceInfo struct {
 	ty    cty.Type
 	// keep are the attributes declared UseStateForUnknown.
 	keep map[string]bool
+	// hooks are the attributes with validators or RequiresReplaceIf.
+	hooks map[string]*Attribute
 }
 
 type adapter struct {
@@ -224,6 +228,7 @@ func (a *adapter) ValidateResourceConfig(ctx context.Context, req protocol.Valid
 	sensitive := sensitivePaths(ri.block, req.SensitivePaths)
 	secrets := collectSecrets(sensitive, cfg)
 	validateBlock(ri.block, cfg, nil, &resp.Diagnostics)
+	ri.runValidators(cfg, &resp.Diagnostics)
 	if ri.r.Validate != nil && !resp.Diagnostics.HasErrors() {
 		cctx, done := a.call(ctx, req.TypeName, "Validate")
 		defer done()
@@ -267,6 +272,7 @@ func (a *adapter) PlanResourceChange(ctx context.Context, req protocol.PlanResou
 	planned := pl.object(ri.block, "", prior, config, proposed)
 	if !create {
 		requiresReplace(ri.block, prior, planned, nil, &resp.RequiresReplace)
+		ri.replaceIf(prior, planned, &resp.RequiresReplace)
 		if len(resp.RequiresReplace) > 0 {
 			planned = ri.planCreate(config, proposed)
 		}

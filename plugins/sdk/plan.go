@@ -44,6 +44,8 @@ func (pl planner) object(b *protocol.Block, prefix string, prior, config, propos
 		}
 		pv := attrOf(prior, name)
 		switch {
+		case a.Default != cty.NilVal:
+			attrs[name] = a.Default // unset: the declared default
 		case pl.create || pv == cty.NilVal:
 			attrs[name] = cty.UnknownVal(a.Type)
 		case !pl.changed || pl.keep[prefix+name]:

@@ -26,6 +26,10 @@ type Attribute struct {
 	a protocol.Attribute
 	// useState: see UseStateForUnknown.
 	useState bool
+	// replaceIf and validators: see RequiresReplaceIf and Validate
+	// (modifiers.go).
+	replaceIf  func(prior, planned cty.Value) bool
+	validators []Validator
 }
 
 // Attr starts an attribute of type ty. cty.DynamicPseudoType accepts a
@@ -213,6 +217,9 @@ func validateSchema(b *protocol.Block, prefix cty.Path, errs *[]error) {
 		}
 		if a.ForceNew && a.Computed && !a.Optional {
 			*errs = append(*errs, fmt.Errorf("attribute %s: ForceNew on a computed-only attribute has no effect; the configuration cannot change it", where))
+		}
+		if a.Default != cty.NilVal && !(a.Optional && a.Computed) {
+			*errs = append(*errs, fmt.Errorf("attribute %s: a Default needs Optional().Computed(): the provider plans the default when the configuration leaves it unset", where))
 		}
 		if _, dup := b.BlockTypes[name]; dup {
 			*errs = append(*errs, fmt.Errorf("%s: both an attribute and a block type", where))
