@@ -31,11 +31,15 @@ func message() *sdk.Resource {
 		Schema: sdk.Block{
 			Description: "A message that llmops echoes back.",
 			Attributes: sdk.Attributes{
-				"text":    sdk.Attr(cty.String).Required().Description("The message."),
-				"channel": sdk.Attr(cty.String).Optional().ForceNew().Description("Where the message goes; a change replaces it."),
-				"delay": sdk.Attr(cty.String).Optional().ForceNew().
+				"text": sdk.Attr(cty.String).Required().Description("The message."),
+				// Plan modifiers and validators from the SDK's library: a
+				// default the plan shows, a replacement on change, checks.
+				"channel": sdk.Attr(cty.String).Optional().Computed().Default(cty.StringVal("general")).RequiresReplace().
+					Validate(sdk.OneOf("general", "alerts", "ops")).
+					Description("Where the message goes; a change replaces it."),
+				"delay": sdk.Attr(cty.String).Optional().RequiresReplace().Validate(sdk.Duration()).
 					Description(`How long delivery takes, e.g. "2s": the message stays pending until then.`),
-				"id":           sdk.Attr(cty.String).Computed().UseStateForUnknown(),
+				"id":           sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("The message's identifier."),
 				"length":       sdk.Attr(cty.Number).Computed().Description("Number of characters in text."),
 				"upper":        sdk.Attr(cty.String).Computed().Description("text in upper case."),
 				"delivered_at": sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("When the message was delivered (RFC 3339); an update does not deliver it again."),
@@ -57,11 +61,7 @@ func validate(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	if req.Config.Known("text") && req.Config.GetString("text") == "" {
 		diags.AttrErrorf(cty.GetAttrPath("text"), "Empty message", "text must not be empty.")
 	}
-	if req.Config.Known("delay") && req.Config.IsSet("delay") {
-		if _, err := time.ParseDuration(req.Config.GetString("delay")); err != nil {
-			diags.AttrErrorf(cty.GetAttrPath("delay"), "Invalid delay", "%q is not a duration such as \"2s\".", req.Config.GetString("delay"))
-		}
-	}
+	// delay's form is checked by its sdk.Duration() validator.
 	return diags
 }
 
@@ -80,17 +80,29 @@ func modifyPlan(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanRe
 	return &sdk.ModifyPlanResponse{Planned: planned}
 }
 
+// derived is the typed model of what setDerived reads and writes: fields
+// by `llmops` tag (a tag the schema lacks fails at once).
+type derived struct {
+	Text   string `llmops:"text"`
+	Length int64  `llmops:"length"`
+	Upper  string `llmops:"upper"`
+}
+
 func setDerived(st *sdk.Object) {
-	text := st.GetString("text")
-	st.SetInt("length", int64(utf8.RuneCountInString(text)))
-	st.SetString("upper", strings.ToUpper(text))
+	var m derived
+	if err := st.Get(&m); err != nil {
+		panic(err) // the schema and the struct disagree: a bug here
+	}
+	m.Length = int64(utf8.RuneCountInString(m.Text))
+	m.Upper = strings.ToUpper(m.Text)
+	st.SetFrom(m)
 }
 
 func create(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
 	st := req.Planned
 	st.SetString("id", newID())
 	setDerived(&st)
-	delay, _ := time.ParseDuration(st.GetString("delay"))
+	delay, _ := sdk.ParseDuration(st.GetString("delay"))
 	if delay <= 0 {
 		st.SetString("delivered_at", time.Now().UTC().Format(time.RFC3339))
 		return &sdk.Response{State: st}

@@ -36,7 +36,7 @@ var cases = []conformance.Case{
 		TypeName:     "echo_message",
 		Create:       msg(map[string]string{"text": "later", "delay": "300ms"}),
 		Invalid:      msg(map[string]string{"text": "x", "delay": "soon"}),
-		InvalidError: "not a duration",
+		InvalidError: "must be a duration",
 		StateOnly:    true,
 	},
 }
