@@ -28,11 +28,39 @@ func IsKind(name string) bool { return kindSet[name] }
 // block (`model "base"`) or a provider-defined resource
 // (`resource "null_value" "r"`). Type is the kind or the resource type.
 type Resource struct {
-	Type string
-	Name string
+	// Module is the module instance the resource belongs to (the root
+	// when empty). In configuration addresses (graph nodes, recorded
+	// dependencies) it is the module's unkeyed instance: Config.
+	Module ModuleInstance
+	Type   string
+	Name   string
 }
 
-func (r Resource) String() string { return r.Type + "." + r.Name }
+func (r Resource) String() string {
+	if r.Module.IsRoot() {
+		return r.Type + "." + r.Name
+	}
+	return r.Module.String() + "." + r.Type + "." + r.Name
+}
+
+// InModule is r (relative to its module) placed in module instance m.
+func (r Resource) InModule(m ModuleInstance) Resource {
+	r.Module = m
+	return r
+}
+
+// Local is r relative to its module: the address written inside it.
+func (r Resource) Local() Resource {
+	r.Module = RootModuleInstance
+	return r
+}
+
+// Config is the configuration address of r: its module path without
+// instance keys, naming the block every instance comes from.
+func (r Resource) Config() Resource {
+	r.Module = r.Module.Module().UnkeyedInstance()
+	return r
+}
 
 // IsKind reports whether the resource is a lifecycle kind block.
 func (r Resource) IsKind() bool { return IsKind(r.Type) }
@@ -62,6 +90,9 @@ func ImpliedProviderType(typ string) string {
 
 // Less orders resources by type then name.
 func (r Resource) Less(o Resource) bool {
+	if r.Module != o.Module {
+		return r.Module.Less(o.Module)
+	}
 	if r.Type != o.Type {
 		return r.Type < o.Type
 	}
