@@ -24,9 +24,9 @@ func ArtifactDir(cfg *configs.Config, vars map[string]cty.Value) (string, hcl.Di
 	}
 	d := newEvalData(cfg, vars)
 	for _, name := range sortedLocalNames(cfg) {
-		d.setLocal(name, cty.DynamicVal)
+		d.setLocal(addrs.RootModuleInstance, name, cty.DynamicVal)
 	}
-	v, diags := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(cfg.Artifacts.Path, cty.String)
+	v, diags := d.rootScope().EvalExpr(cfg.Artifacts.Path, cty.String)
 	if diags.HasErrors() {
 		return "", diags
 	}

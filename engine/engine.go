@@ -134,7 +134,7 @@ func (e *Engine) release() { <-e.sem }
 func (e *Engine) startProviders(ctx context.Context, recorded map[addrs.Resource]*recordedResource) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	need := map[addrs.ProviderConfig]*hcl.Range{}
-	for _, r := range e.cfg.SortedResources() {
+	for _, r := range e.cfg.AllResources() {
 		if r.Placement != nil {
 			for i, c := range r.Placement.Candidates {
 				if _, ok := need[c]; !ok {
@@ -151,7 +151,7 @@ func (e *Engine) startProviders(ctx context.Context, recorded map[addrs.Resource
 		}
 	}
 	for addr, rr := range recorded {
-		if _, inConfig := e.cfg.Resources[addr]; inConfig {
+		if e.cfg.Resource(addr) != nil {
 			continue
 		}
 		if _, ok := need[rr.provider]; !ok {

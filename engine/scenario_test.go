@@ -111,12 +111,28 @@ func stepNum(path string) int {
 	return n
 }
 
-// useStep replaces the working directory's configuration with a step's.
+// useStep replaces the working directory's configuration with a step's:
+// its configuration and vars files, and its directories (modules),
+// copied whole.
 func (h *harness) useStep(t *testing.T, step string) {
 	old, _ := filepath.Glob(filepath.Join(h.dir, "*"+configs.FileSuffix))
 	oldVars, _ := filepath.Glob(filepath.Join(h.dir, "*"+VarsFileSuffix))
 	for _, f := range append(old, oldVars...) {
 		os.Remove(f)
+	}
+	entries, _ := os.ReadDir(h.dir)
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			os.RemoveAll(filepath.Join(h.dir, e.Name()))
+		}
+	}
+	subdirs, _ := os.ReadDir(step)
+	for _, e := range subdirs {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "step") {
+			if err := os.CopyFS(filepath.Join(h.dir, e.Name()), os.DirFS(filepath.Join(step, e.Name()))); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	files, _ := filepath.Glob(filepath.Join(step, "*"+configs.FileSuffix))
 	if len(files) == 0 {
@@ -325,7 +341,11 @@ func writeDiags(out *strings.Builder, diags hcl.Diagnostics) {
 		}
 		where := ""
 		if d.Subject != nil {
-			where = fmt.Sprintf(" [%s:%d]", filepath.Base(d.Subject.Filename), d.Subject.Start.Line)
+			name := filepath.ToSlash(d.Subject.Filename)
+			if filepath.IsAbs(d.Subject.Filename) {
+				name = filepath.Base(d.Subject.Filename)
+			}
+			where = fmt.Sprintf(" [%s:%d]", name, d.Subject.Start.Line)
 		}
 		fmt.Fprintf(out, "  %s: %s%s\n", sev, d.Summary, where)
 		for _, l := range strings.Split(d.Detail, "\n") {

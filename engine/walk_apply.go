@@ -152,9 +152,15 @@ func (w *applyWalk) visit(ctx context.Context, n node) graph.Result {
 	if err := w.e.catchPanic(func() {
 		switch n.kind {
 		case nkLocal:
-			ds = w.e.evalLocal(w.data, n.name)
+			ds = w.e.evalLocal(w.data, n.mod, n.name)
+		case nkModule:
+			ds = w.e.evalModuleCall(w.data, n.mod)
 		case nkOutput:
 			if w.plan.Mode == plans.DestroyMode {
+				return
+			}
+			if !n.mod.IsRoot() {
+				ds = w.e.evalModuleOutput(w.data, n.mod, n.name)
 				return
 			}
 			var v cty.Value
@@ -247,7 +253,7 @@ func (w *applyWalk) markSkipped(n node, because node) {
 	}
 	deferred := because.kind == nkResource && w.isDeferred(because.res)
 	for _, c := range w.plan.Changes {
-		if c.Addr.Resource != n.res || c.Action == plans.NoOp {
+		if c.Addr.Resource.Config() != n.res || c.Action == plans.NoOp {
 			continue
 		}
 		if n.kind == nkDestroy && c.Action != plans.Delete && c.Action != plans.DeleteThenCreate {
@@ -280,7 +286,7 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 	hasDestroy := map[addrs.Resource]bool{}
 	for _, c := range w.plan.Changes {
 		if c.Action == plans.Delete || c.Action == plans.DeleteThenCreate {
-			hasDestroy[c.Addr.Resource] = true
+			hasDestroy[c.Addr.Resource.Config()] = true
 		}
 	}
 	// deps: resource -> resources it depends on (config, else recorded).
@@ -299,7 +305,7 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 	for r, rr := range w.recorded {
 		for _, ro := range rr.instances {
 			for _, d := range ro.obj.Dependencies {
-				add(r, d)
+				add(r.Config(), d)
 			}
 		}
 	}
@@ -307,11 +313,11 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 		dn := node{kind: nkDestroy, res: r}
 		g.Add(dn)
 		prov := addrs.ProviderConfig{}
-		if rc, ok := w.e.cfg.Resources[r]; ok {
+		if rc := w.e.cfg.Resource(r); rc != nil {
 			prov = rc.Provider
 			g.Connect(node{kind: nkResource, res: r}, dn)
-		} else if rr, ok := w.recorded[r]; ok {
-			prov = rr.provider
+		} else if abs := recordedIn(w.recorded, r); len(abs) > 0 {
+			prov = w.recorded[abs[0]].provider
 		}
 		g.Connect(dn, node{kind: nkProvider, prov: prov})
 	}
@@ -324,8 +330,8 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 			if hasDestroy[x] {
 				g.Connect(dr, node{kind: nkDestroy, res: x})
 			}
-			if _, inConfig := w.e.cfg.Resources[r]; !inConfig {
-				if _, ok := w.e.cfg.Resources[x]; ok {
+			if w.e.cfg.Resource(r) == nil {
+				if w.e.cfg.Resource(x) != nil {
 					g.Connect(dr, node{kind: nkResource, res: x})
 				}
 			}

@@ -19,27 +19,55 @@ import (
 	"github.com/llmops/llmops/state"
 )
 
-// planResource plans every instance of one resource (or, for an orphan,
-// the deletion of every recorded instance) and publishes the resource's
-// value for the blocks that refer to it.
+// planResource plans every instance of one configured resource in every
+// instance of its module (or, for an orphan, the deletion of every
+// recorded instance) and publishes the resource's values for the blocks
+// that refer to them. r is a configuration address.
 func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagnostics {
 	rc := w.resourceConfig(r)
-	rec := w.recorded[r]
 	if rc == nil {
 		// Removed from the configuration: delete what is recorded.
-		if rec != nil {
-			for _, k := range sortedKeys(rec.instances) {
-				if ri := r.Instance(k); w.instanceSelected(ri) {
-					w.addChange(deleteChange(ri, rec.provider, rec.instances[k], plans.ReasonRemovedFromConfig))
-				}
-			}
+		for _, abs := range recordedIn(w.recorded, r) {
+			w.deleteRecorded(abs, plans.ReasonRemovedFromConfig)
 		}
 		return nil
 	}
 	var diags hcl.Diagnostics
-	lc, ds := w.e.evalLifecycle(w.data, rc)
+	live := map[addrs.ModuleInstance]bool{}
+	for _, mi := range w.data.moduleInstances(r.Module.Module()) {
+		live[mi] = true
+		diags = append(diags, w.planResourceIn(ctx, r.InModule(mi), rc)...)
+	}
+	if ctx.Err() == nil && !diags.HasErrors() {
+		// Instances of module instances that count or for_each no longer make.
+		for _, abs := range recordedIn(w.recorded, r) {
+			if !live[abs.Module] {
+				w.deleteRecorded(abs, plans.ReasonModuleInstanceRemoved)
+			}
+		}
+	}
+	return diags
+}
+
+// deleteRecorded plans the deletion of every recorded instance of r.
+func (w *planWalk) deleteRecorded(r addrs.Resource, reason plans.Reason) {
+	rec := w.recorded[r]
+	for _, k := range sortedKeys(rec.instances) {
+		if ri := r.Instance(k); w.instanceSelected(ri) {
+			w.addChange(deleteChange(ri, rec.provider, rec.instances[k], reason))
+		}
+	}
+}
+
+// planResourceIn plans the instances of resource r of one module
+// instance.
+func (w *planWalk) planResourceIn(ctx context.Context, r addrs.Resource, rc *configs.Resource) hcl.Diagnostics {
+	rec := w.recorded[r]
+	cfgAddr := rc.Addr
+	var diags hcl.Diagnostics
+	lc, ds := w.e.evalLifecycle(w.data, rc, r.Module)
 	diags = append(diags, ds...)
-	exp, keys, each, ds := w.e.expand(w.data, rc)
+	exp, keys, each, ds := w.e.expand(w.data, rc, r.Module)
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
 		w.data.setResource(r, exp, nil)
@@ -54,7 +82,7 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 	}
 	var rules placementRules
 	if rc.Placement != nil {
-		if rules, ds = w.placementRules(rc); ds.HasErrors() {
+		if rules, ds = w.placementRules(rc, r.Module); ds.HasErrors() {
 			w.data.setResource(r, exp, nil)
 			return append(diags, ds...)
 		}
@@ -63,7 +91,7 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 	var mu sync.Mutex
 	var grp panics.Group
 	for _, k := range keys {
-		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[r], lc: lc, each: each[k], deps: w.cg.resourceDeps[r]}
+		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[cfgAddr], lc: lc, each: each[k], deps: w.cg.resourceDeps[cfgAddr]}
 		if rec != nil {
 			x.prior = rec.instances[k]
 		}
@@ -150,7 +178,7 @@ func (w *planWalk) planOne(ctx context.Context, x *instance) (*plans.ResourceIns
 		}
 		return nil, x.prior.value, diags
 	}
-	cv, ds := x.evaluate(w.data.scope(x.addr.Key, x.each))
+	cv, ds := x.evaluate(w.data.scope(x.addr.Resource.Module, x.addr.Key, x.each))
 	diags = append(diags, ds...)
 	if ds.HasErrors() {
 		return nil, x.unknown(), diags

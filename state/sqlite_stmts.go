@@ -199,6 +199,12 @@ func vBytes(v driver.Value) []byte {
 // compareAddr orders instances as addrs.ResourceInstance.Less does:
 // by type, name, then key (none, ints numerically, strings).
 func compareAddr(a, b addrs.ResourceInstance) int {
+	if am, bm := a.Resource.Module, b.Resource.Module; am != bm {
+		if am.Less(bm) {
+			return -1
+		}
+		return 1
+	}
 	if c := strings.Compare(a.Resource.Type, b.Resource.Type); c != 0 {
 		return c
 	}

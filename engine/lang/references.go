@@ -24,11 +24,22 @@ type LocalRef struct{ Name string }
 // ResourceRef is `TYPE.NAME` (a kind or a resource type).
 type ResourceRef struct{ Resource addrs.Resource }
 
+// ModuleRef is `module.NAME`, with the output named after it when the
+// reference says which (`module.bot.endpoint`, `module.bot["en"].endpoint`);
+// Output is empty for a reference to the whole module.
+type ModuleRef struct {
+	Name   string
+	Output string
+}
+
 // CountRef is `count.ATTR`.
 type CountRef struct{ Attr string }
 
 // EachRef is `each.ATTR`.
 type EachRef struct{ Attr string }
+
+// LlmopsRef is `llmops.ATTR` (llmops.workspace).
+type LlmopsRef struct{ Attr string }
 
 // PathRef is `path.ATTR`.
 type PathRef struct{ Attr string }
@@ -37,14 +48,23 @@ func (r VarRef) String() string      { return "var." + r.Name }
 func (r LocalRef) String() string    { return "local." + r.Name }
 func (r ResourceRef) String() string { return r.Resource.String() }
 func (r CountRef) String() string    { return "count." + r.Attr }
-func (r EachRef) String() string     { return "each." + r.Attr }
-func (r PathRef) String() string     { return "path." + r.Attr }
-func (VarRef) subject()              {}
-func (LocalRef) subject()            {}
-func (ResourceRef) subject()         {}
-func (CountRef) subject()            {}
-func (EachRef) subject()             {}
-func (PathRef) subject()             {}
+func (r ModuleRef) String() string {
+	if r.Output == "" {
+		return "module." + r.Name
+	}
+	return "module." + r.Name + "." + r.Output
+}
+func (r EachRef) String() string   { return "each." + r.Attr }
+func (r PathRef) String() string   { return "path." + r.Attr }
+func (r LlmopsRef) String() string { return "llmops." + r.Attr }
+func (VarRef) subject()            {}
+func (LocalRef) subject()          {}
+func (ResourceRef) subject()       {}
+func (CountRef) subject()          {}
+func (ModuleRef) subject()         {}
+func (EachRef) subject()           {}
+func (PathRef) subject()           {}
+func (LlmopsRef) subject()         {}
 
 // Reference is a parsed reference with its source range.
 type Reference struct {
@@ -103,7 +123,28 @@ func ParseRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		var n string
 		n, rest, diags = attr("path")
 		subj = PathRef{Attr: n}
-	case "self", "data", "module", "terraform":
+	case "llmops":
+		var n string
+		n, rest, diags = attr("llmops")
+		subj = LlmopsRef{Attr: n}
+	case "module":
+		var n string
+		n, rest, diags = attr("a module")
+		ref := ModuleRef{Name: n}
+		end := min(1, len(tr)-1)
+		if len(rest) > 0 {
+			if _, ok := rest[0].(hcl.TraverseIndex); ok {
+				end = 2
+			}
+		}
+		if end+1 < len(tr) {
+			if a, ok := tr[end+1].(hcl.TraverseAttr); ok {
+				ref.Output = a.Name
+			}
+		}
+		subj = ref
+		rng = hcl.RangeBetween(tr[0].SourceRange(), tr[end].SourceRange())
+	case "self", "data", "terraform":
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Unsupported reference %q", root),

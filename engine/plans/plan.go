@@ -47,9 +47,12 @@ const (
 	ReasonRemovedFromConfig Reason = "removed-from-config"
 	ReasonCountIndex        Reason = "count-index-removed"
 	ReasonEachKey           Reason = "each-key-removed"
-	ReasonDestroy           Reason = "destroy"
-	ReasonCreateInterrupted Reason = "create-interrupted"
-	ReasonRollback          Reason = "rollback"
+	// ReasonModuleInstanceRemoved: the instance's module instance is no
+	// longer made by its call's count or for_each.
+	ReasonModuleInstanceRemoved Reason = "module-instance-removed"
+	ReasonDestroy               Reason = "destroy"
+	ReasonCreateInterrupted     Reason = "create-interrupted"
+	ReasonRollback              Reason = "rollback"
 	// ReasonDeposed: the old object of a create_before_destroy replacement
 	// whose destroy did not happen (it failed, or llmops stopped).
 	ReasonDeposed Reason = "deposed"

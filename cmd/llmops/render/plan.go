@@ -168,6 +168,8 @@ func ReasonText(ch *plans.ResourceInstanceChange) string {
 		return fmt.Sprintf("index %s is beyond the count", ch.Addr.Key)
 	case plans.ReasonEachKey:
 		return fmt.Sprintf("key %s is not in for_each", ch.Addr.Key)
+	case plans.ReasonModuleInstanceRemoved:
+		return fmt.Sprintf("%s is not in its module call's count or for_each", ch.Addr.Resource.Module)
 	case plans.ReasonRollback:
 		return "rollback"
 	case plans.ReasonDeposed:
