@@ -43,6 +43,7 @@ type JSONSummary struct {
 // where a value is unknown or sensitive (or true for the whole value).
 type JSONChange struct {
 	Address         string           `json:"address"`
+	ModuleAddress   string           `json:"module_address,omitempty"`
 	Type            string           `json:"type"`
 	Name            string           `json:"name"`
 	Index           any              `json:"index,omitempty"`
@@ -109,13 +110,14 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 
 func jsonChange(ch *plans.ResourceInstanceChange) JSONChange {
 	jc := JSONChange{
-		Address:  ch.Addr.String(),
-		Type:     ch.Addr.Resource.Type,
-		Name:     ch.Addr.Resource.Name,
-		Index:    KeyJSON(ch.Addr.Key),
-		Provider: ch.Provider.String(),
-		Action:   string(ch.Action),
-		Reason:   string(ch.Reason),
+		Address:       ch.Addr.String(),
+		ModuleAddress: ch.Addr.Resource.Module.String(),
+		Type:          ch.Addr.Resource.Type,
+		Name:          ch.Addr.Resource.Name,
+		Index:         KeyJSON(ch.Addr.Key),
+		Provider:      ch.Provider.String(),
+		Action:        string(ch.Action),
+		Reason:        string(ch.Reason),
 	}
 	jc.Before, _, jc.BeforeSensitive = JSONValue(ch.Before)
 	jc.After, jc.AfterUnknown, jc.AfterSensitive = JSONValue(ch.After)
