@@ -48,6 +48,11 @@ var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/
 //	no-key            no state key
 //	validate          validate the configuration instead of planning
 //	graph             write the dependency graph (DOT) instead of planning
+//	git-commit REPO DIR TAG  commit the step's folder DIR as the next commit of
+//	                  the local git repository REPO (made on first use) and tag
+//	                  it TAG; configurations name it @REPO_<REPO>@ (a file:// URL)
+//	init              fetch the git modules as `llmops init` does (the lock
+//	                  file is kept between steps); init-upgrade as init -upgrade
 //
 // Each step plans against the state (and the provider's "reality") left by
 // the steps before, then applies; want.txt records, per step, the plan
@@ -98,8 +103,9 @@ func runScenario(t *testing.T, dir string) string {
 		fmt.Fprintf(&out, "== %s\n", name)
 		h.runStep(t, &out, opts)
 	}
-	// Deposed keys are random.
+	// Deposed keys and commit ids are random.
 	got := deposedKeyRE.ReplaceAllString(out.String(), "deposed object KEY")
+	got = normalizeCommits(got)
 	return strings.ReplaceAll(got, h.dir, "$DIR")
 }
 
@@ -128,7 +134,7 @@ func (h *harness) useStep(t *testing.T, step string) {
 	}
 	subdirs, _ := os.ReadDir(step)
 	for _, e := range subdirs {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), "step") {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "step") && !strings.HasPrefix(e.Name(), "repo_") {
 			if err := os.CopyFS(filepath.Join(h.dir, e.Name()), os.DirFS(filepath.Join(step, e.Name()))); err != nil {
 				t.Fatal(err)
 			}
@@ -145,6 +151,7 @@ func (h *harness) useStep(t *testing.T, step string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b = h.repoURLs(b)
 		if err := os.WriteFile(filepath.Join(h.dir, filepath.Base(f)), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -164,6 +171,10 @@ type stepOptions struct {
 	noKey    bool
 	validate bool
 	graph    bool
+	// commits are git-commit lines (repo, dir, tag), done before init.
+	commits [][3]string
+	init    bool
+	upgrade bool
 }
 
 func readOptions(t *testing.T, step string) stepOptions {
@@ -221,6 +232,12 @@ func readOptions(t *testing.T, step string) stepOptions {
 			o.validate = true
 		case "graph":
 			o.graph = true
+		case "git-commit":
+			o.commits = append(o.commits, [3]string{f[1], filepath.Join(step, f[2]), f[3]})
+		case "init":
+			o.init = true
+		case "init-upgrade":
+			o.init, o.upgrade = true, true
 		default:
 			t.Fatalf("%s/options: unknown option %q", step, line)
 		}
@@ -230,6 +247,12 @@ func readOptions(t *testing.T, step string) stepOptions {
 
 // runStep plans and applies one step and writes what happened.
 func (h *harness) runStep(t *testing.T, out *strings.Builder, o stepOptions) {
+	for _, c := range o.commits {
+		h.gitCommit(t, c[0], c[1], c[2])
+	}
+	if o.init && !h.initModules(t, out, o.upgrade) {
+		return
+	}
 	cfg, diags := configs.LoadDir(h.dir)
 	if diags.HasErrors() {
 		writeDiags(out, diags)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -81,5 +84,78 @@ func TestE2EModuleAddresses(t *testing.T) {
 	r = w.must(1, "state", "show", `module.bot[en].x`)
 	if !strings.Contains(r.stderr, "Invalid address") {
 		t.Fatalf("bad address:\n%s", r)
+	}
+}
+
+// gitRepo makes a git repository whose commits are the given versions of
+// modules/bot (each tagged with its name); it returns its directory and
+// commits.
+func gitRepo(t *testing.T, versions ...string) (string, []string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed: install it (apt-get install git) to run this test")
+	}
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("init", "-q", "-b", "main")
+	var commits []string
+	for _, v := range versions {
+		os.MkdirAll(filepath.Join(dir, "bot"), 0o755)
+		os.WriteFile(filepath.Join(dir, "bot", "main.llmops.hcl"), []byte(strings.ReplaceAll(modulesBotHCL, "hello-", v+"-")), 0o644)
+		run("add", "-A")
+		run("commit", "-q", "-m", v)
+		run("tag", v)
+		commits = append(commits, run("rev-parse", "HEAD"))
+	}
+	return dir, commits
+}
+
+// llmops init fetches a git module at the ref's commit and locks it; a
+// changed ref needs init -upgrade, which shows the old and new commits.
+func TestE2EGitModule(t *testing.T) {
+	repoDir, commits := gitRepo(t, "v1", "v2")
+	root := func(ref string) string {
+		return strings.Replace(modulesRootHCL, `"./modules/bot"`, `"git::file://`+repoDir+`//bot?ref=`+ref+`"`, 1)
+	}
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": root("v1")})
+	r := w.must(1, "plan")
+	if !strings.Contains(r.stderr, "Module not installed") || !strings.Contains(r.stderr, "llmops init") {
+		t.Fatalf("plan before init:\n%s", r)
+	}
+	r = w.must(0, "init")
+	if !strings.Contains(r.stdout, "- module.bot: git::file://"+repoDir+"//bot?ref=v1 at "+commits[0][:12]) {
+		t.Fatalf("init:\n%s", r)
+	}
+	lock, _ := os.ReadFile(filepath.Join(w.dir, ".llmops.lock.hcl"))
+	if !strings.Contains(string(lock), `module "bot" {`) || !strings.Contains(string(lock), `commit = "`+commits[0]+`"`) {
+		t.Fatalf("lock file:\n%s", lock)
+	}
+	if r = w.must(0, "apply", "-auto-approve"); !strings.Contains(r.stdout, `en = "v1-en"`) {
+		t.Fatalf("apply v1:\n%s", r)
+	}
+	w.write(map[string]string{"main.llmops.hcl": root("v2")})
+	if r = w.must(1, "plan"); !strings.Contains(r.stderr, "Module source changed") {
+		t.Fatalf("plan after changing ref:\n%s", r)
+	}
+	if r = w.must(1, "init"); !strings.Contains(r.stderr, "llmops init -upgrade") {
+		t.Fatalf("init after changing ref:\n%s", r)
+	}
+	r = w.must(0, "init", "-upgrade")
+	if !strings.Contains(r.stdout, "upgraded from "+commits[0][:12]+" to "+commits[1][:12]) {
+		t.Fatalf("init -upgrade:\n%s", r)
+	}
+	r = w.must(0, "apply", "-auto-approve")
+	if !strings.Contains(r.stdout, "2 changed") || !strings.Contains(r.stdout, `en = "v2-en"`) {
+		t.Fatalf("apply v2:\n%s", r)
 	}
 }

@@ -122,13 +122,9 @@ func loadModuleFromDir(root *Config, dir string, p addrs.Module, parent *Config,
 			Subject:  call.SourceRange.Ptr(),
 		}}
 	}
-	prefix, err := filepath.Rel(root.Dir, abs)
-	if err != nil {
-		prefix = abs
-	}
 	named := make(map[string][]byte, len(srcs))
 	for n, b := range srcs {
-		named[filepath.ToSlash(filepath.Join(prefix, n))] = b
+		named[relName(root.Dir, abs, n)] = b
 	}
 	child, diags := loadModule(abs, named, p, parent)
 	for n, b := range child.Sources {
@@ -229,4 +225,23 @@ func (c *Config) treeDigest() string {
 	h := sha256.New()
 	c.Walk(func(m *Config) { fmt.Fprintf(h, "%s\x00%s\x00", m.Path, m.Digest) })
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// relName is the name of file n of directory dir relative to the root
+// directory, with forward slashes ("modules/finetune/main.llmops.hcl").
+func relName(root, dir, n string) string {
+	prefix, err := filepath.Rel(root, dir)
+	if err != nil {
+		prefix = dir
+	}
+	return filepath.ToSlash(filepath.Join(prefix, n))
+}
+
+func sortedNames(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
