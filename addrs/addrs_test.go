@@ -22,6 +22,8 @@ func TestParseResourceInstance(t *testing.T) {
 		{in: "module.a[0]", err: true},
 		{in: "module[0].a.b", err: true},
 		{in: "module.a.b", err: true},
+		{in: "data.model.base", want: "data.model.base"},
+		{in: `module.m.data.llmops_state.up[0]`, want: `module.m.data.llmops_state.up[0]`},
 	}
 	for _, c := range cases {
 		got, err := ParseResourceInstance(c.in)

@@ -27,6 +27,14 @@ func ParseResourceInstance(s string) (ResourceInstance, error) {
 	for _, st := range steps {
 		mod = mod.Child(st.Name, st.Key)
 	}
+	mode := ManagedResourceMode
+	if len(trav) > 2 && trav.RootName() == "data" {
+		mode = DataResourceMode
+		trav = trav[1:]
+		if a, ok := trav[0].(hcl.TraverseAttr); ok {
+			trav[0] = hcl.TraverseRoot{Name: a.Name, SrcRange: a.SrcRange}
+		}
+	}
 	if len(trav) > 0 && trav.RootName() == "resource" {
 		trav = trav[1:]
 		if len(trav) > 0 {
@@ -46,7 +54,7 @@ func ParseResourceInstance(s string) (ResourceInstance, error) {
 	if !ok {
 		return ResourceInstance{}, fmt.Errorf("invalid address %q: the resource name must follow the type after a dot", s)
 	}
-	ri := ResourceInstance{Resource: Resource{Module: mod, Type: root.Name, Name: name.Name}, Key: NoKey}
+	ri := ResourceInstance{Resource: Resource{Module: mod, Mode: mode, Type: root.Name, Name: name.Name}, Key: NoKey}
 	if len(trav) == 3 {
 		idx, ok := trav[2].(hcl.TraverseIndex)
 		if !ok {

@@ -32,16 +32,34 @@ type Resource struct {
 	// when empty). In configuration addresses (graph nodes, recorded
 	// dependencies) it is the module's unkeyed instance: Config.
 	Module ModuleInstance
-	Type   string
-	Name   string
+	// Mode tells a managed object from a data source (data.TYPE.NAME).
+	Mode ResourceMode
+	Type string
+	Name string
 }
 
+// ResourceMode tells managed resources (created, changed, destroyed and
+// recorded by llmops) from data sources (only read).
+type ResourceMode uint8
+
+const (
+	ManagedResourceMode ResourceMode = iota
+	DataResourceMode
+)
+
 func (r Resource) String() string {
-	if r.Module.IsRoot() {
-		return r.Type + "." + r.Name
+	s := r.Type + "." + r.Name
+	if r.Mode == DataResourceMode {
+		s = "data." + s
 	}
-	return r.Module.String() + "." + r.Type + "." + r.Name
+	if r.Module.IsRoot() {
+		return s
+	}
+	return r.Module.String() + "." + s
 }
+
+// IsData reports whether r is a data source.
+func (r Resource) IsData() bool { return r.Mode == DataResourceMode }
 
 // InModule is r (relative to its module) placed in module instance m.
 func (r Resource) InModule(m ModuleInstance) Resource {
@@ -92,6 +110,9 @@ func ImpliedProviderType(typ string) string {
 func (r Resource) Less(o Resource) bool {
 	if r.Module != o.Module {
 		return r.Module.Less(o.Module)
+	}
+	if r.Mode != o.Mode {
+		return r.Mode > o.Mode // data sources first, as they are read first
 	}
 	if r.Type != o.Type {
 		return r.Type < o.Type

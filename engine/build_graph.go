@@ -129,7 +129,7 @@ func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 	if err != nil {
 		return // reported by startProviders
 	}
-	schema, ds := pi.resourceSchema(r.Addr.Type, r.TypeRange.Ptr())
+	schema, ds := pi.schemaOf(r)
 	b.diags = append(b.diags, ds...)
 	if schema == nil {
 		return
@@ -217,6 +217,12 @@ func (b *graphBuilder) resourceDependencies() {
 			for _, d := range b.cg.g.DependenciesOf(n) {
 				switch d.kind {
 				case nkResource:
+					if d.res.IsData() {
+						// A data source is read, not recorded: what it
+						// depends on is what depends on it depends on.
+						visit(d)
+						break
+					}
 					seen[d.res] = true
 				case nkLocal, nkModule:
 					visit(d)

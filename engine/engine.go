@@ -47,6 +47,9 @@ type Options struct {
 	// Snapshot, when set, is the newest state snapshot the caller already
 	// read (under the lock), so the engine does not read it again.
 	Snapshot *state.Snapshot
+	// Workspace is the selected workspace (llmops.workspace); empty is
+	// DefaultWorkspace.
+	Workspace string
 	// Secrets seals the sensitive values written to the state and opens
 	// them when reading it (secrets.Key). Without it, writing a sensitive
 	// value fails: llmops never stores one in clear.
@@ -90,10 +93,16 @@ func New(opts Options) *Engine {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	ps := newProviderSet(opts.Providers)
+	dir := ""
+	if opts.Config != nil {
+		dir = opts.Config.Dir
+	}
+	ps.builtin = &builtinProvider{dir: dir, secrets: opts.Secrets}
 	return &Engine{
 		opts:      opts,
 		cfg:       opts.Config,
-		providers: newProviderSet(opts.Providers),
+		providers: ps,
 		log:       opts.Logger,
 		hooks:     opts.Hooks,
 		sem:       make(chan struct{}, opts.Parallelism),

@@ -313,3 +313,10 @@ func (d *evalData) scope(mod addrs.ModuleInstance, key addrs.InstanceKey, each c
 func (d *evalData) rootScope() *lang.Scope {
 	return d.scope(addrs.RootModuleInstance, addrs.NoKey, cty.NilVal)
 }
+
+// newEvalData is the values of a walk of this engine's configuration.
+func (e *Engine) newEvalData() *evalData {
+	d := newEvalData(e.cfg, e.opts.Variables)
+	d.workspace = e.opts.Workspace
+	return d
+}

@@ -51,6 +51,10 @@ var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/
 //	git-commit REPO DIR TAG  commit the step's folder DIR as the next commit of
 //	                  the local git repository REPO (made on first use) and tag
 //	                  it TAG; configurations name it @REPO_<REPO>@ (a file:// URL)
+//	chdir DIR         run the step in the directory DIR of the scenario, with
+//	                  its own state (another configuration)
+//	workspace NAME    run the step in workspace NAME (its own state; NAME is
+//	                  llmops.workspace)
 //	init              fetch the git modules as `llmops init` does (the lock
 //	                  file is kept between steps); init-upgrade as init -upgrade
 //
@@ -92,16 +96,42 @@ func runScenario(t *testing.T, dir string) string {
 		steps = []string{dir}
 	}
 	h := newHarness(t)
+	stores := map[string]state.Store{StateFile(h.dir, DefaultWorkspace): h.store}
+	keep := map[string]bool{}
 	var out strings.Builder
 	for _, step := range steps {
 		name := filepath.Base(step)
 		if step == dir {
 			name = "step1"
 		}
-		h.useStep(t, step)
 		opts := readOptions(t, step)
+		// The step runs in a directory (chdir) and workspace of its own,
+		// each with its own state, or in the scenario's.
+		hs := *h
+		if opts.chdir != "" {
+			hs.dir = filepath.Join(h.dir, opts.chdir)
+			keep[opts.chdir] = true
+			if err := os.MkdirAll(hs.dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file := StateFile(hs.dir, opts.workspace)
+		if stores[file] == nil {
+			st, err := state.OpenSQLite(context.Background(), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			stores[file] = st
+		}
+		hs.store = stores[file]
+		hs.keep = keep
+		hs.useStep(t, step)
 		fmt.Fprintf(&out, "== %s\n", name)
-		h.runStep(t, &out, opts)
+		if opts.chdir != "" || opts.workspace != "" {
+			fmt.Fprintf(&out, "(in %s, workspace %s)\n", filepath.Join("$DIR", opts.chdir), orDefault(opts.workspace))
+		}
+		hs.runStep(t, &out, opts)
 	}
 	// Deposed keys and commit ids are random.
 	got := deposedKeyRE.ReplaceAllString(out.String(), "deposed object KEY")
@@ -110,6 +140,13 @@ func runScenario(t *testing.T, dir string) string {
 }
 
 var deposedKeyRE = regexp.MustCompile(`deposed object [0-9a-f]{8}`)
+
+func orDefault(ws string) string {
+	if ws == "" {
+		return DefaultWorkspace
+	}
+	return ws
+}
 
 func stepNum(path string) int {
 	var n int
@@ -128,7 +165,7 @@ func (h *harness) useStep(t *testing.T, step string) {
 	}
 	entries, _ := os.ReadDir(h.dir)
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !h.keep[e.Name()] {
 			os.RemoveAll(filepath.Join(h.dir, e.Name()))
 		}
 	}
@@ -175,6 +212,10 @@ type stepOptions struct {
 	commits [][3]string
 	init    bool
 	upgrade bool
+	// chdir runs the step in a directory of the scenario's, workspace in
+	// a workspace (each with its own state).
+	chdir     string
+	workspace string
 }
 
 func readOptions(t *testing.T, step string) stepOptions {
@@ -236,6 +277,10 @@ func readOptions(t *testing.T, step string) stepOptions {
 			o.commits = append(o.commits, [3]string{f[1], filepath.Join(step, f[2]), f[3]})
 		case "init":
 			o.init = true
+		case "chdir":
+			o.chdir = f[1]
+		case "workspace":
+			o.workspace = f[1]
 		case "init-upgrade":
 			o.init, o.upgrade = true, true
 		default:
@@ -267,7 +312,7 @@ func (h *harness) runStep(t *testing.T, out *strings.Builder, o stepOptions) {
 	if !o.noKey {
 		sealer, _ = secrets.ParseKey("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	}
-	e := New(Options{Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"),
+	e := New(Options{Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"), Workspace: o.workspace,
 		Secrets: sealer, Providers: h.providers(), PollInterval: time.Millisecond, Parallelism: 1})
 	defer e.Close()
 	ctx := context.Background()
@@ -325,6 +370,13 @@ func writePlan(out *strings.Builder, p *plans.Plan) {
 	}
 	for _, c := range p.Drift {
 		fmt.Fprintf(out, "  drift %s: %s\n", c.Addr, c.Action)
+	}
+	for _, c := range p.DataReads {
+		if c.Reason == plans.ReasonReadDuringApply {
+			fmt.Fprintf(out, "  %s: read during apply\n    %s\n", c.Addr, showObject(c.After))
+			continue
+		}
+		fmt.Fprintf(out, "  %s: read\n    %s\n", c.Addr, showObject(c.After))
 	}
 	for _, c := range append(append([]*plans.ResourceInstanceChange(nil), p.Changes...), p.Deposed...) {
 		reason := ""

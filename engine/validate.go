@@ -25,7 +25,7 @@ func (e *Engine) Validate(ctx context.Context) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	d := newEvalData(e.cfg, e.opts.Variables)
+	d := e.newEvalData()
 	d.unknownResources = func(r addrs.Resource) cty.Value {
 		rc := e.cfg.Resource(r)
 		if s, ok := cg.schemas[r]; ok && rc.Count == nil && rc.ForEach == nil {
@@ -139,6 +139,9 @@ func (e *Engine) validateResource(ctx context.Context, d *evalData, cg *configGr
 	diags = append(diags, ds...)
 	if ds.HasErrors() {
 		return diags
+	}
+	if rc.Addr.IsData() {
+		return diags // read, not validated, by its provider
 	}
 	v = completeObject(schema.Block, v)
 	raw, _ := v.UnmarkDeep()

@@ -57,6 +57,8 @@ type applyWalk struct {
 	cg       *configGraph
 	recorded map[addrs.Resource]*recordedResource
 	changes  map[addrs.ResourceInstance]*plans.ResourceInstanceChange
+	// dataReads are the plan's data source reads, by address.
+	dataReads map[addrs.ResourceInstance]*plans.ResourceInstanceChange
 	// callCtx is for provider calls: it is not cancelled by an interrupt,
 	// so in-flight calls finish and their results are recorded.
 	callCtx context.Context
@@ -96,7 +98,7 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		e:        e,
 		plan:     p,
 		opts:     opts,
-		data:     newEvalData(e.cfg, e.opts.Variables),
+		data:     e.newEvalData(),
 		cg:       cg,
 		recorded: recorded,
 		changes:  map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},
@@ -108,6 +110,10 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	}
 	for _, c := range p.Changes {
 		w.changes[c.Addr] = c
+	}
+	w.dataReads = make(map[addrs.ResourceInstance]*plans.ResourceInstanceChange, len(p.DataReads))
+	for _, c := range p.DataReads {
+		w.dataReads[c.Addr] = c
 	}
 	g := w.addDestroyNodes()
 	if cycles := g.Cycles(nodeLess); len(cycles) > 0 {

@@ -42,6 +42,9 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 // applyResourceIn applies the changes of resource r of one module
 // instance.
 func (w *applyWalk) applyResourceIn(ctx context.Context, r addrs.Resource, rc *configs.Resource) (hcl.Diagnostics, bool) {
+	if rc.Addr.IsData() {
+		return w.applyData(ctx, r, rc)
+	}
 	var diags hcl.Diagnostics
 	lc, ds := w.e.evalLifecycle(w.data, rc, r.Module)
 	diags = append(diags, ds...)

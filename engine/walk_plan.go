@@ -47,13 +47,14 @@ type planWalk struct {
 	recorded map[addrs.Resource]*recordedResource
 	selected map[addrs.Resource]bool // nil: everything
 
-	mu      sync.Mutex
-	changes []*plans.ResourceInstanceChange
-	drift   []*plans.ResourceInstanceChange
-	notes   []string
-	release []string
-	outputs map[string]cty.Value
-	diags   hcl.Diagnostics
+	mu        sync.Mutex
+	changes   []*plans.ResourceInstanceChange
+	drift     []*plans.ResourceInstanceChange
+	dataReads []*plans.ResourceInstanceChange
+	notes     []string
+	release   []string
+	outputs   map[string]cty.Value
+	diags     hcl.Diagnostics
 }
 
 func (w *planWalk) addDiags(ds hcl.Diagnostics) {
@@ -89,7 +90,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	w := &planWalk{
 		e:        e,
 		opts:     opts,
-		data:     newEvalData(e.cfg, e.opts.Variables),
+		data:     e.newEvalData(),
 		cg:       cg,
 		recorded: recorded,
 		outputs:  map[string]cty.Value{},
@@ -136,6 +137,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 		CreatedAt:          time.Now().UTC(),
 		Changes:            w.changes,
 		Drift:              w.drift,
+		DataReads:          w.dataReads,
 		Deposed:            deposed,
 		Lineage:            e.opts.Store.Lineage(),
 		PrevSerial:         snap.Serial,

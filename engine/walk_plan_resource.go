@@ -62,6 +62,9 @@ func (w *planWalk) deleteRecorded(r addrs.Resource, reason plans.Reason) {
 // planResourceIn plans the instances of resource r of one module
 // instance.
 func (w *planWalk) planResourceIn(ctx context.Context, r addrs.Resource, rc *configs.Resource) hcl.Diagnostics {
+	if rc.Addr.IsData() {
+		return w.planData(ctx, r, rc)
+	}
 	rec := w.recorded[r]
 	cfgAddr := rc.Addr
 	var diags hcl.Diagnostics

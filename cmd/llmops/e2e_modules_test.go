@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -157,5 +158,64 @@ func TestE2EGitModule(t *testing.T) {
 	r = w.must(0, "apply", "-auto-approve")
 	if !strings.Contains(r.stdout, "2 changed") || !strings.Contains(r.stdout, `en = "v2-en"`) {
 		t.Fatalf("apply v2:\n%s", r)
+	}
+}
+
+// A data source reads another configuration's outputs (llmops_state) and
+// a model's digest (the local provider's model data source) during plan.
+func TestE2EDataSources(t *testing.T) {
+	w := newWorkspace(t, map[string]string{
+		"platform/main.llmops.hcl": `
+resource "null_value" "ep" {
+  input = "https://platform.example/v1"
+}
+output "endpoint" {
+  value = null_value.ep.output
+}
+`,
+		"app/main.llmops.hcl": `
+data "llmops_state" "platform" {
+  path = "../platform"
+}
+data "model" "base" {
+  source = "file://weights"
+}
+resource "null_value" "uses" {
+  input = "${data.llmops_state.platform.outputs.endpoint} ${data.model.base.digest}"
+}
+output "uses" {
+  value = null_value.uses.output
+}
+`,
+		"app/weights/config.json": `{"layers": 2}`,
+	})
+	platform := *w
+	platform.dir = filepath.Join(w.dir, "platform")
+	platform.must(0, "init")
+	platform.must(0, "apply", "-auto-approve")
+	app := *w
+	app.dir = filepath.Join(w.dir, "app")
+	app.must(0, "init")
+	lock, _ := os.ReadFile(filepath.Join(app.dir, ".llmops.lock.hcl"))
+	if strings.Contains(string(lock), `provider "llmops"`) {
+		t.Errorf("the built-in provider was locked:\n%s", lock)
+	}
+	r := app.must(0, "apply", "-auto-approve")
+	if !regexp.MustCompile(`uses = "https://platform.example/v1 sha256:[0-9a-f]{64}"`).MatchString(r.stdout) {
+		t.Fatalf("apply reading data sources:\n%s", r)
+	}
+	if _, err := os.Stat(filepath.Join(app.dir, ".llmops", "artifacts", "objects")); err == nil {
+		entries, _ := os.ReadDir(filepath.Join(app.dir, ".llmops", "artifacts", "objects", "sha256"))
+		if len(entries) > 0 {
+			t.Errorf("the model data source imported the model into the artifact store")
+		}
+	}
+	r = app.must(0, "state", "list")
+	if strings.Contains(r.stdout, "data.") {
+		t.Errorf("a data source was recorded in the state:\n%s", r.stdout)
+	}
+	r = app.must(0, "plan", "-json")
+	if !strings.Contains(r.stdout, `"mode":"data"`) && !strings.Contains(r.stdout, `"mode": "data"`) {
+		t.Errorf("plan -json shows no data source read:\n%s", r.stdout)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/cmd/llmops/render"
+	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/discovery"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
@@ -85,6 +86,7 @@ func providerTypes(cfg *configs.Config, snap *state.Snapshot) []string {
 			set[o.Provider.Type] = true
 		}
 	}
+	delete(set, engine.BuiltinProviderType) // served by llmops itself
 	out := make([]string, 0, len(set))
 	for t := range set {
 		out = append(out, t)

@@ -39,7 +39,9 @@ type Config struct {
 	Outputs         map[string]*Output
 	ProviderConfigs map[addrs.ProviderConfig]*Provider
 	Resources       map[addrs.Resource]*Resource
-	Artifacts       *Artifacts
+	// Moved are the module's moved blocks, in file order.
+	Moved     []*Moved
+	Artifacts *Artifacts
 	// Settings is the llmops block, nil when there is none.
 	Settings *Settings
 }

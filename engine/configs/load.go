@@ -169,6 +169,8 @@ var fileSchema = func() *hcl.BodySchema {
 		{Type: "provider", LabelNames: []string{"type"}},
 		{Type: "artifacts"},
 		{Type: "resource", LabelNames: []string{"type", "name"}},
+		{Type: "data", LabelNames: []string{"type", "name"}},
+		{Type: "moved"},
 		{Type: "module", LabelNames: []string{"name"}},
 		{Type: "llmops"},
 	}}
@@ -195,8 +197,10 @@ func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
 			diags = append(diags, c.addArtifacts(b)...)
 		case "llmops":
 			diags = append(diags, c.addSettings(b)...)
-		case "resource":
+		case "resource", "data":
 			diags = append(diags, c.addResource(b, b.Labels[0], b.Labels[1])...)
+		case "moved":
+			diags = append(diags, c.addMoved(b)...)
 		case "module":
 			diags = append(diags, c.addModuleCall(b)...)
 		default:
@@ -211,7 +215,7 @@ func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
 func improveTopLevelDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 	for _, d := range diags {
 		if d.Summary == "Unsupported block type" {
-			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are llmops, variable, locals, output, provider, artifacts, resource, module and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
+			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are llmops, variable, locals, output, provider, artifacts, resource, data, module, moved and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
 		}
 	}
 	return diags

@@ -31,6 +31,11 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 	if !validIdent(name) {
 		return hcl.Diagnostics{badName("resource", name, nameRange)}
 	}
+	if b.Type == "data" {
+		if !validIdent(typ) {
+			return hcl.Diagnostics{badName("data source type", typ, b.LabelRanges[0])}
+		}
+	}
 	if b.Type == "resource" {
 		if !validIdent(typ) {
 			return hcl.Diagnostics{badName("resource type", typ, b.LabelRanges[0])}
@@ -53,8 +58,15 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		}
 	}
 	addr := addrs.Resource{Module: c.Path.UnkeyedInstance(), Type: typ, Name: name}
+	if b.Type == "data" {
+		addr.Mode = addrs.DataResourceMode
+	}
 	if prev, ok := c.Resources[addr]; ok {
-		return hcl.Diagnostics{duplicate(blockNoun(typ), addr.String(), prev.DeclRange, b.DefRange.Ptr())}
+		noun := blockNoun(typ)
+		if addr.IsData() {
+			noun = "data source"
+		}
+		return hcl.Diagnostics{duplicate(noun, addr.String(), prev.DeclRange, b.DefRange.Ptr())}
 	}
 	content, rest, ds := b.Body.PartialContent(resourceMetaSchema)
 	diags = append(diags, ds...)
@@ -65,7 +77,7 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		DeclRange: b.DefRange,
 		TypeRange: b.TypeRange,
 	}
-	if b.Type == "resource" {
+	if b.Type == "resource" || b.Type == "data" {
 		r.TypeRange = b.LabelRanges[0]
 	}
 	r.SourceHash = c.blockHash(b)
@@ -97,6 +109,15 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		r.DependsOn = trs
 	}
 	for _, lb := range content.Blocks {
+		if addr.IsData() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("%s block in a data source", lb.Type),
+				Detail:   "A data source is only read, never created or replaced: it takes provider, count, for_each and depends_on, not lifecycle or placement. Remove the block.",
+				Subject:  lb.DefRange.Ptr(),
+			})
+			continue
+		}
 		if lb.Type == "placement" {
 			diags = append(diags, r.decodePlacement(lb)...)
 			continue

@@ -163,6 +163,9 @@ func moduleText(b *strings.Builder, root, cfg *Config) {
 		fmt.Fprintf(b, "module %s at %s: source=%s count=%s for_each=%s depends_on=%s providers=%v inputs=%v\n",
 			n, pos(mc.DeclRange), mc.Source, exprText(root, mc.Count), exprText(root, mc.ForEach), traversals(mc.DependsOn), ps, in)
 	}
+	for _, mv := range cfg.Moved {
+		fmt.Fprintf(b, "moved at %s: %s -> %s\n", pos(mv.DeclRange), mv.From, mv.To)
+	}
 	names = names[:0]
 	for n := range cfg.Variables {
 		names = append(names, n)

@@ -144,7 +144,29 @@ func ParseRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		}
 		subj = ref
 		rng = hcl.RangeBetween(tr[0].SourceRange(), tr[end].SourceRange())
-	case "self", "data", "terraform":
+	case "data":
+		if len(tr) < 3 {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid data reference",
+				Detail:   "A reference to a data source is data.TYPE.NAME, such as data.model.base.digest.",
+				Subject:  rng.Ptr(),
+			}}
+		}
+		typ, ok1 := tr[1].(hcl.TraverseAttr)
+		name, ok2 := tr[2].(hcl.TraverseAttr)
+		if !ok1 || !ok2 {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid data reference",
+				Detail:   "A reference to a data source is data.TYPE.NAME, with dots, such as data.model.base.digest.",
+				Subject:  rng.Ptr(),
+			}}
+		}
+		subj = ResourceRef{Resource: addrs.Resource{Mode: addrs.DataResourceMode, Type: typ.Name, Name: name.Name}}
+		rest = tr[3:]
+		rng = hcl.RangeBetween(tr[0].SourceRange(), tr[2].SourceRange())
+	case "self", "terraform":
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Unsupported reference %q", root),

@@ -51,6 +51,7 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 	vars := map[string]cty.Value{}
 	locals := map[string]cty.Value{}
 	resources := map[string]map[string]cty.Value{}
+	data := map[string]map[string]cty.Value{}
 	modules := map[string]cty.Value{}
 	pathAttrs := map[string]cty.Value{}
 	for _, ref := range refs {
@@ -74,10 +75,14 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 		case ResourceRef:
 			v, ds := s.Data.GetResource(subj, ref.Range)
 			diags = append(diags, ds...)
-			m := resources[subj.Resource.Type]
+			byType := resources
+			if subj.Resource.IsData() {
+				byType = data
+			}
+			m := byType[subj.Resource.Type]
 			if m == nil {
 				m = map[string]cty.Value{}
-				resources[subj.Resource.Type] = m
+				byType[subj.Resource.Type] = m
 			}
 			m[subj.Resource.Name] = v
 		case ModuleRef:
@@ -150,6 +155,13 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 	}
 	if len(pathAttrs) > 0 {
 		vars["path"] = cty.ObjectVal(pathAttrs)
+	}
+	if len(data) > 0 {
+		dm := make(map[string]cty.Value, len(data))
+		for typ, m := range data {
+			dm[typ] = cty.ObjectVal(m)
+		}
+		vars["data"] = cty.ObjectVal(dm)
 	}
 	if len(modules) > 0 {
 		vars["module"] = cty.ObjectVal(modules)

@@ -31,6 +31,10 @@ const (
 	// Wait: a long operation recorded as pending is still running; apply
 	// waits for it (or returns at once with -wait=false).
 	Wait Action = "wait"
+	// Read: a data source is read (Plan.DataReads), during plan, or during
+	// apply when its configuration depends on values known only then
+	// (ReasonReadDuringApply).
+	Read Action = "read"
 )
 
 // IsReplace reports whether the action replaces the object.
@@ -56,6 +60,12 @@ const (
 	// ReasonDeposed: the old object of a create_before_destroy replacement
 	// whose destroy did not happen (it failed, or llmops stopped).
 	ReasonDeposed Reason = "deposed"
+	// ReasonReadDuringApply: a data source whose configuration depends on
+	// values known only after apply is read during apply.
+	ReasonReadDuringApply Reason = "read-during-apply"
+	// ReasonMoved: the object was recorded at PrevAddr; a moved block
+	// says it is now at Addr.
+	ReasonMoved Reason = "moved"
 )
 
 // ResourceInstanceChange is the planned change of one instance.
@@ -147,7 +157,11 @@ type Plan struct {
 	// objects of create_before_destroy replacements still to destroy.
 	// Apply destroys them after the changes.
 	Deposed []*ResourceInstanceChange
-	Outputs []*OutputChange
+	// DataReads are the data sources of the configuration (Action Read):
+	// read during plan (After is the value, used as it is by apply), or
+	// left to apply (ReasonReadDuringApply, After has unknowns).
+	DataReads []*ResourceInstanceChange
+	Outputs   []*OutputChange
 
 	// What the plan was made against.
 	Lineage        string
@@ -183,6 +197,7 @@ type Plan struct {
 func (p *Plan) Sort() {
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr.Less(p.Changes[j].Addr) })
 	sort.Slice(p.Drift, func(i, j int) bool { return p.Drift[i].Addr.Less(p.Drift[j].Addr) })
+	sort.Slice(p.DataReads, func(i, j int) bool { return p.DataReads[i].Addr.Less(p.DataReads[j].Addr) })
 	sort.Slice(p.Deposed, func(i, j int) bool {
 		a, b := p.Deposed[i], p.Deposed[j]
 		if a.Addr != b.Addr {

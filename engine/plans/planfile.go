@@ -78,6 +78,7 @@ type file struct {
 	Changes            []fileChange              `json:"changes"`
 	Drift              []fileChange              `json:"drift,omitempty"`
 	Deposed            []fileChange              `json:"deposed,omitempty"`
+	DataReads          []fileChange              `json:"data_reads,omitempty"`
 	Outputs            []fileOutput              `json:"outputs,omitempty"`
 }
 
@@ -105,6 +106,9 @@ func WriteFile(path string, p *Plan, s values.Sealer) error {
 		return err
 	}
 	if f.Drift, err = encodeChanges(p.Drift, s); err != nil {
+		return err
+	}
+	if f.DataReads, err = encodeChanges(p.DataReads, s); err != nil {
 		return err
 	}
 	if f.Deposed, err = encodeChanges(p.Deposed, s); err != nil {
@@ -276,6 +280,9 @@ func Decode(b []byte, s values.Sealer) (*Plan, error) {
 		return nil, err
 	}
 	if p.Drift, err = decodeChanges(f.Drift, s, &sealed); err != nil {
+		return nil, err
+	}
+	if p.DataReads, err = decodeChanges(f.DataReads, s, &sealed); err != nil {
 		return nil, err
 	}
 	if p.Deposed, err = decodeChanges(f.Deposed, s, &sealed); err != nil {

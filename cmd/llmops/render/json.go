@@ -44,6 +44,7 @@ type JSONSummary struct {
 type JSONChange struct {
 	Address         string           `json:"address"`
 	ModuleAddress   string           `json:"module_address,omitempty"`
+	Mode            string           `json:"mode"`
 	Type            string           `json:"type"`
 	Name            string           `json:"name"`
 	Index           any              `json:"index,omitempty"`
@@ -92,6 +93,9 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 	for _, ch := range p.Deposed {
 		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
 	}
+	for _, ch := range p.DataReads {
+		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
+	}
 	for _, ch := range p.Drift {
 		out.ResourceDrift = append(out.ResourceDrift, jsonChange(ch))
 	}
@@ -111,6 +115,7 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 func jsonChange(ch *plans.ResourceInstanceChange) JSONChange {
 	jc := JSONChange{
 		Address:       ch.Addr.String(),
+		Mode:          mode(ch.Addr.Resource),
 		ModuleAddress: ch.Addr.Resource.Module.String(),
 		Type:          ch.Addr.Resource.Type,
 		Name:          ch.Addr.Resource.Name,
@@ -249,4 +254,12 @@ func SortedNames[T any](m map[string]T) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// mode is "managed" or "data", as in Terraform's JSON plan.
+func mode(r addrs.Resource) string {
+	if r.IsData() {
+		return "data"
+	}
+	return "managed"
 }
