@@ -142,7 +142,11 @@ func staticIgnoreList(expr hcl.Expression) ([]string, bool) {
 // objects need, builds the dependency graph and upgrades recorded objects
 // to their providers' current schemas: what every walk does first.
 func (e *Engine) prepareGraph(ctx context.Context, recorded map[addrs.Resource]*recordedResource) (*configGraph, hcl.Diagnostics) {
-	diags := e.startProviders(ctx, recorded)
+	diags := e.applyMoves(recorded)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	diags = append(diags, e.startProviders(ctx, recorded)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

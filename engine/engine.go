@@ -74,6 +74,9 @@ type Engine struct {
 	// implied are the provider configurations that recorded objects need
 	// and the configuration does not declare (see buildGraph).
 	implied map[addrs.ProviderConfig]*configs.Provider
+	// moves are the objects moved blocks moved in the recorded objects:
+	// new address to the address the state records (see applyMoves).
+	moves map[addrs.ResourceInstance]addrs.ResourceInstance
 }
 
 // New prepares an engine. Call Close when done: it stops provider processes.

@@ -386,6 +386,9 @@ func writePlan(out *strings.Builder, p *plans.Plan) {
 		if c.DeposedKey != "" {
 			reason += " deposed"
 		}
+		if c.PrevAddr != nil {
+			reason += " moved from " + c.PrevAddr.String()
+		}
 		fmt.Fprintf(out, "  %s: %s%s\n", c.Addr, c.Action, reason)
 		if c.Action != plans.NoOp && c.Action != plans.Delete {
 			fmt.Fprintf(out, "    %s\n", showObject(c.After))

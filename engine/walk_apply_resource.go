@@ -68,6 +68,14 @@ func (w *applyWalk) applyResourceIn(ctx context.Context, r addrs.Resource, rc *c
 			x.prior = rec.instances[k]
 		}
 		ch := w.changes[x.addr]
+		if ch != nil && ch.PrevAddr != nil && x.prior != nil {
+			if err := x.move(w.rec, *ch.PrevAddr); err != nil {
+				w.fail(x.addr, ch.Action, err.Error())
+				diags = append(diags, stateWriteDiag(err)...)
+				failed = true
+				continue
+			}
+		}
 		if w.nothingToDo(x, ch) {
 			v := cty.DynamicVal
 			if ch != nil {
@@ -222,7 +230,11 @@ func (w *applyWalk) destroyInstance(pi *providerInstance, ch *plans.ResourceInst
 		x.e.hooks.PostApply(x.addr, plans.Delete, time.Since(start), "", err)
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot destroy %s", x.addr), Detail: err.Error(), Subject: x.declRange()}}, false
 	}
-	if err := w.rec.remove(x.addr); err != nil {
+	recordedAt := x.addr
+	if ch.PrevAddr != nil {
+		recordedAt = *ch.PrevAddr // moved, then removed: never recorded here
+	}
+	if err := w.rec.remove(recordedAt); err != nil {
 		w.fail(x.addr, ch.Action, err.Error())
 		return stateWriteDiag(err), false
 	}

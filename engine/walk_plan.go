@@ -67,6 +67,9 @@ func (w *planWalk) addDiags(ds hcl.Diagnostics) {
 }
 
 func (w *planWalk) addChange(c *plans.ResourceInstanceChange) {
+	if prev, ok := w.e.movedFrom(c.Addr); ok && c.DeposedKey == "" {
+		c.PrevAddr = &prev
+	}
 	w.mu.Lock()
 	w.changes = append(w.changes, c)
 	w.mu.Unlock()

@@ -74,10 +74,29 @@ func runHistory(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Cannot read the state", err.Error())
 	}
+	// An object a moved block moved has its earlier versions at the
+	// addresses it had: history follows it back.
+	evs, err := st.Events(ctx, 0)
+	if err != nil {
+		return m.errorDetail("Cannot read the state", err.Error())
+	}
+	prevs := history.MovedFrom(evs, addr.String())
+	for _, p := range prevs {
+		pa, err := addrs.ParseResourceInstance(p)
+		if err != nil {
+			continue
+		}
+		older, err := st.ObjectHistory(ctx, pa)
+		if err != nil {
+			return m.errorDetail("Cannot read the state", err.Error())
+		}
+		rows = append(older, rows...)
+	}
 	if len(rows) == 0 {
 		return m.errorDetail("No history", fmt.Sprintf("%s was never recorded. `llmops state list` shows what is.", addr))
 	}
 	type entry struct {
+		Address    string            `json:"address"`
 		Version    int64             `json:"version"`
 		Serial     int64             `json:"serial"`
 		RemovedBy  int64             `json:"removed_by_serial,omitempty"`
@@ -92,7 +111,7 @@ func runHistory(m *meta, args []string) int {
 		if err != nil {
 			continue
 		}
-		e := entry{Version: o.Version, Serial: o.Serial, RemovedBy: o.RemovedSerial, Status: string(o.Status),
+		e := entry{Address: o.Addr.String(), Version: o.Version, Serial: o.Serial, RemovedBy: o.RemovedSerial, Status: string(o.Status),
 			Digest: history.AttrString(v, "digest"), ID: history.AttrString(v, "id"), Attributes: map[string]string{}}
 		for _, a := range keyAttributes(addr.Resource.Type) {
 			if av := history.Attr(v, a); av != cty.NilVal && !av.IsNull() {
@@ -107,7 +126,12 @@ func runHistory(m *meta, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(m.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSERIAL\tUNTIL\tSTATUS\tDIGEST\tATTRIBUTES")
+	if len(prevs) > 0 {
+		fmt.Fprintf(m.stdout, "%s was moved here from %s.\n\n", addr, strings.Join(prevs, ", then from "))
+		fmt.Fprintln(tw, "ADDRESS\tVERSION\tSERIAL\tUNTIL\tSTATUS\tDIGEST\tATTRIBUTES")
+	} else {
+		fmt.Fprintln(tw, "VERSION\tSERIAL\tUNTIL\tSTATUS\tDIGEST\tATTRIBUTES")
+	}
 	for _, e := range out {
 		until := "current"
 		if e.RemovedBy != 0 {
@@ -116,6 +140,9 @@ func runHistory(m *meta, args []string) int {
 		var attrs []string
 		for _, k := range render.SortedNames(e.Attributes) {
 			attrs = append(attrs, k+"="+e.Attributes[k])
+		}
+		if len(prevs) > 0 {
+			fmt.Fprintf(tw, "%s\t", e.Address)
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", e.Version, e.Serial, until, e.Status, shortDigest(e.Digest), strings.Join(attrs, " "))
 	}
@@ -279,6 +306,9 @@ func runLineage(m *meta, args []string) int {
 	objs, err := history.Decode(snap)
 	if err != nil {
 		return m.errorDetail("Invalid state", err.Error())
+	}
+	if evs, err := st.Events(ctx, 0); err == nil {
+		history.FollowMoves(objs, evs)
 	}
 	tree := history.Lineage(objs, addr)
 	if tree == nil {

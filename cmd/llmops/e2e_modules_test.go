@@ -219,3 +219,45 @@ output "uses" {
 		t.Errorf("plan -json shows no data source read:\n%s", r.stdout)
 	}
 }
+
+// A moved block moves an object into a module without replacing it; the
+// plan says so, and history follows the object back to where it was.
+func TestE2EMovedIntoModule(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+resource "null_value" "greeting" {
+  input = "hello-en"
+}
+`})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	id := strings.TrimSpace(w.must(0, "state", "show", "null_value.greeting").stdout)
+	w.write(map[string]string{
+		"main.llmops.hcl": `
+module "bot" {
+  source = "./modules/bot"
+  lang   = "en"
+}
+
+moved {
+  from = null_value.greeting
+  to   = module.bot.null_value.greeting
+}
+`,
+		"modules/bot/main.llmops.hcl": modulesBotHCL,
+	})
+	r := w.must(2, "plan", "-detailed-exitcode")
+	if !strings.Contains(r.stdout, "# null_value.greeting has moved to module.bot.null_value.greeting") || !strings.Contains(r.stdout, "0 to add, 0 to change, 0 to replace, 0 to destroy. 1 to move.") {
+		t.Fatalf("plan of a move:\n%s", r)
+	}
+	w.must(0, "apply", "-auto-approve")
+	if got := strings.TrimSpace(w.must(0, "state", "show", "module.bot.null_value.greeting").stdout); got != strings.Replace(id, "null_value.greeting", "module.bot.null_value.greeting", 1) {
+		t.Errorf("the moved object changed:\nbefore %s\nafter  %s", id, got)
+	}
+	r = w.must(0, "history", "module.bot.null_value.greeting")
+	if !strings.Contains(r.stdout, "was moved here from null_value.greeting") || !strings.Contains(r.stdout, "null_value.greeting ") {
+		t.Fatalf("history of the moved object:\n%s", r)
+	}
+	if r = w.must(0, "plan", "-detailed-exitcode"); !strings.Contains(r.stdout, "No changes.") {
+		t.Fatalf("plan after the move:\n%s", r)
+	}
+}

@@ -96,6 +96,9 @@ type ResourceInstanceChange struct {
 	PriorProvider *addrs.ProviderConfig
 	// DeposedKey names a deposed object (Plan.Deposed); empty otherwise.
 	DeposedKey string
+	// PrevAddr is where the object was recorded before a moved block
+	// moved it to Addr (apply records the move); nil otherwise.
+	PrevAddr *addrs.ResourceInstance
 	// Config, when set, is the configuration the change was planned with
 	// instead of the configuration files (with its sensitive marks): the
 	// recorded settings of the version a rollback returns to, or of an
@@ -221,12 +224,17 @@ func (p *Plan) Change(addr addrs.ResourceInstance) *ResourceInstanceChange {
 // Counts summarises the actions of a plan.
 type Counts struct {
 	Add, Change, Replace, Destroy, Wait int
+	// Move counts the objects a moved block moves (whatever else changes).
+	Move int
 }
 
 // Counts returns the number of instances per action.
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, ch := range p.Changes {
+		if ch.PrevAddr != nil {
+			c.Move++
+		}
 		switch ch.Action {
 		case Create:
 			c.Add++
@@ -249,7 +257,7 @@ func (p *Plan) Counts() Counts {
 // refresh-only plan, drift to accept.
 func (p *Plan) HasChanges() bool {
 	for _, ch := range p.Changes {
-		if ch.Action != NoOp {
+		if ch.Action != NoOp || ch.PrevAddr != nil {
 			return true
 		}
 	}

@@ -50,6 +50,7 @@ type fileChange struct {
 	CreateBeforeDestroy bool            `json:"create_before_destroy,omitempty"`
 	Placement           *Placement      `json:"placement,omitempty"`
 	PriorProvider       string          `json:"prior_provider,omitempty"`
+	PrevAddr            string          `json:"prev_addr,omitempty"`
 	DeposedKey          string          `json:"deposed_key,omitempty"`
 	// Config is the configuration a rollback's change is planned with.
 	Config *values.Encoded `json:"config,omitempty"`
@@ -185,6 +186,9 @@ func encodeChanges(chs []*ResourceInstanceChange, s values.Sealer) ([]fileChange
 			Addr: c.Addr.String(), Provider: c.Provider.String(), Action: c.Action, Reason: c.Reason,
 			Private: c.Private, PendingStatus: c.PendingStatus, PendingMessage: c.PendingMessage,
 			CreateBeforeDestroy: c.CreateBeforeDestroy, Placement: c.Placement, DeposedKey: c.DeposedKey,
+		}
+		if c.PrevAddr != nil {
+			fc.PrevAddr = c.PrevAddr.String()
 		}
 		if c.PriorProvider != nil {
 			fc.PriorProvider = c.PriorProvider.String()
@@ -328,6 +332,13 @@ func decodeChange(fc fileChange, s values.Sealer, sealed *bool) (*ResourceInstan
 		Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
 		PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
 		Placement: fc.Placement, DeposedKey: fc.DeposedKey,
+	}
+	if fc.PrevAddr != "" {
+		prev, err := addrs.ParseResourceInstance(fc.PrevAddr)
+		if err != nil {
+			return nil, fmt.Errorf("previous address: %w", err)
+		}
+		c.PrevAddr = &prev
 	}
 	if fc.PriorProvider != "" {
 		pp, err := addrs.ParseProviderConfig(fc.PriorProvider)

@@ -30,6 +30,7 @@ type JSONPlan struct {
 
 // JSONSummary counts the actions.
 type JSONSummary struct {
+	Move    int `json:"move,omitempty"`
 	Add     int `json:"add"`
 	Change  int `json:"change"`
 	Replace int `json:"replace"`
@@ -45,6 +46,7 @@ type JSONChange struct {
 	Address         string           `json:"address"`
 	ModuleAddress   string           `json:"module_address,omitempty"`
 	Mode            string           `json:"mode"`
+	PrevAddress     string           `json:"previous_address,omitempty"`
 	Type            string           `json:"type"`
 	Name            string           `json:"name"`
 	Index           any              `json:"index,omitempty"`
@@ -84,7 +86,7 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 		ResourceChanges: []JSONChange{},
 		ResourceDrift:   []JSONChange{},
 		OutputChanges:   map[string]JSONOutputChange{},
-		Summary:         JSONSummary{Add: cnt.Add, Change: cnt.Change, Replace: cnt.Replace, Destroy: cnt.Destroy, Wait: cnt.Wait},
+		Summary:         JSONSummary{Move: cnt.Move, Add: cnt.Add, Change: cnt.Change, Replace: cnt.Replace, Destroy: cnt.Destroy, Wait: cnt.Wait},
 		Errored:         p.Errored,
 	}
 	for _, ch := range p.Changes {
@@ -117,6 +119,7 @@ func jsonChange(ch *plans.ResourceInstanceChange) JSONChange {
 		Address:       ch.Addr.String(),
 		Mode:          mode(ch.Addr.Resource),
 		ModuleAddress: ch.Addr.Resource.Module.String(),
+		PrevAddress:   prevAddr(ch),
 		Type:          ch.Addr.Resource.Type,
 		Name:          ch.Addr.Resource.Name,
 		Index:         KeyJSON(ch.Addr.Key),
@@ -262,4 +265,11 @@ func mode(r addrs.Resource) string {
 		return "data"
 	}
 	return "managed"
+}
+
+func prevAddr(ch *plans.ResourceInstanceChange) string {
+	if ch.PrevAddr == nil {
+		return ""
+	}
+	return ch.PrevAddr.String()
 }

@@ -37,7 +37,7 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 	deferred := DeferredReads(p)
 	changes := len(p.Deposed) + len(deferred)
 	for _, ch := range p.Changes {
-		if ch.Action != plans.NoOp {
+		if ch.Action != plans.NoOp || ch.PrevAddr != nil {
 			changes++
 		}
 	}
@@ -59,7 +59,7 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 			writeChange(&b, ch, c)
 		}
 		for _, ch := range p.Changes {
-			if ch.Action == plans.NoOp {
+			if ch.Action == plans.NoOp && ch.PrevAddr == nil {
 				continue
 			}
 			writeChange(&b, ch, c)
@@ -71,6 +71,9 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 		fmt.Fprintf(&b, "%s %d to add, %d to change, %d to replace, %d to destroy.", c.Bold("Plan:"), cnt.Add, cnt.Change, cnt.Replace, cnt.Destroy)
 		if cnt.Wait > 0 {
 			fmt.Fprintf(&b, " %d still running.", cnt.Wait)
+		}
+		if cnt.Move > 0 {
+			fmt.Fprintf(&b, " %d to move.", cnt.Move)
 		}
 		b.WriteString("\n")
 	}
@@ -263,9 +266,17 @@ func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors
 	if ch.DeposedKey != "" {
 		name += " (deposed object " + ch.DeposedKey + ")"
 	}
+	if ch.PrevAddr != nil && ch.Action == plans.NoOp {
+		// Only the address changes: nothing is replaced or run again.
+		fmt.Fprintf(b, "  # %s has moved to %s\n\n", c.Bold(ch.PrevAddr.String()), c.Bold(name))
+		return
+	}
 	line := fmt.Sprintf("  # %s %s", c.Bold(name), ActionPhrase(ch))
 	if r := ReasonText(ch); r != "" {
 		line += " (" + r + ")"
+	}
+	if ch.PrevAddr != nil {
+		line += " (moved from " + ch.PrevAddr.String() + ")"
 	}
 	b.WriteString(line + "\n")
 	writePlacement(b, ch.Placement, c)
