@@ -155,7 +155,7 @@ func runValidate(m *meta, args []string) int {
 		if !ok {
 			return exitError
 		}
-		eng := engine.New(engine.Options{Config: cfg, Providers: f, Variables: vars, Logger: m.logger(), Version: Version})
+		eng := engine.New(engine.Options{Config: cfg, Providers: f, Variables: vars, Logger: m.logger(), Version: Version, Workspace: m.workspace()})
 		diags = append(diags, eng.Validate(context.Background())...)
 		eng.Close()
 	}
@@ -230,7 +230,7 @@ func runGraph(m *meta, args []string) int {
 	if !ok {
 		return exitError
 	}
-	eng := engine.New(engine.Options{Config: cfg, Providers: f, Logger: m.logger(), Version: Version})
+	eng := engine.New(engine.Options{Config: cfg, Providers: f, Logger: m.logger(), Version: Version, Workspace: m.workspace()})
 	defer eng.Close()
 	dot, diags := eng.GraphDOT(context.Background())
 	m.showDiags(diags)

@@ -55,6 +55,7 @@ func init() {
 		"gc":           {"Remove artifacts that no kept state version references", runGC},
 		"watch":        {"Keep reality reconciled: monitors, alerts, rollbacks, dead replicas", runWatch},
 		"events":       {"List the event log: breaches, alerts, rollbacks, restarts", runEvents},
+		"workspace":    {"Manage workspaces: list, new, select, show, delete", runWorkspace},
 	}
 }
 

@@ -195,6 +195,7 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		ArtifactDir: artDir,
 		Version:     Version,
 		Snapshot:    snap,
+		Workspace:   m.workspace(),
 	})
 	return op, true
 }
