@@ -31,11 +31,21 @@ func StateFile(dir, workspace string) string {
 // DefaultWorkspace is the workspace every configuration starts in.
 const DefaultWorkspace = "default"
 
-var llmopsStateSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{
-	"path":      {Type: cty.String, Required: true, Description: "The directory of the other configuration, relative to this one."},
-	"workspace": {Type: cty.String, Optional: true, Description: "Its workspace; default when unset."},
-	"outputs":   {Type: cty.DynamicPseudoType, Computed: true, Description: "Its root outputs, by name, as its last apply recorded them."},
-}}}
+var llmopsStateSchema = &protocol.Schema{Block: &protocol.Block{
+	Attributes: map[string]*protocol.Attribute{
+		"path":      {Type: cty.String, Optional: true, Description: "The directory of the other configuration (its SQLite state), relative to this one."},
+		"workspace": {Type: cty.String, Optional: true, Description: "Its workspace; default when unset."},
+		"outputs":   {Type: cty.DynamicPseudoType, Computed: true, Description: "Its root outputs, by name, as its last apply recorded them."},
+	},
+	BlockTypes: map[string]*protocol.NestedBlock{
+		// backend "postgres" { schema = "...", conn_str = "..." }: the
+		// other configuration's team state, instead of path.
+		"backend": {Nesting: protocol.NestingMap, MaxItems: 1, Block: protocol.Block{Attributes: map[string]*protocol.Attribute{
+			"schema":   {Type: cty.String, Required: true},
+			"conn_str": {Type: cty.String, Optional: true},
+		}}},
+	},
+}}
 
 // builtinProvider serves the llmops_state data source in process.
 type builtinProvider struct {
@@ -100,29 +110,19 @@ func (p *builtinProvider) ReadDataSource(ctx context.Context, req protocol.ReadD
 		resp.Diagnostics.Errorf("Unsupported data source", "The built-in provider llmops has only the llmops_state data source, not %q.", req.TypeName)
 		return resp
 	}
-	dir := req.Config.GetAttr("path").AsString()
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(p.dir, dir)
-	}
 	ws := DefaultWorkspace
 	if w := req.Config.GetAttr("workspace"); !w.IsNull() {
 		ws = w.AsString()
 	}
-	file := StateFile(dir, ws)
-	if _, err := os.Stat(file); err != nil {
-		resp.Diagnostics.AttrErrorf(cty.GetAttrPath("path"), "No state to read",
-			"There is no state at %s (workspace %s). Apply the configuration in %s first, or correct path or workspace.", file, ws, dir)
-		return resp
-	}
-	st, err := state.OpenSQLite(ctx, file)
-	if err != nil {
-		resp.Diagnostics.Errorf("Cannot read the other state", "Opening %s: %s.", file, err)
+	st, dir, diags := p.openOther(ctx, req.Config, ws)
+	if diags.HasErrors() {
+		resp.Diagnostics = diags
 		return resp
 	}
 	defer st.Close()
 	snap, err := st.Snapshot(ctx, 0)
 	if err != nil {
-		resp.Diagnostics.Errorf("Cannot read the other state", "Reading %s: %s.", file, err)
+		resp.Diagnostics.Errorf("Cannot read the other state", "Reading %s: %s.", dir, err)
 		return resp
 	}
 	outs := make(map[string]cty.Value, len(snap.Outputs))
@@ -141,10 +141,56 @@ func (p *builtinProvider) ReadDataSource(ctx context.Context, req protocol.ReadD
 		}
 		outs[o.Name] = v
 	}
-	resp.State = cty.ObjectVal(map[string]cty.Value{
-		"path":      req.Config.GetAttr("path"),
-		"workspace": req.Config.GetAttr("workspace"),
-		"outputs":   cty.ObjectVal(outs),
-	})
+	m := req.Config.AsValueMap()
+	m["outputs"] = cty.ObjectVal(outs)
+	resp.State = cty.ObjectVal(m)
 	return resp
+}
+
+// openOther opens the state llmops_state names: a directory's SQLite
+// state (path), or a PostgreSQL schema (a backend "postgres" block), in
+// workspace ws. It returns the store and where it is, for messages.
+func (p *builtinProvider) openOther(ctx context.Context, cfg cty.Value, ws string) (state.Store, string, protocol.Diagnostics) {
+	var diags protocol.Diagnostics
+	path, backends := cfg.GetAttr("path"), cfg.GetAttr("backend")
+	hasBackend := !backends.IsNull() && backends.LengthInt() > 0
+	switch {
+	case path.IsNull() == !hasBackend:
+		diags.Errorf("Invalid llmops_state", "Set path (another configuration's directory) or a backend \"postgres\" block (its team state), not both and not neither.")
+		return nil, "", diags
+	case hasBackend:
+		for it := backends.ElementIterator(); it.Next(); {
+			k, b := it.Element()
+			if k.AsString() != "postgres" {
+				diags.AttrErrorf(cty.GetAttrPath("backend"), "Unsupported backend", "llmops_state reads a backend \"postgres\" block; %q is not one.", k.AsString())
+				return nil, "", diags
+			}
+			o := state.PostgresOptions{Schema: b.GetAttr("schema").AsString(), Workspace: ws}
+			if c := b.GetAttr("conn_str"); !c.IsNull() {
+				o.ConnString = c.AsString()
+			}
+			st, err := state.OpenPostgres(ctx, o)
+			if err != nil {
+				diags.Errorf("Cannot read the other state", "Opening PostgreSQL schema %q (workspace %s): %s.", o.Schema, ws, err)
+				return nil, "", diags
+			}
+			return st, st.Where(), nil
+		}
+	}
+	dir := path.AsString()
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(p.dir, dir)
+	}
+	file := StateFile(dir, ws)
+	if _, err := os.Stat(file); err != nil {
+		diags.AttrErrorf(cty.GetAttrPath("path"), "No state to read",
+			"There is no state at %s (workspace %s). Apply the configuration in %s first, or correct path or workspace.", file, ws, dir)
+		return nil, "", diags
+	}
+	st, err := state.OpenSQLite(ctx, file)
+	if err != nil {
+		diags.Errorf("Cannot read the other state", "Opening %s: %s.", file, err)
+		return nil, "", diags
+	}
+	return st, dir, nil
 }

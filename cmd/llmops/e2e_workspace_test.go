@@ -118,3 +118,29 @@ func TestE2EPostgresWorkspaces(t *testing.T) {
 		t.Fatalf("workspace list after delete:\n%s", r)
 	}
 }
+
+// llmops_state reads another configuration's team state through a
+// backend "postgres" block, in the workspace it names.
+func TestE2EPostgresRemoteStateData(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	schema := testenv.PostgresSchema(t, url)
+	platform := pgMachine(t, url, map[string]string{"main.llmops.hcl": workspaceHCL + backendBlock(schema)})
+	platform.must(0, "init")
+	platform.must(0, "workspace", "new", "staging")
+	platform.must(0, "apply", "-auto-approve")
+	app := pgMachine(t, url, map[string]string{"main.llmops.hcl": `
+data "llmops_state" "platform" {
+  workspace = "staging"
+  backend "postgres" {
+    schema = "` + schema + `"
+  }
+}
+output "endpoint" {
+  value = data.llmops_state.platform.outputs.first
+}
+`})
+	app.must(0, "init")
+	if r := app.must(0, "apply", "-auto-approve"); !strings.Contains(r.stdout, `endpoint = "https://staging.example/0"`) {
+		t.Fatalf("apply reading the team state:\n%s", r)
+	}
+}
