@@ -57,7 +57,7 @@ func (b *graphBuilder) connectModule(m *configs.Config, from node, ref lang.Modu
 		if _, ok := child.Outputs[ref.Output]; !ok {
 			b.diags = append(b.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
-				Summary:  "Unsupported attribute",
+				Summary:  "Reference to undeclared module output",
 				Detail:   fmt.Sprintf("%s has no output %q (its outputs: %s). Declare it in the module, or correct the name.", child.Path, ref.Output, outputList(child)),
 				Subject:  rng.Ptr(),
 			})

@@ -61,6 +61,9 @@ func runInit(m *meta, args []string) int {
 	}
 	mods, diags := getmodules.Install(ctx, getmodules.Options{Root: m.workDir(), Locked: old.Modules, Upgrade: *upgrade, Progress: m.stdout})
 	if diags.HasErrors() {
+		if cfg, _ := configs.LoadDir(m.workDir()); cfg != nil {
+			m.sources = cfg.Sources // for the source lines of the diagnostics
+		}
 		m.showDiags(diags)
 		return exitError
 	}
