@@ -144,3 +144,34 @@ output "endpoint" {
 		t.Fatalf("apply reading the team state:\n%s", r)
 	}
 }
+
+// The artifact store is shared: gc in one workspace keeps what another
+// workspace references.
+func TestE2EWorkspacesShareArtifacts(t *testing.T) {
+	w := newWorkspace(t, map[string]string{
+		"main.llmops.hcl": `
+variable "weights" {
+  default = "a"
+}
+model "m" {
+  source = "file://weights-${var.weights}"
+}
+`,
+		"weights-a/config.json": `{"v": "a"}`,
+		"weights-b/config.json": `{"v": "b"}`,
+	})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	w.must(0, "workspace", "new", "staging")
+	w.must(0, "apply", "-auto-approve", "-var", "weights=b")
+	w.must(0, "workspace", "select", "default")
+	r := w.must(0, "gc")
+	if strings.Contains(r.stdout, "removed sha256:") {
+		t.Fatalf("gc in default removed an artifact staging references:\n%s", r)
+	}
+	// Without staging, its model is garbage.
+	w.must(0, "workspace", "delete", "-force", "staging")
+	if r = w.must(0, "gc"); strings.Count(r.stdout, "removed sha256:") != 1 {
+		t.Fatalf("gc after deleting staging:\n%s", r)
+	}
+}
