@@ -12,7 +12,6 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/history"
-	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/state"
@@ -137,7 +136,6 @@ func (x *instance) move(rec *recorder, from addrs.ResourceInstance) error {
 	if err := wr.RemoveObject(rec.ctx, from); err != nil {
 		return err
 	}
-	x.e.hooks.PostApply(x.addr, plans.NoOp, 0, "moved from "+from.String(), nil)
 	return rec.event(state.Event{Kind: history.EventMoved, Addr: x.addr.String(), Message: "moved from " + from.String(), Data: []byte(from.String())})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
+	"github.com/llmops/llmops/state"
 )
 
 const historyUsage = `
@@ -70,27 +71,9 @@ func runHistory(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Invalid address", err.Error())
 	}
-	rows, err := st.ObjectHistory(ctx, addr)
+	rows, prevs, err := objectHistory(ctx, st, addr)
 	if err != nil {
 		return m.errorDetail("Cannot read the state", err.Error())
-	}
-	// An object a moved block moved has its earlier versions at the
-	// addresses it had: history follows it back.
-	evs, err := st.Events(ctx, 0)
-	if err != nil {
-		return m.errorDetail("Cannot read the state", err.Error())
-	}
-	prevs := history.MovedFrom(evs, addr.String())
-	for _, p := range prevs {
-		pa, err := addrs.ParseResourceInstance(p)
-		if err != nil {
-			continue
-		}
-		older, err := st.ObjectHistory(ctx, pa)
-		if err != nil {
-			return m.errorDetail("Cannot read the state", err.Error())
-		}
-		rows = append(older, rows...)
 	}
 	if len(rows) == 0 {
 		return m.errorDetail("No history", fmt.Sprintf("%s was never recorded. `llmops state list` shows what is.", addr))
@@ -321,4 +304,30 @@ func runLineage(m *meta, args []string) int {
 	}
 	render.Lineage(m.stdout, tree, m.colors)
 	return exitOK
+}
+
+// objectHistory is every recorded row of the object at addr, oldest
+// first, including those at the addresses it had before moved blocks
+// moved it (prevs, the most recent first).
+func objectHistory(ctx context.Context, st state.Store, addr addrs.ResourceInstance) (rows []*state.Object, prevs []string, err error) {
+	if rows, err = st.ObjectHistory(ctx, addr); err != nil {
+		return nil, nil, err
+	}
+	evs, err := st.Events(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	prevs = history.MovedFrom(evs, addr.String())
+	for _, p := range prevs {
+		pa, err := addrs.ParseResourceInstance(p)
+		if err != nil {
+			continue
+		}
+		older, err := st.ObjectHistory(ctx, pa)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(older, rows...)
+	}
+	return rows, prevs, nil
 }

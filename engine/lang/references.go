@@ -128,44 +128,9 @@ func ParseRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		n, rest, diags = attr("llmops")
 		subj = LlmopsRef{Attr: n}
 	case "module":
-		var n string
-		n, rest, diags = attr("a module")
-		ref := ModuleRef{Name: n}
-		end := min(1, len(tr)-1)
-		if len(rest) > 0 {
-			if _, ok := rest[0].(hcl.TraverseIndex); ok {
-				end = 2
-			}
-		}
-		if end+1 < len(tr) {
-			if a, ok := tr[end+1].(hcl.TraverseAttr); ok {
-				ref.Output = a.Name
-			}
-		}
-		subj = ref
-		rng = hcl.RangeBetween(tr[0].SourceRange(), tr[end].SourceRange())
+		return parseModuleRef(tr)
 	case "data":
-		if len(tr) < 3 {
-			return nil, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid data reference",
-				Detail:   "A reference to a data source is data.TYPE.NAME, such as data.model.base.digest.",
-				Subject:  rng.Ptr(),
-			}}
-		}
-		typ, ok1 := tr[1].(hcl.TraverseAttr)
-		name, ok2 := tr[2].(hcl.TraverseAttr)
-		if !ok1 || !ok2 {
-			return nil, hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid data reference",
-				Detail:   "A reference to a data source is data.TYPE.NAME, with dots, such as data.model.base.digest.",
-				Subject:  rng.Ptr(),
-			}}
-		}
-		subj = ResourceRef{Resource: addrs.Resource{Mode: addrs.DataResourceMode, Type: typ.Name, Name: name.Name}}
-		rest = tr[3:]
-		rng = hcl.RangeBetween(tr[0].SourceRange(), tr[2].SourceRange())
+		return parseDataRef(tr)
 	case "self", "terraform":
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -219,4 +184,49 @@ func ExprReferences(expr hcl.Expression) ([]*Reference, hcl.Diagnostics) {
 		return nil, nil
 	}
 	return References(expr.Variables())
+}
+
+// parseModuleRef parses module.NAME, module.NAME.OUTPUT and
+// module.NAME[KEY].OUTPUT.
+func parseModuleRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
+	if len(tr) < 2 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid module reference",
+			Detail: "A reference to a module must name one, such as module.NAME.OUTPUT.", Subject: tr.SourceRange().Ptr()}}
+	}
+	a, ok := tr[1].(hcl.TraverseAttr)
+	if !ok {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid module reference",
+			Detail: "A reference to a module is module.NAME, with a dot, not an index.", Subject: tr[1].SourceRange().Ptr()}}
+	}
+	ref := ModuleRef{Name: a.Name}
+	end := 1
+	if len(tr) > 2 {
+		if _, ok := tr[2].(hcl.TraverseIndex); ok {
+			end = 2
+		}
+	}
+	if end+1 < len(tr) {
+		if o, ok := tr[end+1].(hcl.TraverseAttr); ok {
+			ref.Output = o.Name
+		}
+	}
+	return &Reference{Subject: ref, Range: hcl.RangeBetween(tr[0].SourceRange(), tr[end].SourceRange()), Remaining: tr[2:]}, nil
+}
+
+// parseDataRef parses data.TYPE.NAME.
+func parseDataRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
+	bad := func() (*Reference, hcl.Diagnostics) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid data reference",
+			Detail: "A reference to a data source is data.TYPE.NAME, with dots, such as data.model.base.digest.", Subject: tr.SourceRange().Ptr()}}
+	}
+	if len(tr) < 3 {
+		return bad()
+	}
+	typ, ok1 := tr[1].(hcl.TraverseAttr)
+	name, ok2 := tr[2].(hcl.TraverseAttr)
+	if !ok1 || !ok2 {
+		return bad()
+	}
+	r := addrs.Resource{Mode: addrs.DataResourceMode, Type: typ.Name, Name: name.Name}
+	return &Reference{Subject: ResourceRef{Resource: r}, Range: hcl.RangeBetween(tr[0].SourceRange(), tr[2].SourceRange()), Remaining: tr[3:]}, nil
 }

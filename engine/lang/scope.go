@@ -123,15 +123,7 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 			}
 			vars["each"] = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(*s.EachKey), "value": s.EachValue})
 		case LlmopsRef:
-			if subj.Attr != "workspace" {
-				diags = append(diags, badAttr("llmops", subj.Attr, "workspace", ref.Range))
-				continue
-			}
-			ws := s.Workspace
-			if ws == "" {
-				ws = "default"
-			}
-			vars["llmops"] = cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal(ws)})
+			diags = append(diags, s.llmopsVar(subj, ref.Range, vars)...)
 		case PathRef:
 			switch subj.Attr {
 			case "module":
@@ -157,11 +149,7 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 		vars["path"] = cty.ObjectVal(pathAttrs)
 	}
 	if len(data) > 0 {
-		dm := make(map[string]cty.Value, len(data))
-		for typ, m := range data {
-			dm[typ] = cty.ObjectVal(m)
-		}
-		vars["data"] = cty.ObjectVal(dm)
+		vars["data"] = objectOfObjects(data)
 	}
 	if len(modules) > 0 {
 		vars["module"] = cty.ObjectVal(modules)
@@ -225,4 +213,26 @@ func (s *Scope) EvalBody(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagno
 	}
 	v, ds := hcldec.Decode(body, spec, ctx)
 	return values.NormalizeNumbers(v), append(diags, ds...)
+}
+
+// llmopsVar sets llmops.workspace.
+func (s *Scope) llmopsVar(ref LlmopsRef, rng hcl.Range, vars map[string]cty.Value) hcl.Diagnostics {
+	if ref.Attr != "workspace" {
+		return hcl.Diagnostics{badAttr("llmops", ref.Attr, "workspace", rng)}
+	}
+	ws := s.Workspace
+	if ws == "" {
+		ws = "default"
+	}
+	vars["llmops"] = cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal(ws)})
+	return nil
+}
+
+// objectOfObjects is {type: {name: value}} as an object of objects.
+func objectOfObjects(m map[string]map[string]cty.Value) cty.Value {
+	out := make(map[string]cty.Value, len(m))
+	for k, inner := range m {
+		out[k] = cty.ObjectVal(inner)
+	}
+	return cty.ObjectVal(out)
 }
