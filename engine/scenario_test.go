@@ -389,6 +389,9 @@ func writePlan(out *strings.Builder, p *plans.Plan) {
 		if c.PrevAddr != nil {
 			reason += " moved from " + c.PrevAddr.String()
 		}
+		if c.Provider.Alias != "" {
+			reason += " via " + c.Provider.String()
+		}
 		fmt.Fprintf(out, "  %s: %s%s\n", c.Addr, c.Action, reason)
 		if c.Action != plans.NoOp && c.Action != plans.Delete {
 			fmt.Fprintf(out, "    %s\n", showObject(c.After))
