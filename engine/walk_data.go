@@ -58,7 +58,7 @@ func (w *planWalk) readOne(ctx context.Context, x *instance) (cty.Value, *plans.
 		return x.unknown(), nil, diags
 	}
 	ch := &plans.ResourceInstanceChange{Addr: x.addr, Provider: x.prov.addr, Action: plans.Read, Before: cty.NullVal(x.schema.Block.ImpliedType())}
-	if !cv.raw.IsWhollyKnown() {
+	if !cv.raw.IsWhollyKnown() || w.dependsOnChanges(x.cfg) {
 		ch.Reason, ch.After = plans.ReasonReadDuringApply, x.pendingData(cv)
 		return ch.After, ch, diags
 	}
@@ -114,4 +114,26 @@ func (w *applyWalk) applyData(ctx context.Context, r addrs.Resource, rc *configs
 	}
 	w.data.setResource(r, exp, vals)
 	return diags, failed
+}
+
+// dependsOnChanges reports whether an object the data source's
+// depends_on names (directly or through what it depends on) has a
+// planned change: reading it now would read what apply is about to
+// change, so it is read during apply instead.
+func (w *planWalk) dependsOnChanges(rc *configs.Resource) bool {
+	if len(rc.DependsOn) == 0 {
+		return false
+	}
+	deps := map[addrs.Resource]bool{}
+	for _, d := range w.cg.resourceDeps[rc.Addr] {
+		deps[d] = true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.changes {
+		if c.Action != plans.NoOp && deps[c.Addr.Resource.Config()] {
+			return true
+		}
+	}
+	return false
 }

@@ -31,3 +31,9 @@ module "m" {
   for_each = toset(data.llmops_state.platform.outputs.regions)
   region   = each.key
 }
+
+# Read during apply: what it depends on is created by this plan.
+data "test_lookup" "after_made" {
+  key        = "fixed"
+  depends_on = [test_value.made]
+}
