@@ -29,7 +29,8 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 }
 
 // gitEnv is the environment of git: the user's (for credentials, proxies
-// and ssh), less llmops's state key and variable values, with prompts off.
+// and ssh), less llmops's state key and variable values, with prompts off
+// and only the transports that fetch (no ext::, which runs a command).
 func gitEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -38,7 +39,7 @@ func gitEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=")
+	return append(env, "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=", "GIT_ALLOW_PROTOCOL=file:git:http:https:ssh")
 }
 
 // fetch checks out url at commit (or, when commit is empty, at what ref

@@ -127,6 +127,7 @@ func (in *installer) install(p addrs.Module, call *configs.ModuleCall) (string, 
 		in.progress("- %s: %s at %s (installed)\n", p, src, short(commit))
 	} else {
 		var err error
+		in.progress("- %s: fetching %s...\n", p, src)
 		if got, err = fetch(in.ctx, g.URL, g.Ref, commit, dest); err != nil {
 			in.diags = append(in.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -113,6 +113,13 @@ func TestInstallErrors(t *testing.T) {
 	if _, diags := Install(context.Background(), Options{Root: root, Locked: locked}); !diags.HasErrors() || !strings.Contains(diags.Error(), "is not in") {
 		t.Errorf("locked commit missing: %v", diags)
 	}
+	configure(t, root, "git::ext::sh -c touch% "+filepath.Join(root, "pwned"))
+	if _, diags := Install(context.Background(), Options{Root: root}); !diags.HasErrors() {
+		t.Errorf("an ext:: source was fetched")
+	}
+	if _, err := os.Stat(filepath.Join(root, "pwned")); err == nil {
+		t.Fatalf("an ext:: source ran a command")
+	}
 	configure(t, root, "git::file://"+t.TempDir()+"/none//mod")
 	if _, diags := Install(context.Background(), Options{Root: root}); !diags.HasErrors() || !strings.Contains(diags.Error(), "Cannot fetch module.m") {
 		t.Errorf("missing repository: %v", diags)
