@@ -161,6 +161,9 @@ func (w *applyWalk) visit(ctx context.Context, n node) graph.Result {
 			ds = w.e.evalLocal(w.data, n.mod, n.name)
 		case nkModule:
 			ds = w.e.evalModuleCall(w.data, n.mod)
+			if w.plan.Mode == plans.DestroyMode {
+				ds = nil // as in the plan of a destroy
+			}
 		case nkOutput:
 			if w.plan.Mode == plans.DestroyMode {
 				return

@@ -107,6 +107,11 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 			ds = e.evalLocal(w.data, n.mod, n.name)
 		case nkModule:
 			ds = e.evalModuleCall(w.data, n.mod)
+			if opts.Mode == plans.DestroyMode {
+				// A destroy deletes what the state records; the call's
+				// arguments may use objects being destroyed.
+				ds = nil
+			}
 		case nkOutput:
 			if !n.mod.IsRoot() {
 				ds = e.evalModuleOutput(w.data, n.mod, n.name)

@@ -32,6 +32,9 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 		}
 		return nil
 	}
+	if w.opts.Mode == plans.DestroyMode {
+		return w.planDestroyRecorded(r, rc)
+	}
 	var diags hcl.Diagnostics
 	live := map[addrs.ModuleInstance]bool{}
 	for _, mi := range w.data.moduleInstances(r.Module.Module()) {
@@ -45,6 +48,27 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 				w.deleteRecorded(abs, plans.ReasonModuleInstanceRemoved)
 			}
 		}
+	}
+	return diags
+}
+
+// planDestroyRecorded plans, for a destroy, the deletion of every recorded
+// instance of the configured resource r: what the state records, in
+// whatever module instances, whatever count and for_each say now (they
+// may depend on objects being destroyed).
+func (w *planWalk) planDestroyRecorded(r addrs.Resource, rc *configs.Resource) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, abs := range recordedIn(w.recorded, r) {
+		// What refers to it (a module's for_each, a lifecycle) sees
+		// the recorded values.
+		insts, exp := recordedValues(w.recorded[abs])
+		w.data.setResource(abs, exp, insts)
+		lc, ds := w.e.evalLifecycle(w.data, rc, abs.Module)
+		diags = append(diags, ds...)
+		if ds.HasErrors() {
+			continue // prevent_destroy cannot be told: destroy nothing of it
+		}
+		diags = append(diags, w.planDestroyResource(abs, rc, w.recorded[abs], lc)...)
 	}
 	return diags
 }
@@ -75,9 +99,6 @@ func (w *planWalk) planResourceIn(ctx context.Context, r addrs.Resource, rc *con
 	if diags.HasErrors() {
 		w.data.setResource(r, exp, nil)
 		return diags
-	}
-	if w.opts.Mode == plans.DestroyMode {
-		return w.planDestroyResource(r, rc, rec, lc)
 	}
 	pi, ds := w.e.resourceProvider(ctx, rc)
 	if ds.HasErrors() {
