@@ -252,6 +252,9 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 	}
 	if !diags.HasErrors() {
 		e.snap, e.recorded = snap, out
+		e.mu.Lock()
+		e.moves = nil // moves are made (again) on these objects by applyMoves
+		e.mu.Unlock()
 	}
 	return snap, out, diags
 }
