@@ -232,11 +232,18 @@ func writeLegend(b *strings.Builder, p *plans.Plan, c *Colors) {
 	if len(DeferredReads(p)) > 0 {
 		used[plans.Read] = true
 	}
-	b.WriteString("Resource actions are indicated with the following symbols:\n")
+	var lines []string
 	for _, l := range legend {
 		if used[l.action] {
-			b.WriteString(symbolFor(l.action, c) + " " + l.text + "\n")
+			lines = append(lines, symbolFor(l.action, c)+" "+l.text+"\n")
 		}
+	}
+	if len(lines) == 0 {
+		return // only moves (or no-ops): no symbol to explain
+	}
+	b.WriteString("Resource actions are indicated with the following symbols:\n")
+	for _, l := range lines {
+		b.WriteString(l)
 	}
 	b.WriteString("\n")
 }
