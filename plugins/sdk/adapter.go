@@ -68,6 +68,7 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 		}
 	}
 	a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityPlanValidates)
+	a.addDataSources()
 	return a
 }
 
@@ -86,6 +87,7 @@ type adapter struct {
 	schema     protocol.GetSchemaResponse
 	providerTy cty.Type
 	resources  map[string]*resourceInfo
+	data       map[string]*dataInfo
 
 	metaMu sync.RWMutex
 	meta   any
