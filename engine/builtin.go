@@ -32,6 +32,7 @@ func StateFile(dir, workspace string) string {
 const DefaultWorkspace = "default"
 
 var llmopsStateSchema = &protocol.Schema{Block: &protocol.Block{
+	Description: "Another configuration's root outputs, read from its state (as Terraform's terraform_remote_state): set path, or a backend \"postgres\" block for a team state.",
 	Attributes: map[string]*protocol.Attribute{
 		"path":      {Type: cty.String, Optional: true, Description: "The directory of the other configuration (its SQLite state), relative to this one."},
 		"workspace": {Type: cty.String, Optional: true, Description: "Its workspace; default when unset."},
@@ -40,10 +41,12 @@ var llmopsStateSchema = &protocol.Schema{Block: &protocol.Block{
 	BlockTypes: map[string]*protocol.NestedBlock{
 		// backend "postgres" { schema = "...", conn_str = "..." }: the
 		// other configuration's team state, instead of path.
-		"backend": {Nesting: protocol.NestingMap, MaxItems: 1, Block: protocol.Block{Attributes: map[string]*protocol.Attribute{
-			"schema":   {Type: cty.String, Required: true},
-			"conn_str": {Type: cty.String, Optional: true},
-		}}},
+		"backend": {Nesting: protocol.NestingMap, MaxItems: 1, Block: protocol.Block{
+			Description: "The other configuration's team state, instead of path: the label names the backend (only \"postgres\").",
+			Attributes: map[string]*protocol.Attribute{
+				"schema":   {Type: cty.String, Required: true, Description: "The Postgres schema that holds the other configuration's state."},
+				"conn_str": {Type: cty.String, Optional: true, Description: "The PostgreSQL connection string; when unset, $DATABASE_URL, else the libpq environment (PGHOST, PGUSER, ...)."},
+			}}},
 	},
 }}
 
@@ -51,6 +54,12 @@ var llmopsStateSchema = &protocol.Schema{Block: &protocol.Block{
 type builtinProvider struct {
 	dir     string // this configuration's directory
 	secrets values.Sealer
+}
+
+// BuiltinSchema is the schema of the built-in provider (BuiltinProviderType):
+// its data sources, for `llmops providers schema` and docs/reference/.
+func BuiltinSchema() protocol.GetSchemaResponse {
+	return (&builtinProvider{}).GetSchema(context.Background(), protocol.GetSchemaRequest{})
 }
 
 func (p *builtinProvider) GetSchema(context.Context, protocol.GetSchemaRequest) protocol.GetSchemaResponse {

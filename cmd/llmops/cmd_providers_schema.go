@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/internal/schemadoc"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
@@ -20,12 +21,13 @@ own configuration block and each resource type it serves (lifecycle kinds
 and its own types), every attribute with its type, whether it is required,
 optional or computed, sensitive or write-only, whether a change replaces
 the object, its default and its description; nested blocks are indented
-under their parent. Name resource types to print only those.
+under their parent; then each data source it serves (data "TYPE"). Name
+resource types or data sources to print only those.
 
 With -json, the same in Terraform's shape ("format_version",
 "provider_schemas": {TYPE: {"provider", "resource_schemas": {NAME:
-{"version", "block": {"attributes", "block_types"}}}}}), for editors and
-scripts. docs/reference/ holds the same, generated, for this repository's
+{"version", "block": {"attributes", "block_types"}}}, "data_source_schemas":
+{...}}}), for editors and scripts. docs/reference/ holds the same, generated, for this repository's
 providers.
 `
 
@@ -57,6 +59,12 @@ func providersSchema(m *meta, args []string) int {
 	if code != exitOK {
 		return code
 	}
+	for _, r := range cfg.Resources {
+		if r.Provider.Type == engine.BuiltinProviderType {
+			b := engine.BuiltinSchema() // llmops_state, served by llmops itself
+			resps[engine.BuiltinProviderType] = &b
+		}
+	}
 	only := fs.Args()
 	for _, want := range only {
 		found := false
@@ -64,9 +72,12 @@ func providersSchema(m *meta, args []string) int {
 			if _, ok := r.ResourceTypes[want]; ok {
 				found = true
 			}
+			if _, ok := r.DataSources[want]; ok {
+				found = true
+			}
 		}
 		if !found {
-			return m.errorDetail(fmt.Sprintf("No resource type %q", want), "None of the configuration's providers serves it. `llmops providers schema` without arguments lists every resource type.")
+			return m.errorDetail(fmt.Sprintf("No resource type or data source %q", want), "None of the configuration's providers serves it. `llmops providers schema` without arguments lists every resource type and data source.")
 		}
 	}
 	if *jsonOut {
@@ -75,6 +86,11 @@ func providersSchema(m *meta, args []string) int {
 				for name := range r.ResourceTypes {
 					if !contains(only, name) {
 						delete(r.ResourceTypes, name)
+					}
+				}
+				for name := range r.DataSources {
+					if !contains(only, name) {
+						delete(r.DataSources, name)
 					}
 				}
 			}

@@ -65,7 +65,7 @@ resource "null_value" "x" {
 		t.Errorf("providers schema null_job printed other types:\n%s", text)
 	}
 	bad := w.must(1, "providers", "schema", "nope")
-	if !strings.Contains(bad.stderr, `No resource type "nope"`) {
+	if !strings.Contains(bad.stderr, `No resource type or data source "nope"`) {
 		t.Errorf("unknown type: %s", bad)
 	}
 	bad = w.must(1, "providers", "scheme")
@@ -109,5 +109,53 @@ prompt "p" {
 		if !strings.Contains(r.stderr, "{{name}}") {
 			t.Errorf("the warning does not say the placeholder syntax:\n%s", r)
 		}
+	}
+}
+
+// Data sources are in the schema: data_source_schemas in the JSON (the
+// local provider's and the built-in llmops_state), `data "TYPE"` in the
+// text form, and a data source can be named like a resource type.
+func TestE2EProvidersSchemaDataSources(t *testing.T) {
+	w := newWorkspace(t, map[string]string{"main.llmops.hcl": `
+data "model" "base" {
+  source = "file://weights"
+}
+data "llmops_state" "platform" {
+  path = "../platform"
+}
+`})
+	w.must(0, "init")
+	r := w.must(0, "providers", "schema", "-json")
+	var doc struct {
+		ProviderSchemas map[string]struct {
+			DataSourceSchemas map[string]struct {
+				Block struct {
+					Description string `json:"description"`
+					Attributes  map[string]struct {
+						Required bool `json:"required"`
+						Computed bool `json:"computed"`
+					} `json:"attributes"`
+				} `json:"block"`
+			} `json:"data_source_schemas"`
+		} `json:"provider_schemas"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("providers schema -json: %v\n%s", err, r)
+	}
+	m := doc.ProviderSchemas["local"].DataSourceSchemas["model"]
+	if !m.Block.Attributes["source"].Required || !m.Block.Attributes["digest"].Computed || m.Block.Description == "" {
+		t.Errorf("data_source_schemas.model = %+v, want a required source, a computed digest and a description\n%s", m, r.stdout)
+	}
+	if _, ok := doc.ProviderSchemas["llmops"].DataSourceSchemas["llmops_state"].Block.Attributes["outputs"]; !ok {
+		t.Errorf("no provider_schemas.llmops.data_source_schemas.llmops_state with outputs:\n%s", r.stdout)
+	}
+	text := w.must(0, "providers", "schema", "model").stdout
+	for _, want := range []string{`resource "model"`, `data "model"`, "digest  string, computed"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("providers schema model: no %q in\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, `data "dataset"`) {
+		t.Errorf("providers schema model printed another data source:\n%s", text)
 	}
 }

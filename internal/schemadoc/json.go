@@ -70,7 +70,8 @@ type NestedBlock struct {
 }
 
 // FromResponses builds the document from each provider type's
-// GetSchemaResponse.
+// GetSchemaResponse: its configuration block, resource types and data
+// sources (data_source_schemas, left out when it has none).
 func FromResponses(resps map[string]*protocol.GetSchemaResponse) (*Schemas, error) {
 	out := &Schemas{FormatVersion: FormatVersion, ProviderSchemas: map[string]*ProviderSchema{}}
 	for typ, r := range resps {
@@ -81,6 +82,14 @@ func FromResponses(resps map[string]*protocol.GetSchemaResponse) (*Schemas, erro
 		}
 		for name, s := range r.ResourceTypes {
 			if ps.ResourceSchemas[name], err = convertSchema(s); err != nil {
+				return nil, err
+			}
+		}
+		for name, s := range r.DataSources {
+			if ps.DataSourceSchemas == nil {
+				ps.DataSourceSchemas = map[string]*Schema{}
+			}
+			if ps.DataSourceSchemas[name], err = convertSchema(s); err != nil {
 				return nil, err
 			}
 		}
@@ -168,6 +177,9 @@ func Undescribed(resps map[string]*protocol.GetSchemaResponse) []string {
 		}
 		for name, s := range r.ResourceTypes {
 			undescribed(typ+": resource "+name, s.Block, &out)
+		}
+		for name, s := range r.DataSources {
+			undescribed(typ+": data "+name, s.Block, &out)
 		}
 	}
 	sort.Strings(out)

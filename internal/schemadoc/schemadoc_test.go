@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -39,6 +40,15 @@ func fixture() map[string]*protocol.GetSchemaResponse {
 						"name":   {Type: cty.String, Required: true, ForceNew: true, Description: "Its name."},
 						"secret": {Type: cty.String, Optional: true, Sensitive: true, WriteOnly: true},
 						"id":     {Type: cty.String, Computed: true, Description: "Its id."},
+					},
+				}},
+			},
+			DataSources: map[string]*protocol.Schema{
+				"demo_lookup": {Block: &protocol.Block{
+					Description: "Finds a thing by name.",
+					Attributes: map[string]*protocol.Attribute{
+						"name": {Type: cty.String, Required: true, Description: "What to find."},
+						"id":   {Type: cty.String, Computed: true, Description: "The thing's id."},
 					},
 				}},
 			},
@@ -91,6 +101,10 @@ func TestJSONGolden(t *testing.T) {
 	if def != 3.0 {
 		t.Errorf("retries default = %v, want 3", def)
 	}
+	computed := dig(t, m, "provider_schemas", "demo", "data_source_schemas", "demo_lookup", "block", "attributes", "id", "computed")
+	if computed != true {
+		t.Errorf("data source demo_lookup.id computed = %v, want true", computed)
+	}
 }
 
 func dig(t *testing.T, v any, path ...string) any {
@@ -113,6 +127,9 @@ func TestTextGolden(t *testing.T) {
 	buf.Reset()
 	WriteText(&buf, "demo", fixture()["demo"], []string{"demo_thing"})
 	golden(t, "schema_only.txt", buf.Bytes())
+	if strings.Contains(buf.String(), "demo_lookup") {
+		t.Errorf("only demo_thing was asked for, but the data source is written:\n%s", buf.String())
+	}
 }
 
 func TestMarkdownGolden(t *testing.T) {

@@ -15,7 +15,8 @@ import (
 // WriteText writes the readable form of one provider's schema: its
 // configuration block, then each resource type, each attribute with its
 // type, flags and description, nested blocks indented under their parent.
-// Only the resource types in only are written when only is not empty.
+// Then each data source, as `data "NAME"`. Only the resource types and
+// data sources in only are written when only is not empty.
 func WriteText(w io.Writer, typ string, r *protocol.GetSchemaResponse, only []string) {
 	fmt.Fprintf(w, "provider %s v%s\n", typ, strings.TrimPrefix(r.ProviderVersion, "v"))
 	if len(only) == 0 {
@@ -41,6 +42,21 @@ func WriteText(w io.Writer, typ string, r *protocol.GetSchemaResponse, only []st
 	for _, n := range names {
 		s := r.ResourceTypes[n]
 		fmt.Fprintf(w, "\n  resource %q (schema version %d)\n", n, s.Version)
+		if s.Block != nil && s.Block.Description != "" {
+			writeWrapped(w, "    ", s.Block.Description)
+		}
+		writeBlockText(w, "    ", s.Block)
+	}
+	names = names[:0]
+	for n := range r.DataSources {
+		if len(only) == 0 || contains(only, n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := r.DataSources[n]
+		fmt.Fprintf(w, "\n  data %q\n", n)
 		if s.Block != nil && s.Block.Description != "" {
 			writeWrapped(w, "    ", s.Block.Description)
 		}

@@ -23,6 +23,33 @@ func Provider() *sdk.Provider {
 		Resources: map[string]*sdk.Resource{
 			"echo_message": message(),
 		},
+		DataSources: map[string]*sdk.DataSource{
+			"echo_greeting": greeting(),
+		},
+	}
+}
+
+// greeting is a data source: read on every plan, never recorded, as
+// data "echo_greeting" "hi" { name = "ann" } and data.echo_greeting.hi.text.
+func greeting() *sdk.DataSource {
+	return &sdk.DataSource{
+		Schema: sdk.Block{
+			Description: "A greeting for someone, computed from their name.",
+			Attributes: sdk.Attributes{
+				"name": sdk.Attr(cty.String).Required().Description("Who to greet."),
+				"text": sdk.Attr(cty.String).Computed().Description(`The greeting, "hello, <name>".`),
+			},
+		},
+		Read: func(_ context.Context, req *sdk.ReadDataRequest) (sdk.Object, sdk.Diagnostics) {
+			st := req.Config // wholly known; computed attributes are null
+			var diags sdk.Diagnostics
+			if st.GetString("name") == "" {
+				diags.AttrErrorf(cty.GetAttrPath("name"), "Empty name", "name must not be empty: say who to greet.")
+				return st, diags
+			}
+			st.SetString("text", "hello, "+st.GetString("name"))
+			return st, diags
+		},
 	}
 }
 

@@ -41,11 +41,18 @@ var cases = []conformance.Case{
 	},
 }
 
+var dataCases = []conformance.DataCase{{
+	TypeName:     "echo_greeting",
+	Config:       cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("ann")}),
+	Invalid:      cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("")}),
+	InvalidError: "must not be empty",
+}}
+
 // TestConformance builds the provider and runs the suite against the
 // binary, as llmops would run it.
 func TestConformance(t *testing.T) {
 	bin := conformance.Build(t, "example.com/provider-echo", "echo")
-	conformance.Run(t, conformance.Config{ProviderPath: bin, Cases: cases, PollInterval: 50 * time.Millisecond})
+	conformance.Run(t, conformance.Config{ProviderPath: bin, Cases: cases, DataCases: dataCases, PollInterval: 50 * time.Millisecond})
 }
 
 // TestConformanceInProcess runs the suite in process: faster, and a
@@ -53,6 +60,6 @@ func TestConformance(t *testing.T) {
 func TestConformanceInProcess(t *testing.T) {
 	conformance.Run(t, conformance.Config{
 		Factory: func() protocol.Provider { return sdk.NewProtocolProvider(echo.Provider()) },
-		Cases:   cases, PollInterval: 50 * time.Millisecond,
+		Cases:   cases, DataCases: dataCases, PollInterval: 50 * time.Millisecond,
 	})
 }

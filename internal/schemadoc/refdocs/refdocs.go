@@ -1,7 +1,8 @@
 // Package refdocs generates docs/reference/ from the schemas: one page
 // per lifecycle kind (its core schema, the providers that serve it and
 // what each adds), per provider (its configuration block) and per
-// provider resource type that is not a kind, each with an example read
+// provider resource type that is not a kind, and per data source (the
+// providers' and the built-in llmops_state), each with an example read
 // from docs/reference/examples/. `make docs` writes the pages (package
 // refdocs/gen); TestReferenceUpToDate fails when they are stale.
 //
@@ -18,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/internal/schemadoc"
 	"github.com/llmops/llmops/plugins/local"
 	"github.com/llmops/llmops/plugins/null"
@@ -106,6 +108,13 @@ func Generate(ctx context.Context, root string) (map[string][]byte, error) {
 		if len(types) > 0 {
 			intro += " Resource types: " + strings.Join(types, ", ") + "."
 		}
+		var data []string
+		for _, ds := range sortedKeys(r.DataSources) {
+			data = append(data, fmt.Sprintf("[`%s`](../%s"+md+")", ds, DataSourcePage(p, ds)))
+		}
+		if len(data) > 0 {
+			intro += " Data sources: " + strings.Join(data, ", ") + "."
+		}
 		var pb *protocol.Block
 		if r.Provider != nil {
 			pb = r.Provider.Block
@@ -129,9 +138,51 @@ func Generate(ctx context.Context, root string) (map[string][]byte, error) {
 	for _, rt := range own {
 		fmt.Fprintf(&index, "- [`%s`](resources/%s"+md+")\n", rt, rt)
 	}
+	if err := g.dataSources(provs, &index); err != nil {
+		return nil, err
+	}
 	g.out[Dir+"/README"+md] = index.Bytes()
 	return g.out, nil
 }
+
+// dataSources writes a page per data source of each provider and of the
+// built-in provider (llmops_state), and lists them in the index.
+func (g *gen) dataSources(provs map[string]*protocol.GetSchemaResponse, index *bytes.Buffer) error {
+	all := map[string]*protocol.GetSchemaResponse{engine.BuiltinProviderType: ptr(engine.BuiltinSchema())}
+	for p, r := range provs {
+		all[p] = r
+	}
+	fmt.Fprintf(index, "\n## Data sources\n\nRead with `data \"TYPE\" \"NAME\" { ... }` and referred to as `data.TYPE.NAME.ATTRIBUTE`: read on every plan, never created, changed or recorded.\n\n")
+	for _, p := range sortedKeys(all) {
+		for _, ds := range sortedKeys(all[p].DataSources) {
+			page := DataSourcePage(p, ds)
+			who := fmt.Sprintf("the [%s](../providers/%s"+md+") provider", p, p)
+			if p == engine.BuiltinProviderType {
+				who = "llmops itself (the built-in provider `llmops`: no binary, no lock entry)"
+			}
+			b := all[p].DataSources[ds].Block
+			if err := g.page(page, &schemadoc.Page{
+				Title: "Data source `" + ds + "`", Intro: fmt.Sprintf("A data source served by %s.", who), Block: b,
+			}); err != nil {
+				return err
+			}
+			fmt.Fprintf(index, "- [`%s`](%s"+md+") (%s): %s\n", ds, page, p, firstSentence(b.Description))
+		}
+	}
+	return nil
+}
+
+// DataSourcePage is the page of a provider's data source, relative to
+// Dir: data-sources/NAME when the name starts with the provider's
+// (llmops_state), else data-sources/PROVIDER-NAME (local-model).
+func DataSourcePage(provider, name string) string {
+	if strings.HasPrefix(name, provider+"_") {
+		return "data-sources/" + name
+	}
+	return "data-sources/" + provider + "-" + name
+}
+
+func ptr[T any](v T) *T { return &v }
 
 type gen struct {
 	root string

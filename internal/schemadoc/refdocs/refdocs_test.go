@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/internal/schemadoc"
 )
 
@@ -42,7 +43,7 @@ func TestReferenceUpToDate(t *testing.T) {
 	for _, p := range Stale(root, pages) {
 		t.Errorf("%s is no longer generated: run `make docs` to remove it", p)
 	}
-	for _, want := range []string{Dir + "/README.md", Dir + "/kinds/model.md", Dir + "/kinds/monitor.md", Dir + "/providers/slurm.md", Dir + "/resources/null_value.md"} {
+	for _, want := range []string{Dir + "/README.md", Dir + "/kinds/model.md", Dir + "/kinds/monitor.md", Dir + "/providers/slurm.md", Dir + "/resources/null_value.md", Dir + "/data-sources/local-model.md", Dir + "/data-sources/llmops_state.md"} {
 		if _, ok := pages[want]; !ok {
 			t.Errorf("no page %s", want)
 		}
@@ -56,6 +57,8 @@ func TestEveryAttributeDescribed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := engine.BuiltinSchema()
+	provs[engine.BuiltinProviderType] = &b
 	if missing := schemadoc.Undescribed(provs); len(missing) > 0 {
 		t.Errorf("%d attributes or blocks have no description (add .Description(...)):\n  %s", len(missing), strings.Join(missing, "\n  "))
 	}
