@@ -14,6 +14,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/schema"
 )
 
 // ProviderFactory starts providers. The engine starts one instance per
@@ -82,6 +83,10 @@ func (ps *providerSet) get(ctx context.Context, addr addrs.ProviderConfig) (*pro
 		if resp.Diagnostics.HasErrors() {
 			client.Close()
 			return nil, fmt.Errorf("provider %s returned an error for its schema: %w", addr.Type, resp.Diagnostics.Err())
+		}
+		if problems := schema.CheckTypeNames(addr.Type, &resp); len(problems) > 0 && addr.Type != BuiltinProviderType {
+			client.Close()
+			return nil, fmt.Errorf("provider %s breaks the naming rule of llmops: %s", addr.Type, strings.Join(problems, " "))
 		}
 		pi.schema = &resp
 		ps.schemas[addr.Type] = &resp

@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/schema"
 )
 
 // NewProtocolProvider adapts p to protocol.Provider, the interface the
@@ -69,6 +70,9 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 	}
 	a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityPlanValidates)
 	a.addDataSources()
+	for _, problem := range schema.CheckTypeNames(p.Name, &a.schema) {
+		a.schema.Diagnostics.Errorf("Invalid type name", "%s", problem)
+	}
 	return a
 }
 

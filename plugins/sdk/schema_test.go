@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -89,5 +90,37 @@ func TestInvalidSchemaReportedByGetSchema(t *testing.T) {
 	msg := r.Diagnostics.Err()
 	if msg == nil || !strings.Contains(msg.Error(), "bad_thing") || !strings.Contains(msg.Error(), "no Create") {
 		t.Fatalf("diagnostics: %v", msg)
+	}
+}
+
+// A type name that neither starts with the provider's name nor is a
+// lifecycle kind is an error of GetSchema naming the provider, the type
+// and the rule, for resource types and data sources alike.
+func TestTypeNamingCheckedByGetSchema(t *testing.T) {
+	noop := func(context.Context, *sdk.CreateRequest) *sdk.Response { return nil }
+	read := func(context.Context, *sdk.ReadDataRequest) (sdk.Object, sdk.Diagnostics) { return sdk.Object{}, nil }
+	attrs := sdk.Attributes{"id": sdk.Attr(cty.String).Computed()}
+	p := sdk.NewProtocolProvider(&sdk.Provider{Name: "echo", Version: "1",
+		Resources: map[string]*sdk.Resource{
+			"message":      {Schema: sdk.Block{Attributes: attrs}, Create: noop},
+			"echo_message": {Schema: sdk.Block{Attributes: attrs}, Create: noop},
+			"model":        {Schema: sdk.Block{Attributes: attrs}, Create: noop},
+		},
+		DataSources: map[string]*sdk.DataSource{"greeting": {Schema: sdk.Block{Attributes: attrs}, Read: read}},
+	})
+	r := p.GetSchema(t.Context(), protocol.GetSchemaRequest{})
+	msg := r.Diagnostics.Err()
+	if msg == nil {
+		t.Fatal("GetSchema accepted the resource type message of provider echo")
+	}
+	for _, want := range []string{`provider echo serves the resource type "message"`, `"echo_"`, "lifecycle kind", `data source "greeting"`} {
+		if !strings.Contains(msg.Error(), want) {
+			t.Errorf("diagnostics do not say %q:\n%v", want, msg)
+		}
+	}
+	for _, ok := range []string{`resource type "echo_message"`, `resource type "model"`} {
+		if strings.Contains(msg.Error(), ok) {
+			t.Errorf("diagnostics complain about %s, which follows the rule:\n%v", ok, msg)
+		}
 	}
 }

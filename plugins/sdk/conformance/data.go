@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/schema"
 )
 
 // DataCase exercises one data source type: reading Config must succeed
@@ -36,6 +37,9 @@ func (s *suite) checkDataSchemas(t *testing.T) {
 		}
 		if !identRE.MatchString(name) {
 			t.Errorf("data source %q: not a valid name (lower case letters, digits and underscores)", name)
+		}
+		if problem := schema.CheckTypeName(s.name, "data source", name); problem != "" {
+			t.Errorf("data source %q: %s", name, problem)
 		}
 		checkBlock(t, "data "+name, sch.Block)
 		computed := false

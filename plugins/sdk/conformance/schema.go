@@ -53,8 +53,8 @@ func (s *suite) getSchema(t *testing.T) {
 		}
 		if schema.IsKind(name) {
 			checkKind(t, name, sch.Block)
-		} else if s.name != "" && !strings.HasPrefix(name, s.name+"_") && name != s.name {
-			t.Errorf("resource type %q: names of the %s provider's types must start with %q, so llmops finds their provider", name, s.name, s.name+"_")
+		} else if problem := schema.CheckTypeName(s.name, "resource type", name); problem != "" {
+			t.Errorf("resource type %q: %s", name, problem)
 		}
 		if sch.Version < 0 {
 			t.Errorf("resource type %q: negative schema version %d", name, sch.Version)
