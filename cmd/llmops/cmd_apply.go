@@ -85,7 +85,7 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 			p, diags = op.eng.Plan(ctx, po)
 			m.learnPlan(p)
 		}
-		m.reportDeadProviders(op)
+		m.reportDeadProviders(op, diags)
 		if p == nil || diags.HasErrors() {
 			m.showDiags(diags)
 			return exitError
@@ -120,7 +120,7 @@ func applyCommand(m *meta, args []string, destroy bool) int {
 	}
 	w, _ := who()
 	res, diags := op.eng.Apply(ctx, p, engine.ApplyOptions{Who: w, Command: commandLine(m.command, args), NoWait: !o.wait})
-	m.reportDeadProviders(op)
+	m.reportDeadProviders(op, diags)
 	if res == nil {
 		m.showDiags(diags)
 		return exitError
@@ -198,7 +198,8 @@ func (m *meta) applySummary(res *engine.ApplyResult, cfg *configs.Config, destro
 		}
 		fmt.Fprintf(m.stdout, "\n%s %d failed; %s; %d skipped.\n", title, len(res.Failed), counts, len(res.Skipped))
 		for _, f := range res.Failed {
-			fmt.Fprintf(m.stdout, "  - %s (%s): %s\n", f.Addr, f.Action, f.Err)
+			// One line each: the error's diagnostic, in full, is below.
+			fmt.Fprintf(m.stdout, "  - %s (%s): %s\n", f.Addr, f.Action, firstLine(f.Err))
 		}
 		for _, s := range res.Skipped {
 			fmt.Fprintf(m.stdout, "  - %s: skipped, a dependency failed\n", s)
@@ -249,4 +250,12 @@ func printOutputs(m *meta, outs map[string]cty.Value, cfg *configs.Config) {
 		}
 		fmt.Fprintf(m.stdout, "%s = %s\n", n, render.HCL(v))
 	}
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
 }

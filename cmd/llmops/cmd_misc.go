@@ -96,7 +96,7 @@ func runInit(m *meta, args []string) int {
 				continue
 			}
 		}
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: typ, Logger: m.logger(), Unset: m.providerUnset()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: typ, Logger: m.logger(), LogFile: m.logFile(), Unset: m.providerUnset()})
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot start provider %s", typ), Detail: err.Error()})
 			continue
@@ -348,7 +348,7 @@ func runProviders(m *meta, args []string) int {
 	sort.Strings(types)
 	for _, t := range types {
 		bin := f.bins[t]
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: t, Logger: m.logger(), Unset: m.providerUnset()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: t, Logger: m.logger(), LogFile: m.logFile(), Unset: m.providerUnset()})
 		if err != nil {
 			return m.errorDetail("Cannot start provider "+t, err.Error())
 		}

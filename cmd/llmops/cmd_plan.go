@@ -46,7 +46,7 @@ func runPlan(m *meta, args []string) int {
 		p, diags = op.eng.Plan(ctx, po)
 		m.learnPlan(p)
 	}
-	m.reportDeadProviders(op)
+	m.reportDeadProviders(op, diags)
 	if p == nil || diags.HasErrors() {
 		if o.json {
 			m.writeJSONDiags(diags)

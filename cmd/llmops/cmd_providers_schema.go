@@ -121,7 +121,7 @@ func providersSchema(m *meta, args []string) int {
 func (m *meta) providerSchemas(ctx context.Context, f *pluginFactory) (map[string]*protocol.GetSchemaResponse, int) {
 	out := map[string]*protocol.GetSchemaResponse{}
 	for t, bin := range f.bins {
-		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: t, Logger: m.logger(), Unset: m.providerUnset()})
+		p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: t, Logger: m.logger(), LogFile: m.logFile(), Unset: m.providerUnset()})
 		if err != nil {
 			return nil, m.errorDetail("Cannot start provider "+t, err.Error())
 		}

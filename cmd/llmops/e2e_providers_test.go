@@ -158,7 +158,7 @@ func TestE2EProviderCrashMidApply(t *testing.T) {
 	w.must(0, "init")
 	w.env = append(w.env, "LLMOPS_NULL_TEST_CRASH_AFTER=20")
 	r := w.run("apply", "-auto-approve", "-parallelism=1")
-	if r.code != 1 || !strings.Contains(r.stderr+r.stdout, "the provider null exited unexpectedly") {
+	if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr+r.stdout), "the provider null exited unexpectedly") {
 		t.Fatalf("crash not reported:\n%s", r)
 	}
 	done := completed(r.stdout)

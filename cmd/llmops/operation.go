@@ -213,12 +213,25 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 	return op, true
 }
 
-// reportDeadProviders names providers whose process died during the run.
-func (m *meta) reportDeadProviders(op *operation) {
+// reportDeadProviders names providers whose process died during the run,
+// unless one of diags (about to be shown) already says so: one message per
+// death, pointing at the log file that holds what the provider printed.
+func (m *meta) reportDeadProviders(op *operation, diags hcl.Diagnostics) {
 	if op == nil || op.factory == nil {
 		return
 	}
+	said := map[string]bool{}
+	for _, d := range diags {
+		said[d.Summary] = true
+	}
+	where := "is in .llmops/logs/"
+	if f := m.logFile(); f != "" {
+		where = "is in " + f
+	}
 	for _, p := range op.factory.exited() {
-		fmt.Fprintf(m.stderr, "Error: the provider %s exited unexpectedly during this run; its log is in .llmops/logs/. Every change that finished before it died is recorded in the state; run plan to see the rest.\n", p)
+		if said[fmt.Sprintf("The provider %s exited unexpectedly", p)] {
+			continue
+		}
+		fmt.Fprintf(m.stderr, "Error: the provider %s exited unexpectedly during this run; what it printed (for a crash, the panic and its stack trace) %s. Every change that finished before it died is recorded in the state; run plan to see the rest.\n", p, where)
 	}
 }

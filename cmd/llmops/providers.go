@@ -28,10 +28,11 @@ import (
 // pluginFactory starts provider plugins found by discovery and verified
 // against the lock file.
 type pluginFactory struct {
-	logger hclog.Logger
-	unset  []string // of llmops's environment, not passed on (see meta.providerUnset)
-	bins   map[string]*discovery.Binary
-	mu     sync.Mutex
+	logger  hclog.Logger
+	logFile string   // where logger writes (see meta.logFile)
+	unset   []string // of llmops's environment, not passed on (see meta.providerUnset)
+	bins    map[string]*discovery.Binary
+	mu      sync.Mutex
 	// started records the provider processes, to report which died.
 	started map[addrs.ProviderConfig]protocol.Provider
 }
@@ -41,7 +42,7 @@ func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderCo
 	if !ok {
 		return nil, fmt.Errorf("provider %s is not in the lock file; run `llmops init`", addr.Type)
 	}
-	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: addr.Type, Logger: f.logger, Unset: f.unset})
+	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: addr.Type, Logger: f.logger, LogFile: f.logFile, Unset: f.unset})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +134,7 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 		m.showDiags(diags)
 		return nil, false
 	}
-	f := &pluginFactory{logger: m.logger(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
+	f := &pluginFactory{logger: m.logger(), logFile: m.logFile(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
 	errs := m.checkModulesLocked(lf)
 	for _, typ := range providerTypes(cfg, snap) {
 		if lf == nil || lf.Providers[typ] == nil {
@@ -203,6 +204,13 @@ func (m *meta) logger() hclog.Logger {
 		})
 	})
 	return theLogger
+}
+
+// logFile is the run's log file, created if need be ("" when it could not
+// be).
+func (m *meta) logFile() string {
+	m.logger()
+	return theLogPath
 }
 
 // levelWriter passes log lines to stderr at or above $LLMOPS_LOG's level.

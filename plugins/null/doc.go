@@ -18,6 +18,9 @@
 //   - LLMOPS_NULL_TEST_CRASH_AFTER=<n> makes the process exit with status 3,
 //     without answering, during its n-th ApplyResourceChange.
 //   - LLMOPS_NULL_TEST_FAIL_DESTROY=1 makes every destroy fail with an error.
+//   - LLMOPS_NULL_TEST_PANIC=handler makes every ApplyResourceChange panic
+//     in the call (a nil map write); =goroutine panics in a goroutine of
+//     its own, which kills the process.
 //
 // The boundary: the provider is written only against package sdk, like any
 // third-party provider; cmd/llmops-provider-null serves it.

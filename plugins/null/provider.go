@@ -22,6 +22,10 @@ const (
 	EnvTestCrashAfter = "LLMOPS_NULL_TEST_CRASH_AFTER"
 	// EnvTestFailDestroy makes every destroy fail when set to 1.
 	EnvTestFailDestroy = "LLMOPS_NULL_TEST_FAIL_DESTROY"
+	// EnvTestPanic makes ApplyResourceChange panic: "handler" in the
+	// call itself (the SDK turns it into one diagnostic), "goroutine" in a
+	// goroutine of its own (the process dies with Go's trace on stderr).
+	EnvTestPanic = "LLMOPS_NULL_TEST_PANIC"
 	// EnvTestProtocol makes the provider binary offer another protocol version.
 	EnvTestProtocol = "LLMOPS_NULL_TEST_PROTOCOL"
 )
@@ -45,12 +49,13 @@ type hooks struct {
 	sleep       time.Duration
 	crashAfter  int64
 	failDestroy bool
+	panicMode   string
 	applies     atomic.Int64
 	exit        func(code int)
 }
 
 func hooksFromEnv() *hooks {
-	h := &hooks{exit: os.Exit, failDestroy: os.Getenv(EnvTestFailDestroy) == "1"}
+	h := &hooks{exit: os.Exit, failDestroy: os.Getenv(EnvTestFailDestroy) == "1", panicMode: os.Getenv(EnvTestPanic)}
 	if s := os.Getenv(EnvTestSleep); s != "" {
 		if d, err := time.ParseDuration(s); err == nil {
 			h.sleep = d
@@ -73,6 +78,14 @@ func (h *hooks) apply(ctx context.Context) *sdk.Response {
 		sdk.Logger(ctx).Error("test crash requested: exiting with status 3", "apply_call", n)
 		h.exit(3)
 	}
+	switch h.panicMode {
+	case "handler":
+		testPanic()
+	case "goroutine":
+		done := make(chan struct{})
+		go func() { defer close(done); testPanic() }()
+		<-done
+	}
 	if h.sleep <= 0 {
 		return nil
 	}
@@ -85,6 +98,12 @@ func (h *hooks) apply(ctx context.Context) *sdk.Response {
 	case <-ctx.Done():
 		return sdk.ErrorResponse("Interrupted", fmt.Errorf("the apply was interrupted during the test sleep: %w", context.Cause(ctx)))
 	}
+}
+
+// testPanic is the injected bug: a nil map write, as a real one would be.
+func testPanic() {
+	var m map[string]int
+	m["test panic requested"]++
 }
 
 func newID() string {

@@ -3,7 +3,6 @@ package sdk
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/schema"
 )
@@ -139,7 +139,7 @@ func (a *adapter) resource(name string) (*resourceInfo, Diagnostics) {
 // recoverTo turns a panic in provider code into an error diagnostic.
 func recoverTo(diags *Diagnostics, op string) {
 	if r := recover(); r != nil {
-		diags.Errorf("The provider panicked", "%s panicked; this is a bug in the provider.\n\n%v\n\n%s", op, r, debug.Stack())
+		diags.Errorf("The provider panicked", "%s", plugin.PanicDetail(op, r))
 	}
 }
 

@@ -37,7 +37,7 @@ func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyRes
 		default:
 			op = "Update"
 		}
-		defer recoverTo(&resp.Diagnostics, op)
+		defer recoverTo(&resp.Diagnostics, op+" of "+req.TypeName)
 		cctx, done := a.call(ctx, req.TypeName, op)
 		defer done()
 		cctx = withSecrets(cctx, secrets)

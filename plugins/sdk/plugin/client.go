@@ -50,6 +50,10 @@ type StartOptions struct {
 	// StartTimeout bounds the start and handshake; default one minute, or
 	// less if ctx has an earlier deadline.
 	StartTimeout time.Duration
+	// LogFile is where Logger writes, if it writes to a file: the message
+	// for a provider that dies points at it (Go's report of a crash, the
+	// panic and its stack trace, is there).
+	LogFile string
 }
 
 // Start starts the provider executable (or attaches to a debug one),
@@ -125,6 +129,7 @@ func Start(ctx context.Context, opts StartOptions) (protocol.Provider, error) {
 	c := raw.(*Client)
 	c.pc = pc
 	c.path = opts.Path
+	c.logFile = opts.LogFile
 	return c, nil
 }
 
@@ -162,10 +167,11 @@ func versionError(typ, where string, v int) error {
 // Client is a protocol.Provider whose calls go over gRPC to a provider
 // process. It is safe for concurrent use.
 type Client struct {
-	name string
-	path string
-	rpc  proto.ProviderClient
-	pc   *plugin.Client // nil when built over a bare connection (tests)
+	name    string
+	path    string
+	logFile string // see StartOptions.LogFile
+	rpc     proto.ProviderClient
+	pc      *plugin.Client // nil when built over a bare connection (tests)
 
 	mu     sync.Mutex // serialises schema loading
 	schema atomic.Pointer[schemaCache]
@@ -226,9 +232,13 @@ func (c *Client) rpcDiags(ctx context.Context, call string, err error) protocol.
 	}
 	switch {
 	case c.Exited() && !c.closed.Load():
+		where := "Its log (llmops's log of this run, or stderr with LLMOPS_LOG=debug) holds what it printed before it died."
+		if c.logFile != "" {
+			where = fmt.Sprintf("What it printed before it died (for a crash, Go's panic message and stack trace) is in the log file %s.", c.logFile)
+		}
 		diags.Errorf(fmt.Sprintf("The provider %s exited unexpectedly", c.name),
-			"The provider process (%s) ended during or before %s: %s. Its log lines above may say why. This is a bug in the provider, or the process was killed.",
-			c.path, call, status.Convert(err).Message())
+			"The provider process (%s) ended during or before %s. %s This is a bug in the provider, or the process was killed.",
+			c.path, call, where)
 	case c.closed.Load():
 		diags.Errorf(fmt.Sprintf("The provider %s is closed", c.name), "%s was called after the provider was closed.", call)
 	case ctx.Err() != nil || code == codes.Canceled || code == codes.DeadlineExceeded:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -92,7 +91,7 @@ func recoverDiags(diags *[]*proto.Diagnostic) {
 		*diags = append(*diags, &proto.Diagnostic{
 			Severity: proto.Diagnostic_ERROR,
 			Summary:  "The provider panicked",
-			Detail:   fmt.Sprintf("This is a bug in the provider; please report it to its authors.\n\n%v\n\n%s", r, debug.Stack()),
+			Detail:   PanicDetail("The call", r),
 		})
 	}
 }
