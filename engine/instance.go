@@ -77,10 +77,11 @@ func (x *instance) unknown() cty.Value {
 	return cty.UnknownVal(x.schema.Block.ImpliedType())
 }
 
-// stateOnly reports whether the provider keeps the object only in
-// llmops's state (nothing exists outside it to read or orphan).
-func (x *instance) stateOnly() bool {
-	return x.prov.schema.HasCapability(protocol.CapabilityStateOnlyPrefix + x.typ())
+// noRefresh reports whether the provider's Read of the type returns the
+// recorded state unchanged (nothing exists outside llmops's state to read
+// or orphan), so refreshing it is skipped.
+func (x *instance) noRefresh() bool {
+	return x.prov.schema.HasCapability(protocol.CapabilityNoRefreshPrefix + x.typ())
 }
 
 // purePlan reports whether the provider's plan of the type depends only on

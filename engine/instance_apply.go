@@ -137,7 +137,7 @@ func (a *applying) prepare() (cty.Value, hcl.Diagnostics) {
 // adopts the object it finds. Objects that live only in the state have
 // nothing to orphan.
 func (a *applying) intent() error {
-	if !a.req.prior.IsNull() || a.x.stateOnly() {
+	if !a.req.prior.IsNull() || a.x.noRefresh() {
 		return nil
 	}
 	intent := cty.UnknownAsNull(a.cv.mark(a.p.value))
@@ -259,7 +259,7 @@ func (a *applying) failed() (cty.Value, bool, hcl.Diagnostics) {
 		if perr := wr.RestoreDeposed(w.callCtx, x.addr, a.deposedKey); perr != nil {
 			ds = append(ds, stateWriteDiag(perr)...)
 		}
-	case a.req.prior.IsNull() && !x.stateOnly():
+	case a.req.prior.IsNull() && !x.noRefresh():
 		if perr := w.rec.remove(x.addr); perr != nil {
 			ds = append(ds, stateWriteDiag(perr)...)
 		}

@@ -42,7 +42,7 @@ func (x *instance) refresh(ctx context.Context, skip bool) (refreshed, hcl.Diagn
 	if r.wasPending {
 		r.pending = &protocol.Pending{Handle: x.prior.obj.PendingHandle, Status: x.prior.obj.PendingStatus}
 	}
-	readable := !skip && status != state.StatusCreating && !(status == state.StatusReady && x.stateOnly())
+	readable := !skip && status != state.StatusCreating && !(status == state.StatusReady && x.noRefresh())
 	if readable {
 		now, pend, ds := x.read(ctx, x.prior)
 		if ds.HasErrors() && r.wasPending {

@@ -48,29 +48,29 @@ func conformanceCases(t *testing.T) ([]conformance.Case, cty.Value) {
 	gates := func(min float64) cty.Value { return cty.ListVal([]cty.Value{gate("accuracy", num(min), null)}) }
 	cases := []conformance.Case{
 		{
-			TypeName:     "model",
-			Create:       obj(map[string]cty.Value{"source": str("file://" + filepath.Join(fx, "base")), "license": str("apache-2.0")}),
-			Update:       obj(map[string]cty.Value{"source": str("file://" + filepath.Join(fx, "base")), "license": str("mit")}),
-			Invalid:      obj(map[string]cty.Value{"source": str("s3://bucket/model")}),
-			InvalidError: "Unsupported model source",
-			ImportID:     func(st cty.Value) string { return st.GetAttr("id").AsString() },
-			StateOnly:    true, // artifacts outlive their objects; the engine's gc removes them
+			TypeName:        "model",
+			Create:          obj(map[string]cty.Value{"source": str("file://" + filepath.Join(fx, "base")), "license": str("apache-2.0")}),
+			Update:          obj(map[string]cty.Value{"source": str("file://" + filepath.Join(fx, "base")), "license": str("mit")}),
+			Invalid:         obj(map[string]cty.Value{"source": str("s3://bucket/model")}),
+			InvalidError:    "Unsupported model source",
+			ImportID:        func(st cty.Value) string { return st.GetAttr("id").AsString() },
+			KeptAfterDelete: true, // artifacts outlive their objects; the engine's gc removes them
 		},
 		{
-			TypeName:     "dataset",
-			Create:       obj(map[string]cty.Value{"source": dsSource, "split": split}),
-			Update:       obj(map[string]cty.Value{"source": dsSource, "split": split, "seed": cty.NumberIntVal(7)}),
-			Invalid:      obj(map[string]cty.Value{"source": dsSource, "split": splitVal(map[string]float64{"train": 0.9, "eval": 0.2})}),
-			InvalidError: "sum to 1",
-			StateOnly:    true,
+			TypeName:        "dataset",
+			Create:          obj(map[string]cty.Value{"source": dsSource, "split": split}),
+			Update:          obj(map[string]cty.Value{"source": dsSource, "split": split, "seed": cty.NumberIntVal(7)}),
+			Invalid:         obj(map[string]cty.Value{"source": dsSource, "split": splitVal(map[string]float64{"train": 0.9, "eval": 0.2})}),
+			InvalidError:    "sum to 1",
+			KeptAfterDelete: true,
 		},
 		{
-			TypeName:     "prompt",
-			Create:       obj(map[string]cty.Value{"template": str("Hi {{name}}"), "variables": strs("name")}),
-			Update:       obj(map[string]cty.Value{"template": str("Hello {{ name }}!"), "variables": strs("name")}),
-			Invalid:      obj(map[string]cty.Value{"template": str("Hi {{x}}"), "variables": strs("y")}),
-			InvalidError: "not declared",
-			StateOnly:    true,
+			TypeName:        "prompt",
+			Create:          obj(map[string]cty.Value{"template": str("Hi {{name}}"), "variables": strs("name")}),
+			Update:          obj(map[string]cty.Value{"template": str("Hello {{ name }}!"), "variables": strs("name")}),
+			Invalid:         obj(map[string]cty.Value{"template": str("Hi {{x}}"), "variables": strs("y")}),
+			InvalidError:    "not declared",
+			KeptAfterDelete: true,
 		},
 		{
 			TypeName: "training_run",

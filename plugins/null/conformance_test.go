@@ -29,7 +29,7 @@ func cases() []conformance.Case {
 			Invalid:      obj(map[string]cty.Value{"output": cty.StringVal("not yours to set")}),
 			InvalidError: "cannot be set",
 			ImportID:     func(st cty.Value) string { return st.GetAttr("id").AsString() },
-			StateOnly:    true,
+			InStateOnly:  true,
 		},
 		{
 			TypeName:     "null_job",
@@ -37,7 +37,7 @@ func cases() []conformance.Case {
 			Replace:      obj(map[string]cty.Value{"duration": cty.StringVal("1s")}),
 			Invalid:      obj(map[string]cty.Value{"duration": cty.StringVal("soon")}),
 			InvalidError: "not a duration",
-			StateOnly:    true,
+			InStateOnly:  true,
 		},
 		{
 			Name:      "null_job_failing",

@@ -61,7 +61,7 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 			a.schema.Diagnostics.Errorf("Invalid resource", "Resource type %q has no Create function.", name)
 		}
 		if r.Read == nil {
-			a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityStateOnlyPrefix+name)
+			a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityNoRefreshPrefix+name)
 		}
 		if r.ModifyPlan == nil || r.PurePlan {
 			// The plan depends on prior and config alone.

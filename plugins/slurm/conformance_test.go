@@ -70,7 +70,7 @@ func TestConformance(t *testing.T) {
 		{
 			TypeName: "dataset", Create: dsCfg(nil), Update: dsCfg(map[string]any{"seed": 7}),
 			Invalid: dsCfg(map[string]any{"split": map[string]float64{"train": 0.9, "eval": 0.2}}), InvalidError: "sum to 1",
-			StateOnly: true, // artifacts outlive their objects; the engine's gc removes them
+			KeptAfterDelete: true, // artifacts outlive their objects; the engine's gc removes them
 		},
 		{
 			TypeName: "training_run",

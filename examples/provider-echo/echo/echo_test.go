@@ -29,7 +29,7 @@ var cases = []conformance.Case{
 		Invalid:      msg(map[string]string{"text": ""}),
 		InvalidError: "must not be empty",
 		ImportID:     func(st cty.Value) string { return st.GetAttr("id").AsString() },
-		StateOnly:    true,
+		InStateOnly:  true,
 	},
 	{
 		Name:         "echo_message_delayed",
@@ -37,7 +37,7 @@ var cases = []conformance.Case{
 		Create:       msg(map[string]string{"text": "later", "delay": "300ms"}),
 		Invalid:      msg(map[string]string{"text": "x", "delay": "soon"}),
 		InvalidError: "must be a duration",
-		StateOnly:    true,
+		InStateOnly:  true,
 	},
 }
 

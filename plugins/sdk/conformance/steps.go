@@ -164,15 +164,25 @@ func (s *suite) runCase(t *testing.T, c Case) {
 		if r.Diagnostics.HasErrors() || (r.NewState != cty.NilVal && !r.NewState.IsNull()) {
 			t.Errorf("reading a null state must return null without error; got %#v%s", r.NewState, diagString(r.Diagnostics))
 		}
-		if c.StateOnly || !deleted {
+		if !deleted {
 			return
 		}
 		r = s.p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: c.TypeName, CurrentState: cur.state, Private: cur.private})
 		if r.Diagnostics.HasErrors() {
 			t.Fatalf("reading a deleted object must return null, not an error:%s", diagString(r.Diagnostics))
 		}
-		if r.NewState != cty.NilVal && !r.NewState.IsNull() {
-			t.Fatalf("reading a deleted object must return null (or set Case.StateOnly if the object lives only in state), got %#v", r.NewState)
+		gone := r.NewState == cty.NilVal || r.NewState.IsNull()
+		switch {
+		case c.StateOnly:
+			// Deprecated: either meaning; nothing is checked, as before.
+		case c.InStateOnly:
+			if !gone && !r.NewState.RawEquals(cur.state) {
+				t.Errorf("Case.InStateOnly: Read of an object that lives only in llmops state must return the state it is given; it changed:%s", valueDiff(cur.state, r.NewState))
+			}
+		case c.KeptAfterDelete:
+			// What Read looks at outlives the object: found or not, both fine.
+		case !gone:
+			t.Fatalf("reading a deleted object must return null (set Case.InStateOnly if the object lives only in llmops state, or Case.KeptAfterDelete if Delete leaves what Read finds), got %#v", r.NewState)
 		}
 	})
 	if c.Invalid != cty.NilVal {

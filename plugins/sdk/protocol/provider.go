@@ -55,10 +55,15 @@ const (
 	// ValidateResourceConfig would, so the engine does not call
 	// ValidateResourceConfig while planning (only in `llmops validate`).
 	CapabilityPlanValidates = "plan_validates"
-	// CapabilityStateOnlyPrefix + a resource type name: ReadResource of that
-	// type always returns the recorded state unchanged, so the engine skips
-	// refreshing it.
-	CapabilityStateOnlyPrefix = "state_only:"
+	// CapabilityNoRefreshPrefix + a resource type name: ReadResource of
+	// that type always returns the recorded state unchanged (the SDK
+	// announces it for a resource without Read), so the engine skips
+	// refreshing it. (The wire value keeps its first name.)
+	CapabilityNoRefreshPrefix = "state_only:"
+	// CapabilityStateOnlyPrefix is CapabilityNoRefreshPrefix.
+	//
+	// Deprecated: use CapabilityNoRefreshPrefix.
+	CapabilityStateOnlyPrefix = CapabilityNoRefreshPrefix
 	// CapabilityPurePlanPrefix + a resource type name: PlanResourceChange
 	// of that type depends only on the prior state and the configuration,
 	// and plans no change when the proposed new state equals the prior
