@@ -319,7 +319,10 @@ func (x *instance) destroy(w *applyWalk, before cty.Value, private []byte) (time
 	x.e.hooks.PreApply(x.addr, plans.Delete)
 	resp := x.prov.client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), before, raw, private))
 	w.inflight.end(x.addr)
-	return start, resp.Diagnostics.Err()
+	if err := resp.Diagnostics.Err(); err != nil || resp.Pending == nil {
+		return start, err
+	}
+	return start, x.waitDelete(w, before, resp)
 }
 
 // deleteRequest asks a provider to destroy the object prior of type typ:

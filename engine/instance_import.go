@@ -12,10 +12,11 @@ import (
 	"github.com/llmops/llmops/state"
 )
 
-// importObject asks the provider for the existing object named id, reads
+// importObject asks the provider for the existing object named id (with
+// the resource's configuration cfg, cty.NilVal when there is none), reads
 // it (the refresh step) and records it as this instance's object.
-func (x *instance) importObject(ctx context.Context, rec *recorder, id string) (cty.Value, hcl.Diagnostics) {
-	ir := x.prov.client.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: x.typ(), ID: id})
+func (x *instance) importObject(ctx context.Context, rec *recorder, id string, cfg cty.Value) (cty.Value, hcl.Diagnostics) {
+	ir := x.prov.client.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: x.typ(), ID: id, Config: cfg})
 	if ir.Diagnostics.HasErrors() {
 		return cty.NilVal, x.diags(ir.Diagnostics)
 	}

@@ -223,8 +223,15 @@ func (e *Engine) Import(ctx context.Context, addr addrs.ResourceInstance, id str
 	lc, ds := e.evalLifecycle(data, rc, addr.Resource.Module)
 	diags = append(diags, ds...)
 	x := &instance{e: e, addr: addr, cfg: rc, prov: pi, schema: cg.schemas[rc.Addr], lc: lc, deps: cg.resourceDeps[rc.Addr]}
+	// The import request carries the resource's configuration (what the
+	// id does not tell, such as a credential for the read that follows);
+	// one that cannot be evaluated yet is left out.
+	cfgVal := cty.NilVal
+	if cv, ds := x.evaluate(data.scope(addr.Resource.Module, addr.Key, cty.DynamicVal)); !ds.HasErrors() {
+		cfgVal = cv.raw
+	}
 	rec := e.newRecorder(ctx, opts)
-	v, ds := x.importObject(ctx, rec, id)
+	v, ds := x.importObject(ctx, rec, id, cfgVal)
 	diags = append(diags, ds...)
 	if ds.HasErrors() {
 		return cty.NilVal, diags

@@ -45,12 +45,14 @@ type testProvider struct {
 	plans atomic.Int64
 	// applyDelay makes every apply take this long.
 	applyDelay time.Duration
-	mu         sync.Mutex
-	applies    []string // "create:<id>" etc.
-	nextID     atomic.Int64
-	objects    map[string]cty.Value // id -> object, what "reality" holds
-	names      map[string]int       // creates per name
-	reads      map[string]int       // reads per pending handle
+	// importConfigs are the configurations import requests carried.
+	importConfigs []cty.Value
+	mu            sync.Mutex
+	applies       []string // "create:<id>" etc.
+	nextID        atomic.Int64
+	objects       map[string]cty.Value // id -> object, what "reality" holds
+	names         map[string]int       // creates per name
+	reads         map[string]int       // reads per pending handle
 	// hold keeps every pending object pending, whatever its behavior says.
 	hold atomic.Bool
 }
@@ -304,6 +306,7 @@ func (p *testProvider) poll(req protocol.ReadResourceRequest, v cty.Value) proto
 func (p *testProvider) ImportResourceState(_ context.Context, req protocol.ImportResourceStateRequest) protocol.ImportResourceStateResponse {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.importConfigs = append(p.importConfigs, req.Config)
 	v, ok := p.objects[req.ID]
 	if !ok {
 		return protocol.ImportResourceStateResponse{}

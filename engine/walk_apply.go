@@ -62,6 +62,9 @@ type applyWalk struct {
 	// callCtx is for provider calls: it is not cancelled by an interrupt,
 	// so in-flight calls finish and their results are recorded.
 	callCtx context.Context
+	// interrupt is the walk's context, cancelled by an interrupt: waits
+	// (for a pending delete) end on it.
+	interrupt context.Context
 	// rec writes the state version of this apply.
 	rec *recorder
 
@@ -95,18 +98,19 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		return nil, diags
 	}
 	w := &applyWalk{
-		e:        e,
-		plan:     p,
-		opts:     opts,
-		data:     e.newEvalData(),
-		cg:       cg,
-		recorded: recorded,
-		changes:  map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},
-		callCtx:  context.WithoutCancel(ctx),
-		rec:      e.newRecorder(ctx, opts),
-		inflight: newInflight(e.hooks, e.opts.HeartbeatInterval),
-		outputs:  map[string]cty.Value{},
-		deferred: map[addrs.Resource]bool{},
+		e:         e,
+		plan:      p,
+		opts:      opts,
+		data:      e.newEvalData(),
+		cg:        cg,
+		recorded:  recorded,
+		changes:   map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},
+		callCtx:   context.WithoutCancel(ctx),
+		interrupt: ctx,
+		rec:       e.newRecorder(ctx, opts),
+		inflight:  newInflight(e.hooks, e.opts.HeartbeatInterval),
+		outputs:   map[string]cty.Value{},
+		deferred:  map[addrs.Resource]bool{},
 	}
 	for _, c := range p.Changes {
 		w.changes[c.Addr] = c

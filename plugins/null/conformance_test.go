@@ -40,6 +40,13 @@ func cases() []conformance.Case {
 			InStateOnly:  true,
 		},
 		{
+			// Delete returns a pending handle: the suite polls it away.
+			Name:        "null_job_slow_delete",
+			TypeName:    "null_job",
+			Create:      obj(map[string]cty.Value{"duration": cty.StringVal("100ms"), "cancel_duration": cty.StringVal("300ms")}),
+			InStateOnly: true,
+		},
+		{
 			Name:      "null_job_failing",
 			TypeName:  "null_job",
 			Create:    obj(map[string]cty.Value{"duration": cty.StringVal("100ms"), "fail": cty.True}),

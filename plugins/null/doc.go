@@ -7,7 +7,9 @@
 //   - null_job: a fake long operation. Create returns a pending object;
 //     Read reports it pending until `duration` has passed since creation,
 //     then finished (or failed, with `fail = true`). It exercises the
-//     engine's long-operation path without a real trainer.
+//     engine's long-operation path without a real trainer; with
+//     `cancel_duration`, its Delete is a long operation too (a pending
+//     handle "cancel/...", gone once that duration has passed).
 //
 // Test-only failure injection (read once when the provider is built, never
 // set in normal use):

@@ -21,6 +21,8 @@ func jobResource(h *hooks) *sdk.Resource {
 					Description(`How long the job runs, as a Go duration ("2s", "1m30s").`),
 				"fail": sdk.Attr(cty.Bool).Optional().ForceNew().
 					Description("When true, the job fails once its duration has passed."),
+				"cancel_duration": sdk.Attr(cty.String).Optional().Validate(sdk.Duration()).
+					Description(`How long destroying the job takes, as a Go duration: Delete returns at once with a pending handle, as a remote job's cancellation would, and llmops waits until it has passed. Unset: destroyed at once.`),
 				"id":          sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("The job's identifier."),
 				"started_at":  sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("When the job started (RFC 3339)."),
 				"finished_at": sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("When the job finished (RFC 3339); null while it runs."),
@@ -57,6 +59,9 @@ func jobResource(h *hooks) *sdk.Resource {
 			if req.Pending == nil {
 				return nil // finished jobs do not change
 			}
+			if rest, ok := strings.CutPrefix(req.Pending.Handle, cancelPrefix); ok {
+				return readCancel(rest, req)
+			}
 			id, start, d, err := parseJobHandle(req.Pending.Handle)
 			if err != nil {
 				return sdk.ErrorResponse("Invalid job handle", err)
@@ -82,10 +87,39 @@ func jobResource(h *hooks) *sdk.Resource {
 			}
 			return &sdk.Response{State: req.Planned}
 		},
-		Delete: func(ctx context.Context, _ *sdk.DeleteRequest) *sdk.Response {
-			return h.destroy(ctx)
+		Delete: func(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response {
+			if r := h.destroy(ctx); r != nil {
+				return r
+			}
+			d, _ := sdk.ParseDuration(req.Prior.GetString("cancel_duration"))
+			if d <= 0 {
+				return nil
+			}
+			// A long delete: return at once with a handle that says it is a
+			// cancellation; Read reports it pending until d has passed.
+			id := req.Prior.GetString("id")
+			sdk.Logger(ctx).Info("job cancellation requested", "id", id, "takes", d.String())
+			return &sdk.Response{State: req.Prior, Pending: sdk.PendingState(cancelPrefix+jobHandle(id, time.Now().UTC(), d), "cancelling", "cancellation requested")}
 		},
 	}
+}
+
+// cancelPrefix starts the handle of a job's cancellation (a pending
+// delete): "cancel/" and a job handle whose duration is the cancellation's.
+const cancelPrefix = "cancel/"
+
+// readCancel polls a cancellation: pending until its duration has passed,
+// then the job is gone.
+func readCancel(handle string, req *sdk.ReadRequest) *sdk.Response {
+	id, start, d, err := parseJobHandle(handle)
+	if err != nil {
+		return sdk.ErrorResponse("Invalid cancellation handle", err)
+	}
+	if elapsed := time.Since(start); elapsed < d {
+		return &sdk.Response{State: req.State, Pending: sdk.PendingState(req.Pending.Handle, "cancelling",
+			fmt.Sprintf("job %s: %s of %s", id, elapsed.Truncate(time.Millisecond), d))}
+	}
+	return sdk.Gone()
 }
 
 // A job handle is "<id>/<start unix nanoseconds>/<duration>": everything

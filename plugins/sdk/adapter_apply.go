@@ -67,6 +67,10 @@ func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyRes
 	resp.Pending = r.Pending
 	failed := resp.Diagnostics.HasErrors()
 	switch {
+	case op == "Delete" && !failed && r.Pending != nil:
+		// A long delete: the object still exists until Read, polled with
+		// the handle, returns Gone().
+		resp.NewState = prior
 	case op == "Delete" && !failed:
 		resp.NewState = cty.NullVal(ri.ty)
 		resp.Private, resp.Pending = nil, nil
@@ -179,7 +183,14 @@ func (a *adapter) ImportResourceState(ctx context.Context, req protocol.ImportRe
 		defer recoverTo(&resp.Diagnostics, "Import")
 		cctx, done := a.call(ctx, req.TypeName, "Import")
 		defer done()
-		r = ri.r.Import(cctx, &ImportRequest{TypeName: req.TypeName, ID: req.ID, State: NullObject(ri.ty), Meta: a.getMeta()})
+		cfg := orNull(req.Config, ri.ty)
+		if !cfg.IsNull() && !cfg.Type().Equals(ri.ty) {
+			cfg = conform(cfg, ri.ty, "import configuration", &resp.Diagnostics)
+		}
+		r = ri.r.Import(cctx, &ImportRequest{TypeName: req.TypeName, ID: req.ID, State: NullObject(ri.ty), Config: newObject(cfg, ri.ty), Meta: a.getMeta()})
+		if r != nil && r.State.Value != cty.NilVal && !r.State.IsNull() && !cfg.IsNull() {
+			r.State.Value = withConfiguredSecrets(r.State.Value, cfg, ri.block)
+		}
 	}()
 	if r == nil {
 		if !resp.Diagnostics.HasErrors() {
@@ -197,6 +208,30 @@ func (a *adapter) ImportResourceState(ctx context.Context, req protocol.ImportRe
 	st := a.finishState(r.State.Value, ri, "Import", true, &resp.Diagnostics)
 	resp.Imported = []protocol.ImportedResource{{TypeName: req.TypeName, State: st, Private: r.Private}}
 	return resp
+}
+
+// withConfiguredSecrets fills the sensitive top-level attributes that an
+// import left null with their known configured values: a credential set on
+// the resource then serves the read that follows the import (and every
+// later call), as it would after a create.
+func withConfiguredSecrets(st, cfg cty.Value, b *protocol.Block) cty.Value {
+	if !st.Type().IsObjectType() || !cfg.Type().IsObjectType() {
+		return st
+	}
+	m := st.AsValueMap()
+	changed := false
+	for name, at := range b.Attributes {
+		if !at.Sensitive || !m[name].IsNull() || !cfg.Type().HasAttribute(name) {
+			continue
+		}
+		if c := cfg.GetAttr(name); !c.IsNull() && c.IsWhollyKnown() {
+			m[name], changed = c, true
+		}
+	}
+	if !changed {
+		return st
+	}
+	return cty.ObjectVal(m)
 }
 
 func (a *adapter) UpgradeResourceState(ctx context.Context, req protocol.UpgradeResourceStateRequest) (resp protocol.UpgradeResourceStateResponse) {

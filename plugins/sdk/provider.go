@@ -89,7 +89,11 @@ type Resource struct {
 	// Update changes the object in place. Nil Update: the planned state
 	// becomes the new state (right for resources that live only in state).
 	Update func(ctx context.Context, req *UpdateRequest) *Response
-	// Delete destroys the object. Nil Delete: nothing to do.
+	// Delete destroys the object. Nil Delete: nothing to do. A delete that
+	// takes long (cancelling a remote job, tearing down an endpoint) may
+	// return at once with Pending set (PendingState): llmops then calls Read
+	// with that handle, as for a create, until Read returns Gone(). Make
+	// the handle say it is a delete's, so Read knows what it polls.
 	Delete func(ctx context.Context, req *DeleteRequest) *Response
 
 	// ModifyPlan, optional, adjusts the framework's plan: mark more values
@@ -237,7 +241,13 @@ type ImportRequest struct {
 	// State is an object of the resource type with every attribute null;
 	// set what the ID tells and return it.
 	State Object
-	Meta  any
+	// Config is the resource's configuration in the llmops files (null
+	// when llmops has none to send): what the ID does not tell, such as a
+	// credential. Its values may be unknown. Sensitive attributes the
+	// returned state leaves null are filled from it, so a credential set
+	// on the resource serves the read that follows the import.
+	Config Object
+	Meta   any
 }
 
 // UpgradeRequest carries state recorded under an older schema version.

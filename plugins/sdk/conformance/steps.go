@@ -155,8 +155,19 @@ func (s *suite) runCase(t *testing.T, c Case) {
 		if r.Diagnostics.HasErrors() {
 			t.Fatalf("deleting failed:%s", diagString(r.Diagnostics))
 		}
+		if r.Pending != nil {
+			// A long delete: polled through Read until the object is gone.
+			obj, diags := s.settle(t, c.TypeName, r.NewState, r.Private, r.Pending, nil)
+			if diags.HasErrors() {
+				t.Fatalf("the pending delete failed:%s", diagString(diags))
+			}
+			if obj.state != cty.NilVal && !obj.state.IsNull() {
+				t.Fatalf("the pending delete ended, but Read still returns the object (return sdk.Gone() once it is deleted)")
+			}
+			return
+		}
 		if r.NewState != cty.NilVal && !r.NewState.IsNull() {
-			t.Fatalf("a delete must return a null new state, got %#v", r.NewState)
+			t.Fatalf("a delete must return a null new state (or a pending handle), got %#v", r.NewState)
 		}
 	})
 	t.Run("ReadAfterDelete", func(t *testing.T) {
@@ -294,7 +305,12 @@ func (s *suite) settle(t *testing.T, typeName string, st cty.Value, private []by
 func (s *suite) importRoundTrip(t *testing.T, c Case, cur *object) {
 	ctx := context.Background()
 	id := c.ImportID(cur.state)
-	r := s.p.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: c.TypeName, ID: id})
+	// The request carries the configuration, as llmops sends it.
+	cfg, err := fill(s.schema.ResourceTypes[c.TypeName].Block, c.Create)
+	if err != nil {
+		t.Fatalf("Create does not fit the schema: %v", err)
+	}
+	r := s.p.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: c.TypeName, ID: id, Config: cfg})
 	if r.Diagnostics.HasErrors() {
 		t.Fatalf("importing %q failed:%s", id, diagString(r.Diagnostics))
 	}

@@ -231,10 +231,17 @@ func (c *Client) ImportResourceState(ctx context.Context, req protocol.ImportRes
 	if diags.HasErrors() {
 		return protocol.ImportResourceStateResponse{Diagnostics: diags}
 	}
-	if _, d := sc.resourceType(c.name, req.TypeName); d.HasErrors() {
+	rty, d := sc.resourceType(c.name, req.TypeName)
+	if d.HasErrors() {
 		return protocol.ImportResourceStateResponse{Diagnostics: d}
 	}
-	r, err := c.rpc.ImportResourceState(ctx, &proto.ImportResourceState_Request{TypeName: req.TypeName, Id: req.ID})
+	cfg, err := encodeValue(req.Config, rty)
+	if err != nil {
+		var diags protocol.Diagnostics
+		diags.FromError("Cannot encode the configuration for the provider "+c.name, err)
+		return protocol.ImportResourceStateResponse{Diagnostics: diags}
+	}
+	r, err := c.rpc.ImportResourceState(ctx, &proto.ImportResourceState_Request{TypeName: req.TypeName, Id: req.ID, Config: cfg})
 	if err != nil {
 		return protocol.ImportResourceStateResponse{Diagnostics: c.rpcDiags(ctx, "ImportResourceState", err)}
 	}

@@ -161,6 +161,10 @@ func (f *fakeProvider) ImportResourceState(_ context.Context, req protocol.Impor
 	}
 	attrs["id"] = cty.StringVal(req.ID)
 	attrs["s"] = cty.StringVal("imported")
+	// The configuration, when sent, crosses the wire: its secret is kept.
+	if req.Config != cty.NilVal && !req.Config.IsNull() {
+		attrs["secret"] = req.Config.GetAttr("secret")
+	}
 	return protocol.ImportResourceStateResponse{Imported: []protocol.ImportedResource{{TypeName: req.TypeName, State: cty.ObjectVal(attrs), Private: []byte("imp")}}}
 }
 

@@ -178,8 +178,20 @@ func TestImportUpgradeStop(t *testing.T) {
 		if ir.Diagnostics.HasErrors() || len(ir.Imported) != 1 {
 			t.Fatalf("import: %+v", ir)
 		}
-		if got := ir.Imported[0]; got.State.GetAttr("id").AsString() != "abc" || string(got.Private) != "imp" || got.TypeName != "fake_thing" {
+		if got := ir.Imported[0]; got.State.GetAttr("id").AsString() != "abc" || string(got.Private) != "imp" || got.TypeName != "fake_thing" || !got.State.GetAttr("secret").IsNull() {
 			t.Errorf("import: %#v", got)
+		}
+		// With the resource's configuration (partly unknown), which reaches
+		// the provider.
+		ty := richBlock().ImpliedType()
+		cfg := map[string]cty.Value{}
+		for n, at := range ty.AttributeTypes() {
+			cfg[n] = cty.NullVal(at)
+		}
+		cfg["secret"], cfg["s"] = cty.StringVal("tok"), cty.UnknownVal(cty.String)
+		ir = p.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: "fake_thing", ID: "abc", Config: cty.ObjectVal(cfg)})
+		if ir.Diagnostics.HasErrors() || len(ir.Imported) != 1 || !ir.Imported[0].State.GetAttr("secret").RawEquals(cty.StringVal("tok")) {
+			t.Errorf("import with configuration: %+v", ir)
 		}
 		ur := p.UpgradeResourceState(ctx, protocol.UpgradeResourceStateRequest{TypeName: "fake_thing", Version: 1, RawJSON: []byte(`{"s":"old","dyn":{"value":3,"type":"number"}}`)})
 		if ur.Diagnostics.HasErrors() {

@@ -156,7 +156,7 @@ func TestProviderLogsReachHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	cfg := cty.ObjectVal(map[string]cty.Value{"duration": cty.StringVal("1s"), "fail": cty.NullVal(cty.Bool),
+	cfg := cty.ObjectVal(map[string]cty.Value{"duration": cty.StringVal("1s"), "fail": cty.NullVal(cty.Bool), "cancel_duration": cty.NullVal(cty.String),
 		"id": cty.NullVal(cty.String), "started_at": cty.NullVal(cty.String), "finished_at": cty.NullVal(cty.String)})
 	r := p.ApplyResourceChange(context.Background(), protocol.ApplyResourceChangeRequest{TypeName: "null_job", PlannedState: cfg, Config: cfg})
 	if r.Diagnostics.HasErrors() || r.Pending == nil {

@@ -324,7 +324,21 @@ func (s *server) ImportResourceState(ctx context.Context, req *proto.ImportResou
 		resp.Diagnostics = diagsToProto(diags)
 		return resp, nil
 	}
-	r := s.impl.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: req.TypeName, ID: req.Id})
+	ireq := protocol.ImportResourceStateRequest{TypeName: req.TypeName, ID: req.Id}
+	if req.Config != nil {
+		ty, d := sc.resourceType(providerNameOf(sc), req.TypeName)
+		if d.HasErrors() {
+			resp.Diagnostics = diagsToProto(d)
+			return resp, nil
+		}
+		cfg, err := decodeValue(req.Config, ty)
+		if err != nil {
+			resp.Diagnostics = errDiag("Invalid import configuration from llmops", err)
+			return resp, nil
+		}
+		ireq.Config = cfg
+	}
+	r := s.impl.ImportResourceState(ctx, ireq)
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	for _, ir := range r.Imported {
 		ty, d := sc.resourceType(providerNameOf(sc), ir.TypeName)

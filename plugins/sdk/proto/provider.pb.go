@@ -2337,7 +2337,13 @@ type ImportResourceState_Request struct {
 	// type_name is the resource type the user imports into.
 	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
 	// id is the provider-specific identifier of the object.
-	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// config is the resource's configuration, encoded against type_name's
+	// schema (unset when llmops has none to send; it may hold unknown
+	// values): what the id does not tell, such as a credential the read
+	// after the import needs. Added in protocol 1 without a version
+	// change: a provider that ignores it imports as before.
+	Config        *DynamicValue `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2384,6 +2390,13 @@ func (x *ImportResourceState_Request) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *ImportResourceState_Request) GetConfig() *DynamicValue {
+	if x != nil {
+		return x.Config
+	}
+	return nil
 }
 
 // ImportedResource is one object found by the import.
@@ -3172,11 +3185,12 @@ const file_provider_proto_rawDesc = "" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
 	"\apending\x18\x03 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x89\x03\n" +
-	"\x13ImportResourceState\x1a6\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xc3\x03\n" +
+	"\x13ImportResourceState\x1ap\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\x1a\x81\x01\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x128\n" +
+	"\x06config\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1a\x81\x01\n" +
 	"\x10ImportedResource\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x126\n" +
 	"\x05state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x05state\x12\x18\n" +
@@ -3345,46 +3359,47 @@ var file_provider_proto_depIdxs = []int32{
 	2,  // 40: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
 	6,  // 41: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
 	4,  // 42: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 43: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
-	41, // 44: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
-	4,  // 45: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 46: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 47: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 48: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	48, // 49: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
-	4,  // 50: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 51: llmops.provider.v1.ReadDataSource.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 52: llmops.provider.v1.ReadDataSource.Response.state:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 53: llmops.provider.v1.ReadDataSource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	24, // 54: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
-	28, // 55: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
-	30, // 56: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
-	32, // 57: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
-	34, // 58: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
-	36, // 59: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
-	38, // 60: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
-	40, // 61: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
-	43, // 62: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
-	45, // 63: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
-	47, // 64: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
-	50, // 65: llmops.provider.v1.Provider.ReadDataSource:input_type -> llmops.provider.v1.ReadDataSource.Request
-	25, // 66: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
-	29, // 67: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
-	31, // 68: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
-	33, // 69: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
-	35, // 70: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
-	37, // 71: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
-	39, // 72: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
-	42, // 73: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
-	44, // 74: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
-	46, // 75: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
-	49, // 76: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
-	51, // 77: llmops.provider.v1.Provider.ReadDataSource:output_type -> llmops.provider.v1.ReadDataSource.Response
-	66, // [66:78] is the sub-list for method output_type
-	54, // [54:66] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	2,  // 43: llmops.provider.v1.ImportResourceState.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 44: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
+	41, // 45: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
+	4,  // 46: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 47: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 48: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 49: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	48, // 50: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
+	4,  // 51: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 52: llmops.provider.v1.ReadDataSource.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 53: llmops.provider.v1.ReadDataSource.Response.state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 54: llmops.provider.v1.ReadDataSource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	24, // 55: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
+	28, // 56: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
+	30, // 57: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
+	32, // 58: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
+	34, // 59: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
+	36, // 60: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
+	38, // 61: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
+	40, // 62: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
+	43, // 63: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
+	45, // 64: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
+	47, // 65: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
+	50, // 66: llmops.provider.v1.Provider.ReadDataSource:input_type -> llmops.provider.v1.ReadDataSource.Request
+	25, // 67: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
+	29, // 68: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
+	31, // 69: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
+	33, // 70: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
+	35, // 71: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
+	37, // 72: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
+	39, // 73: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
+	42, // 74: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
+	44, // 75: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
+	46, // 76: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
+	49, // 77: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
+	51, // 78: llmops.provider.v1.Provider.ReadDataSource:output_type -> llmops.provider.v1.ReadDataSource.Response
+	67, // [67:79] is the sub-list for method output_type
+	55, // [55:67] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }

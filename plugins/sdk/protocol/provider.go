@@ -250,6 +250,10 @@ type ReadResourceResponse struct {
 type ImportResourceStateRequest struct {
 	TypeName string
 	ID       string
+	// Config is the resource's configuration (cty.NilVal or null when the
+	// caller has none; it may hold unknown values): what the ID does not
+	// tell, such as a credential the read after the import needs.
+	Config cty.Value
 }
 
 type ImportResourceStateResponse struct {
