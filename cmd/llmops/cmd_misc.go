@@ -79,6 +79,14 @@ func runInit(m *meta, args []string) int {
 	lf := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{}, Modules: mods}
 	var errs hcl.Diagnostics
 	for _, typ := range providerTypes(cfg, snap) {
+		if o := m.devOverridden(typ); o != nil {
+			// Run from where it is built: nothing to find or record.
+			if old != nil && old.Providers[typ] != nil {
+				lf.Providers[typ] = old.Providers[typ]
+			}
+			fmt.Fprintf(m.stdout, "- provider %s: dev override %s (not recorded in the lock file)\n", typ, o.Path)
+			continue
+		}
 		bin, err := m.findProvider(typ)
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/llmops/llmops/internal/cliconfig"
 	"github.com/llmops/llmops/internal/panics"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
@@ -161,7 +162,29 @@ func (m *meta) run(args []string) int {
 		}
 	}
 	m.command = name
+	if !m.loadCLIConfig() {
+		return exitError
+	}
 	return cmd.run(m, args[1:])
+}
+
+// loadCLIConfig reads the CLI configuration file and $LLMOPS_DEV_OVERRIDES
+// (package cliconfig) and warns, on every command but version, while
+// provider development overrides are in effect.
+func (m *meta) loadCLIConfig() bool {
+	home, _ := os.UserHomeDir()
+	c, diags := cliconfig.Load(os.Getenv, home)
+	if diags.HasErrors() {
+		m.showDiags(diags)
+		return false
+	}
+	m.cli = c
+	if w := c.Warning(); w != nil && m.command != "version" {
+		m.showDiags(append(diags, w))
+	} else if len(diags) > 0 {
+		m.showDiags(diags)
+	}
+	return true
 }
 
 func usage(w io.Writer) {

@@ -22,6 +22,7 @@ import (
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/internal/cliconfig"
 	"github.com/llmops/llmops/internal/panics"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
 	"github.com/llmops/llmops/state"
@@ -32,7 +33,10 @@ import (
 type meta struct {
 	// warned: the warnings shown so far (see newWarnings).
 	warned map[string]bool
-	stdin  io.Reader
+	// cli is the CLI configuration (dev overrides), loaded before the
+	// command runs; nil in tests that build a meta by hand.
+	cli   *cliconfig.Config
+	stdin io.Reader
 	// stdout and stderr scrub every known secret (scrub.go); rawStdout is
 	// the stream itself, for `output NAME` and terminal detection.
 	stdout, stderr io.Writer

@@ -19,6 +19,7 @@ import (
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/discovery"
+	"github.com/llmops/llmops/internal/cliconfig"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
@@ -126,6 +127,31 @@ func (m *meta) findProvider(typ string) (*discovery.Binary, error) {
 	return bin, nil
 }
 
+// devOverride is the binary of provider typ when a dev override names one
+// (ok), copied into the private cache as findProvider does.
+func (m *meta) devOverride(typ string) (bin *discovery.Binary, ok bool, err error) {
+	o := m.devOverridden(typ)
+	if o == nil {
+		return nil, false, nil
+	}
+	bin = &discovery.Binary{Type: typ, Path: o.Path}
+	if err := m.privateDir(); err != nil {
+		return nil, true, err
+	}
+	if err := discovery.Cache(bin, discovery.CacheDirFor(m.workDir())); err != nil {
+		return nil, true, err
+	}
+	return bin, true, nil
+}
+
+// devOverridden is the dev override of provider typ, or nil.
+func (m *meta) devOverridden(typ string) *cliconfig.Override {
+	if m.cli == nil {
+		return nil
+	}
+	return m.cli.DevOverrides[typ]
+}
+
 // providerFactory finds each provider binary and checks it against the
 // lock file written by `llmops init`.
 func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*pluginFactory, bool) {
@@ -137,6 +163,14 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 	f := &pluginFactory{logger: m.logger(), logFile: m.logFile(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
 	errs := m.checkModulesLocked(lf)
 	for _, typ := range providerTypes(cfg, snap) {
+		if bin, ok, err := m.devOverride(typ); ok {
+			if err != nil {
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot use the dev override of provider %s", typ), Detail: err.Error()})
+			} else {
+				f.bins[typ] = bin // neither the lock file nor init: see the warning
+			}
+			continue
+		}
 		if lf == nil || lf.Providers[typ] == nil {
 			errs = append(errs, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

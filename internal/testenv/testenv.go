@@ -22,5 +22,8 @@ func Clean(extra ...string) []string {
 		}
 		out = append(out, kv)
 	}
+	// No CLI configuration file of the user's (~/.llmopsrc, with its dev
+	// overrides) reaches the tests, unless extra names one.
+	out = append(out, "LLMOPS_CLI_CONFIG_FILE="+os.DevNull)
 	return append(out, extra...)
 }
