@@ -27,8 +27,8 @@ resource types or data sources to print only those.
 With -json, the same in Terraform's shape ("format_version",
 "provider_schemas": {TYPE: {"provider", "resource_schemas": {NAME:
 {"version", "block": {"attributes", "block_types"}}}, "data_source_schemas":
-{...}}}), for editors and scripts. docs/reference/ holds the same, generated, for this repository's
-providers.
+{...}}}), for editors and scripts. docs/reference/ holds the same,
+generated, for this repository's providers.
 `
 
 // providersSubcommands are the words `llmops providers` takes.
