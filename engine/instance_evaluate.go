@@ -83,3 +83,42 @@ func configOnly(b *protocol.Block, v cty.Value) cty.Value {
 	}
 	return cty.ObjectVal(m)
 }
+
+// writeOnlySet lists the paths of the write-only attributes that cfg (a
+// configuration of block b) sets: the plan shows them as set, since no
+// planned or recorded value holds them.
+func writeOnlySet(b *protocol.Block, cfg cty.Value) []cty.Path {
+	var out []cty.Path
+	writeOnlySetIn(b, cfg, nil, &out)
+	return out
+}
+
+func writeOnlySetIn(b *protocol.Block, v cty.Value, path cty.Path, out *[]cty.Path) {
+	if b == nil || v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
+		return
+	}
+	for _, name := range b.AttributeNames() {
+		if b.Attributes[name].WriteOnly && v.Type().HasAttribute(name) && !v.GetAttr(name).IsNull() {
+			*out = append(*out, append(path.Copy(), cty.GetAttrStep{Name: name}))
+		}
+	}
+	for _, name := range b.BlockTypeNames() {
+		nb := b.BlockTypes[name]
+		if !v.Type().HasAttribute(name) {
+			continue
+		}
+		nv := v.GetAttr(name)
+		p := append(path.Copy(), cty.GetAttrStep{Name: name})
+		if nb.Nesting == protocol.NestingSingle {
+			writeOnlySetIn(&nb.Block, nv, p, out)
+			continue
+		}
+		if nv.IsNull() || !nv.IsKnown() || !nv.CanIterateElements() {
+			continue
+		}
+		for it := nv.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			writeOnlySetIn(&nb.Block, ev, append(p.Copy(), cty.IndexStep{Key: k}), out)
+		}
+	}
+}

@@ -258,7 +258,11 @@ func (x *instance) planChange(ctx context.Context, r refreshed, cv configValue, 
 		}
 		c.create = p
 	}
-	return x.classify(c), diags
+	ch := x.classify(c)
+	if ch != nil && ch.After != cty.NilVal && !ch.After.IsNull() {
+		ch.WriteOnlySet = writeOnlySet(x.schema.Block, cv.raw)
+	}
+	return ch, diags
 }
 
 // planPinned keeps a rolled-back object where the rollback put it while

@@ -81,6 +81,10 @@ type ResourceInstanceChange struct {
 	After  cty.Value
 	// RequiresReplace lists the attribute paths that force the replacement.
 	RequiresReplace []cty.Path
+	// WriteOnlySet lists the write-only attributes the configuration sets
+	// (deployment access.api_keys): never in Before or After, which hold
+	// null there, they show as (sensitive) rather than null.
+	WriteOnlySet []cty.Path
 	// Private is the provider's planned private data (never shown).
 	Private []byte
 	// Pending describes the running job of a Wait action.

@@ -43,6 +43,7 @@ type fileChange struct {
 	Before              values.Encoded  `json:"before"`
 	After               values.Encoded  `json:"after"`
 	RequiresReplace     json.RawMessage `json:"requires_replace,omitempty"`
+	WriteOnlySet        json.RawMessage `json:"write_only_set,omitempty"`
 	Private             []byte          `json:"private,omitempty"`
 	PendingStatus       string          `json:"pending_status,omitempty"`
 	PendingMessage      string          `json:"pending_message,omitempty"`
@@ -214,6 +215,13 @@ func encodeChanges(chs []*ResourceInstanceChange, s values.Sealer) ([]fileChange
 			}
 			fc.RequiresReplace = b
 		}
+		if len(c.WriteOnlySet) > 0 {
+			b, err := values.EncodePaths(c.WriteOnlySet)
+			if err != nil {
+				return nil, err
+			}
+			fc.WriteOnlySet = b
+		}
 		for _, d := range c.Dependencies {
 			fc.Dependencies = append(fc.Dependencies, d.String())
 		}
@@ -361,6 +369,11 @@ func decodeChange(fc fileChange, s values.Sealer, sealed *bool) (*ResourceInstan
 	if len(fc.RequiresReplace) > 0 {
 		if c.RequiresReplace, err = values.DecodePaths(fc.RequiresReplace); err != nil {
 			return nil, fmt.Errorf("requires_replace: %w", err)
+		}
+	}
+	if len(fc.WriteOnlySet) > 0 {
+		if c.WriteOnlySet, err = values.DecodePaths(fc.WriteOnlySet); err != nil {
+			return nil, fmt.Errorf("write_only_set: %w", err)
 		}
 	}
 	for _, d := range fc.Dependencies {

@@ -49,6 +49,7 @@ func fullPlan() *Plan {
 				After: obj(map[string]cty.Value{"id": cty.UnknownVal(cty.String), "lr": cty.NumberFloatVal(0.001),
 					"dyn": cty.TupleVal([]cty.Value{cty.StringVal("x"), cty.True})}),
 				RequiresReplace: []cty.Path{cty.GetAttrPath("lr"), cty.GetAttrPath("dyn").IndexInt(0)},
+				WriteOnlySet:    []cty.Path{cty.GetAttrPath("access").GetAttr("api_keys")},
 				Private:         []byte{0, 1, 2, 255},
 				Dependencies:    []addrs.Resource{{Type: "dataset", Name: "d"}, {Type: "model", Name: "base"}},
 				Placement: &Placement{Strategy: "cheapest", Chosen: "slurm.gpu", MaxHourlyCost: 4, ProjectedCost: 3.5, Hours: 1.75,

@@ -313,6 +313,7 @@ func writeChangeBody(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Co
 	if ch.Action == plans.Create || ch.Action == plans.Read {
 		before = cty.NilVal
 	}
+	before, after = withWriteOnlySet(ch, before, after)
 	hidden := d.attrs(nilToNull(before), nilToNull(after), 0, nil, showAll)
 	if hidden > 0 {
 		b.WriteString("        " + c.Dim(fmt.Sprintf("# (%d unchanged %s hidden)", hidden, plural(hidden, "attribute"))) + "\n")
