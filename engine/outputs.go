@@ -54,6 +54,10 @@ func outputChanges(cfg *configs.Config, prev []*state.Output, now map[string]cty
 			continue
 		}
 		switch {
+		case !hadBefore && bothNull(a, cty.NullVal(cty.DynamicPseudoType)):
+			// A null output is not recorded, so it was not before either:
+			// no change (it showed as "~ name = null -> null").
+			oc.Action, oc.Before, oc.After = plans.NoOp, cty.NullVal(cty.DynamicPseudoType), a
 		case !hadBefore:
 			oc.Action, oc.Before, oc.After = plans.Create, cty.NullVal(cty.DynamicPseudoType), a
 		case valuesEqual(a, b):
@@ -92,4 +96,11 @@ func encodeOutputs(cfg *configs.Config, vals map[string]cty.Value, sealer values
 		out = append(out, &state.Output{Name: n, ValueJSON: vj, TypeJSON: tj, Sensitive: sensitive})
 	}
 	return out, nil
+}
+
+// bothNull reports whether a and b are known nulls, whatever their types.
+func bothNull(a, b cty.Value) bool {
+	ua, _ := a.UnmarkDeep()
+	ub, _ := b.UnmarkDeep()
+	return ua.IsKnown() && ub.IsKnown() && ua.IsNull() && ub.IsNull()
 }

@@ -85,3 +85,40 @@ func configFiles(t *testing.T, dir string) map[string]string {
 	}
 	return files
 }
+
+// A tainted replacement (a training run whose job failed) does not show an
+// output that is null, never recorded, as "~ hp = null -> null".
+func TestE2ETaintedReplacementOutputs(t *testing.T) {
+	cfg := func(command string) string {
+		return `
+model "base" {
+  source = "file://weights"
+}
+training_run "ft" {
+  base_model = model.base.id
+  command    = ["sh", "-c", "` + command + `"]
+}
+output "model" {
+  value = training_run.ft.output_model
+}
+output "hp" {
+  value = training_run.ft.hyperparameters
+}
+`
+	}
+	w := newWorkspace(t, map[string]string{
+		"main.llmops.hcl":     cfg("mkdir -p $LLMOPS_OUTPUT_DIR/model && echo {} > $LLMOPS_OUTPUT_DIR/model/config.json"),
+		"weights/config.json": `{}`,
+	})
+	w.must(0, "init")
+	w.must(0, "apply", "-auto-approve")
+	w.write(map[string]string{"main.llmops.hcl": cfg("echo boom >&2; exit 1")})
+	w.must(1, "apply", "-auto-approve")
+	r := w.must(2, "plan", "-no-color", "-detailed-exitcode")
+	if !strings.Contains(r.stdout, "it is tainted") || !strings.Contains(r.stdout, "Changes to Outputs:") {
+		t.Fatalf("want a tainted replacement changing the model output:\n%s", r)
+	}
+	if strings.Contains(r.stdout, "null -> null") || strings.Contains(r.stdout, " hp ") {
+		t.Errorf("the null output hp shows as a change:\n%s", r)
+	}
+}

@@ -93,6 +93,11 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 			}
 			switch o.Action {
 			case plans.Create:
+				if isNullish(av) {
+					// Not "~ name = null -> null": an output created null.
+					d.b.WriteString(d.lead(0) + d.sym(symAdd) + " " + pad(o.Name, w) + " = null\n")
+					continue
+				}
 				d.attr(o.Name, w, cty.NilVal, av, -1, nil)
 			case plans.Delete:
 				d.attr(o.Name, w, bv, cty.NilVal, -1, nil)

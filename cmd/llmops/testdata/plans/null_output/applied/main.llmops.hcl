@@ -1,0 +1,3 @@
+resource "null_value" "x" {
+  input = "a"
+}
