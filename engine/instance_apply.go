@@ -294,8 +294,15 @@ func (a *applying) destroyReplaced() hcl.Diagnostics {
 	x, w := a.x, a.w
 	old := x.prior
 	oldRaw, _ := old.value.UnmarkDeep()
-	dr := w.providerOf(x.prov, old.obj.Provider).client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), old.value, oldRaw, old.obj.Private))
+	oldProv := w.providerOf(x.prov, old.obj.Provider)
+	dr := oldProv.client.ApplyResourceChange(w.callCtx, deleteRequest(x.typ(), old.value, oldRaw, old.obj.Private))
 	err := dr.Diagnostics.Err()
+	if err == nil && dr.Pending != nil {
+		// A long delete, polled through the old object's provider.
+		ox := *x
+		ox.prov = oldProv
+		err = ox.waitDelete(w, old.value, dr)
+	}
 	if err == nil {
 		wr, _ := w.rec.writer()
 		if err = wr.RemoveDeposed(w.callCtx, x.addr, a.deposedKey); err != nil {
