@@ -131,7 +131,7 @@ func TestE2EProviderKilledMidApply(t *testing.T) {
 		t.Fatalf("apply succeeded although its provider was killed:\n%s", out)
 	}
 	text := out.String()
-	if !strings.Contains(text, "the provider null exited unexpectedly") {
+	if !strings.Contains(strings.ToLower(text), "the provider null exited unexpectedly") {
 		t.Fatalf("llmops did not name the dead provider:\n%s", text)
 	}
 	if !regexp.MustCompile(`null_value\.r\[\d+\] \(create\): `).MatchString(text) {
