@@ -283,7 +283,7 @@ func TestApply(t *testing.T) {
 			return &sdk.Response{State: req.Planned, Pending: sdk.PendingState("job-1", "queued", "")}
 		}}, cty.NullVal(thingTy), create, thing(str("a"), nullS, nullN, nullS, cty.NilVal), "", true},
 		{"panic", sdk.Resource{Create: func(context.Context, *sdk.CreateRequest) *sdk.Response { panic("oops") }},
-			cty.NullVal(thingTy), create, cty.NullVal(thingTy), "Create panicked", false},
+			cty.NullVal(thingTy), create, cty.NullVal(thingTy), "Create of t_thing panicked", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
