@@ -131,6 +131,7 @@ func (p *testProvider) ValidateProviderConfig(context.Context, protocol.Validate
 func (p *testProvider) ConfigureProvider(context.Context, protocol.ConfigureProviderRequest) protocol.ConfigureProviderResponse {
 	return protocol.ConfigureProviderResponse{}
 }
+
 // runSchema is testRunSchema with the provider's own blocks.
 func (p *testProvider) runSchema() *protocol.Schema {
 	if len(p.runBlocks) == 0 {

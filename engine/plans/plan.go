@@ -99,7 +99,7 @@ type Placement struct {
 	Kept   bool   `json:"kept,omitempty"`
 	// CanRunNow: the chosen offer can start now (not queued).
 	CanRunNow bool            `json:"can_run_now,omitempty"`
-	Offer  *PlacementOffer `json:"offer,omitempty"`
+	Offer     *PlacementOffer `json:"offer,omitempty"`
 	// Rejected lists the other candidates with the reason each was not used.
 	Rejected []PlacementRejection `json:"rejected,omitempty"`
 	// MaxHourlyCost is the budget (0: none); ProjectedCost is the price per
