@@ -19,6 +19,22 @@ func ParseResourceInstance(s string) (ResourceInstance, error) {
 	if diags.HasErrors() {
 		return ResourceInstance{}, fmt.Errorf("invalid address %q: %s", s, diags[0].Summary)
 	}
+	steps, trav, err := parseModuleSteps(trav)
+	if err != nil {
+		return ResourceInstance{}, fmt.Errorf("invalid address %q: %s", s, err)
+	}
+	var mod ModuleInstance
+	for _, st := range steps {
+		mod = mod.Child(st.Name, st.Key)
+	}
+	mode := ManagedResourceMode
+	if len(trav) > 2 && trav.RootName() == "data" {
+		mode = DataResourceMode
+		trav = trav[1:]
+		if a, ok := trav[0].(hcl.TraverseAttr); ok {
+			trav[0] = hcl.TraverseRoot{Name: a.Name, SrcRange: a.SrcRange}
+		}
+	}
 	if len(trav) > 0 && trav.RootName() == "resource" {
 		trav = trav[1:]
 		if len(trav) > 0 {
@@ -28,7 +44,7 @@ func ParseResourceInstance(s string) (ResourceInstance, error) {
 		}
 	}
 	if len(trav) < 2 || len(trav) > 3 {
-		return ResourceInstance{}, fmt.Errorf("invalid address %q: want TYPE.NAME, TYPE.NAME[INDEX] or TYPE.NAME[\"KEY\"]", s)
+		return ResourceInstance{}, fmt.Errorf("invalid address %q: want TYPE.NAME, TYPE.NAME[INDEX] or TYPE.NAME[\"KEY\"], optionally after module.NAME or module.NAME[KEY]", s)
 	}
 	root, ok := trav[0].(hcl.TraverseRoot)
 	if !ok {
@@ -38,7 +54,7 @@ func ParseResourceInstance(s string) (ResourceInstance, error) {
 	if !ok {
 		return ResourceInstance{}, fmt.Errorf("invalid address %q: the resource name must follow the type after a dot", s)
 	}
-	ri := ResourceInstance{Resource: Resource{Type: root.Name, Name: name.Name}, Key: NoKey}
+	ri := ResourceInstance{Resource: Resource{Module: mod, Mode: mode, Type: root.Name, Name: name.Name}, Key: NoKey}
 	if len(trav) == 3 {
 		idx, ok := trav[2].(hcl.TraverseIndex)
 		if !ok {
@@ -53,7 +69,19 @@ func ParseResourceInstance(s string) (ResourceInstance, error) {
 	return ri, nil
 }
 
-// KeyFromValue converts a number or string cty value into an instance key.
+// ParseResource parses a resource address without an instance key, such
+// as training_run.ft or module.bot.training_run.ft.
+func ParseResource(s string) (Resource, error) {
+	ri, err := ParseResourceInstance(s)
+	if err != nil {
+		return Resource{}, err
+	}
+	if ri.Key != NoKey {
+		return Resource{}, fmt.Errorf("invalid resource address %q: it names an instance; leave out the index", s)
+	}
+	return ri.Resource, nil
+}
+
 func KeyFromValue(v cty.Value) (InstanceKey, error) {
 	if v.IsNull() || !v.IsKnown() {
 		return nil, fmt.Errorf("instance key must be a known number or string")
@@ -73,12 +101,20 @@ func KeyFromValue(v cty.Value) (InstanceKey, error) {
 }
 
 // Pattern selects resources and instances for -target and -exclude. It is
-// an address (`training_run.ft`, `null_value.r[3]`) or a glob over the
-// address text (`training_run.*`, `null_value.r[*]`, `*.prod`).
+// an address (`training_run.ft`, `null_value.r[3]`,
+// `module.bot["en"].training_run.ft`), a module (`module.bot`, everything
+// in every instance of it; `module.bot["en"]`, everything in that
+// instance), or a glob over the address text (`training_run.*`,
+// `null_value.r[*]`, `*.prod`, `module.bot*`).
 type Pattern struct {
 	text string
 	glob bool
 	re   *regexp.Regexp
+	// inst is the parsed address of a pattern that is no glob.
+	inst ResourceInstance
+	// mod is set for a pattern that names a module.
+	mod   ModuleInstance
+	isMod bool
 }
 
 // ParsePattern checks and returns a pattern.
@@ -95,19 +131,45 @@ func ParsePattern(s string) (Pattern, error) {
 		re := strings.TrimSuffix(b.String(), ".*") + "$"
 		return Pattern{text: s, glob: true, re: regexp.MustCompile(re)}, nil
 	}
+	if m, err := ParseModuleInstance(s); err == nil && !m.IsRoot() {
+		return Pattern{text: m.String(), mod: m, isMod: true}, nil
+	}
 	ri, err := ParseResourceInstance(s)
 	if err != nil {
 		return Pattern{}, err
 	}
-	return Pattern{text: ri.String()}, nil
+	return Pattern{text: ri.String(), inst: ri}, nil
 }
 
 func (p Pattern) String() string { return p.text }
 
+// moduleMatch reports whether module instance m is p's module or inside
+// it; a step of p without a key matches every key (when keyed is false,
+// m may be a configuration address, whose steps without keys match every
+// key of p).
+func (p Pattern) moduleMatch(m ModuleInstance, keyed bool) bool {
+	ps, ms := p.mod.Steps(), m.Steps()
+	if len(ms) < len(ps) {
+		return false
+	}
+	for i, st := range ps {
+		if ms[i].Name != st.Name {
+			return false
+		}
+		if st.Key != NoKey && ms[i].Key != st.Key && (keyed || ms[i].Key != NoKey) {
+			return false
+		}
+	}
+	return true
+}
+
 // MatchInstance reports whether the pattern selects the instance: an exact
-// instance address, the address of its resource (all instances), or a glob
-// that matches either.
+// instance address, the address of its resource (all instances), a module
+// it is in, or a glob that matches either.
 func (p Pattern) MatchInstance(ri ResourceInstance) bool {
+	if p.isMod {
+		return p.moduleMatch(ri.Resource.Module, true)
+	}
 	rs, is := ri.Resource.String(), ri.String()
 	if !p.glob {
 		return p.text == rs || p.text == is
@@ -115,17 +177,26 @@ func (p Pattern) MatchInstance(ri ResourceInstance) bool {
 	return p.re.MatchString(rs) || p.re.MatchString(is)
 }
 
-// MatchResource reports whether the pattern could select some instance of r.
+// MatchResource reports whether the pattern could select some instance of
+// r, a resource or configuration address.
 func (p Pattern) MatchResource(r Resource) bool {
+	if p.isMod {
+		return p.moduleMatch(r.Module, false)
+	}
 	rs := r.String()
 	if !p.glob {
-		return p.text == rs || strings.HasPrefix(p.text, rs+"[")
+		if p.text == rs || strings.HasPrefix(p.text, rs+"[") {
+			return true
+		}
+		// A configuration address selects the instances of its module's
+		// instances: module.bot.x.y covers module.bot["en"].x.y.
+		return p.inst.Resource.Config() == r
 	}
 	if p.re.MatchString(rs) {
 		return true
 	}
 	// A glob with an index part, such as `r.x[*]`, selects instances of r.
-	if i := strings.IndexByte(p.text, '['); i > 0 {
+	if i := strings.LastIndexByte(p.text, '['); i > 0 && !strings.Contains(p.text[i:], ".") {
 		sub, err := ParsePattern(p.text[:i])
 		return err == nil && sub.MatchResource(r)
 	}

@@ -28,11 +28,57 @@ func IsKind(name string) bool { return kindSet[name] }
 // block (`model "base"`) or a provider-defined resource
 // (`resource "null_value" "r"`). Type is the kind or the resource type.
 type Resource struct {
+	// Module is the module instance the resource belongs to (the root
+	// when empty). In configuration addresses (graph nodes, recorded
+	// dependencies) it is the module's unkeyed instance: Config.
+	Module ModuleInstance
+	// Mode tells a managed object from a data source (data.TYPE.NAME).
+	Mode ResourceMode
 	Type string
 	Name string
 }
 
-func (r Resource) String() string { return r.Type + "." + r.Name }
+// ResourceMode tells managed resources (created, changed, destroyed and
+// recorded by llmops) from data sources (only read).
+type ResourceMode uint8
+
+const (
+	ManagedResourceMode ResourceMode = iota
+	DataResourceMode
+)
+
+func (r Resource) String() string {
+	s := r.Type + "." + r.Name
+	if r.Mode == DataResourceMode {
+		s = "data." + s
+	}
+	if r.Module.IsRoot() {
+		return s
+	}
+	return r.Module.String() + "." + s
+}
+
+// IsData reports whether r is a data source.
+func (r Resource) IsData() bool { return r.Mode == DataResourceMode }
+
+// InModule is r (relative to its module) placed in module instance m.
+func (r Resource) InModule(m ModuleInstance) Resource {
+	r.Module = m
+	return r
+}
+
+// Local is r relative to its module: the address written inside it.
+func (r Resource) Local() Resource {
+	r.Module = RootModuleInstance
+	return r
+}
+
+// Config is the configuration address of r: its module path without
+// instance keys, naming the block every instance comes from.
+func (r Resource) Config() Resource {
+	r.Module = r.Module.Module().UnkeyedInstance()
+	return r
+}
 
 // IsKind reports whether the resource is a lifecycle kind block.
 func (r Resource) IsKind() bool { return IsKind(r.Type) }
@@ -62,6 +108,12 @@ func ImpliedProviderType(typ string) string {
 
 // Less orders resources by type then name.
 func (r Resource) Less(o Resource) bool {
+	if r.Module != o.Module {
+		return r.Module.Less(o.Module)
+	}
+	if r.Mode != o.Mode {
+		return r.Mode > o.Mode // data sources first, as they are read first
+	}
 	if r.Type != o.Type {
 		return r.Type < o.Type
 	}

@@ -114,9 +114,9 @@ func artifactsString(cfg *configs.Config, vars map[string]cty.Value, expr hcl.Ex
 func evalArtifactsAttr(cfg *configs.Config, vars map[string]cty.Value, expr hcl.Expression, ty cty.Type) (cty.Value, hcl.Diagnostics) {
 	d := newEvalData(cfg, vars)
 	for _, name := range sortedLocalNames(cfg) {
-		d.setLocal(name, cty.DynamicVal)
+		d.setLocal(addrs.RootModuleInstance, name, cty.DynamicVal)
 	}
-	v, diags := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(expr, ty)
+	v, diags := d.rootScope().EvalExpr(expr, ty)
 	v, _ = v.Unmark()
 	return v, diags
 }

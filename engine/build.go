@@ -22,22 +22,34 @@ const (
 	nkProvider
 	nkResource
 	nkDestroy // deletions of a resource's instances, in reverse order
+	nkModule  // a module call: its expansion and its instances' variables
 )
 
-// node is a vertex of the dependency graph.
+// node is a vertex of the dependency graph. Locals and outputs are
+// those of module mod (the root when empty), a module call node is the
+// call of mod, and a resource node is a configuration address (its
+// module path has no instance keys): each node stands for every instance
+// of what it names.
 type node struct {
 	kind nodeKind
+	mod  addrs.Module
 	name string // local or output name
 	res  addrs.Resource
 	prov addrs.ProviderConfig
 }
 
 func (n node) String() string {
+	prefix := ""
+	if !n.mod.IsRoot() {
+		prefix = n.mod.String() + "."
+	}
 	switch n.kind {
 	case nkLocal:
-		return "local." + n.name
+		return prefix + "local." + n.name
 	case nkOutput:
-		return "output." + n.name
+		return prefix + "output." + n.name
+	case nkModule:
+		return n.mod.String()
 	case nkProvider:
 		return "provider." + n.prov.String()
 	case nkDestroy:
@@ -69,21 +81,26 @@ func (e *Engine) resourceProvider(ctx context.Context, r *configs.Resource) (*pr
 }
 
 func (e *Engine) nodeRange(n node) *hcl.Range {
+	m := e.cfg.Descendant(n.mod)
 	switch n.kind {
 	case nkLocal:
-		if l, ok := e.cfg.Locals[n.name]; ok {
+		if l, ok := m.Locals[n.name]; ok {
 			return l.DeclRange.Ptr()
 		}
 	case nkOutput:
-		if o, ok := e.cfg.Outputs[n.name]; ok {
+		if o, ok := m.Outputs[n.name]; ok {
 			return o.DeclRange.Ptr()
+		}
+	case nkModule:
+		if c := m.Call(); c != nil {
+			return c.DeclRange.Ptr()
 		}
 	case nkProvider:
 		if p := e.providerConfig(n.prov); p != nil {
 			return p.DeclRange.Ptr()
 		}
 	case nkResource, nkDestroy:
-		if r, ok := e.cfg.Resources[n.res]; ok {
+		if r := e.cfg.Resource(n.res); r != nil {
 			return r.DeclRange.Ptr()
 		}
 	}
@@ -125,7 +142,11 @@ func staticIgnoreList(expr hcl.Expression) ([]string, bool) {
 // objects need, builds the dependency graph and upgrades recorded objects
 // to their providers' current schemas: what every walk does first.
 func (e *Engine) prepareGraph(ctx context.Context, recorded map[addrs.Resource]*recordedResource) (*configGraph, hcl.Diagnostics) {
-	diags := e.startProviders(ctx, recorded)
+	diags := e.applyMoves(recorded)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	diags = append(diags, e.startProviders(ctx, recorded)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

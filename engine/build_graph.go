@@ -24,7 +24,8 @@ import (
 // every run. It reads the configuration and never changes it.
 type graphBuilder struct {
 	e     *Engine
-	cfg   *configs.Config
+	root  *configs.Config
+	cfg   *configs.Config // the module being added
 	cg    *configGraph
 	diags hcl.Diagnostics
 }
@@ -34,17 +35,22 @@ type graphBuilder struct {
 // reference and depends_on. Orphans (recorded resources no longer
 // configured) get a node that depends on their provider.
 func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*recordedResource) (*configGraph, hcl.Diagnostics) {
-	b := &graphBuilder{e: e, cfg: e.cfg, cg: &configGraph{
+	b := &graphBuilder{e: e, root: e.cfg, cfg: e.cfg, cg: &configGraph{
 		g:            graph.New[node](),
 		resourceDeps: map[addrs.Resource][]addrs.Resource{},
 		schemas:      map[addrs.Resource]*protocol.Schema{},
 	}}
-	b.addLocals()
-	b.addOutputs()
 	b.addProviders(ctx)
-	for _, r := range b.cfg.SortedResources() {
-		b.addResource(ctx, r)
-	}
+	e.cfg.Walk(func(m *configs.Config) {
+		b.cfg = m
+		b.addModuleCall()
+		b.addLocals()
+		b.addOutputs()
+		for _, r := range m.SortedResources() {
+			b.addResource(ctx, r)
+		}
+	})
+	b.cfg = e.cfg
 	e.setImplied(b.addOrphans(recorded))
 	if b.diags.HasErrors() || b.checkCycles() {
 		return b.cg, b.diags
@@ -55,8 +61,8 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 
 func (b *graphBuilder) addLocals() {
 	for _, name := range slices.Sorted(maps.Keys(b.cfg.Locals)) {
-		n := node{kind: nkLocal, name: name}
-		b.cg.g.Add(n)
+		n := node{kind: nkLocal, mod: b.cfg.Path, name: name}
+		b.add(n)
 		b.connect(n, b.exprRefs(b.cfg.Locals[name].Expr))
 	}
 }
@@ -64,10 +70,20 @@ func (b *graphBuilder) addLocals() {
 func (b *graphBuilder) addOutputs() {
 	for _, name := range slices.Sorted(maps.Keys(b.cfg.Outputs)) {
 		o := b.cfg.Outputs[name]
-		n := node{kind: nkOutput, name: name}
-		b.cg.g.Add(n)
+		n := node{kind: nkOutput, mod: b.cfg.Path, name: name}
+		b.add(n)
 		b.connect(n, b.exprRefs(o.Expr))
-		b.connect(n, b.dependsOnRefs(o.DependsOn))
+		b.connectDependsOn(n, o.DependsOn)
+	}
+}
+
+// add adds a node of the module being built; inside a module, it
+// depends on the module's call (which expands the module and sets its
+// variables).
+func (b *graphBuilder) add(n node) {
+	b.cg.g.Add(n)
+	if !b.cfg.Path.IsRoot() {
+		b.cg.g.Connect(n, node{kind: nkModule, mod: b.cfg.Path})
 	}
 }
 
@@ -94,7 +110,7 @@ func (b *graphBuilder) addProviders(ctx context.Context) {
 // candidates), its meta-arguments and its body's references.
 func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 	n := node{kind: nkResource, res: r.Addr}
-	b.cg.g.Add(n)
+	b.add(n)
 	b.cg.g.Connect(n, node{kind: nkProvider, prov: r.Provider})
 	if r.Placement != nil {
 		for _, c := range r.Placement.Candidates {
@@ -108,12 +124,12 @@ func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 			b.connect(n, b.exprRefs(r.Lifecycle.IgnoreChanges))
 		}
 	}
-	b.connect(n, b.dependsOnRefs(r.DependsOn))
+	b.connectDependsOn(n, r.DependsOn)
 	pi, err := b.e.providers.get(ctx, r.Provider)
 	if err != nil {
 		return // reported by startProviders
 	}
-	schema, ds := pi.resourceSchema(r.Addr.Type, r.TypeRange.Ptr())
+	schema, ds := pi.schemaOf(r)
 	b.diags = append(b.diags, ds...)
 	if schema == nil {
 		return
@@ -122,7 +138,7 @@ func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 	refs, ds := lang.References(hcldec.Variables(r.Config, DecoderSpec(schema.Block)))
 	b.diags = append(b.diags, ds...)
 	for _, ref := range refs {
-		if rr, ok := ref.Subject.(lang.ResourceRef); ok && rr.Resource == r.Addr {
+		if rr, ok := ref.Subject.(lang.ResourceRef); ok && rr.Resource.InModule(r.Addr.Module) == r.Addr {
 			b.diags = append(b.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Self-referential block",
@@ -145,18 +161,19 @@ func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 // changing the loaded configuration).
 func (b *graphBuilder) addOrphans(recorded map[addrs.Resource]*recordedResource) map[addrs.ProviderConfig]*configs.Provider {
 	implied := map[addrs.ProviderConfig]*configs.Provider{}
-	var orphans []addrs.Resource
-	for addr := range recorded {
-		if _, ok := b.cfg.Resources[addr]; !ok {
-			orphans = append(orphans, addr)
+	orphanProv := map[addrs.Resource]addrs.ProviderConfig{}
+	for addr, rr := range recorded {
+		if b.root.Resource(addr) == nil {
+			orphanProv[addr.Config()] = rr.provider
 		}
 	}
+	orphans := slices.Collect(maps.Keys(orphanProv))
 	slices.SortFunc(orphans, func(x, y addrs.Resource) int { return strings.Compare(x.String(), y.String()) })
 	for _, addr := range orphans {
-		prov := recorded[addr].provider
+		prov := orphanProv[addr]
 		n := node{kind: nkResource, res: addr}
 		b.cg.g.Add(n)
-		_, declared := b.cfg.ProviderConfigs[prov]
+		_, declared := b.root.ProviderConfigs[prov]
 		if !declared && prov.Alias == "" && implied[prov] == nil {
 			implied[prov] = &configs.Provider{Addr: prov, Config: hcl.EmptyBody(), Implied: true}
 			b.cg.g.Add(node{kind: nkProvider, prov: prov})
@@ -193,7 +210,7 @@ func (b *graphBuilder) checkCycles() bool {
 // on directly or through locals (recorded with its objects, and the
 // order of destroys).
 func (b *graphBuilder) resourceDependencies() {
-	for _, r := range b.cfg.SortedResources() {
+	for _, r := range b.root.AllResources() {
 		seen := map[addrs.Resource]bool{}
 		visited := map[node]bool{}
 		var visit func(n node)
@@ -205,9 +222,19 @@ func (b *graphBuilder) resourceDependencies() {
 			for _, d := range b.cg.g.DependenciesOf(n) {
 				switch d.kind {
 				case nkResource:
+					if d.res.IsData() {
+						// A data source is read, not recorded: what it
+						// depends on is what depends on it depends on.
+						visit(d)
+						break
+					}
 					seen[d.res] = true
-				case nkLocal:
+				case nkLocal, nkModule:
 					visit(d)
+				case nkOutput:
+					if !d.mod.IsRoot() {
+						visit(d)
+					}
 				}
 			}
 		}
@@ -221,37 +248,45 @@ func (b *graphBuilder) resourceDependencies() {
 	}
 }
 
-// connect adds an edge from n to each local and resource it refers to,
-// and reports references to what is not declared.
+// connect adds an edge from n to each local, resource and module output
+// it refers to (references are resolved in the module being built), and
+// reports references to what is not declared.
 func (b *graphBuilder) connect(from node, refs []*lang.Reference) {
+	b.connectIn(b.cfg, from, refs)
+}
+
+func (b *graphBuilder) connectIn(m *configs.Config, from node, refs []*lang.Reference) {
 	for _, ref := range refs {
 		switch s := ref.Subject.(type) {
 		case lang.LocalRef:
-			if _, ok := b.cfg.Locals[s.Name]; !ok {
+			if _, ok := m.Locals[s.Name]; !ok {
 				b.diags = append(b.diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Reference to undeclared local value",
-					Detail:   fmt.Sprintf("No local value named %q is declared in a locals block. Declare it, or correct the name.", s.Name),
+					Detail:   fmt.Sprintf("No local value named %q is declared in a locals block%s. Declare it, or correct the name.", s.Name, inModule(m)),
 					Subject:  ref.Range.Ptr(),
 				})
 				continue
 			}
-			b.cg.g.Connect(from, node{kind: nkLocal, name: s.Name})
+			b.cg.g.Connect(from, node{kind: nkLocal, mod: m.Path, name: s.Name})
 		case lang.VarRef:
-			if _, ok := b.cfg.Variables[s.Name]; !ok {
+			if _, ok := m.Variables[s.Name]; !ok {
 				b.diags = append(b.diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Reference to undeclared input variable",
-					Detail:   fmt.Sprintf("An input variable named %q is not declared. Add a variable %q block, or correct the name.", s.Name, s.Name),
+					Detail:   fmt.Sprintf("An input variable named %q is not declared%s. Add a variable %q block, or correct the name.", s.Name, inModule(m), s.Name),
 					Subject:  ref.Range.Ptr(),
 				})
 			}
 		case lang.ResourceRef:
-			if _, ok := b.cfg.Resources[s.Resource]; !ok {
-				b.diags = append(b.diags, undeclaredResource(s.Resource, ref.Range))
+			addr := s.Resource.InModule(m.Path.UnkeyedInstance())
+			if _, ok := m.Resources[addr]; !ok {
+				b.diags = append(b.diags, undeclaredResource(addr, ref.Range))
 				continue
 			}
-			b.cg.g.Connect(from, node{kind: nkResource, res: s.Resource})
+			b.cg.g.Connect(from, node{kind: nkResource, res: addr})
+		case lang.ModuleRef:
+			b.connectModule(m, from, s, ref.Range)
 		}
 	}
 }
@@ -275,11 +310,15 @@ func (b *graphBuilder) dependsOnRefs(trs []hcl.Traversal) []*lang.Reference {
 		if ref == nil {
 			continue
 		}
+		if mr, ok := ref.Subject.(lang.ModuleRef); ok && mr.Output == "" {
+			out = append(out, ref)
+			continue
+		}
 		if _, ok := ref.Subject.(lang.ResourceRef); !ok {
 			b.diags = append(b.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid depends_on reference",
-				Detail:   "depends_on lists resources and lifecycle objects, such as training_run.ft; " + ref.Subject.String() + " is not one.",
+				Detail:   "depends_on lists resources, lifecycle objects and modules, such as training_run.ft or module.bot; " + ref.Subject.String() + " is not one.",
 				Subject:  ref.Range.Ptr(),
 			})
 			continue

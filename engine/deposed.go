@@ -110,7 +110,7 @@ func (w *applyWalk) destroyDeposedObject(ch *plans.ResourceInstanceChange) hcl.D
 	if err != nil {
 		return fail(err)
 	}
-	x := &instance{e: w.e, addr: ri, cfg: w.e.cfg.Resources[ri.Resource], prov: pi}
+	x := &instance{e: w.e, addr: ri, cfg: w.e.cfg.Resource(ri.Resource), prov: pi}
 	start, err := x.destroy(w, ch.Before, ch.Private)
 	if err == nil {
 		err = wr.RemoveDeposed(w.callCtx, ri, ch.DeposedKey)

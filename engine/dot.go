@@ -32,6 +32,8 @@ func (e *Engine) GraphDOT(ctx context.Context) (string, hcl.Diagnostics) {
 			shape = "note"
 		case nkProvider:
 			shape = "diamond"
+		case nkModule:
+			shape = "folder"
 		}
 		fmt.Fprintf(&b, "  %q [shape = %s];\n", n.String(), shape)
 	}

@@ -50,6 +50,9 @@ type Options struct {
 	// Snapshot, when set, is the newest state snapshot the caller already
 	// read (under the lock), so the engine does not read it again.
 	Snapshot *state.Snapshot
+	// Workspace is the selected workspace (llmops.workspace); empty is
+	// DefaultWorkspace.
+	Workspace string
 	// Secrets seals the sensitive values written to the state and opens
 	// them when reading it (secrets.Key). Without it, writing a sensitive
 	// value fails: llmops never stores one in clear.
@@ -74,6 +77,9 @@ type Engine struct {
 	// implied are the provider configurations that recorded objects need
 	// and the configuration does not declare (see buildGraph).
 	implied map[addrs.ProviderConfig]*configs.Provider
+	// moves are the objects moved blocks moved in the recorded objects:
+	// new address to the address the state records (see applyMoves).
+	moves map[addrs.ResourceInstance]addrs.ResourceInstance
 }
 
 // New prepares an engine. Call Close when done: it stops provider processes.
@@ -93,10 +99,16 @@ func New(opts Options) *Engine {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	ps := newProviderSet(opts.Providers)
+	dir := ""
+	if opts.Config != nil {
+		dir = opts.Config.Dir
+	}
+	ps.builtin = &builtinProvider{dir: dir, secrets: opts.Secrets}
 	return &Engine{
 		opts:      opts,
 		cfg:       opts.Config,
-		providers: newProviderSet(opts.Providers),
+		providers: ps,
 		log:       opts.Logger,
 		hooks:     opts.Hooks,
 		sem:       make(chan struct{}, opts.Parallelism),
@@ -137,7 +149,7 @@ func (e *Engine) release() { <-e.sem }
 func (e *Engine) startProviders(ctx context.Context, recorded map[addrs.Resource]*recordedResource) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	need := map[addrs.ProviderConfig]*hcl.Range{}
-	for _, r := range e.cfg.SortedResources() {
+	for _, r := range e.cfg.AllResources() {
 		if r.Placement != nil {
 			for i, c := range r.Placement.Candidates {
 				if _, ok := need[c]; !ok {
@@ -154,7 +166,7 @@ func (e *Engine) startProviders(ctx context.Context, recorded map[addrs.Resource
 		}
 	}
 	for addr, rr := range recorded {
-		if _, inConfig := e.cfg.Resources[addr]; inConfig {
+		if e.cfg.Resource(addr) != nil {
 			continue
 		}
 		if _, ok := need[rr.provider]; !ok {
@@ -243,6 +255,9 @@ func (e *Engine) loadRecorded(ctx context.Context) (*state.Snapshot, map[addrs.R
 	}
 	if !diags.HasErrors() {
 		e.snap, e.recorded = snap, out
+		e.mu.Lock()
+		e.moves = nil // moves are made (again) on these objects by applyMoves
+		e.mu.Unlock()
 	}
 	return snap, out, diags
 }

@@ -23,8 +23,10 @@ import (
 // harness runs the engine in process against a test provider and a
 // SQLite state in a temp dir.
 type harness struct {
-	t       *testing.T
-	dir     string
+	t   *testing.T
+	dir string
+	// keep are directories of the scenario that steps leave in place.
+	keep    map[string]bool
 	store   state.Store
 	prov    *testProvider
 	factory FactoryFunc

@@ -13,20 +13,47 @@ import (
 	"github.com/llmops/llmops/engine/lang"
 )
 
-// evalData holds the values known so far in a walk and implements
-// lang.Data. Locals and resources are filled in as their nodes finish;
-// the graph guarantees that a value is set before anything reads it.
+// evalData holds the values known so far in a walk, for every module
+// instance: variables, locals, resources and module outputs are filled in
+// as their nodes finish; the graph guarantees that a value is set before
+// anything reads it. moduleData is the lang.Data of one module instance.
 type evalData struct {
-	cfg  *configs.Config
-	vars cty.Value
+	cfg  *configs.Config // the root module
+	vars cty.Value       // the root module's variables
 
 	mu        sync.RWMutex
-	locals    map[string]cty.Value
+	locals    map[localKey]cty.Value
 	resources map[addrs.Resource]cty.Value
 	// instances holds per-instance values, used to assemble resource values.
 	instances map[addrs.Resource]map[addrs.InstanceKey]cty.Value
+	// modVars are the variables of each module instance but the root.
+	modVars map[addrs.ModuleInstance]cty.Value
+	// modOutputs are the outputs of each module instance but the root.
+	modOutputs map[addrs.ModuleInstance]map[string]cty.Value
+	// modInstances are the instances of each module of the tree; the
+	// root's is implied.
+	modInstances map[addrs.Module][]addrs.ModuleInstance
+	// calls is how each module call expanded in each calling instance.
+	calls map[callKey]callExpansion
 	// unknownResources makes every resource value unknown (validate).
 	unknownResources func(addrs.Resource) cty.Value
+	// workspace is llmops.workspace.
+	workspace string
+}
+
+type localKey struct {
+	mod  addrs.ModuleInstance
+	name string
+}
+
+type callKey struct {
+	in   addrs.ModuleInstance
+	name string
+}
+
+type callExpansion struct {
+	exp  expansion
+	keys []addrs.InstanceKey
 }
 
 func newEvalData(cfg *configs.Config, vars map[string]cty.Value) *evalData {
@@ -35,46 +62,119 @@ func newEvalData(cfg *configs.Config, vars map[string]cty.Value) *evalData {
 		vm[k] = v
 	}
 	return &evalData{
-		cfg:       cfg,
-		vars:      cty.ObjectVal(vm),
-		locals:    map[string]cty.Value{},
-		resources: map[addrs.Resource]cty.Value{},
-		instances: map[addrs.Resource]map[addrs.InstanceKey]cty.Value{},
+		cfg:          cfg,
+		vars:         cty.ObjectVal(vm),
+		locals:       map[localKey]cty.Value{},
+		resources:    map[addrs.Resource]cty.Value{},
+		instances:    map[addrs.Resource]map[addrs.InstanceKey]cty.Value{},
+		modVars:      map[addrs.ModuleInstance]cty.Value{},
+		modOutputs:   map[addrs.ModuleInstance]map[string]cty.Value{},
+		modInstances: map[addrs.Module][]addrs.ModuleInstance{},
+		calls:        map[callKey]callExpansion{},
 	}
 }
 
-func (d *evalData) Variables() cty.Value { return d.vars }
+// moduleData is the lang.Data of one module instance: references inside
+// the module resolve to its own variables, locals, resources and calls.
+type moduleData struct {
+	d   *evalData
+	mod addrs.ModuleInstance
+	cfg *configs.Config
+}
 
-func (d *evalData) GetLocal(ref lang.LocalRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
-	if _, ok := d.cfg.Locals[ref.Name]; !ok {
+func (m moduleData) Variables() cty.Value {
+	if m.mod.IsRoot() {
+		return m.d.vars
+	}
+	m.d.mu.RLock()
+	defer m.d.mu.RUnlock()
+	if v, ok := m.d.modVars[m.mod]; ok {
+		return v
+	}
+	// Not evaluated (validate of a module whose call failed): every
+	// declared variable is unknown.
+	vs := map[string]cty.Value{}
+	for n := range m.cfg.Variables {
+		vs[n] = cty.DynamicVal
+	}
+	return cty.ObjectVal(vs)
+}
+
+func (m moduleData) GetLocal(ref lang.LocalRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if _, ok := m.cfg.Locals[ref.Name]; !ok {
 		return cty.DynamicVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Reference to undeclared local value",
-			Detail:   fmt.Sprintf("No local value named %q is declared in a locals block. Declare it, or correct the name.", ref.Name),
+			Detail:   fmt.Sprintf("No local value named %q is declared in a locals block%s. Declare it, or correct the name.", ref.Name, inModule(m.cfg)),
 			Subject:  rng.Ptr(),
 		}}
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if v, ok := d.locals[ref.Name]; ok {
+	m.d.mu.RLock()
+	defer m.d.mu.RUnlock()
+	if v, ok := m.d.locals[localKey{m.mod, ref.Name}]; ok {
 		return v, nil
 	}
 	return cty.DynamicVal, nil
 }
 
-func (d *evalData) GetResource(ref lang.ResourceRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
-	if _, ok := d.cfg.Resources[ref.Resource]; !ok {
-		return cty.DynamicVal, hcl.Diagnostics{undeclaredResource(ref.Resource, rng)}
+func (m moduleData) GetResource(ref lang.ResourceRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	cfgAddr := ref.Resource.InModule(m.cfg.Path.UnkeyedInstance())
+	if _, ok := m.cfg.Resources[cfgAddr]; !ok {
+		return cty.DynamicVal, hcl.Diagnostics{undeclaredResource(cfgAddr, rng)}
 	}
-	if d.unknownResources != nil {
-		return d.unknownResources(ref.Resource), nil
+	if m.d.unknownResources != nil {
+		return m.d.unknownResources(cfgAddr), nil
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if v, ok := d.resources[ref.Resource]; ok {
+	m.d.mu.RLock()
+	defer m.d.mu.RUnlock()
+	if v, ok := m.d.resources[ref.Resource.InModule(m.mod)]; ok {
 		return v, nil
 	}
 	return cty.DynamicVal, nil
+}
+
+func (m moduleData) GetModule(ref lang.ModuleRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	child := m.cfg.Children[ref.Name]
+	if child == nil {
+		return cty.DynamicVal, hcl.Diagnostics{undeclaredModule(m.cfg, ref.Name, rng)}
+	}
+	m.d.mu.RLock()
+	defer m.d.mu.RUnlock()
+	ce, ok := m.d.calls[callKey{m.mod, ref.Name}]
+	if !ok {
+		return cty.DynamicVal, nil
+	}
+	insts := make(map[addrs.InstanceKey]cty.Value, len(ce.keys))
+	for _, k := range ce.keys {
+		outs := m.d.modOutputs[m.mod.Child(ref.Name, k)]
+		attrs := make(map[string]cty.Value, len(child.Outputs))
+		for n := range child.Outputs {
+			v, ok := outs[n]
+			if !ok {
+				v = cty.DynamicVal
+			}
+			attrs[n] = v
+		}
+		insts[k] = cty.ObjectVal(attrs)
+	}
+	return assemble(ce.exp, insts), nil
+}
+
+func undeclaredModule(cfg *configs.Config, name string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Reference to undeclared module",
+		Detail:   fmt.Sprintf("No module %q is called%s. Add a module %q block, or correct the name.", name, inModule(cfg), name),
+		Subject:  rng.Ptr(),
+	}
+}
+
+// inModule is " in module.x" for a module, "" for the root.
+func inModule(cfg *configs.Config) string {
+	if cfg == nil || cfg.Path.IsRoot() {
+		return ""
+	}
+	return " in " + cfg.Path.String()
 }
 
 func undeclaredResource(r addrs.Resource, rng hcl.Range) *hcl.Diagnostic {
@@ -90,10 +190,49 @@ func undeclaredResource(r addrs.Resource, rng hcl.Range) *hcl.Diagnostic {
 	}
 }
 
-func (d *evalData) setLocal(name string, v cty.Value) {
+func (d *evalData) setLocal(mod addrs.ModuleInstance, name string, v cty.Value) {
 	d.mu.Lock()
-	d.locals[name] = v
+	d.locals[localKey{mod, name}] = v
 	d.mu.Unlock()
+}
+
+// setModuleOutput records the value of an output of a module instance.
+func (d *evalData) setModuleOutput(mod addrs.ModuleInstance, name string, v cty.Value) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := d.modOutputs[mod]
+	if m == nil {
+		m = map[string]cty.Value{}
+		d.modOutputs[mod] = m
+	}
+	m[name] = v
+}
+
+// setCall records how the call name expanded in instance in, with the
+// variables of each instance it made, and adds them to the instances of
+// the called module.
+func (d *evalData) setCall(in addrs.ModuleInstance, name string, exp expansion, keys []addrs.InstanceKey, vars map[addrs.InstanceKey]cty.Value) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls[callKey{in, name}] = callExpansion{exp: exp, keys: keys}
+	p := in.Module().Child(name)
+	for _, k := range keys {
+		mi := in.Child(name, k)
+		d.modVars[mi] = vars[k]
+		d.modInstances[p] = append(d.modInstances[p], mi)
+	}
+	sort.Slice(d.modInstances[p], func(i, j int) bool { return d.modInstances[p][i].Less(d.modInstances[p][j]) })
+}
+
+// moduleInstances are the instances of module p known so far (all of
+// them once its call node finished).
+func (d *evalData) moduleInstances(p addrs.Module) []addrs.ModuleInstance {
+	if p.IsRoot() {
+		return []addrs.ModuleInstance{addrs.RootModuleInstance}
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return append([]addrs.ModuleInstance(nil), d.modInstances[p]...)
 }
 
 // expansion describes how a resource expands into instances.
@@ -108,13 +247,18 @@ const (
 // setResource records the instance values of r and assembles the resource
 // value that references see.
 func (d *evalData) setResource(r addrs.Resource, exp expansion, insts map[addrs.InstanceKey]cty.Value) {
-	var v cty.Value
+	v := assemble(exp, insts)
+	d.mu.Lock()
+	d.instances[r] = insts
+	d.resources[r] = v
+	d.mu.Unlock()
+}
+
+// assemble is the value of an expanded object (resource or module call)
+// as references see it: the single instance, a tuple for count, an
+// object by key for for_each.
+func assemble(exp expansion, insts map[addrs.InstanceKey]cty.Value) cty.Value {
 	switch exp {
-	case expandSingle:
-		v = insts[addrs.NoKey]
-		if v == cty.NilVal {
-			v = cty.DynamicVal
-		}
 	case expandCount:
 		keys := make([]int, 0, len(insts))
 		for k := range insts {
@@ -127,7 +271,7 @@ func (d *evalData) setResource(r addrs.Resource, exp expansion, insts map[addrs.
 		for _, k := range keys {
 			elems = append(elems, insts[addrs.IntKey(k)])
 		}
-		v = cty.TupleVal(elems)
+		return cty.TupleVal(elems)
 	case expandForEach:
 		m := make(map[string]cty.Value, len(insts))
 		for k, iv := range insts {
@@ -135,16 +279,23 @@ func (d *evalData) setResource(r addrs.Resource, exp expansion, insts map[addrs.
 				m[string(sk)] = iv
 			}
 		}
-		v = cty.ObjectVal(m)
+		return cty.ObjectVal(m)
 	}
-	d.mu.Lock()
-	d.instances[r] = insts
-	d.resources[r] = v
-	d.mu.Unlock()
+	v := insts[addrs.NoKey]
+	if v == cty.NilVal {
+		v = cty.DynamicVal
+	}
+	return v
 }
 
-func (d *evalData) scope(key addrs.InstanceKey, each cty.Value) *lang.Scope {
-	s := &lang.Scope{Data: d, BaseDir: d.cfg.Dir}
+// scope is the scope of a block of module instance mod (an instance of
+// it, with key and each.value, when count or for_each applies).
+func (d *evalData) scope(mod addrs.ModuleInstance, key addrs.InstanceKey, each cty.Value) *lang.Scope {
+	cfg := d.cfg.Descendant(mod.Module())
+	if cfg == nil {
+		cfg = d.cfg
+	}
+	s := &lang.Scope{Data: moduleData{d: d, mod: mod, cfg: cfg}, BaseDir: cfg.Dir, RootDir: d.cfg.Dir, Workspace: d.workspace}
 	switch k := key.(type) {
 	case addrs.IntKey:
 		i := int(k)
@@ -155,4 +306,17 @@ func (d *evalData) scope(key addrs.InstanceKey, each cty.Value) *lang.Scope {
 		s.EachValue = each
 	}
 	return s
+}
+
+// rootScope is the scope of the root module's blocks without count or
+// for_each (providers, the artifacts block, root locals and outputs).
+func (d *evalData) rootScope() *lang.Scope {
+	return d.scope(addrs.RootModuleInstance, addrs.NoKey, cty.NilVal)
+}
+
+// newEvalData is the values of a walk of this engine's configuration.
+func (e *Engine) newEvalData() *evalData {
+	d := newEvalData(e.cfg, e.opts.Variables)
+	d.workspace = e.opts.Workspace
+	return d
 }

@@ -214,7 +214,7 @@ func (x *instance) applyConfig(w *applyWalk, ch *plans.ResourceInstanceChange) (
 		return configValue{}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("%s is not in the configuration", x.addr),
 			Detail: "The plan changes an object whose block is no longer in the configuration. Plan again."}}
 	}
-	return x.evaluate(w.data.scope(x.addr.Key, x.each))
+	return x.evaluate(w.data.scope(x.addr.Resource.Module, x.addr.Key, x.each))
 }
 
 // finalPlan plans the change again with every dependency applied and

@@ -119,6 +119,26 @@ func (r *recorder) finish(partial bool, counts state.Counts) (int64, hcl.Diagnos
 	return r.w.Serial(), nil
 }
 
+// move records that the object recorded at from is the instance's now (a
+// moved block): the same object, written at its new address in the
+// version that ends it at the old one, and an event history and lineage
+// follow back.
+func (x *instance) move(rec *recorder, from addrs.ResourceInstance) error {
+	wr, err := rec.writer()
+	if err != nil {
+		return err
+	}
+	obj := *x.prior.obj
+	obj.Addr = x.addr
+	if err := wr.PutObject(rec.ctx, &obj); err != nil {
+		return err
+	}
+	if err := wr.RemoveObject(rec.ctx, from); err != nil {
+		return err
+	}
+	return rec.event(state.Event{Kind: history.EventMoved, Addr: x.addr.String(), Message: "moved from " + from.String(), Data: []byte(from.String())})
+}
+
 // persist records the instance's object with the given status.
 func (x *instance) persist(rec *recorder, v cty.Value, private []byte, status state.ObjectStatus, pending *protocol.Pending, meta objMeta) error {
 	return rec.put(x.addr, v, private, status, pending, meta)

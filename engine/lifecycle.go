@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
+	"github.com/llmops/llmops/engine/lang"
 )
 
 // lifecycle is a resource's evaluated lifecycle block.
@@ -19,10 +20,10 @@ type lifecycle struct {
 
 // evalLifecycle evaluates the lifecycle expressions, which may use
 // variables and locals.
-func (e *Engine) evalLifecycle(d *evalData, r *configs.Resource) (lifecycle, hcl.Diagnostics) {
+func (e *Engine) evalLifecycle(d *evalData, r *configs.Resource, mod addrs.ModuleInstance) (lifecycle, hcl.Diagnostics) {
 	var lc lifecycle
 	var diags hcl.Diagnostics
-	scope := d.scope(addrs.NoKey, cty.NilVal)
+	scope := d.scope(mod, addrs.NoKey, cty.NilVal)
 	boolAttr := func(expr hcl.Expression, name string) bool {
 		if expr == nil {
 			return false
@@ -83,10 +84,17 @@ func badIgnore(x hcl.Expression) *hcl.Diagnostic {
 	}
 }
 
-// instanceKeys evaluates count or for_each. It returns the keys with the
-// each.value of every for_each key.
-func (e *Engine) expand(d *evalData, r *configs.Resource) (expansion, []addrs.InstanceKey, map[addrs.InstanceKey]cty.Value, hcl.Diagnostics) {
-	scope := d.scope(addrs.NoKey, cty.NilVal)
+// expand evaluates the count or for_each of a resource in module
+// instance mod. It returns the keys with the each.value of every
+// for_each key.
+func (e *Engine) expand(d *evalData, r *configs.Resource, mod addrs.ModuleInstance) (expansion, []addrs.InstanceKey, map[addrs.InstanceKey]cty.Value, hcl.Diagnostics) {
+	return expandExprs(d.scope(mod, addrs.NoKey, cty.NilVal), r.Count, r.ForEach)
+}
+
+// expandExprs evaluates count or for_each (of a resource or a module
+// call) in scope.
+func expandExprs(scope *lang.Scope, count, forEach hcl.Expression) (expansion, []addrs.InstanceKey, map[addrs.InstanceKey]cty.Value, hcl.Diagnostics) {
+	r := struct{ Count, ForEach hcl.Expression }{count, forEach}
 	switch {
 	case r.Count != nil:
 		v, diags := scope.EvalExpr(r.Count, cty.Number)

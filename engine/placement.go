@@ -24,10 +24,10 @@ type placementRules struct {
 	hasMax   bool
 }
 
-func (w *planWalk) placementRules(rc *configs.Resource) (placementRules, hcl.Diagnostics) {
+func (w *planWalk) placementRules(rc *configs.Resource, mod addrs.ModuleInstance) (placementRules, hcl.Diagnostics) {
 	pr := placementRules{strategy: "ordered"}
 	var diags hcl.Diagnostics
-	scope := w.data.scope(addrs.NoKey, cty.NilVal)
+	scope := w.data.scope(mod, addrs.NoKey, cty.NilVal)
 	if x := rc.Placement.Strategy; x != nil {
 		v, ds := scope.EvalExpr(x, cty.String)
 		diags = append(diags, ds...)
@@ -104,7 +104,7 @@ func placeOn(ctx context.Context, e *Engine, data *evalData, rc *configs.Resourc
 			c.offer = &protocol.Offer{Available: true}
 			continue
 		}
-		cfgVal, ds := data.scope(ri.Key, each).EvalBody(e.forCandidate(ctx, rc, s).Config, DecoderSpec(s.Block))
+		cfgVal, ds := data.scope(ri.Resource.Module, ri.Key, each).EvalBody(e.forCandidate(ctx, rc, s).Config, DecoderSpec(s.Block))
 		if ds.HasErrors() {
 			diags = append(diags, ds...)
 			c.reason = "the configuration is not valid for it"

@@ -32,7 +32,7 @@ func capacityRefused(diags hcl.Diagnostics) bool {
 // records the candidate it ran on. Without another candidate the refusals
 // stay errors.
 func (w *applyWalk) fallBack(ctx context.Context, x *instance, ch *plans.ResourceInstanceChange, v cty.Value, diags hcl.Diagnostics) (cty.Value, bool, hcl.Diagnostics) {
-	rc := w.e.cfg.Resources[x.addr.Resource]
+	rc := w.e.cfg.Resource(x.addr.Resource)
 	if rc == nil || rc.Placement == nil || (ch.Action != plans.Create && ch.Action != plans.DeleteThenCreate) || ch.Config != cty.NilVal {
 		return v, false, diags
 	}

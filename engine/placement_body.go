@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 
+	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/lang"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
@@ -147,7 +148,7 @@ func (b hideBody) JustAttributes() (hcl.Attributes, hcl.Diagnostics) {
 // validateCandidates validates a placed object on every candidate, each
 // reading the body as its schema defines it; what a candidate refuses is
 // reported once, naming the candidate.
-func (e *Engine) validateCandidates(ctx context.Context, d *evalData, rc *configs.Resource) hcl.Diagnostics {
+func (e *Engine) validateCandidates(ctx context.Context, d *evalData, rc *configs.Resource, r addrs.Resource, mi addrs.ModuleInstance) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	seen := map[string]bool{}
 	for _, c := range rc.Placement.Candidates {
@@ -159,7 +160,7 @@ func (e *Engine) validateCandidates(ctx context.Context, d *evalData, rc *config
 		if ds.HasErrors() {
 			continue // a rejection reason when placing
 		}
-		for _, dg := range e.validateOn(ctx, d, e.forCandidate(ctx, rc, s), pi, s) {
+		for _, dg := range e.validateOn(ctx, d, e.forCandidate(ctx, rc, s), r, mi, pi, s) {
 			key := dg.Summary + "\x00" + dg.Detail
 			if dg.Subject != nil {
 				key += "\x00" + dg.Subject.String()

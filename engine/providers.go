@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -46,6 +47,8 @@ type providerInstance struct {
 // providerSet holds the started provider instances of one engine run.
 type providerSet struct {
 	factory ProviderFactory
+	// builtin serves BuiltinProviderType.
+	builtin protocol.Provider
 	mu      sync.Mutex
 	byAddr  map[addrs.ProviderConfig]*providerInstance
 	schemas map[string]*protocol.GetSchemaResponse
@@ -62,9 +65,14 @@ func (ps *providerSet) get(ctx context.Context, addr addrs.ProviderConfig) (*pro
 	if pi, ok := ps.byAddr[addr]; ok {
 		return pi, nil
 	}
-	client, err := ps.factory.StartProvider(ctx, addr)
-	if err != nil {
-		return nil, err
+	var client protocol.Provider
+	if addr.Type == BuiltinProviderType && ps.builtin != nil {
+		client = ps.builtin
+	} else {
+		var err error
+		if client, err = ps.factory.StartProvider(ctx, addr); err != nil {
+			return nil, err
+		}
 	}
 	pi := &providerInstance{addr: addr, client: client}
 	if s, ok := ps.schemas[addr.Type]; ok {
@@ -213,4 +221,34 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// dataSchema returns the schema of data source typ from provider pi, or
+// a diagnostic that lists the data sources the provider offers.
+func (pi *providerInstance) dataSchema(typ string, rng *hcl.Range) (*protocol.Schema, hcl.Diagnostics) {
+	if s, ok := pi.schema.DataSources[typ]; ok && s.Block != nil {
+		return s, nil
+	}
+	var names []string
+	for n := range pi.schema.DataSources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	offers := strings.Join(names, ", ")
+	if offers == "" {
+		offers = "none"
+	}
+	detail := fmt.Sprintf("The provider %s has no data source %q. Its data sources: %s.", pi.addr.Type, typ, offers)
+	if s := suggest(typ, names); s != "" {
+		detail = fmt.Sprintf("The provider %s has no data source %q. Did you mean %q?", pi.addr.Type, typ, s)
+	}
+	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unsupported data source", Detail: detail, Subject: rng}}
+}
+
+// schemaOf is the schema of a configured resource or data source.
+func (pi *providerInstance) schemaOf(r *configs.Resource) (*protocol.Schema, hcl.Diagnostics) {
+	if r.Addr.IsData() {
+		return pi.dataSchema(r.Addr.Type, r.TypeRange.Ptr())
+	}
+	return pi.resourceSchema(r.Addr.Type, r.TypeRange.Ptr())
 }

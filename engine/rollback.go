@@ -30,19 +30,27 @@ func (e *Engine) configureFromState(ctx context.Context) (*configGraph, map[addr
 	if diags.HasErrors() {
 		return nil, nil, nil, diags
 	}
-	d := newEvalData(e.cfg, e.opts.Variables)
+	d := e.newEvalData()
 	var mu = make(chan struct{}, 1)
 	cg.g.Walk(ctx, 0, func(ctx context.Context, n node) graph.Result {
 		var ds hcl.Diagnostics
 		if err := e.catchPanic(func() {
 			switch n.kind {
 			case nkLocal:
-				ds = e.evalLocal(d, n.name)
+				ds = e.evalLocal(d, n.mod, n.name)
+			case nkModule:
+				ds = e.evalModuleCall(d, n.mod)
+			case nkOutput:
+				if !n.mod.IsRoot() {
+					ds = e.evalModuleOutput(d, n.mod, n.name)
+				}
 			case nkProvider:
 				ds = e.configureProvider(ctx, d, n.prov)
 			case nkResource:
-				insts, exp := recordedValues(recorded[n.res])
-				d.setResource(n.res, exp, insts)
+				for _, abs := range recordedIn(recorded, n.res) {
+					insts, exp := recordedValues(recorded[abs])
+					d.setResource(abs, exp, insts)
+				}
 			}
 		}); err != nil {
 			ds = hcl.Diagnostics{panicDiag("configuring "+n.String(), err)}
@@ -148,11 +156,11 @@ func (e *Engine) rollbackInstance(ctx context.Context, cg *configGraph, recorded
 	if cur == nil {
 		return fail("Object not in the state", fmt.Sprintf("%s is not recorded now; apply the configuration first, or import it.", ri))
 	}
-	rc := e.cfg.Resources[ri.Resource]
+	rc := e.cfg.Resource(ri.Resource)
 	if rc == nil {
 		return fail("Object not in the configuration", fmt.Sprintf("%s is recorded, but its block is no longer in the configuration. Put the block back to roll it back.", ri))
 	}
-	if _, keys, _, ds := e.expand(data, rc); ds.HasErrors() || !containsKey(keys, ri.Key) {
+	if _, keys, _, ds := e.expand(data, rc, ri.Resource.Module); ds.HasErrors() || !containsKey(keys, ri.Key) {
 		return fail("Object not in the configuration", fmt.Sprintf("The configuration of %s no longer has the instance %s (count or for_each changed). Put it back to roll it back.", ri.Resource, ri))
 	}
 	pi, err := e.providers.get(ctx, cur.obj.Provider)
@@ -163,7 +171,7 @@ func (e *Engine) rollbackInstance(ctx context.Context, cg *configGraph, recorded
 	if ds.HasErrors() {
 		return nil, ds
 	}
-	lc, ds := e.evalLifecycle(data, rc)
+	lc, ds := e.evalLifecycle(data, rc, ri.Resource.Module)
 	if ds.HasErrors() {
 		return nil, ds
 	}
@@ -172,7 +180,7 @@ func (e *Engine) rollbackInstance(ctx context.Context, cg *configGraph, recorded
 	// What was sensitive in either version stays sensitive.
 	tv := values.MarkPaths(target.Value, values.SensitivePaths(cur.value))
 	return &rollbackTarget{
-		instance: &instance{e: e, addr: ri, cfg: rc, prov: pi, schema: schema, lc: lc, deps: cg.resourceDeps[ri.Resource], prior: cur},
+		instance: &instance{e: e, addr: ri, cfg: rc, prov: pi, schema: schema, lc: lc, deps: cg.resourceDeps[rc.Addr], prior: cur},
 		to:       tv,
 	}, nil
 }
@@ -196,7 +204,7 @@ func containsKey(keys []addrs.InstanceKey, k addrs.InstanceKey) bool {
 // Import adopts the existing object named id into the state at addr: the
 // provider finds it, the executor reads it and records it.
 func (e *Engine) Import(ctx context.Context, addr addrs.ResourceInstance, id string, opts ApplyOptions) (cty.Value, hcl.Diagnostics) {
-	rc := e.cfg.Resources[addr.Resource]
+	rc := e.cfg.Resource(addr.Resource)
 	if rc == nil {
 		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Import needs a configuration block",
 			Detail: fmt.Sprintf("Declare %s in the configuration first (its attributes describe the object), then import it. llmops will then manage it.", addr.Resource)}}
@@ -212,9 +220,9 @@ func (e *Engine) Import(ctx context.Context, addr addrs.ResourceInstance, id str
 	if ds.HasErrors() {
 		return cty.NilVal, ds
 	}
-	lc, ds := e.evalLifecycle(data, rc)
+	lc, ds := e.evalLifecycle(data, rc, addr.Resource.Module)
 	diags = append(diags, ds...)
-	x := &instance{e: e, addr: addr, cfg: rc, prov: pi, schema: cg.schemas[addr.Resource], lc: lc, deps: cg.resourceDeps[addr.Resource]}
+	x := &instance{e: e, addr: addr, cfg: rc, prov: pi, schema: cg.schemas[rc.Addr], lc: lc, deps: cg.resourceDeps[rc.Addr]}
 	rec := e.newRecorder(ctx, opts)
 	v, ds := x.importObject(ctx, rec, id)
 	diags = append(diags, ds...)

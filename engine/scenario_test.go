@@ -48,6 +48,15 @@ var update = flag.Bool("update", false, "rewrite the want.txt files of testdata/
 //	no-key            no state key
 //	validate          validate the configuration instead of planning
 //	graph             write the dependency graph (DOT) instead of planning
+//	git-commit REPO DIR TAG  commit the step's folder DIR as the next commit of
+//	                  the local git repository REPO (made on first use) and tag
+//	                  it TAG; configurations name it @REPO_<REPO>@ (a file:// URL)
+//	chdir DIR         run the step in the directory DIR of the scenario, with
+//	                  its own state (another configuration)
+//	workspace NAME    run the step in workspace NAME (its own state; NAME is
+//	                  llmops.workspace)
+//	init              fetch the git modules as `llmops init` does (the lock
+//	                  file is kept between steps); init-upgrade as init -upgrade
 //
 // Each step plans against the state (and the provider's "reality") left by
 // the steps before, then applies; want.txt records, per step, the plan
@@ -87,23 +96,57 @@ func runScenario(t *testing.T, dir string) string {
 		steps = []string{dir}
 	}
 	h := newHarness(t)
+	stores := map[string]state.Store{StateFile(h.dir, DefaultWorkspace): h.store}
+	keep := map[string]bool{}
 	var out strings.Builder
 	for _, step := range steps {
 		name := filepath.Base(step)
 		if step == dir {
 			name = "step1"
 		}
-		h.useStep(t, step)
 		opts := readOptions(t, step)
+		// The step runs in a directory (chdir) and workspace of its own,
+		// each with its own state, or in the scenario's.
+		hs := *h
+		if opts.chdir != "" {
+			hs.dir = filepath.Join(h.dir, opts.chdir)
+			keep[opts.chdir] = true
+			if err := os.MkdirAll(hs.dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file := StateFile(hs.dir, opts.workspace)
+		if stores[file] == nil {
+			st, err := state.OpenSQLite(context.Background(), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			stores[file] = st
+		}
+		hs.store = stores[file]
+		hs.keep = keep
+		hs.useStep(t, step)
 		fmt.Fprintf(&out, "== %s\n", name)
-		h.runStep(t, &out, opts)
+		if opts.chdir != "" || opts.workspace != "" {
+			fmt.Fprintf(&out, "(in %s, workspace %s)\n", filepath.Join("$DIR", opts.chdir), orDefault(opts.workspace))
+		}
+		hs.runStep(t, &out, opts)
 	}
-	// Deposed keys are random.
+	// Deposed keys and commit ids are random.
 	got := deposedKeyRE.ReplaceAllString(out.String(), "deposed object KEY")
+	got = normalizeCommits(got)
 	return strings.ReplaceAll(got, h.dir, "$DIR")
 }
 
 var deposedKeyRE = regexp.MustCompile(`deposed object [0-9a-f]{8}`)
+
+func orDefault(ws string) string {
+	if ws == "" {
+		return DefaultWorkspace
+	}
+	return ws
+}
 
 func stepNum(path string) int {
 	var n int
@@ -111,12 +154,28 @@ func stepNum(path string) int {
 	return n
 }
 
-// useStep replaces the working directory's configuration with a step's.
+// useStep replaces the working directory's configuration with a step's:
+// its configuration and vars files, and its directories (modules),
+// copied whole.
 func (h *harness) useStep(t *testing.T, step string) {
 	old, _ := filepath.Glob(filepath.Join(h.dir, "*"+configs.FileSuffix))
 	oldVars, _ := filepath.Glob(filepath.Join(h.dir, "*"+VarsFileSuffix))
 	for _, f := range append(old, oldVars...) {
 		os.Remove(f)
+	}
+	entries, _ := os.ReadDir(h.dir)
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !h.keep[e.Name()] {
+			os.RemoveAll(filepath.Join(h.dir, e.Name()))
+		}
+	}
+	subdirs, _ := os.ReadDir(step)
+	for _, e := range subdirs {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "step") && !strings.HasPrefix(e.Name(), "repo_") {
+			if err := os.CopyFS(filepath.Join(h.dir, e.Name()), os.DirFS(filepath.Join(step, e.Name()))); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	files, _ := filepath.Glob(filepath.Join(step, "*"+configs.FileSuffix))
 	if len(files) == 0 {
@@ -129,6 +188,7 @@ func (h *harness) useStep(t *testing.T, step string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b = h.repoURLs(b)
 		if err := os.WriteFile(filepath.Join(h.dir, filepath.Base(f)), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -148,6 +208,14 @@ type stepOptions struct {
 	noKey    bool
 	validate bool
 	graph    bool
+	// commits are git-commit lines (repo, dir, tag), done before init.
+	commits [][3]string
+	init    bool
+	upgrade bool
+	// chdir runs the step in a directory of the scenario's, workspace in
+	// a workspace (each with its own state).
+	chdir     string
+	workspace string
 }
 
 func readOptions(t *testing.T, step string) stepOptions {
@@ -205,6 +273,16 @@ func readOptions(t *testing.T, step string) stepOptions {
 			o.validate = true
 		case "graph":
 			o.graph = true
+		case "git-commit":
+			o.commits = append(o.commits, [3]string{f[1], filepath.Join(step, f[2]), f[3]})
+		case "init":
+			o.init = true
+		case "chdir":
+			o.chdir = f[1]
+		case "workspace":
+			o.workspace = f[1]
+		case "init-upgrade":
+			o.init, o.upgrade = true, true
 		default:
 			t.Fatalf("%s/options: unknown option %q", step, line)
 		}
@@ -214,6 +292,12 @@ func readOptions(t *testing.T, step string) stepOptions {
 
 // runStep plans and applies one step and writes what happened.
 func (h *harness) runStep(t *testing.T, out *strings.Builder, o stepOptions) {
+	for _, c := range o.commits {
+		h.gitCommit(t, c[0], c[1], c[2])
+	}
+	if o.init && !h.initModules(t, out, o.upgrade) {
+		return
+	}
 	cfg, diags := configs.LoadDir(h.dir)
 	if diags.HasErrors() {
 		writeDiags(out, diags)
@@ -228,7 +312,7 @@ func (h *harness) runStep(t *testing.T, out *strings.Builder, o stepOptions) {
 	if !o.noKey {
 		sealer, _ = secrets.ParseKey("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	}
-	e := New(Options{Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"),
+	e := New(Options{Config: cfg, Store: h.store, Variables: vars, ArtifactDir: filepath.Join(h.dir, ".llmops", "artifacts"), Workspace: o.workspace,
 		Secrets: sealer, Providers: h.providers(), PollInterval: time.Millisecond, Parallelism: 1})
 	defer e.Close()
 	ctx := context.Background()
@@ -287,6 +371,13 @@ func writePlan(out *strings.Builder, p *plans.Plan) {
 	for _, c := range p.Drift {
 		fmt.Fprintf(out, "  drift %s: %s\n", c.Addr, c.Action)
 	}
+	for _, c := range p.DataReads {
+		if c.Reason == plans.ReasonReadDuringApply {
+			fmt.Fprintf(out, "  %s: read during apply\n    %s\n", c.Addr, showObject(c.After))
+			continue
+		}
+		fmt.Fprintf(out, "  %s: read\n    %s\n", c.Addr, showObject(c.After))
+	}
 	for _, c := range append(append([]*plans.ResourceInstanceChange(nil), p.Changes...), p.Deposed...) {
 		reason := ""
 		if c.Reason != plans.ReasonNone {
@@ -294,6 +385,12 @@ func writePlan(out *strings.Builder, p *plans.Plan) {
 		}
 		if c.DeposedKey != "" {
 			reason += " deposed"
+		}
+		if c.PrevAddr != nil {
+			reason += " moved from " + c.PrevAddr.String()
+		}
+		if c.Provider.Alias != "" {
+			reason += " via " + c.Provider.String()
 		}
 		fmt.Fprintf(out, "  %s: %s%s\n", c.Addr, c.Action, reason)
 		if c.Action != plans.NoOp && c.Action != plans.Delete {
@@ -325,7 +422,11 @@ func writeDiags(out *strings.Builder, diags hcl.Diagnostics) {
 		}
 		where := ""
 		if d.Subject != nil {
-			where = fmt.Sprintf(" [%s:%d]", filepath.Base(d.Subject.Filename), d.Subject.Start.Line)
+			name := filepath.ToSlash(d.Subject.Filename)
+			if filepath.IsAbs(d.Subject.Filename) {
+				name = filepath.Base(d.Subject.Filename)
+			}
+			where = fmt.Sprintf(" [%s:%d]", name, d.Subject.Start.Line)
 		}
 		fmt.Fprintf(out, "  %s: %s%s\n", sev, d.Summary, where)
 		for _, l := range strings.Split(d.Detail, "\n") {

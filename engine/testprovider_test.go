@@ -123,7 +123,27 @@ func (p *testProvider) GetSchema(context.Context, protocol.GetSchemaRequest) pro
 		ProviderVersion:    "0.0.1",
 		Provider:           &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
 		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": p.runSchema()},
+		DataSources:        map[string]*protocol.Schema{"test_lookup": testLookupSchema},
 	}
+}
+
+// test_lookup is a data source: value is "value-of-<key>" (a key
+// starting with "missing" is an error), digest its length.
+var testLookupSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{
+	"key":    {Type: cty.String, Required: true},
+	"value":  {Type: cty.String, Computed: true},
+	"length": {Type: cty.Number, Computed: true},
+}}}
+
+func (p *testProvider) ReadDataSource(_ context.Context, req protocol.ReadDataSourceRequest) (resp protocol.ReadDataSourceResponse) {
+	key := req.Config.GetAttr("key").AsString()
+	if strings.HasPrefix(key, "missing") {
+		resp.Diagnostics.AttrErrorf(cty.GetAttrPath("key"), "Not found", "Nothing is named %q.", key)
+		return resp
+	}
+	val := "value-of-" + key
+	resp.State = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(key), "value": cty.StringVal(val), "length": cty.NumberIntVal(int64(len(val)))})
+	return resp
 }
 func (p *testProvider) ValidateProviderConfig(context.Context, protocol.ValidateProviderConfigRequest) protocol.ValidateProviderConfigResponse {
 	return protocol.ValidateProviderConfigResponse{}

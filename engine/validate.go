@@ -27,9 +27,9 @@ func (e *Engine) Validate(ctx context.Context) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	d := newEvalData(e.cfg, e.opts.Variables)
+	d := e.newEvalData()
 	d.unknownResources = func(r addrs.Resource) cty.Value {
-		rc := e.cfg.Resources[r]
+		rc := e.cfg.Resource(r)
 		if s, ok := cg.schemas[r]; ok && rc.Count == nil && rc.ForEach == nil {
 			return cty.UnknownVal(s.Block.ImpliedType())
 		}
@@ -45,9 +45,15 @@ func (e *Engine) Validate(ctx context.Context) hcl.Diagnostics {
 		var ds hcl.Diagnostics
 		switch n.kind {
 		case nkLocal:
-			ds = e.evalLocal(d, n.name)
+			ds = e.evalLocal(d, n.mod, n.name)
+		case nkModule:
+			ds = e.validateModuleCall(d, n.mod)
 		case nkOutput:
-			_, ds = e.evalOutput(d, n.name)
+			if n.mod.IsRoot() {
+				_, ds = e.evalOutput(d, n.name)
+			} else {
+				ds = e.evalModuleOutput(d, n.mod, n.name)
+			}
 		case nkResource:
 			ds = e.validateResource(ctx, d, cg, n.res)
 		}
@@ -57,40 +63,84 @@ func (e *Engine) Validate(ctx context.Context) hcl.Diagnostics {
 	return diags
 }
 
+// validateModuleCall checks a module call's arguments for one
+// representative instance of it (its first, or a stand-in when count or
+// for_each are not known before apply): the module's blocks are then
+// checked once, not once per instance.
+func (e *Engine) validateModuleCall(d *evalData, p addrs.Module) hcl.Diagnostics {
+	child := e.cfg.Descendant(p)
+	call := child.Call()
+	parent, name, _ := p.Parent()
+	ins := d.moduleInstances(parent)
+	if len(ins) == 0 {
+		return nil
+	}
+	in := ins[0]
+	exp, keys, each, ds := expandExprs(d.scope(in, addrs.NoKey, cty.NilVal), call.Count, call.ForEach)
+	var diags hcl.Diagnostics
+	key := addrs.InstanceKey(addrs.NoKey)
+	ev := cty.NilVal
+	switch {
+	case !ds.HasErrors() && len(keys) > 0:
+		key, ev = keys[0], each[keys[0]]
+	case call.Count != nil:
+		key = addrs.IntKey(0)
+	case call.ForEach != nil:
+		key, ev = addrs.StringKey(""), cty.DynamicVal
+	}
+	if x := call.Count; ds.HasErrors() {
+		// Report what is wrong with a known value; an unknown one waits for plan.
+		if x == nil {
+			x = call.ForEach
+		}
+		if xv, xds := d.scope(in, addrs.NoKey, cty.NilVal).EvalExpr(x, cty.DynamicPseudoType); xds.HasErrors() || xv.IsWhollyKnown() {
+			diags = append(diags, ds...)
+		}
+	}
+	v, ds := e.moduleVariables(d, child, call, in, in.Child(name, key), key, ev)
+	diags = append(diags, ds...)
+	d.setCall(in, name, exp, []addrs.InstanceKey{key}, map[addrs.InstanceKey]cty.Value{key: v})
+	return diags
+}
+
 func (e *Engine) validateResource(ctx context.Context, d *evalData, cg *configGraph, r addrs.Resource) hcl.Diagnostics {
-	rc := e.cfg.Resources[r]
+	rc := e.cfg.Resource(r)
 	schema := cg.schemas[r]
 	if rc == nil || schema == nil {
 		return nil
 	}
-	_, diags := e.evalLifecycle(d, rc)
+	mis := d.moduleInstances(r.Module.Module())
+	if len(mis) == 0 {
+		return nil
+	}
+	mi := mis[0]
+	_, diags := e.evalLifecycle(d, rc, mi)
 	// count and for_each: check what is known now; unknown values wait for plan.
 	if rc.Count != nil {
-		_, ds := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(rc.Count, cty.Number)
+		_, ds := d.scope(mi, addrs.NoKey, cty.NilVal).EvalExpr(rc.Count, cty.Number)
 		diags = append(diags, ds...)
 	}
 	if rc.ForEach != nil {
-		if v, ds := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(rc.ForEach, cty.DynamicPseudoType); ds.HasErrors() {
+		if v, ds := d.scope(mi, addrs.NoKey, cty.NilVal).EvalExpr(rc.ForEach, cty.DynamicPseudoType); ds.HasErrors() {
 			diags = append(diags, ds...)
 		} else if v.IsWhollyKnown() {
-			_, _, _, ds := e.expand(d, rc)
+			_, _, _, ds := e.expand(d, rc, mi)
 			diags = append(diags, ds...)
 		}
 	}
 	if rc.Placement != nil {
-		return append(diags, e.validateCandidates(ctx, d, rc)...)
+		return append(diags, e.validateCandidates(ctx, d, rc, r, mi)...)
 	}
 	pi, ds := e.resourceProvider(ctx, rc)
 	if ds.HasErrors() {
 		return append(diags, ds...)
 	}
-	return append(diags, e.validateOn(ctx, d, rc, pi, schema)...)
+	return append(diags, e.validateOn(ctx, d, rc, r, mi, pi, schema)...)
 }
 
 // validateOn evaluates an object's body against one provider's schema and
 // asks that provider to validate it.
-func (e *Engine) validateOn(ctx context.Context, d *evalData, rc *configs.Resource, pi *providerInstance, schema *protocol.Schema) hcl.Diagnostics {
-	r := rc.Addr
+func (e *Engine) validateOn(ctx context.Context, d *evalData, rc *configs.Resource, r addrs.Resource, mi addrs.ModuleInstance, pi *providerInstance, schema *protocol.Schema) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	key := addrs.InstanceKey(addrs.NoKey)
 	each := cty.NilVal
@@ -101,10 +151,13 @@ func (e *Engine) validateOn(ctx context.Context, d *evalData, rc *configs.Resour
 		key = addrs.StringKey("")
 		each = cty.DynamicVal
 	}
-	v, ds := d.scope(key, each).EvalBody(rc.Config, DecoderSpec(schema.Block))
+	v, ds := d.scope(mi, key, each).EvalBody(rc.Config, DecoderSpec(schema.Block))
 	diags = append(diags, ds...)
 	if ds.HasErrors() {
 		return diags
+	}
+	if rc.Addr.IsData() {
+		return diags // read, not validated, by its provider
 	}
 	v = completeObject(schema.Block, v)
 	raw, _ := v.UnmarkDeep()

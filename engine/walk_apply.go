@@ -57,6 +57,8 @@ type applyWalk struct {
 	cg       *configGraph
 	recorded map[addrs.Resource]*recordedResource
 	changes  map[addrs.ResourceInstance]*plans.ResourceInstanceChange
+	// dataReads are the plan's data source reads, by address.
+	dataReads map[addrs.ResourceInstance]*plans.ResourceInstanceChange
 	// callCtx is for provider calls: it is not cancelled by an interrupt,
 	// so in-flight calls finish and their results are recorded.
 	callCtx context.Context
@@ -96,7 +98,7 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		e:        e,
 		plan:     p,
 		opts:     opts,
-		data:     newEvalData(e.cfg, e.opts.Variables),
+		data:     e.newEvalData(),
 		cg:       cg,
 		recorded: recorded,
 		changes:  map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},
@@ -108,6 +110,10 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 	}
 	for _, c := range p.Changes {
 		w.changes[c.Addr] = c
+	}
+	w.dataReads = make(map[addrs.ResourceInstance]*plans.ResourceInstanceChange, len(p.DataReads))
+	for _, c := range p.DataReads {
+		w.dataReads[c.Addr] = c
 	}
 	g := w.addDestroyNodes()
 	if cycles := g.Cycles(nodeLess); len(cycles) > 0 {
@@ -152,9 +158,18 @@ func (w *applyWalk) visit(ctx context.Context, n node) graph.Result {
 	if err := w.e.catchPanic(func() {
 		switch n.kind {
 		case nkLocal:
-			ds = w.e.evalLocal(w.data, n.name)
+			ds = w.e.evalLocal(w.data, n.mod, n.name)
+		case nkModule:
+			ds = w.e.evalModuleCall(w.data, n.mod)
+			if w.plan.Mode == plans.DestroyMode {
+				ds = nil // as in the plan of a destroy
+			}
 		case nkOutput:
 			if w.plan.Mode == plans.DestroyMode {
+				return
+			}
+			if !n.mod.IsRoot() {
+				ds = w.e.evalModuleOutput(w.data, n.mod, n.name)
 				return
 			}
 			var v cty.Value
@@ -247,7 +262,7 @@ func (w *applyWalk) markSkipped(n node, because node) {
 	}
 	deferred := because.kind == nkResource && w.isDeferred(because.res)
 	for _, c := range w.plan.Changes {
-		if c.Addr.Resource != n.res || c.Action == plans.NoOp {
+		if c.Addr.Resource.Config() != n.res || c.Action == plans.NoOp {
 			continue
 		}
 		if n.kind == nkDestroy && c.Action != plans.Delete && c.Action != plans.DeleteThenCreate {
@@ -280,7 +295,7 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 	hasDestroy := map[addrs.Resource]bool{}
 	for _, c := range w.plan.Changes {
 		if c.Action == plans.Delete || c.Action == plans.DeleteThenCreate {
-			hasDestroy[c.Addr.Resource] = true
+			hasDestroy[c.Addr.Resource.Config()] = true
 		}
 	}
 	// deps: resource -> resources it depends on (config, else recorded).
@@ -299,7 +314,7 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 	for r, rr := range w.recorded {
 		for _, ro := range rr.instances {
 			for _, d := range ro.obj.Dependencies {
-				add(r, d)
+				add(r.Config(), d)
 			}
 		}
 	}
@@ -307,11 +322,11 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 		dn := node{kind: nkDestroy, res: r}
 		g.Add(dn)
 		prov := addrs.ProviderConfig{}
-		if rc, ok := w.e.cfg.Resources[r]; ok {
+		if rc := w.e.cfg.Resource(r); rc != nil {
 			prov = rc.Provider
 			g.Connect(node{kind: nkResource, res: r}, dn)
-		} else if rr, ok := w.recorded[r]; ok {
-			prov = rr.provider
+		} else if abs := recordedIn(w.recorded, r); len(abs) > 0 {
+			prov = w.recorded[abs[0]].provider
 		}
 		g.Connect(dn, node{kind: nkProvider, prov: prov})
 	}
@@ -324,8 +339,8 @@ func (w *applyWalk) addDestroyNodes() *graph.Graph[node] {
 			if hasDestroy[x] {
 				g.Connect(dr, node{kind: nkDestroy, res: x})
 			}
-			if _, inConfig := w.e.cfg.Resources[r]; !inConfig {
-				if _, ok := w.e.cfg.Resources[x]; ok {
+			if w.e.cfg.Resource(r) == nil {
+				if w.e.cfg.Resource(x) != nil {
 					g.Connect(dr, node{kind: nkResource, res: x})
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/engine/plans"
 	"github.com/llmops/llmops/internal/panics"
@@ -17,16 +18,37 @@ import (
 )
 
 // applyResource applies the planned changes of one configured resource
-// (everything except deletions) and publishes its value.
+// (everything except deletions) in every instance of its module, and
+// publishes its values. r is a configuration address.
 func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Diagnostics, bool) {
-	rc := w.e.cfg.Resources[r]
+	rc := w.e.cfg.Resource(r)
 	if rc == nil || w.plan.Mode == plans.DestroyMode {
 		return nil, false
 	}
 	var diags hcl.Diagnostics
-	lc, ds := w.e.evalLifecycle(w.data, rc)
+	failed := false
+	for _, mi := range w.data.moduleInstances(r.Module.Module()) {
+		ds, f := w.applyResourceIn(ctx, r.InModule(mi), rc)
+		diags = append(diags, ds...)
+		failed = failed || f
+	}
+	if w.isDeferred(r) {
+		// Dependents of a job still running wait for the next apply.
+		return diags, true
+	}
+	return diags, failed
+}
+
+// applyResourceIn applies the changes of resource r of one module
+// instance.
+func (w *applyWalk) applyResourceIn(ctx context.Context, r addrs.Resource, rc *configs.Resource) (hcl.Diagnostics, bool) {
+	if rc.Addr.IsData() {
+		return w.applyData(ctx, r, rc)
+	}
+	var diags hcl.Diagnostics
+	lc, ds := w.e.evalLifecycle(w.data, rc, r.Module)
 	diags = append(diags, ds...)
-	exp, keys, each, ds := w.e.expand(w.data, rc)
+	exp, keys, each, ds := w.e.expand(w.data, rc, r.Module)
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
 		return diags, true
@@ -41,11 +63,19 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 	var grp panics.Group
 	failed := false
 	for _, k := range keys {
-		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[r], lc: lc, each: each[k], deps: w.cg.resourceDeps[r]}
+		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[rc.Addr], lc: lc, each: each[k], deps: w.cg.resourceDeps[rc.Addr]}
 		if rec != nil {
 			x.prior = rec.instances[k]
 		}
 		ch := w.changes[x.addr]
+		if ch != nil && ch.PrevAddr != nil && x.prior != nil {
+			if err := x.move(w.rec, *ch.PrevAddr); err != nil {
+				w.fail(x.addr, ch.Action, err.Error())
+				diags = append(diags, stateWriteDiag(err)...)
+				failed = true
+				continue
+			}
+		}
 		if w.nothingToDo(x, ch) {
 			v := cty.DynamicVal
 			if ch != nil {
@@ -69,10 +99,6 @@ func (w *applyWalk) applyResource(ctx context.Context, r addrs.Resource) (hcl.Di
 	}
 	grp.Wait()
 	w.data.setResource(r, exp, vals)
-	if w.isDeferred(r) {
-		// Dependents of a job still running wait for the next apply.
-		return diags, true
-	}
 	return diags, failed
 }
 
@@ -144,7 +170,7 @@ func (w *applyWalk) isDeferred(r addrs.Resource) bool {
 func (w *applyWalk) leavePending(ri addrs.ResourceInstance) {
 	w.mu.Lock()
 	w.result.StillPending = append(w.result.StillPending, ri)
-	w.deferred[ri.Resource] = true
+	w.deferred[ri.Resource.Config()] = true
 	w.mu.Unlock()
 }
 
@@ -152,10 +178,10 @@ func (w *applyWalk) leavePending(ri addrs.ResourceInstance) {
 // (including the destroy half of delete-then-create replacements).
 func (w *applyWalk) destroyResource(ctx context.Context, r addrs.Resource) (hcl.Diagnostics, bool) {
 	var prov addrs.ProviderConfig
-	if rc, ok := w.e.cfg.Resources[r]; ok {
+	if rc := w.e.cfg.Resource(r); rc != nil {
 		prov = rc.Provider
-	} else if rr, ok := w.recorded[r]; ok {
-		prov = rr.provider
+	} else if abs := recordedIn(w.recorded, r); len(abs) > 0 {
+		prov = w.recorded[abs[0]].provider
 	}
 	pi, err := w.e.providers.get(ctx, prov)
 	if err != nil {
@@ -166,7 +192,7 @@ func (w *applyWalk) destroyResource(ctx context.Context, r addrs.Resource) (hcl.
 	var grp panics.Group
 	failed := false
 	for _, ch := range w.plan.Changes {
-		if ch.Addr.Resource != r || (ch.Action != plans.Delete && ch.Action != plans.DeleteThenCreate) {
+		if ch.Addr.Resource.Config() != r || (ch.Action != plans.Delete && ch.Action != plans.DeleteThenCreate) {
 			continue
 		}
 		grp.Go(func() {
@@ -201,14 +227,18 @@ func (w *applyWalk) destroyInstance(pi *providerInstance, ch *plans.ResourceInst
 	if prior == nil {
 		return nil, true
 	}
-	x := &instance{e: w.e, addr: ch.Addr, cfg: w.e.cfg.Resources[ch.Addr.Resource], prov: w.providerOf(pi, prior.obj.Provider), prior: prior}
+	x := &instance{e: w.e, addr: ch.Addr, cfg: w.e.cfg.Resource(ch.Addr.Resource), prov: w.providerOf(pi, prior.obj.Provider), prior: prior}
 	start, err := x.destroy(w, ch.Before, prior.obj.Private)
 	if err != nil {
 		w.fail(x.addr, ch.Action, err.Error())
 		x.e.hooks.PostApply(x.addr, plans.Delete, time.Since(start), "", err)
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot destroy %s", x.addr), Detail: err.Error(), Subject: x.declRange()}}, false
 	}
-	if err := w.rec.remove(x.addr); err != nil {
+	recordedAt := x.addr
+	if ch.PrevAddr != nil {
+		recordedAt = *ch.PrevAddr // moved, then removed: never recorded here
+	}
+	if err := w.rec.remove(recordedAt); err != nil {
 		w.fail(x.addr, ch.Action, err.Error())
 		return stateWriteDiag(err), false
 	}

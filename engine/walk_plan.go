@@ -47,13 +47,14 @@ type planWalk struct {
 	recorded map[addrs.Resource]*recordedResource
 	selected map[addrs.Resource]bool // nil: everything
 
-	mu      sync.Mutex
-	changes []*plans.ResourceInstanceChange
-	drift   []*plans.ResourceInstanceChange
-	notes   []string
-	release []string
-	outputs map[string]cty.Value
-	diags   hcl.Diagnostics
+	mu        sync.Mutex
+	changes   []*plans.ResourceInstanceChange
+	drift     []*plans.ResourceInstanceChange
+	dataReads []*plans.ResourceInstanceChange
+	notes     []string
+	release   []string
+	outputs   map[string]cty.Value
+	diags     hcl.Diagnostics
 }
 
 func (w *planWalk) addDiags(ds hcl.Diagnostics) {
@@ -66,6 +67,9 @@ func (w *planWalk) addDiags(ds hcl.Diagnostics) {
 }
 
 func (w *planWalk) addChange(c *plans.ResourceInstanceChange) {
+	if prev, ok := w.e.movedFrom(c.Addr); ok && c.DeposedKey == "" {
+		c.PrevAddr = &prev
+	}
 	w.mu.Lock()
 	w.changes = append(w.changes, c)
 	w.mu.Unlock()
@@ -89,7 +93,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	w := &planWalk{
 		e:        e,
 		opts:     opts,
-		data:     newEvalData(e.cfg, e.opts.Variables),
+		data:     e.newEvalData(),
 		cg:       cg,
 		recorded: recorded,
 		outputs:  map[string]cty.Value{},
@@ -100,8 +104,19 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 		var ds hcl.Diagnostics
 		switch n.kind {
 		case nkLocal:
-			ds = e.evalLocal(w.data, n.name)
+			ds = e.evalLocal(w.data, n.mod, n.name)
+		case nkModule:
+			ds = e.evalModuleCall(w.data, n.mod)
+			if opts.Mode == plans.DestroyMode {
+				// A destroy deletes what the state records; the call's
+				// arguments may use objects being destroyed.
+				ds = nil
+			}
 		case nkOutput:
+			if !n.mod.IsRoot() {
+				ds = e.evalModuleOutput(w.data, n.mod, n.name)
+				break
+			}
 			var v cty.Value
 			v, ds = e.evalOutput(w.data, n.name)
 			w.mu.Lock()
@@ -130,6 +145,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 		CreatedAt:          time.Now().UTC(),
 		Changes:            w.changes,
 		Drift:              w.drift,
+		DataReads:          w.dataReads,
 		Deposed:            deposed,
 		Lineage:            e.opts.Store.Lineage(),
 		PrevSerial:         snap.Serial,
@@ -255,7 +271,7 @@ func selectResources(cg *configGraph, recorded map[addrs.Resource]*recordedResou
 
 // instanceSelected applies instance-level -target/-exclude patterns.
 func (w *planWalk) instanceSelected(ri addrs.ResourceInstance) bool {
-	if w.selected != nil && !w.selected[ri.Resource] {
+	if w.selected != nil && !w.selected[ri.Resource.Config()] {
 		return false
 	}
 	if len(w.opts.Targets) > 0 {
@@ -281,23 +297,17 @@ func (w *planWalk) instanceSelected(ri addrs.ResourceInstance) bool {
 
 func (w *planWalk) isDependencyOfTarget(r addrs.Resource) bool {
 	for _, t := range w.opts.Targets {
-		if t.MatchResource(r) {
+		if t.MatchResource(r.Config()) {
 			return false
 		}
 	}
 	return true
 }
 
-func (e *Engine) evalLocal(d *evalData, name string) hcl.Diagnostics {
-	l := e.cfg.Locals[name]
-	v, diags := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(l.Expr, cty.DynamicPseudoType)
-	d.setLocal(name, v)
-	return diags
-}
-
+// evalOutput evaluates an output of the root module.
 func (e *Engine) evalOutput(d *evalData, name string) (cty.Value, hcl.Diagnostics) {
 	o := e.cfg.Outputs[name]
-	v, diags := d.scope(addrs.NoKey, cty.NilVal).EvalExpr(o.Expr, cty.DynamicPseudoType)
+	v, diags := d.rootScope().EvalExpr(o.Expr, cty.DynamicPseudoType)
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
@@ -330,7 +340,7 @@ func (e *Engine) configureProvider(ctx context.Context, d *evalData, addr addrs.
 		if block == nil {
 			block = &protocol.Block{}
 		}
-		val, diags := d.scope(addrs.NoKey, cty.NilVal).EvalBody(pc.Config, DecoderSpec(block))
+		val, diags := d.rootScope().EvalBody(pc.Config, DecoderSpec(block))
 		if diags.HasErrors() {
 			pi.configDiags = diags
 			return
@@ -381,7 +391,7 @@ func sortedKeys(m map[addrs.InstanceKey]*recordedObject) []addrs.InstanceKey {
 	return keys
 }
 
-func (w *planWalk) resourceConfig(r addrs.Resource) *configs.Resource { return w.e.cfg.Resources[r] }
+func (w *planWalk) resourceConfig(r addrs.Resource) *configs.Resource { return w.e.cfg.Resource(r) }
 
 // needsKeyDiags reports, when no state key is configured, every change
 // that would store a sensitive value: applying it would have to refuse.

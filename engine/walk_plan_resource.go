@@ -19,34 +19,86 @@ import (
 	"github.com/llmops/llmops/state"
 )
 
-// planResource plans every instance of one resource (or, for an orphan,
-// the deletion of every recorded instance) and publishes the resource's
-// value for the blocks that refer to it.
+// planResource plans every instance of one configured resource in every
+// instance of its module (or, for an orphan, the deletion of every
+// recorded instance) and publishes the resource's values for the blocks
+// that refer to them. r is a configuration address.
 func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagnostics {
 	rc := w.resourceConfig(r)
-	rec := w.recorded[r]
 	if rc == nil {
 		// Removed from the configuration: delete what is recorded.
-		if rec != nil {
-			for _, k := range sortedKeys(rec.instances) {
-				if ri := r.Instance(k); w.instanceSelected(ri) {
-					w.addChange(deleteChange(ri, rec.provider, rec.instances[k], plans.ReasonRemovedFromConfig))
-				}
-			}
+		for _, abs := range recordedIn(w.recorded, r) {
+			w.deleteRecorded(abs, plans.ReasonRemovedFromConfig)
 		}
 		return nil
 	}
+	if w.opts.Mode == plans.DestroyMode {
+		return w.planDestroyRecorded(r, rc)
+	}
 	var diags hcl.Diagnostics
-	lc, ds := w.e.evalLifecycle(w.data, rc)
+	live := map[addrs.ModuleInstance]bool{}
+	for _, mi := range w.data.moduleInstances(r.Module.Module()) {
+		live[mi] = true
+		diags = append(diags, w.planResourceIn(ctx, r.InModule(mi), rc)...)
+	}
+	if ctx.Err() == nil && !diags.HasErrors() {
+		// Instances of module instances that count or for_each no longer make.
+		for _, abs := range recordedIn(w.recorded, r) {
+			if !live[abs.Module] {
+				w.deleteRecorded(abs, plans.ReasonModuleInstanceRemoved)
+			}
+		}
+	}
+	return diags
+}
+
+// planDestroyRecorded plans, for a destroy, the deletion of every recorded
+// instance of the configured resource r: what the state records, in
+// whatever module instances, whatever count and for_each say now (they
+// may depend on objects being destroyed).
+func (w *planWalk) planDestroyRecorded(r addrs.Resource, rc *configs.Resource) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, abs := range recordedIn(w.recorded, r) {
+		// What refers to it (a module's for_each, a lifecycle) sees
+		// the recorded values.
+		insts, exp := recordedValues(w.recorded[abs])
+		w.data.setResource(abs, exp, insts)
+		lc, ds := w.e.evalLifecycle(w.data, rc, abs.Module)
+		diags = append(diags, ds...)
+		if ds.HasErrors() {
+			continue // prevent_destroy cannot be told: destroy nothing of it
+		}
+		diags = append(diags, w.planDestroyResource(abs, rc, w.recorded[abs], lc)...)
+	}
+	return diags
+}
+
+// deleteRecorded plans the deletion of every recorded instance of r.
+func (w *planWalk) deleteRecorded(r addrs.Resource, reason plans.Reason) {
+	rec := w.recorded[r]
+	for _, k := range sortedKeys(rec.instances) {
+		if ri := r.Instance(k); w.instanceSelected(ri) {
+			w.addChange(deleteChange(ri, rec.provider, rec.instances[k], reason))
+		}
+	}
+}
+
+// planResourceIn plans the instances of resource r of one module
+// instance.
+func (w *planWalk) planResourceIn(ctx context.Context, r addrs.Resource, rc *configs.Resource) hcl.Diagnostics {
+	if rc.Addr.IsData() {
+		return w.planData(ctx, r, rc)
+	}
+	rec := w.recorded[r]
+	cfgAddr := rc.Addr
+	var diags hcl.Diagnostics
+	lc, ds := w.e.evalLifecycle(w.data, rc, r.Module)
 	diags = append(diags, ds...)
-	exp, keys, each, ds := w.e.expand(w.data, rc)
+	exp, keys, each, ds := w.e.expand(w.data, rc, r.Module)
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
 		w.data.setResource(r, exp, nil)
 		return diags
-	}
-	if w.opts.Mode == plans.DestroyMode {
-		return w.planDestroyResource(r, rc, rec, lc)
 	}
 	pi, ds := w.e.resourceProvider(ctx, rc)
 	if ds.HasErrors() {
@@ -54,7 +106,7 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 	}
 	var rules placementRules
 	if rc.Placement != nil {
-		if rules, ds = w.placementRules(rc); ds.HasErrors() {
+		if rules, ds = w.placementRules(rc, r.Module); ds.HasErrors() {
 			w.data.setResource(r, exp, nil)
 			return append(diags, ds...)
 		}
@@ -63,7 +115,7 @@ func (w *planWalk) planResource(ctx context.Context, r addrs.Resource) hcl.Diagn
 	var mu sync.Mutex
 	var grp panics.Group
 	for _, k := range keys {
-		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[r], lc: lc, each: each[k], deps: w.cg.resourceDeps[r]}
+		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[cfgAddr], lc: lc, each: each[k], deps: w.cg.resourceDeps[cfgAddr]}
 		if rec != nil {
 			x.prior = rec.instances[k]
 		}
@@ -150,7 +202,7 @@ func (w *planWalk) planOne(ctx context.Context, x *instance) (*plans.ResourceIns
 		}
 		return nil, x.prior.value, diags
 	}
-	cv, ds := x.evaluate(w.data.scope(x.addr.Key, x.each))
+	cv, ds := x.evaluate(w.data.scope(x.addr.Resource.Module, x.addr.Key, x.each))
 	diags = append(diags, ds...)
 	if ds.HasErrors() {
 		return nil, x.unknown(), diags

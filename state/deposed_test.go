@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+
+	"github.com/llmops/llmops/addrs"
 )
 
 // deposed maps "addr key" to the value of each deposed object.
@@ -126,7 +128,7 @@ func TestMigrateToDeposed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`ALTER TABLE objects DROP COLUMN deposed`, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
+	for _, q := range []string{`ALTER TABLE objects DROP COLUMN module`, `ALTER TABLE objects DROP COLUMN deposed`, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(q, err)
 		}
@@ -147,5 +149,59 @@ func TestMigrateToDeposed(t *testing.T) {
 	finish(t, w)
 	if d := deposed(snapshot(t, s, 0)); d["null_value.a k1"] != val("a") {
 		t.Fatalf("deposed after migration: %v", d)
+	}
+}
+
+// Objects in module instances keep their module path and their
+// dependencies across a write and a read, and a state written before
+// module paths existed (schema 2) is migrated with its objects intact.
+func TestModuleAddresses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := begin(t, s, "apply")
+	put(t, w, mkObj("null_value.a", "a"))
+	finish(t, w)
+	s.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE objects DROP COLUMN module`, `UPDATE meta SET value = '2' WHERE key = 'schema_version'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	db.Close()
+	if s, err = OpenSQLite(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w = begin(t, s, "apply")
+	o := mkObj(`module.bot["en"].null_value.b[1]`, "b")
+	o.Dependencies = []addrs.Resource{{Type: "null_value", Name: "a"}, {Module: o.Addr.Resource.Module.Module().UnkeyedInstance(), Type: "null_value", Name: "c"}}
+	put(t, w, o)
+	finish(t, w)
+	snap := snapshot(t, s, 0)
+	got := map[string]*Object{}
+	for _, o := range snap.Objects {
+		got[o.Addr.String()] = o
+	}
+	b := got[`module.bot["en"].null_value.b[1]`]
+	if b == nil || got["null_value.a"] == nil {
+		t.Fatalf("objects after migration and write: %v", values(snap))
+	}
+	if b.Addr != o.Addr {
+		t.Errorf("address read back as %#v, want %#v", b.Addr, o.Addr)
+	}
+	if len(b.Dependencies) != 2 || b.Dependencies[1].String() != "module.bot.null_value.c" || b.Dependencies[0].String() != "null_value.a" {
+		t.Errorf("dependencies read back as %v", b.Dependencies)
+	}
+	rows, err := s.ObjectHistory(ctx, o.Addr)
+	if err != nil || len(rows) != 1 {
+		t.Errorf("history of %s: %v %v", o.Addr, rows, err)
 	}
 }

@@ -23,14 +23,15 @@ func scanPgObject(rows pgx.Rows, o *Object) error {
 		keyKind                            int16
 		kInt, removed                      *int64
 		kStr, deps                         *string
+		module                             string
 	)
 	err := rows.Scan(&resType, &resName, &keyKind, &kInt, &kStr, &o.Serial, &removed, &provider, &status,
 		&o.SchemaVersion, &o.ValueJSON, &o.TypeJSON, &o.Private, &o.SensitivePaths, &o.PendingHandle, &o.PendingStatus,
-		&deps, &o.CreateBeforeDestroy, &o.Version, &o.Deposed)
+		&deps, &o.CreateBeforeDestroy, &o.Version, &o.Deposed, &module)
 	if err != nil {
 		return err
 	}
-	o.Addr = addrs.ResourceInstance{Resource: addrs.Resource{Type: resType, Name: resName}, Key: addrs.NoKey}
+	o.Addr = addrs.ResourceInstance{Resource: addrs.Resource{Module: parseModule(module), Type: resType, Name: resName}, Key: addrs.NoKey}
 	switch keyKind {
 	case keyInt:
 		if kInt != nil {
@@ -47,11 +48,7 @@ func scanPgObject(rows pgx.Rows, o *Object) error {
 	o.Status = ObjectStatus(status)
 	o.Provider.Type, o.Provider.Alias, _ = strings.Cut(provider, ".")
 	if deps != nil && *deps != "" {
-		lines := strings.Split(*deps, "\n")
-		o.Dependencies = make([]addrs.Resource, len(lines))
-		for i, d := range lines {
-			o.Dependencies[i].Type, o.Dependencies[i].Name, _ = strings.Cut(d, ".")
-		}
+		o.Dependencies = parseDeps(*deps)
 	}
 	return nil
 }

@@ -100,6 +100,10 @@ var pgMigrations = []migration{
 			PRIMARY KEY (workspace, id)
 		)`,
 	}},
+	// Module paths, as in SQLite.
+	{name: "module paths", stmts: []string{
+		`ALTER TABLE objects ADD COLUMN module text NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersionPostgres is the newest PostgreSQL state schema this build knows.

@@ -286,3 +286,45 @@ func TestPostgresLockAcrossMachines(t *testing.T) {
 	}
 	must(t, b.Unlock(ctx, id))
 }
+
+// Workspaces of one schema are listed, and deleting one removes its
+// versions and objects and leaves the others alone.
+func TestPostgresWorkspaces(t *testing.T) {
+	u, schema := pgTestSchema(t)
+	ctx := context.Background()
+	open := func(ws string) *PostgresStore {
+		t.Helper()
+		st, err := OpenPostgres(ctx, PostgresOptions{ConnString: u, Schema: schema, Workspace: ws, Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	def, staging := open(""), open("staging")
+	for _, st := range []Store{def, staging} {
+		w := begin(t, st, "apply")
+		put(t, w, mkObj("null_value.a", "a"))
+		finish(t, w)
+	}
+	names, err := def.Workspaces(ctx)
+	if err != nil || strings.Join(names, ",") != "default,staging" {
+		t.Fatalf("Workspaces = %v, %v", names, err)
+	}
+	if err := def.DeleteWorkspace(ctx, "default"); err == nil {
+		t.Error("deleting the store's own workspace was allowed")
+	}
+	if err := def.DeleteWorkspace(ctx, "prod"); err == nil || !strings.Contains(err.Error(), `no workspace "prod"`) {
+		t.Errorf("deleting a workspace that does not exist: %v", err)
+	}
+	staging.Close()
+	if err := def.DeleteWorkspace(ctx, "staging"); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := def.Workspaces(ctx); strings.Join(names, ",") != "default" {
+		t.Errorf("after delete: %v", names)
+	}
+	if v := values(snapshot(t, def, 0)); v["null_value.a"] != val("a") {
+		t.Errorf("the default workspace lost its objects: %v", v)
+	}
+}

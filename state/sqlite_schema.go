@@ -89,6 +89,12 @@ var migrations = []migration{
 	{name: "deposed objects", stmts: []string{
 		`ALTER TABLE objects ADD COLUMN deposed TEXT NOT NULL DEFAULT ''`,
 	}},
+	// An object inside a module instance records the module's path
+	// (module.bot["en"]); the root module's objects have ''. res_type and
+	// res_name stay relative to the module, addr is the whole address.
+	{name: "module paths", stmts: []string{
+		`ALTER TABLE objects ADD COLUMN module TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the newest state schema this build knows.

@@ -16,7 +16,7 @@ import (
 // objWriteColNames are the object columns a PutObject writes besides the
 // address and serial, in the order of objectArgs.
 var objWriteColNames = []string{"provider", "status", "schema_version", "value_json", "type_json", "private",
-	"sensitive_paths", "pending_handle", "pending_status", "deps", "cbd", "version", "deposed"}
+	"sensitive_paths", "pending_handle", "pending_status", "deps", "cbd", "version", "deposed", "module"}
 
 var (
 	objWriteCols = strings.Join(objWriteColNames, ", ")
@@ -93,7 +93,8 @@ func addrArgs(a addrs.ResourceInstance, deposed string) []any {
 }
 
 // objectArgs are the values of objWriteCols for o. Dependencies are
-// stored as "type.name" lines: cheaper to read back than JSON.
+// stored as addresses ("type.name", "module.m.type.name"), one a line:
+// cheaper to read back than JSON.
 func objectArgs(o *Object) ([]any, error) {
 	var deps any
 	if len(o.Dependencies) > 0 {
@@ -107,7 +108,7 @@ func objectArgs(o *Object) ([]any, error) {
 		deps = strings.Join(ds, "\n")
 	}
 	return []any{o.Provider.String(), string(o.Status), o.SchemaVersion, o.ValueJSON, o.TypeJSON, o.Private,
-		o.SensitivePaths, o.PendingHandle, o.PendingStatus, deps, o.CreateBeforeDestroy, o.Version, o.Deposed}, nil
+		o.SensitivePaths, o.PendingHandle, o.PendingStatus, deps, o.CreateBeforeDestroy, o.Version, o.Deposed, o.Addr.Resource.Module.String()}, nil
 }
 
 // objectAlloc hands out Objects from blocks, so that reading 10,000
@@ -145,6 +146,7 @@ func scanObject(o *Object, v []driver.Value) *Object {
 		Version:             vInt(v[18]),
 		Deposed:             vStr(v[19]),
 	}
+	o.Addr.Resource.Module = parseModule(vStr(v[20]))
 	switch vInt(v[2]) {
 	case keyInt:
 		o.Addr.Key = addrs.IntKey(int(vInt(v[3])))
@@ -153,11 +155,7 @@ func scanObject(o *Object, v []driver.Value) *Object {
 	}
 	o.Provider.Type, o.Provider.Alias, _ = strings.Cut(vStr(v[7]), ".")
 	if deps := vStr(v[16]); deps != "" {
-		lines := strings.Split(deps, "\n")
-		o.Dependencies = make([]addrs.Resource, len(lines))
-		for i, d := range lines {
-			o.Dependencies[i].Type, o.Dependencies[i].Name, _ = strings.Cut(d, ".")
-		}
+		o.Dependencies = parseDeps(deps)
 	}
 	return o
 }
@@ -201,6 +199,12 @@ func vBytes(v driver.Value) []byte {
 // compareAddr orders instances as addrs.ResourceInstance.Less does:
 // by type, name, then key (none, ints numerically, strings).
 func compareAddr(a, b addrs.ResourceInstance) int {
+	if am, bm := a.Resource.Module, b.Resource.Module; am != bm {
+		if am.Less(bm) {
+			return -1
+		}
+		return 1
+	}
 	if c := strings.Compare(a.Resource.Type, b.Resource.Type); c != 0 {
 		return c
 	}
@@ -260,4 +264,34 @@ type outputJSON struct {
 	Value     []byte `json:"value"`
 	Type      []byte `json:"type"`
 	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// parseModule reads the module column ("" for the root module). An
+// invalid path (written by hand) reads as the root rather than failing
+// every read of the state.
+func parseModule(s string) addrs.ModuleInstance {
+	if s == "" {
+		return addrs.RootModuleInstance
+	}
+	m, err := addrs.ParseModuleInstance(s)
+	if err != nil {
+		return addrs.RootModuleInstance
+	}
+	return m
+}
+
+// parseDeps reads the deps column, one address a line.
+func parseDeps(deps string) []addrs.Resource {
+	lines := strings.Split(deps, "\n")
+	out := make([]addrs.Resource, len(lines))
+	for i, d := range lines {
+		if strings.HasPrefix(d, "module.") {
+			if r, err := addrs.ParseResource(d); err == nil {
+				out[i] = r
+				continue
+			}
+		}
+		out[i].Type, out[i].Name, _ = strings.Cut(d, ".")
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/state"
 )
@@ -121,6 +122,9 @@ func (m *meta) providerUnset() []string {
 // openState opens the state: the configured backend's, or the SQLite
 // database (created if needed).
 func (m *meta) openState(ctx context.Context) (state.Store, bool) {
+	if !m.checkWorkspace() {
+		return nil, false
+	}
 	be, ok := m.backend()
 	if !ok {
 		return nil, false
@@ -132,6 +136,12 @@ func (m *meta) openState(ctx context.Context) (state.Store, bool) {
 		if m.statePath == "" {
 			if err := m.privateDir(); err != nil {
 				m.errorDetail("Cannot create .llmops", err.Error())
+				return nil, false
+			}
+		}
+		if ws := m.workspace(); m.statePath == "" && ws != engine.DefaultWorkspace {
+			if _, err := os.Stat(filepath.Dir(m.stateFile())); err != nil {
+				m.errorDetail("No such workspace", fmt.Sprintf("Workspace %q does not exist here. Create it with `llmops workspace new %s`, or select another (`llmops workspace list`).", ws, ws))
 				return nil, false
 			}
 		}
@@ -151,7 +161,7 @@ func (m *meta) openState(ctx context.Context) (state.Store, bool) {
 
 // openPostgres opens the PostgreSQL state of be; create sets it up (init).
 func (m *meta) openPostgres(ctx context.Context, be *configs.Backend, create bool) (*state.PostgresStore, bool) {
-	st, err := state.OpenPostgres(ctx, state.PostgresOptions{ConnString: be.ConnStr, Schema: be.Schema, Create: create})
+	st, err := state.OpenPostgres(ctx, state.PostgresOptions{ConnString: be.ConnStr, Schema: be.Schema, Workspace: m.workspace(), Create: create})
 	if err != nil {
 		m.errorDetail("Cannot open the state", explainPostgresError(err, be))
 		return nil, false

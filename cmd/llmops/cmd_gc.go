@@ -13,6 +13,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote/backend"
+	"github.com/llmops/llmops/state"
 )
 
 const gcUsage = `
@@ -21,7 +22,9 @@ Usage: llmops gc [options]
 Removes the artifacts (models, dataset versions, run outputs) that no kept
 state version references, and reports the space freed. By default every
 state version is kept; --keep N keeps only the newest N versions'
-artifacts (older versions can then no longer be rolled back to).
+artifacts (older versions can then no longer be rolled back to). The
+artifact store is shared by the workspaces: what any workspace's kept
+versions reference is kept (with -state, only that state is read).
 
 With a remote artifact store (artifacts.url), the remote objects that no
 kept version references are removed too (objects younger than -min-age
@@ -73,25 +76,15 @@ func runGC(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Cannot open the artifact store", err.Error())
 	}
-	vs, err := st.Versions(ctx)
+	refs := map[string]bool{}
+	kept, err := keptRefs(ctx, st, *keep, refs)
 	if err != nil {
 		return m.errorDetail("Cannot read the state", err.Error())
 	}
-	kept := vs
-	if *keep > 0 && len(vs) > *keep {
-		kept = vs[len(vs)-*keep:]
-	}
-	refs := map[string]bool{}
-	for _, v := range kept {
-		snap, err := st.Snapshot(ctx, v.Serial)
-		if err != nil {
-			return m.errorDetail("Cannot read the state", err.Error())
+	if m.statePath == "" {
+		if ok := m.otherWorkspacesRefs(ctx, *keep, refs); !ok {
+			return exitError
 		}
-		history.ArtifactRefs(snap, refs)
-	}
-	// Whatever the newest version holds is always kept.
-	if snap, err := st.Snapshot(ctx, 0); err == nil {
-		history.ArtifactRefs(snap, refs)
 	}
 	all, err := store.List()
 	if err != nil {
@@ -188,4 +181,63 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// keptRefs adds to refs the artifacts the kept versions of st reference
+// (the newest keep, or all), and returns those versions.
+func keptRefs(ctx context.Context, st state.Store, keep int, refs map[string]bool) ([]state.VersionInfo, error) {
+	vs, err := st.Versions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kept := vs
+	if keep > 0 && len(vs) > keep {
+		kept = vs[len(vs)-keep:]
+	}
+	for _, v := range kept {
+		snap, err := st.Snapshot(ctx, v.Serial)
+		if err != nil {
+			return nil, err
+		}
+		history.ArtifactRefs(snap, refs)
+	}
+	// Whatever the newest version holds is always kept.
+	if snap, err := st.Snapshot(ctx, 0); err == nil {
+		history.ArtifactRefs(snap, refs)
+	}
+	return kept, nil
+}
+
+// otherWorkspacesRefs adds the artifacts the other workspaces reference:
+// the store is shared, and one workspace's gc must not remove another's.
+func (m *meta) otherWorkspacesRefs(ctx context.Context, keep int, refs map[string]bool) bool {
+	names, ok := m.workspaces(ctx)
+	if !ok {
+		return false
+	}
+	be, ok := m.backend()
+	if !ok {
+		return false
+	}
+	for _, name := range names {
+		if name == m.workspace() {
+			continue
+		}
+		var st state.Store
+		var err error
+		if be != nil {
+			st, err = state.OpenPostgres(ctx, state.PostgresOptions{ConnString: be.ConnStr, Schema: be.Schema, Workspace: name})
+		} else {
+			st, err = state.OpenSQLite(ctx, engine.StateFile(m.workDir(), name))
+		}
+		if err == nil {
+			_, err = keptRefs(ctx, st, keep, refs)
+			st.Close()
+		}
+		if err != nil {
+			m.errorDetail("Cannot read the state of workspace "+name, err.Error()+". gc removes nothing while it cannot tell what every workspace references.")
+			return false
+		}
+	}
+	return true
 }

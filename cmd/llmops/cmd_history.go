@@ -10,6 +10,7 @@ import (
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/cmd/llmops/render"
 	"github.com/llmops/llmops/engine/history"
+	"github.com/llmops/llmops/state"
 )
 
 const historyUsage = `
@@ -67,7 +68,7 @@ func runHistory(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Invalid address", err.Error())
 	}
-	rows, err := st.ObjectHistory(ctx, addr)
+	rows, prevs, err := objectHistory(ctx, st, addr)
 	if err != nil {
 		return m.errorDetail("Cannot read the state", err.Error())
 	}
@@ -81,7 +82,12 @@ func runHistory(m *meta, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(m.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSERIAL\tUNTIL\tSTATUS\tDIGEST\tATTRIBUTES")
+	if len(prevs) > 0 {
+		fmt.Fprintf(m.stdout, "%s was moved here from %s.\n\n", addr, strings.Join(prevs, ", then from "))
+		fmt.Fprintln(tw, "ADDRESS\tVERSION\tSERIAL\tUNTIL\tSTATUS\tDIGEST\tATTRIBUTES")
+	} else {
+		fmt.Fprintln(tw, "VERSION\tSERIAL\tUNTIL\tSTATUS\tDIGEST\tATTRIBUTES")
+	}
 	for _, e := range out {
 		until := "current"
 		if e.RemovedBy != 0 {
@@ -90,6 +96,9 @@ func runHistory(m *meta, args []string) int {
 		var attrs []string
 		for _, k := range render.SortedNames(e.Attributes) {
 			attrs = append(attrs, k+"="+e.Attributes[k])
+		}
+		if len(prevs) > 0 {
+			fmt.Fprintf(tw, "%s\t", e.Address)
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", e.Version, e.Serial, until, e.Status, shortDigest(e.Digest), strings.Join(attrs, " "))
 	}
@@ -220,6 +229,9 @@ func runLineage(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Invalid state", err.Error())
 	}
+	if evs, err := st.Events(ctx, 0); err == nil {
+		history.FollowMoves(objs, evs)
+	}
 	tree := history.Lineage(objs, addr)
 	if tree == nil {
 		return m.errorDetail("No such object", fmt.Sprintf("%s is not in state version %d.", addr, snap.Serial))
@@ -231,4 +243,30 @@ func runLineage(m *meta, args []string) int {
 	}
 	render.Lineage(m.stdout, tree, m.colors)
 	return exitOK
+}
+
+// objectHistory is every recorded row of the object at addr, oldest
+// first, including those at the addresses it had before moved blocks
+// moved it (prevs, the most recent first).
+func objectHistory(ctx context.Context, st state.Store, addr addrs.ResourceInstance) (rows []*state.Object, prevs []string, err error) {
+	if rows, err = st.ObjectHistory(ctx, addr); err != nil {
+		return nil, nil, err
+	}
+	evs, err := st.Events(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	prevs = history.MovedFrom(evs, addr.String())
+	for _, p := range prevs {
+		pa, err := addrs.ParseResourceInstance(p)
+		if err != nil {
+			continue
+		}
+		older, err := st.ObjectHistory(ctx, pa)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(older, rows...)
+	}
+	return rows, prevs, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/discovery"
+	"github.com/llmops/llmops/engine/getmodules"
 	"github.com/llmops/llmops/engine/history"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
@@ -24,6 +25,12 @@ import (
 
 const initUsage = `
 Usage: llmops init [options]
+
+Fetches the modules the configuration takes from git (module "x" { source
+= "git::URL//SUBDIR?ref=TAG" }) into .llmops/modules/ and records the
+commit of each in .llmops.lock.hcl: later inits fetch that commit, so a
+teammate gets the same code. A branch ref moves only with -upgrade,
+which shows the old and the new commit; a changed source needs -upgrade.
 
 Finds every provider the configuration (and the state) uses, in
 .llmops/plugins/, $LLMOPS_PLUGIN_PATH, beside the llmops binary and on
@@ -41,27 +48,35 @@ after the backend block is removed, the PostgreSQL state back into
 
 func runInit(m *meta, args []string) int {
 	fs := m.newFlags("init", initUsage)
-	upgrade := fs.Bool("upgrade", false, "Accept provider binaries that differ from the lock file (after an intended upgrade).")
+	upgrade := fs.Bool("upgrade", false, "Accept provider binaries that differ from the lock file (after an intended upgrade), and fetch each git module at what its ref names now (a branch moves) or at its changed source.")
 	migrate := fs.Bool("migrate-state", false, "Copy the state into the configured backend (every version, event and sealed value): the local state into PostgreSQL, or back from the PostgreSQL backend the last init set up here. The destination must be empty.")
 	m.addStateFlags(fs)
 	if ok, code := m.parse(fs, args); !ok {
 		return code
 	}
-	cfg, ok := m.loadConfig()
-	if !ok {
-		return exitError
-	}
 	ctx := context.Background()
-	snap, ok := m.initState(ctx, cfg, *migrate)
-	if !ok {
-		return exitError
-	}
 	old, diags := discovery.ReadLockFile(m.workDir())
 	if diags.HasErrors() {
 		m.showDiags(diags)
 		return exitError
 	}
-	lf := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{}}
+	mods, diags := getmodules.Install(ctx, getmodules.Options{Root: m.workDir(), Locked: old.Modules, Upgrade: *upgrade, Progress: m.stdout})
+	if diags.HasErrors() {
+		if cfg, _ := configs.LoadDir(m.workDir()); cfg != nil {
+			m.sources = cfg.Sources // for the source lines of the diagnostics
+		}
+		m.showDiags(diags)
+		return exitError
+	}
+	cfg, ok := m.loadConfig()
+	if !ok {
+		return exitError
+	}
+	snap, ok := m.initState(ctx, cfg, *migrate)
+	if !ok {
+		return exitError
+	}
+	lf := &discovery.LockFile{Providers: map[string]*discovery.LockedProvider{}, Modules: mods}
 	var errs hcl.Diagnostics
 	for _, typ := range providerTypes(cfg, snap) {
 		bin, err := m.findProvider(typ)
@@ -165,7 +180,7 @@ func runValidate(m *meta, args []string) int {
 		if !ok {
 			return exitError
 		}
-		eng := engine.New(engine.Options{Config: cfg, Providers: f, Variables: vars, Logger: m.logger(), Version: Version})
+		eng := engine.New(engine.Options{Config: cfg, Providers: f, Variables: vars, Logger: m.logger(), Version: Version, Workspace: m.workspace()})
 		diags = append(diags, eng.Validate(context.Background())...)
 		eng.Close()
 	}
@@ -240,7 +255,7 @@ func runGraph(m *meta, args []string) int {
 	if !ok {
 		return exitError
 	}
-	eng := engine.New(engine.Options{Config: cfg, Providers: f, Logger: m.logger(), Version: Version})
+	eng := engine.New(engine.Options{Config: cfg, Providers: f, Logger: m.logger(), Version: Version, Workspace: m.workspace()})
 	defer eng.Close()
 	dot, diags := eng.GraphDOT(context.Background())
 	m.showDiags(diags)

@@ -159,6 +159,9 @@ func stateJSON(snap *state.Snapshot) map[string]any {
 		if k := render.KeyJSON(o.Addr.Key); k != nil {
 			r["index"] = k
 		}
+		if m := o.Addr.Resource.Module; !m.IsRoot() {
+			r["module_address"] = m.String()
+		}
 		resources = append(resources, r)
 	}
 	outputs := map[string]any{}

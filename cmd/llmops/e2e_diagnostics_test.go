@@ -24,13 +24,14 @@ func TestDiagnostics(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			files := map[string]string{}
-			entries, _ := os.ReadDir(dir)
-			for _, e := range entries {
-				if strings.HasSuffix(e.Name(), ".llmops.hcl") || strings.HasSuffix(e.Name(), ".llmops.vars") {
-					b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-					files[e.Name()] = string(b)
+			filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+				if err == nil && !e.IsDir() && (strings.HasSuffix(e.Name(), ".llmops.hcl") || strings.HasSuffix(e.Name(), ".llmops.vars")) {
+					b, _ := os.ReadFile(p)
+					rel, _ := filepath.Rel(dir, p)
+					files[rel] = string(b)
 				}
-			}
+				return nil
+			})
 			w := newWorkspace(t, files)
 			args := []string{"validate"}
 			if b, err := os.ReadFile(filepath.Join(dir, "cmd")); err == nil {

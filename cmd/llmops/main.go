@@ -58,6 +58,7 @@ func init() {
 		"watch":        {"Keep reality reconciled: monitors, alerts, rollbacks, dead replicas", runWatch},
 		"events":       {"List the event log: breaches, alerts, rollbacks, restarts", runEvents},
 		"ui":           {"Serve a read-only web dashboard: runs, curves, lineage, deployments, history", runUI},
+		"workspace":    {"Manage workspaces: list, new, select, show, delete", runWorkspace},
 	}
 }
 

@@ -105,7 +105,7 @@ func (m *meta) newFlags(name, usageText string) *flag.FlagSet {
 }
 
 func (m *meta) addStateFlags(fs *flag.FlagSet) {
-	fs.StringVar(&m.statePath, "state", "", "Path of the SQLite state database (default .llmops/state.db in the configuration directory); refused when the configuration names a backend.")
+	fs.StringVar(&m.statePath, "state", "", "Path of the SQLite state database (default .llmops/state.db in the configuration directory, .llmops/workspaces/NAME/state.db for workspace NAME); refused when the configuration names a backend.")
 	fs.DurationVar(&m.lockTimeout, "lock-timeout", 0, "How long to wait for the state lock held by someone else, e.g. 30s (default: fail at once).")
 	fs.BoolVar(&m.useLock, "lock", true, "Take the state lock (use -lock=false only when you are sure nobody else runs llmops here).")
 }
@@ -181,12 +181,14 @@ func (m *meta) errorDetail(summary, detail string) int {
 	return exitError
 }
 
-// stateFile is the state database path.
+// stateFile is the state database path: -state, or the selected
+// workspace's (.llmops/state.db for default, .llmops/workspaces/NAME/
+// state.db for the others).
 func (m *meta) stateFile() string {
 	if m.statePath != "" {
 		return m.statePath
 	}
-	return filepath.Join(m.workDir(), ".llmops", "state.db")
+	return engine.StateFile(m.workDir(), m.workspace())
 }
 
 // privateDir creates the configuration's .llmops directory readable by its

@@ -208,6 +208,7 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		ArtifactStore: artStore,
 		Version:       Version,
 		Snapshot:      snap,
+		Workspace:     m.workspace(),
 	})
 	return op, true
 }

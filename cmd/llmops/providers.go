@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/cmd/llmops/render"
+	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/discovery"
 	"github.com/llmops/llmops/plugins/sdk/plugin"
@@ -85,6 +87,7 @@ func providerTypes(cfg *configs.Config, snap *state.Snapshot) []string {
 			set[o.Provider.Type] = true
 		}
 	}
+	delete(set, engine.BuiltinProviderType) // served by llmops itself
 	out := make([]string, 0, len(set))
 	for t := range set {
 		out = append(out, t)
@@ -131,7 +134,7 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 		return nil, false
 	}
 	f := &pluginFactory{logger: m.logger(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
-	var errs hcl.Diagnostics
+	errs := m.checkModulesLocked(lf)
 	for _, typ := range providerTypes(cfg, snap) {
 		if lf == nil || lf.Providers[typ] == nil {
 			errs = append(errs, &hcl.Diagnostic{
@@ -235,4 +238,29 @@ func pruneLogs(dir string, keep int) {
 		os.Remove(filepath.Join(dir, names[0]))
 		names = names[1:]
 	}
+}
+
+// checkModulesLocked refuses git modules installed at another commit than
+// the lock file records (a teammate's newer lock file): init must fetch
+// the recorded one first.
+func (m *meta) checkModulesLocked(lf *discovery.LockFile) hcl.Diagnostics {
+	if lf == nil || len(lf.Modules) == 0 {
+		return nil
+	}
+	man, err := configs.ReadModuleManifest(m.workDir())
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the installed modules", Detail: err.Error()}}
+	}
+	var diags hcl.Diagnostics
+	for _, name := range render.SortedNames(lf.Modules) {
+		l := lf.Modules[name]
+		if inst, ok := man.Modules[name]; ok && inst.Source == l.Source && inst.Commit != l.Commit {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Module not at the locked commit",
+				Detail:   fmt.Sprintf("Module %s is installed at commit %s, but %s records %s. Run `llmops init` to fetch the recorded commit.", name, inst.Commit, discovery.LockFileName, l.Commit),
+			})
+		}
+	}
+	return diags
 }

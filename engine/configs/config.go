@@ -10,15 +10,28 @@ import (
 	"github.com/llmops/llmops/addrs"
 )
 
-// Config is one loaded configuration directory.
+// Config is one module of a loaded configuration: the root directory, or
+// a module it calls (directly or through other modules). The modules
+// form a tree: Parent, Children and Path say where c is in it.
 type Config struct {
+	// Path is the module's place in the tree (the root's is empty).
+	Path addrs.Module
+	// Parent is the calling module, nil for the root.
+	Parent *Config
+	// Children are the modules c calls, by call name.
+	Children map[string]*Config
+	// ModuleCalls are c's module blocks, by name.
+	ModuleCalls map[string]*ModuleCall
+
 	// Dir is the absolute path of the configuration directory.
 	Dir string
-	// Files maps each file name (relative to Dir) to its parsed file; the
-	// parser's sources are kept for diagnostics.
+	// Files maps each file name (relative to the root module's Dir) to its
+	// parsed file; the parser's sources are kept for diagnostics. The
+	// root's Sources also hold every module's files.
 	Files   map[string]*hcl.File
 	Sources map[string][]byte
-	// Digest is "sha256:" over the names and contents of the files.
+	// Digest is "sha256:" over the names and contents of the files (the
+	// root's covers every module of the tree).
 	Digest string
 
 	Variables       map[string]*Variable
@@ -26,7 +39,9 @@ type Config struct {
 	Outputs         map[string]*Output
 	ProviderConfigs map[addrs.ProviderConfig]*Provider
 	Resources       map[addrs.Resource]*Resource
-	Artifacts       *Artifacts
+	// Moved are the module's moved blocks, in file order.
+	Moved     []*Moved
+	Artifacts *Artifacts
 	// Settings is the llmops block, nil when there is none.
 	Settings *Settings
 }

@@ -18,7 +18,9 @@ import (
 // FileSuffix is the suffix of configuration files.
 const FileSuffix = ".llmops.hcl"
 
-// LoadDir loads every *.llmops.hcl file of dir (not recursive).
+// LoadDir loads every *.llmops.hcl file of dir and, through its module
+// blocks, the tree of modules it calls (modules fetched from git are read
+// from where `llmops init` put them, ModulesDir).
 func LoadDir(dir string) (*Config, hcl.Diagnostics) {
 	abs, srcs, diags := readDir(dir)
 	if diags.HasErrors() {
@@ -97,9 +99,24 @@ func readDir(dir string) (string, map[string][]byte, hcl.Diagnostics) {
 }
 
 // LoadSources loads a configuration from file contents keyed by file name
-// (used by LoadDir and by tests and fuzzing).
+// (used by LoadDir and by tests and fuzzing), and the modules it calls
+// from disk.
 func LoadSources(dir string, srcs map[string][]byte) (*Config, hcl.Diagnostics) {
+	cfg, diags := loadModule(dir, srcs, addrs.RootModule, nil)
+	diags = append(diags, cfg.loadChildren(0)...)
+	cfg.Walk(func(m *Config) { diags = append(diags, m.resolveProviders()...) })
+	cfg.Digest = cfg.treeDigest()
+	return cfg, diags
+}
+
+// loadModule loads the module at path p from file contents keyed by file
+// name (relative to the root configuration directory).
+func loadModule(dir string, srcs map[string][]byte, p addrs.Module, parent *Config) (*Config, hcl.Diagnostics) {
 	cfg := &Config{
+		Path:            p,
+		Parent:          parent,
+		Children:        map[string]*Config{},
+		ModuleCalls:     map[string]*ModuleCall{},
 		Dir:             dir,
 		Files:           map[string]*hcl.File{},
 		Sources:         map[string][]byte{},
@@ -141,7 +158,6 @@ func LoadSources(dir string, srcs map[string][]byte) (*Config, hcl.Diagnostics) 
 	for _, n := range names {
 		diags = append(diags, cfg.decodeFile(cfg.Files[n])...)
 	}
-	diags = append(diags, cfg.resolveProviders()...)
 	return cfg, diags
 }
 
@@ -153,6 +169,8 @@ var fileSchema = func() *hcl.BodySchema {
 		{Type: "provider", LabelNames: []string{"type"}},
 		{Type: "artifacts"},
 		{Type: "resource", LabelNames: []string{"type", "name"}},
+		{Type: "data", LabelNames: []string{"type", "name"}},
+		{Type: "moved"},
 		{Type: "module", LabelNames: []string{"name"}},
 		{Type: "llmops"},
 	}}
@@ -179,15 +197,12 @@ func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
 			diags = append(diags, c.addArtifacts(b)...)
 		case "llmops":
 			diags = append(diags, c.addSettings(b)...)
-		case "resource":
+		case "resource", "data":
 			diags = append(diags, c.addResource(b, b.Labels[0], b.Labels[1])...)
+		case "moved":
+			diags = append(diags, c.addMoved(b)...)
 		case "module":
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Modules are not supported yet",
-				Detail:   "This llmops release does not load `module` blocks. Move the module's blocks into this directory for now.",
-				Subject:  b.DefRange.Ptr(),
-			})
+			diags = append(diags, c.addModuleCall(b)...)
 		default:
 			diags = append(diags, c.addResource(b, b.Type, b.Labels[0])...)
 		}
@@ -200,7 +215,7 @@ func (c *Config) decodeFile(f *hcl.File) hcl.Diagnostics {
 func improveTopLevelDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 	for _, d := range diags {
 		if d.Summary == "Unsupported block type" {
-			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are llmops, variable, locals, output, provider, artifacts, resource, module and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
+			d.Detail = strings.TrimSpace(d.Detail + " Top-level blocks are llmops, variable, locals, output, provider, artifacts, resource, data, module, moved and the lifecycle kinds " + strings.Join(addrs.Kinds, ", ") + ".")
 		}
 	}
 	return diags

@@ -31,6 +31,11 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 	if !validIdent(name) {
 		return hcl.Diagnostics{badName("resource", name, nameRange)}
 	}
+	if b.Type == "data" {
+		if !validIdent(typ) {
+			return hcl.Diagnostics{badName("data source type", typ, b.LabelRanges[0])}
+		}
+	}
 	if b.Type == "resource" {
 		if !validIdent(typ) {
 			return hcl.Diagnostics{badName("resource type", typ, b.LabelRanges[0])}
@@ -52,9 +57,16 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 			}}
 		}
 	}
-	addr := addrs.Resource{Type: typ, Name: name}
+	addr := addrs.Resource{Module: c.Path.UnkeyedInstance(), Type: typ, Name: name}
+	if b.Type == "data" {
+		addr.Mode = addrs.DataResourceMode
+	}
 	if prev, ok := c.Resources[addr]; ok {
-		return hcl.Diagnostics{duplicate(blockNoun(typ), addr.String(), prev.DeclRange, b.DefRange.Ptr())}
+		noun := blockNoun(typ)
+		if addr.IsData() {
+			noun = "data source"
+		}
+		return hcl.Diagnostics{duplicate(noun, addr.String(), prev.DeclRange, b.DefRange.Ptr())}
 	}
 	content, rest, ds := b.Body.PartialContent(resourceMetaSchema)
 	diags = append(diags, ds...)
@@ -65,7 +77,7 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		DeclRange: b.DefRange,
 		TypeRange: b.TypeRange,
 	}
-	if b.Type == "resource" {
+	if b.Type == "resource" || b.Type == "data" {
 		r.TypeRange = b.LabelRanges[0]
 	}
 	r.SourceHash = c.blockHash(b)
@@ -97,6 +109,15 @@ func (c *Config) addResource(b *hcl.Block, typ, name string) hcl.Diagnostics {
 		r.DependsOn = trs
 	}
 	for _, lb := range content.Blocks {
+		if addr.IsData() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("%s block in a data source", lb.Type),
+				Detail:   "A data source is only read, never created or replaced: it takes provider, count, for_each and depends_on, not lifecycle or placement. Remove the block.",
+				Subject:  lb.DefRange.Ptr(),
+			})
+			continue
+		}
 		if lb.Type == "placement" {
 			diags = append(diags, r.decodePlacement(lb)...)
 			continue
@@ -156,14 +177,37 @@ func decodeProviderRef(a *hcl.Attribute) (addrs.ProviderConfig, hcl.Diagnostics)
 // provider used without a block.
 func (c *Config) resolveProviders() hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	if c.Parent != nil {
+		// A module's resources use the root's provider configurations, as
+		// its calls pass them on.
+		for _, r := range c.SortedResources() {
+			rng := r.DeclRange
+			if r.ProviderRange != nil {
+				rng = *r.ProviderRange
+			}
+			pc, ds := c.rootProvider(r, r.Provider, rng)
+			diags = append(diags, ds...)
+			r.Provider = pc
+			if r.Placement != nil {
+				for i, cand := range r.Placement.Candidates {
+					r.Placement.Candidates[i], ds = c.rootProvider(r, cand, r.Placement.CandidateRanges[i])
+					diags = append(diags, ds...)
+				}
+			}
+		}
+		if diags.HasErrors() {
+			return diags
+		}
+	}
+	root := c.Root()
 	for _, r := range c.SortedResources() {
 		if r.Placement != nil {
 			for i, cand := range r.Placement.Candidates {
-				diags = append(diags, c.resolveProvider(r, cand, r.Placement.CandidateRanges[i])...)
+				diags = append(diags, root.resolveProvider(r, cand, r.Placement.CandidateRanges[i])...)
 			}
 			continue
 		}
-		if _, ok := c.ProviderConfigs[r.Provider]; ok {
+		if _, ok := root.ProviderConfigs[r.Provider]; ok {
 			continue
 		}
 		if r.Provider.Alias != "" {
@@ -179,9 +223,36 @@ func (c *Config) resolveProviders() hcl.Diagnostics {
 			})
 			continue
 		}
-		c.ProviderConfigs[r.Provider] = &Provider{Addr: r.Provider, Config: hcl.EmptyBody(), DeclRange: r.DeclRange, Implied: true}
+		root.ProviderConfigs[r.Provider] = &Provider{Addr: r.Provider, Config: hcl.EmptyBody(), DeclRange: r.DeclRange, Implied: true}
 	}
 	return diags
+}
+
+// rootProvider maps the provider configuration pc, as module c names it,
+// to the root module's configuration it stands for, through the providers
+// argument of each module call on the way up. An un-aliased configuration
+// that a call does not list is passed on as it is; an aliased one must be
+// listed.
+func (c *Config) rootProvider(r *Resource, pc addrs.ProviderConfig, rng hcl.Range) (addrs.ProviderConfig, hcl.Diagnostics) {
+	for cur := c; cur.Parent != nil; cur = cur.Parent {
+		call := cur.Call()
+		passed := false
+		for _, pp := range call.Providers {
+			if pp.InChild == pc {
+				pc, passed = pp.InParent, true
+				break
+			}
+		}
+		if !passed && pc.Alias != "" {
+			return pc, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Provider configuration not passed to the module",
+				Detail:   fmt.Sprintf("%s uses provider %s, which the call of %s does not pass: add providers = { %s = <a provider configuration of the caller> } to its module block.", r.Addr, pc, cur.Path, pc),
+				Subject:  rng.Ptr(),
+			}}
+		}
+	}
+	return pc, nil
 }
 
 // blockHash hashes the source text of a whole block.

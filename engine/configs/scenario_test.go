@@ -86,7 +86,7 @@ func diagsText(dir string, diags hcl.Diagnostics) string {
 		}
 		at := "-"
 		if d.Subject != nil {
-			at = fmt.Sprintf("%s:%d:%d", filepath.Base(d.Subject.Filename), d.Subject.Start.Line, d.Subject.Start.Column)
+			at = fmt.Sprintf("%s:%d:%d", filepath.ToSlash(d.Subject.Filename), d.Subject.Start.Line, d.Subject.Start.Column)
 		}
 		line := fmt.Sprintf("%s: %s: %s", at, sev, d.Summary)
 		if d.Detail != "" {
@@ -134,7 +134,39 @@ func configText(cfg *Config) string {
 		return "(no configuration)\n"
 	}
 	var b strings.Builder
+	cfg.Walk(func(m *Config) {
+		if m.Parent != nil {
+			rel, _ := filepath.Rel(cfg.Dir, m.Dir)
+			fmt.Fprintf(&b, "== %s (%s)\n", m.Path, filepath.ToSlash(rel))
+		}
+		moduleText(&b, cfg, m)
+	})
+	return b.String()
+}
+
+func moduleText(b *strings.Builder, root, cfg *Config) {
 	var names []string
+	for n := range cfg.ModuleCalls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		mc := cfg.ModuleCalls[n]
+		var in, ps []string
+		for a := range mc.Inputs {
+			in = append(in, a)
+		}
+		sort.Strings(in)
+		for _, p := range mc.Providers {
+			ps = append(ps, p.InChild.String()+"="+p.InParent.String())
+		}
+		fmt.Fprintf(b, "module %s at %s: source=%s count=%s for_each=%s depends_on=%s providers=%v inputs=%v\n",
+			n, pos(mc.DeclRange), mc.Source, exprText(root, mc.Count), exprText(root, mc.ForEach), traversals(mc.DependsOn), ps, in)
+	}
+	for _, mv := range cfg.Moved {
+		fmt.Fprintf(b, "moved at %s: %s -> %s\n", pos(mv.DeclRange), mv.From, mv.To)
+	}
+	names = names[:0]
 	for n := range cfg.Variables {
 		names = append(names, n)
 	}
@@ -145,10 +177,10 @@ func configText(cfg *Config) string {
 		if !v.Required() {
 			def = v.Default.GoString()
 		}
-		fmt.Fprintf(&b, "variable %s at %s: type=%s default=%s sensitive=%v nullable=%v validations=%d description=%q\n",
+		fmt.Fprintf(b, "variable %s at %s: type=%s default=%s sensitive=%v nullable=%v validations=%d description=%q\n",
 			n, pos(v.DeclRange), v.Type.FriendlyName(), def, v.Sensitive, v.Nullable, len(v.Validations), v.Description)
 		for _, vl := range v.Validations {
-			fmt.Fprintf(&b, "  validation at %s: %s / %s\n", pos(vl.DeclRange), exprText(cfg, vl.Condition), exprText(cfg, vl.ErrorMessage))
+			fmt.Fprintf(b, "  validation at %s: %s / %s\n", pos(vl.DeclRange), exprText(root, vl.Condition), exprText(root, vl.ErrorMessage))
 		}
 	}
 	names = names[:0]
@@ -157,7 +189,7 @@ func configText(cfg *Config) string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "local %s at %s: %s\n", n, pos(cfg.Locals[n].DeclRange), exprText(cfg, cfg.Locals[n].Expr))
+		fmt.Fprintf(b, "local %s at %s: %s\n", n, pos(cfg.Locals[n].DeclRange), exprText(root, cfg.Locals[n].Expr))
 	}
 	names = names[:0]
 	for n := range cfg.Outputs {
@@ -166,7 +198,7 @@ func configText(cfg *Config) string {
 	sort.Strings(names)
 	for _, n := range names {
 		o := cfg.Outputs[n]
-		fmt.Fprintf(&b, "output %s at %s: value=%s sensitive=%v depends_on=%s description=%q\n", n, pos(o.DeclRange), exprText(cfg, o.Expr), o.Sensitive, traversals(o.DependsOn), o.Description)
+		fmt.Fprintf(b, "output %s at %s: value=%s sensitive=%v depends_on=%s description=%q\n", n, pos(o.DeclRange), exprText(root, o.Expr), o.Sensitive, traversals(o.DependsOn), o.Description)
 	}
 	var pcs []addrs.ProviderConfig
 	for pc := range cfg.ProviderConfigs {
@@ -176,7 +208,7 @@ func configText(cfg *Config) string {
 	for _, pc := range pcs {
 		p := cfg.ProviderConfigs[pc]
 		if p.Implied {
-			fmt.Fprintf(&b, "provider %s (implied by %s)\n", pc, pos(p.DeclRange))
+			fmt.Fprintf(b, "provider %s (implied by %s)\n", pc, pos(p.DeclRange))
 			continue
 		}
 		attrs, _ := p.Config.JustAttributes()
@@ -185,24 +217,24 @@ func configText(cfg *Config) string {
 			an = append(an, n)
 		}
 		sort.Strings(an)
-		fmt.Fprintf(&b, "provider %s at %s: config=%v\n", pc, pos(p.DeclRange), an)
+		fmt.Fprintf(b, "provider %s at %s: config=%v\n", pc, pos(p.DeclRange), an)
 	}
 	if cfg.Artifacts != nil {
-		fmt.Fprintf(&b, "artifacts at %s: path=%s\n", pos(cfg.Artifacts.DeclRange), exprText(cfg, cfg.Artifacts.Path))
+		fmt.Fprintf(b, "artifacts at %s: path=%s\n", pos(cfg.Artifacts.DeclRange), exprText(root, cfg.Artifacts.Path))
 	}
 	for _, r := range cfg.SortedResources() {
-		fmt.Fprintf(&b, "%s at %s (type at %s): provider=%s count=%s for_each=%s depends_on=%s hashed=%v\n",
-			r.Addr, pos(r.DeclRange), pos(r.TypeRange), r.Provider, exprText(cfg, r.Count), exprText(cfg, r.ForEach), traversals(r.DependsOn), strings.HasPrefix(r.SourceHash, "sha256:"))
+		fmt.Fprintf(b, "%s at %s (type at %s): provider=%s count=%s for_each=%s depends_on=%s hashed=%v\n",
+			r.Addr, pos(r.DeclRange), pos(r.TypeRange), r.Provider, exprText(root, r.Count), exprText(root, r.ForEach), traversals(r.DependsOn), strings.HasPrefix(r.SourceHash, "sha256:"))
 		if lc := r.Lifecycle; lc.DeclRange != nil {
-			fmt.Fprintf(&b, "  lifecycle at %s: prevent_destroy=%s create_before_destroy=%s ignore_changes=%s\n",
-				pos(*lc.DeclRange), exprText(cfg, lc.PreventDestroy), exprText(cfg, lc.CreateBeforeDestroy), exprText(cfg, lc.IgnoreChanges))
+			fmt.Fprintf(b, "  lifecycle at %s: prevent_destroy=%s create_before_destroy=%s ignore_changes=%s\n",
+				pos(*lc.DeclRange), exprText(root, lc.PreventDestroy), exprText(root, lc.CreateBeforeDestroy), exprText(root, lc.IgnoreChanges))
 		}
 		if pl := r.Placement; pl != nil {
 			var cands []string
 			for _, c := range pl.Candidates {
 				cands = append(cands, c.String())
 			}
-			fmt.Fprintf(&b, "  placement at %s: candidates=%v strategy=%s max_hourly_cost=%s\n", pos(pl.DeclRange), cands, exprText(cfg, pl.Strategy), exprText(cfg, pl.MaxHourlyCost))
+			fmt.Fprintf(b, "  placement at %s: candidates=%v strategy=%s max_hourly_cost=%s\n", pos(pl.DeclRange), cands, exprText(root, pl.Strategy), exprText(root, pl.MaxHourlyCost))
 		}
 		attrs, _ := r.Config.JustAttributes()
 		var an []string
@@ -210,7 +242,6 @@ func configText(cfg *Config) string {
 			an = append(an, n)
 		}
 		sort.Strings(an)
-		fmt.Fprintf(&b, "  config=%v\n", an)
+		fmt.Fprintf(b, "  config=%v\n", an)
 	}
-	return b.String()
 }

@@ -21,9 +21,24 @@ import (
 // LockFileName is the lock file in the configuration directory.
 const LockFileName = ".llmops.lock.hcl"
 
-// LockFile records, per provider type, the binary `llmops init` chose.
+// LockFile records, per provider type, the binary `llmops init` chose,
+// and per git module (by call path, configs.ModuleKey) the commit it
+// fetched.
 type LockFile struct {
 	Providers map[string]*LockedProvider
+	Modules   map[string]*LockedModule
+}
+
+// LockedModule is one git module's entry:
+//
+//	module "support_bot" {
+//	  source = "git::https://git.example.com/ml/llm-modules.git//finetune?ref=v1.4.0"
+//	  commit = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+//	}
+type LockedModule struct {
+	Name   string
+	Source string
+	Commit string
 }
 
 // LockedProvider is one provider's entry, with the hash of its binary for
@@ -85,8 +100,17 @@ var (
 )
 
 type lockBody struct {
-	Providers []lockBlock `hcl:"provider,block"`
+	Providers []lockBlock       `hcl:"provider,block"`
+	Modules   []lockModuleBlock `hcl:"module,block"`
 }
+
+type lockModuleBlock struct {
+	Name   string `hcl:"name,label"`
+	Source string `hcl:"source"`
+	Commit string `hcl:"commit"`
+}
+
+var commitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 type lockBlock struct {
 	Type    string   `hcl:"type,label"`
@@ -101,7 +125,7 @@ type lockBlock struct {
 // source ranges.
 func ReadLockFile(dir string) (*LockFile, hcl.Diagnostics) {
 	path := filepath.Join(dir, LockFileName)
-	lf := &LockFile{Providers: map[string]*LockedProvider{}}
+	lf := &LockFile{Providers: map[string]*LockedProvider{}, Modules: map[string]*LockedModule{}}
 	src, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return lf, nil
@@ -117,7 +141,36 @@ func ReadLockFile(dir string) (*LockFile, hcl.Diagnostics) {
 	if diags := gohcl.DecodeBody(f.Body, nil, &body); diags.HasErrors() {
 		return nil, diags
 	}
-	blocks, _ := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "provider", LabelNames: []string{"type"}}}})
+	blocks, _ := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "provider", LabelNames: []string{"type"}}, {Type: "module", LabelNames: []string{"name"}}}})
+	var modRanges []*hcl.Range
+	if blocks != nil {
+		var provBlocks []*hcl.Block
+		for _, b := range blocks.Blocks {
+			if b.Type == "module" {
+				modRanges = append(modRanges, b.DefRange.Ptr())
+			} else {
+				provBlocks = append(provBlocks, b)
+			}
+		}
+		blocks.Blocks = provBlocks
+	}
+	for i, b := range body.Modules {
+		var rng *hcl.Range
+		if i < len(modRanges) {
+			rng = modRanges[i]
+		}
+		if _, dup := lf.Modules[b.Name]; dup {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate module in the lock file",
+				Detail: fmt.Sprintf("Module %q is locked twice. Remove one entry and run `llmops init`.", b.Name), Subject: rng})
+			continue
+		}
+		if !commitRE.MatchString(b.Commit) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid commit in the lock file",
+				Detail: fmt.Sprintf("Module %q has commit %q; want a full lower-case hex commit id. Run `llmops init -upgrade` to record it again.", b.Name, b.Commit), Subject: rng})
+			continue
+		}
+		lf.Modules[b.Name] = &LockedModule{Name: b.Name, Source: b.Source, Commit: b.Commit}
+	}
 	for i, b := range body.Providers {
 		var rng *hcl.Range
 		if blocks != nil && i < len(blocks.Blocks) {
@@ -179,7 +232,8 @@ func (lf *LockFile) Write(dir string) error {
 	body := f.Body()
 	body.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(
 		"# This file is maintained by `llmops init`. Commit it with your configuration:\n" +
-			"# llmops refuses provider binaries whose hash differs from the one recorded here.\n\n")}})
+			"# llmops refuses provider binaries whose hash differs from the one recorded here,\n" +
+			"# and fetches each git module at the commit recorded here.\n\n")}})
 	types := make([]string, 0, len(lf.Providers))
 	for t := range lf.Providers {
 		types = append(types, t)
@@ -207,6 +261,19 @@ func (lf *LockFile) Write(dir string) error {
 		if path := relPath(dir, p.Path); path != "" {
 			b.SetAttributeValue("path", cty.StringVal(path))
 		}
+	}
+	names := make([]string, 0, len(lf.Modules))
+	for n := range lf.Modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if i > 0 || len(types) > 0 {
+			body.AppendNewline()
+		}
+		mb := body.AppendNewBlock("module", []string{n}).Body()
+		mb.SetAttributeValue("source", cty.StringVal(lf.Modules[n].Source))
+		mb.SetAttributeValue("commit", cty.StringVal(lf.Modules[n].Commit))
 	}
 	tmp, err := os.CreateTemp(dir, LockFileName+".*.tmp")
 	if err != nil {

@@ -16,6 +16,8 @@ func TestLockFileRoundTrip(t *testing.T) {
 	lf := &discovery.LockFile{}
 	lf.Lock(&discovery.Binary{Type: "null", Path: nullPath, SHA256: sum("null binary"), Version: "0.1.0"})
 	lf.Lock(&discovery.Binary{Type: "echo", Path: "/opt/llmops/llmops-provider-echo", SHA256: sum("echo"), Version: "1.2.3"})
+	commit := strings.Repeat("ab", 20)
+	lf.Modules = map[string]*discovery.LockedModule{"bot.inner": {Source: "git::file:///m//sub?ref=v1", Commit: commit}}
 	if err := lf.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +29,9 @@ func TestLockFileRoundTrip(t *testing.T) {
 		`  version = "1.2.3"`,
 		`  hashes  = ["` + discovery.Platform() + `:sha256:` + sum("echo") + `"]`,
 		`  path    = ".llmops/plugins/llmops-provider-null"`,
+		`module "bot.inner" {`,
+		`  source = "git::file:///m//sub?ref=v1"`,
+		`  commit = "` + commit + `"`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lock file lacks %q:\n%s", want, text)
@@ -49,6 +54,9 @@ func TestLockFileRoundTrip(t *testing.T) {
 	}
 	if len(got.Providers) != 2 {
 		t.Errorf("providers: %v", got.Providers)
+	}
+	if m := got.Modules["bot.inner"]; m == nil || m.Commit != commit || m.Source != "git::file:///m//sub?ref=v1" {
+		t.Errorf("module entry: %+v", m)
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
 	if len(matches) != 0 {
@@ -75,7 +83,12 @@ func TestReadLockFileErrors(t *testing.T) {
 		{"bad platform hash", `provider "null" { hashes = ["linux:sha256:` + strings.Repeat("a", 64) + `"] }`, "Invalid hash"},
 		{"duplicate", "provider \"null\" { hash = " + good + " }\nprovider \"null\" { hash = " + good + " }", "Duplicate provider"},
 		{"stray attribute", "x = 1\nprovider \"null\" { hash = " + good + " }", "Unsupported argument"},
-		{"unknown block", `module "x" {}`, "Unsupported block type"},
+		{"unknown block", `modul "x" {}`, "Unsupported block type"},
+		{"module without commit", `module "x" { source = "git::file:///r" }`, "Missing required argument"},
+		{"module bad commit", `module "x" {
+  source = "git::file:///r"
+  commit = "v1.0"
+}`, "Invalid commit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

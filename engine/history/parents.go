@@ -37,7 +37,10 @@ func newParentIndex(objs map[addrs.ResourceInstance]*Object) *parentIndex {
 	ix := &parentIndex{objs: objs, byRes: map[addrs.Resource][]*Object{},
 		tokens: map[addrs.Resource]map[string]*Object{}, shared: map[addrs.Resource]map[string]*Object{}}
 	for _, o := range objs {
-		ix.byRes[o.Addr.Resource] = append(ix.byRes[o.Addr.Resource], o)
+		// Dependencies are configuration addresses: an object in a module
+		// instance is found under its block's address.
+		r := o.Addr.Resource.Config()
+		ix.byRes[r] = append(ix.byRes[r], o)
 	}
 	for _, l := range ix.byRes {
 		sort.Slice(l, func(i, j int) bool { return l[i].Addr.Less(l[j].Addr) })

@@ -58,3 +58,64 @@ func ActivePins(events []state.Event) map[addrs.ResourceInstance]Pin {
 	}
 	return out
 }
+
+// EventMoved records that a moved block moved an object: Addr is where it
+// is now, Data the address it was recorded at before.
+const EventMoved = "moved"
+
+// MovedFrom lists the addresses the object at addr was recorded at before
+// moved blocks moved it, the most recent first.
+func MovedFrom(events []state.Event, addr string) []string {
+	prev := map[string]string{}
+	for _, ev := range events {
+		if ev.Kind == EventMoved {
+			prev[ev.Addr] = string(ev.Data)
+		}
+	}
+	var out []string
+	seen := map[string]bool{addr: true}
+	for cur := addr; ; {
+		p, ok := prev[cur]
+		if !ok || seen[p] {
+			return out
+		}
+		seen[p] = true
+		out = append(out, p)
+		cur = p
+	}
+}
+
+// FollowMoves rewrites the recorded dependencies of objs that name a
+// resource a moved block moved since (an object not changed since still
+// records the old address), so that lineage finds its parents where
+// they are now.
+func FollowMoves(objs map[addrs.ResourceInstance]*Object, events []state.Event) {
+	moved := map[addrs.Resource]addrs.Resource{}
+	for _, ev := range events {
+		if ev.Kind != EventMoved {
+			continue
+		}
+		from, err1 := addrs.ParseResourceInstance(string(ev.Data))
+		to, err2 := addrs.ParseResourceInstance(ev.Addr)
+		if err1 == nil && err2 == nil {
+			moved[from.Resource.Config()] = to.Resource.Config()
+		}
+	}
+	if len(moved) == 0 {
+		return
+	}
+	for _, o := range objs {
+		var deps []addrs.Resource
+		for _, d := range o.Dependencies {
+			for seen := 0; seen < 16; seen++ { // follow chains, not loops
+				nd, ok := moved[d]
+				if !ok {
+					break
+				}
+				d = nd
+			}
+			deps = append(deps, d)
+		}
+		o.Dependencies = deps
+	}
+}

@@ -58,6 +58,10 @@ func (fakeData) GetLocal(LocalRef, hcl.Range) (cty.Value, hcl.Diagnostics) {
 func (fakeData) GetResource(ResourceRef, hcl.Range) (cty.Value, hcl.Diagnostics) {
 	return cty.ObjectVal(map[string]cty.Value{"id": cty.StringVal("x1")}), nil
 }
+func (fakeData) GetModule(ref ModuleRef, _ hcl.Range) (cty.Value, hcl.Diagnostics) {
+	out := cty.ObjectVal(map[string]cty.Value{"endpoint": cty.StringVal("http://" + ref.Name)})
+	return cty.ObjectVal(map[string]cty.Value{"en": out}), nil
+}
 
 func TestEvalFunctions(t *testing.T) {
 	dir := t.TempDir()
@@ -73,6 +77,8 @@ func TestEvalFunctions(t *testing.T) {
 		`upper(format("%s-%d", var.name, 3))`:  "FT-3",
 		`base64decode(base64encode("secret"))`: "secret",
 		`try(jsondecode("nope"), "fallback")`:  "fallback",
+		`module.bot["en"].endpoint`:            "http://bot",
+		`"ws-${llmops.workspace}"`:             "ws-default",
 	}
 	for src, want := range cases {
 		expr, diags := hclsyntax.ParseExpression([]byte(src), "t", hcl.InitialPos)
@@ -100,5 +106,28 @@ func TestEvalFunctions(t *testing.T) {
 	expr, _ = hclsyntax.ParseExpression([]byte(`templatefile("deep.tmpl", {})`), "t", hcl.InitialPos)
 	if _, diags := s.EvalExpr(expr, cty.String); !diags.HasErrors() || !strings.Contains(diags.Error(), "nested too deeply") {
 		t.Errorf("a deep template: %v", diags)
+	}
+}
+
+func TestModuleRefs(t *testing.T) {
+	cases := map[string]string{
+		`module.bot`:                 "module.bot",
+		`module.bot.endpoint`:        "module.bot.endpoint",
+		`module.bot["en"].endpoint`:  "module.bot.endpoint",
+		`module.bot[0].endpoint.url`: "module.bot.endpoint",
+		`module.bot["en"]`:           "module.bot",
+	}
+	for src, want := range cases {
+		expr, diags := hclsyntax.ParseExpression([]byte(src), "t", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		refs, diags := ExprReferences(expr)
+		if diags.HasErrors() || len(refs) != 1 {
+			t.Fatalf("%s: %v %v", src, refs, diags)
+		}
+		if got := refs[0].Subject.String(); got != want {
+			t.Errorf("%s: got %s, want %s", src, got, want)
+		}
 	}
 }

@@ -24,11 +24,22 @@ type LocalRef struct{ Name string }
 // ResourceRef is `TYPE.NAME` (a kind or a resource type).
 type ResourceRef struct{ Resource addrs.Resource }
 
+// ModuleRef is `module.NAME`, with the output named after it when the
+// reference says which (`module.bot.endpoint`, `module.bot["en"].endpoint`);
+// Output is empty for a reference to the whole module.
+type ModuleRef struct {
+	Name   string
+	Output string
+}
+
 // CountRef is `count.ATTR`.
 type CountRef struct{ Attr string }
 
 // EachRef is `each.ATTR`.
 type EachRef struct{ Attr string }
+
+// LlmopsRef is `llmops.ATTR` (llmops.workspace).
+type LlmopsRef struct{ Attr string }
 
 // PathRef is `path.ATTR`.
 type PathRef struct{ Attr string }
@@ -37,14 +48,23 @@ func (r VarRef) String() string      { return "var." + r.Name }
 func (r LocalRef) String() string    { return "local." + r.Name }
 func (r ResourceRef) String() string { return r.Resource.String() }
 func (r CountRef) String() string    { return "count." + r.Attr }
-func (r EachRef) String() string     { return "each." + r.Attr }
-func (r PathRef) String() string     { return "path." + r.Attr }
-func (VarRef) subject()              {}
-func (LocalRef) subject()            {}
-func (ResourceRef) subject()         {}
-func (CountRef) subject()            {}
-func (EachRef) subject()             {}
-func (PathRef) subject()             {}
+func (r ModuleRef) String() string {
+	if r.Output == "" {
+		return "module." + r.Name
+	}
+	return "module." + r.Name + "." + r.Output
+}
+func (r EachRef) String() string   { return "each." + r.Attr }
+func (r PathRef) String() string   { return "path." + r.Attr }
+func (r LlmopsRef) String() string { return "llmops." + r.Attr }
+func (VarRef) subject()            {}
+func (LocalRef) subject()          {}
+func (ResourceRef) subject()       {}
+func (CountRef) subject()          {}
+func (ModuleRef) subject()         {}
+func (EachRef) subject()           {}
+func (PathRef) subject()           {}
+func (LlmopsRef) subject()         {}
 
 // Reference is a parsed reference with its source range.
 type Reference struct {
@@ -103,7 +123,15 @@ func ParseRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
 		var n string
 		n, rest, diags = attr("path")
 		subj = PathRef{Attr: n}
-	case "self", "data", "module", "terraform":
+	case "llmops":
+		var n string
+		n, rest, diags = attr("llmops")
+		subj = LlmopsRef{Attr: n}
+	case "module":
+		return parseModuleRef(tr)
+	case "data":
+		return parseDataRef(tr)
+	case "self", "terraform":
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Unsupported reference %q", root),
@@ -156,4 +184,49 @@ func ExprReferences(expr hcl.Expression) ([]*Reference, hcl.Diagnostics) {
 		return nil, nil
 	}
 	return References(expr.Variables())
+}
+
+// parseModuleRef parses module.NAME, module.NAME.OUTPUT and
+// module.NAME[KEY].OUTPUT.
+func parseModuleRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
+	if len(tr) < 2 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid module reference",
+			Detail: "A reference to a module must name one, such as module.NAME.OUTPUT.", Subject: tr.SourceRange().Ptr()}}
+	}
+	a, ok := tr[1].(hcl.TraverseAttr)
+	if !ok {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid module reference",
+			Detail: "A reference to a module is module.NAME, with a dot, not an index.", Subject: tr[1].SourceRange().Ptr()}}
+	}
+	ref := ModuleRef{Name: a.Name}
+	end := 1
+	if len(tr) > 2 {
+		if _, ok := tr[2].(hcl.TraverseIndex); ok {
+			end = 2
+		}
+	}
+	if end+1 < len(tr) {
+		if o, ok := tr[end+1].(hcl.TraverseAttr); ok {
+			ref.Output = o.Name
+		}
+	}
+	return &Reference{Subject: ref, Range: hcl.RangeBetween(tr[0].SourceRange(), tr[end].SourceRange()), Remaining: tr[2:]}, nil
+}
+
+// parseDataRef parses data.TYPE.NAME.
+func parseDataRef(tr hcl.Traversal) (*Reference, hcl.Diagnostics) {
+	bad := func() (*Reference, hcl.Diagnostics) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid data reference",
+			Detail: "A reference to a data source is data.TYPE.NAME, with dots, such as data.model.base.digest.", Subject: tr.SourceRange().Ptr()}}
+	}
+	if len(tr) < 3 {
+		return bad()
+	}
+	typ, ok1 := tr[1].(hcl.TraverseAttr)
+	name, ok2 := tr[2].(hcl.TraverseAttr)
+	if !ok1 || !ok2 {
+		return bad()
+	}
+	r := addrs.Resource{Mode: addrs.DataResourceMode, Type: typ.Name, Name: name.Name}
+	return &Reference{Subject: ResourceRef{Resource: r}, Range: hcl.RangeBetween(tr[0].SourceRange(), tr[2].SourceRange()), Remaining: tr[3:]}, nil
 }

@@ -21,13 +21,23 @@ type Data interface {
 	// GetResource returns the whole value of a resource: an object for a
 	// single instance, a tuple for count, an object for for_each.
 	GetResource(ref ResourceRef, rng hcl.Range) (cty.Value, hcl.Diagnostics)
+	// GetModule returns the value of a module call: an object of its
+	// outputs, a tuple of them for count, an object of them by key for
+	// for_each.
+	GetModule(ref ModuleRef, rng hcl.Range) (cty.Value, hcl.Diagnostics)
 }
 
 // Scope evaluates expressions of one block (one instance, when count or
 // for_each applies).
 type Scope struct {
-	Data    Data
+	Data Data
+	// BaseDir is the directory of the module the block is in (path.module,
+	// and where file() looks); RootDir the root module's (path.root), the
+	// same when empty.
 	BaseDir string
+	RootDir string
+	// Workspace is llmops.workspace ("default" when empty).
+	Workspace string
 	// CountIndex is set for instances of a counted resource.
 	CountIndex *int
 	// EachKey/EachValue are set for instances of a for_each resource.
@@ -41,6 +51,8 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 	vars := map[string]cty.Value{}
 	locals := map[string]cty.Value{}
 	resources := map[string]map[string]cty.Value{}
+	data := map[string]map[string]cty.Value{}
+	modules := map[string]cty.Value{}
 	pathAttrs := map[string]cty.Value{}
 	for _, ref := range refs {
 		switch subj := ref.Subject.(type) {
@@ -63,12 +75,23 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 		case ResourceRef:
 			v, ds := s.Data.GetResource(subj, ref.Range)
 			diags = append(diags, ds...)
-			m := resources[subj.Resource.Type]
+			byType := resources
+			if subj.Resource.IsData() {
+				byType = data
+			}
+			m := byType[subj.Resource.Type]
 			if m == nil {
 				m = map[string]cty.Value{}
-				resources[subj.Resource.Type] = m
+				byType[subj.Resource.Type] = m
 			}
 			m[subj.Resource.Name] = v
+		case ModuleRef:
+			if _, done := modules[subj.Name]; done {
+				continue
+			}
+			v, ds := s.Data.GetModule(subj, ref.Range)
+			diags = append(diags, ds...)
+			modules[subj.Name] = v
 		case CountRef:
 			if s.CountIndex == nil {
 				diags = append(diags, &hcl.Diagnostic{
@@ -99,10 +122,18 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 				continue
 			}
 			vars["each"] = cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(*s.EachKey), "value": s.EachValue})
+		case LlmopsRef:
+			diags = append(diags, s.llmopsVar(subj, ref.Range, vars)...)
 		case PathRef:
 			switch subj.Attr {
-			case "root", "module":
+			case "module":
 				pathAttrs[subj.Attr] = cty.StringVal(s.BaseDir)
+			case "root":
+				root := s.RootDir
+				if root == "" {
+					root = s.BaseDir
+				}
+				pathAttrs[subj.Attr] = cty.StringVal(root)
 			case "cwd":
 				wd, _ := filepath.Abs(".")
 				pathAttrs["cwd"] = cty.StringVal(wd)
@@ -116,6 +147,12 @@ func (s *Scope) EvalContext(refs []*Reference) (*hcl.EvalContext, hcl.Diagnostic
 	}
 	if len(pathAttrs) > 0 {
 		vars["path"] = cty.ObjectVal(pathAttrs)
+	}
+	if len(data) > 0 {
+		vars["data"] = objectOfObjects(data)
+	}
+	if len(modules) > 0 {
+		vars["module"] = cty.ObjectVal(modules)
 	}
 	for typ, m := range resources {
 		vars[typ] = cty.ObjectVal(m)
@@ -176,4 +213,26 @@ func (s *Scope) EvalBody(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagno
 	}
 	v, ds := hcldec.Decode(body, spec, ctx)
 	return values.NormalizeNumbers(v), append(diags, ds...)
+}
+
+// llmopsVar sets llmops.workspace.
+func (s *Scope) llmopsVar(ref LlmopsRef, rng hcl.Range, vars map[string]cty.Value) hcl.Diagnostics {
+	if ref.Attr != "workspace" {
+		return hcl.Diagnostics{badAttr("llmops", ref.Attr, "workspace", rng)}
+	}
+	ws := s.Workspace
+	if ws == "" {
+		ws = "default"
+	}
+	vars["llmops"] = cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal(ws)})
+	return nil
+}
+
+// objectOfObjects is {type: {name: value}} as an object of objects.
+func objectOfObjects(m map[string]map[string]cty.Value) cty.Value {
+	out := make(map[string]cty.Value, len(m))
+	for k, inner := range m {
+		out[k] = cty.ObjectVal(inner)
+	}
+	return cty.ObjectVal(out)
 }

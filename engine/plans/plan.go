@@ -31,6 +31,10 @@ const (
 	// Wait: a long operation recorded as pending is still running; apply
 	// waits for it (or returns at once with -wait=false).
 	Wait Action = "wait"
+	// Read: a data source is read (Plan.DataReads), during plan, or during
+	// apply when its configuration depends on values known only then
+	// (ReasonReadDuringApply).
+	Read Action = "read"
 )
 
 // IsReplace reports whether the action replaces the object.
@@ -47,12 +51,21 @@ const (
 	ReasonRemovedFromConfig Reason = "removed-from-config"
 	ReasonCountIndex        Reason = "count-index-removed"
 	ReasonEachKey           Reason = "each-key-removed"
-	ReasonDestroy           Reason = "destroy"
-	ReasonCreateInterrupted Reason = "create-interrupted"
-	ReasonRollback          Reason = "rollback"
+	// ReasonModuleInstanceRemoved: the instance's module instance is no
+	// longer made by its call's count or for_each.
+	ReasonModuleInstanceRemoved Reason = "module-instance-removed"
+	ReasonDestroy               Reason = "destroy"
+	ReasonCreateInterrupted     Reason = "create-interrupted"
+	ReasonRollback              Reason = "rollback"
 	// ReasonDeposed: the old object of a create_before_destroy replacement
 	// whose destroy did not happen (it failed, or llmops stopped).
 	ReasonDeposed Reason = "deposed"
+	// ReasonReadDuringApply: a data source whose configuration depends on
+	// values known only after apply is read during apply.
+	ReasonReadDuringApply Reason = "read-during-apply"
+	// ReasonMoved: the object was recorded at PrevAddr; a moved block
+	// says it is now at Addr.
+	ReasonMoved Reason = "moved"
 )
 
 // ResourceInstanceChange is the planned change of one instance.
@@ -83,6 +96,9 @@ type ResourceInstanceChange struct {
 	PriorProvider *addrs.ProviderConfig
 	// DeposedKey names a deposed object (Plan.Deposed); empty otherwise.
 	DeposedKey string
+	// PrevAddr is where the object was recorded before a moved block
+	// moved it to Addr (apply records the move); nil otherwise.
+	PrevAddr *addrs.ResourceInstance
 	// Config, when set, is the configuration the change was planned with
 	// instead of the configuration files (with its sensitive marks): the
 	// recorded settings of the version a rollback returns to, or of an
@@ -151,7 +167,11 @@ type Plan struct {
 	// objects of create_before_destroy replacements still to destroy.
 	// Apply destroys them after the changes.
 	Deposed []*ResourceInstanceChange
-	Outputs []*OutputChange
+	// DataReads are the data sources of the configuration (Action Read):
+	// read during plan (After is the value, used as it is by apply), or
+	// left to apply (ReasonReadDuringApply, After has unknowns).
+	DataReads []*ResourceInstanceChange
+	Outputs   []*OutputChange
 
 	// What the plan was made against.
 	Lineage        string
@@ -187,6 +207,7 @@ type Plan struct {
 func (p *Plan) Sort() {
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Addr.Less(p.Changes[j].Addr) })
 	sort.Slice(p.Drift, func(i, j int) bool { return p.Drift[i].Addr.Less(p.Drift[j].Addr) })
+	sort.Slice(p.DataReads, func(i, j int) bool { return p.DataReads[i].Addr.Less(p.DataReads[j].Addr) })
 	sort.Slice(p.Deposed, func(i, j int) bool {
 		a, b := p.Deposed[i], p.Deposed[j]
 		if a.Addr != b.Addr {
@@ -210,12 +231,17 @@ func (p *Plan) Change(addr addrs.ResourceInstance) *ResourceInstanceChange {
 // Counts summarises the actions of a plan.
 type Counts struct {
 	Add, Change, Replace, Destroy, Wait int
+	// Move counts the objects a moved block moves (whatever else changes).
+	Move int
 }
 
 // Counts returns the number of instances per action.
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, ch := range p.Changes {
+		if ch.PrevAddr != nil {
+			c.Move++
+		}
 		switch ch.Action {
 		case Create:
 			c.Add++
@@ -238,7 +264,7 @@ func (p *Plan) Counts() Counts {
 // refresh-only plan, drift to accept.
 func (p *Plan) HasChanges() bool {
 	for _, ch := range p.Changes {
-		if ch.Action != NoOp {
+		if ch.Action != NoOp || ch.PrevAddr != nil {
 			return true
 		}
 	}

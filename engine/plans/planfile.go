@@ -50,6 +50,7 @@ type fileChange struct {
 	CreateBeforeDestroy bool            `json:"create_before_destroy,omitempty"`
 	Placement           *Placement      `json:"placement,omitempty"`
 	PriorProvider       string          `json:"prior_provider,omitempty"`
+	PrevAddr            string          `json:"prev_addr,omitempty"`
 	DeposedKey          string          `json:"deposed_key,omitempty"`
 	// Config is the configuration a rollback's change is planned with.
 	Config *values.Encoded `json:"config,omitempty"`
@@ -78,6 +79,7 @@ type file struct {
 	Changes            []fileChange              `json:"changes"`
 	Drift              []fileChange              `json:"drift,omitempty"`
 	Deposed            []fileChange              `json:"deposed,omitempty"`
+	DataReads          []fileChange              `json:"data_reads,omitempty"`
 	Outputs            []fileOutput              `json:"outputs,omitempty"`
 }
 
@@ -105,6 +107,9 @@ func WriteFile(path string, p *Plan, s values.Sealer) error {
 		return err
 	}
 	if f.Drift, err = encodeChanges(p.Drift, s); err != nil {
+		return err
+	}
+	if f.DataReads, err = encodeChanges(p.DataReads, s); err != nil {
 		return err
 	}
 	if f.Deposed, err = encodeChanges(p.Deposed, s); err != nil {
@@ -181,6 +186,9 @@ func encodeChanges(chs []*ResourceInstanceChange, s values.Sealer) ([]fileChange
 			Addr: c.Addr.String(), Provider: c.Provider.String(), Action: c.Action, Reason: c.Reason,
 			Private: c.Private, PendingStatus: c.PendingStatus, PendingMessage: c.PendingMessage,
 			CreateBeforeDestroy: c.CreateBeforeDestroy, Placement: c.Placement, DeposedKey: c.DeposedKey,
+		}
+		if c.PrevAddr != nil {
+			fc.PrevAddr = c.PrevAddr.String()
 		}
 		if c.PriorProvider != nil {
 			fc.PriorProvider = c.PriorProvider.String()
@@ -278,6 +286,9 @@ func Decode(b []byte, s values.Sealer) (*Plan, error) {
 	if p.Drift, err = decodeChanges(f.Drift, s, &sealed); err != nil {
 		return nil, err
 	}
+	if p.DataReads, err = decodeChanges(f.DataReads, s, &sealed); err != nil {
+		return nil, err
+	}
 	if p.Deposed, err = decodeChanges(f.Deposed, s, &sealed); err != nil {
 		return nil, err
 	}
@@ -321,6 +332,13 @@ func decodeChange(fc fileChange, s values.Sealer, sealed *bool) (*ResourceInstan
 		Addr: ri, Provider: pc, Action: fc.Action, Reason: fc.Reason, Private: fc.Private,
 		PendingStatus: fc.PendingStatus, PendingMessage: fc.PendingMessage, CreateBeforeDestroy: fc.CreateBeforeDestroy,
 		Placement: fc.Placement, DeposedKey: fc.DeposedKey,
+	}
+	if fc.PrevAddr != "" {
+		prev, err := addrs.ParseResourceInstance(fc.PrevAddr)
+		if err != nil {
+			return nil, fmt.Errorf("previous address: %w", err)
+		}
+		c.PrevAddr = &prev
 	}
 	if fc.PriorProvider != "" {
 		pp, err := addrs.ParseProviderConfig(fc.PriorProvider)

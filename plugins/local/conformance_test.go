@@ -1,7 +1,9 @@
 package local_test
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,17 +131,44 @@ func TestConformance(t *testing.T) {
 	}
 	bin := conformance.Build(t, "github.com/llmops/llmops/cmd/llmops-provider-local", "local")
 	cases, pc := conformanceCases(t)
-	conformance.Run(t, conformance.Config{ProviderPath: bin, Cases: cases, ProviderConfig: pc, PollInterval: 50 * time.Millisecond})
+	data, env := dataCases(t, pc)
+	conformance.Run(t, conformance.Config{ProviderPath: bin, Cases: cases, DataCases: data, Env: env, ProviderConfig: pc, PollInterval: 50 * time.Millisecond})
 }
 
 // TestConformanceInProcess runs the suite on the provider in process (jobs
 // are supervised by the test binary, see TestMain).
 func TestConformanceInProcess(t *testing.T) {
 	cases, pc := conformanceCases(t)
+	data, env := dataCases(t, pc)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	conformance.Run(t, conformance.Config{
 		Factory: func() protocol.Provider { return sdk.NewProtocolProvider(local.Provider()) },
-		Cases:   cases, ProviderConfig: pc, PollInterval: 50 * time.Millisecond,
+		Cases:   cases, DataCases: data, ProviderConfig: pc, PollInterval: 50 * time.Millisecond,
 	})
+}
+
+// dataCases reads the model and dataset data sources: a model from a
+// file, one from a Hugging Face cache laid out in a temporary directory
+// (HF_HUB_CACHE, returned in env), and a dataset file.
+func dataCases(t *testing.T, pc cty.Value) ([]conformance.DataCase, []string) {
+	fx := pc.GetAttr("allowed_roots").Index(cty.NumberIntVal(0)).AsString()
+	cache := t.TempDir()
+	commit := strings.Repeat("c0", 20)
+	snap := filepath.Join(cache, "models--org--tiny", "snapshots", commit)
+	must(t, os.MkdirAll(snap, 0o755))
+	must(t, os.MkdirAll(filepath.Join(cache, "models--org--tiny", "refs"), 0o755))
+	must(t, os.WriteFile(filepath.Join(cache, "models--org--tiny", "refs", "main"), []byte(commit), 0o644))
+	must(t, os.WriteFile(filepath.Join(snap, "config.json"), []byte(`{"layers": 2}`), 0o644))
+	return []conformance.DataCase{
+		{Name: "data.model file", TypeName: "model", Config: obj(map[string]cty.Value{"source": str("file://" + filepath.Join(fx, "base"))}),
+			Invalid: obj(map[string]cty.Value{"source": str("hf://org/absent")}), InvalidError: "Cannot find the model"},
+		{Name: "data.model hf", TypeName: "model", Config: obj(map[string]cty.Value{"source": str("hf://org/tiny"), "revision": str("main")})},
+		{TypeName: "dataset", Config: obj(map[string]cty.Value{"source": str("file://" + filepath.Join(fx, "data.jsonl"))}),
+			Invalid: obj(map[string]cty.Value{"source": str("s3://bucket/data")}), InvalidError: "Cannot find the dataset"},
+	}, []string{"HF_HUB_CACHE=" + cache}
 }
 
 // withAttr returns an object value with one attribute replaced.

@@ -50,6 +50,7 @@ func Provider() *sdk.Provider {
 			schema.Deployment:     deploymentResource(),
 			schema.Monitor:        monitorResource(),
 		},
+		DataSources: dataSources(),
 	}
 }
 

@@ -66,6 +66,7 @@ func NewProtocolProvider(p *Provider) protocol.Provider {
 		}
 	}
 	a.schema.ServerCapabilities = append(a.schema.ServerCapabilities, protocol.CapabilityPlanValidates)
+	a.addDataSources()
 	return a
 }
 
@@ -82,6 +83,7 @@ type adapter struct {
 	schema     protocol.GetSchemaResponse
 	providerTy cty.Type
 	resources  map[string]*resourceInfo
+	data       map[string]*dataInfo
 
 	metaMu sync.RWMutex
 	meta   any

@@ -41,6 +41,32 @@ type Provider struct {
 	// type, price per hour, queue estimate). Used when a configuration
 	// places objects with a `placement` block.
 	Offers func(ctx context.Context, req *OffersRequest) ([]Offer, Diagnostics)
+	// DataSources maps data source type names to data sources: what a
+	// configuration reads with `data "TYPE" "NAME" { ... }` without
+	// managing it.
+	DataSources map[string]*DataSource
+}
+
+// DataSource implements one data source type: something that exists,
+// found by its configuration, read on every plan and never created,
+// changed or recorded.
+type DataSource struct {
+	// Schema describes the configuration (required and optional
+	// attributes) and the value read (computed attributes).
+	Schema Block
+	// Read finds what the configuration names and returns req.Config with
+	// the computed attributes set. Errors go in the diagnostics.
+	Read func(ctx context.Context, req *ReadDataRequest) (Object, Diagnostics)
+}
+
+// ReadDataRequest asks a data source for its value.
+type ReadDataRequest struct {
+	TypeName string
+	// Config is the data source's configuration, wholly known; its
+	// computed attributes are null.
+	Config Object
+	// Meta is what the provider's Configure returned.
+	Meta any
 }
 
 // Resource implements one resource type. Only Schema and Create are

@@ -10,6 +10,9 @@ import (
 // HistoryEntry is one recorded version of an object, as `llmops history
 // ADDR` shows it (and the dashboard's /api/objects/ADDR).
 type HistoryEntry struct {
+	// Address is where the object was recorded at that version (it
+	// differs from today's address after a moved block).
+	Address    string            `json:"address"`
 	Version    int64             `json:"version"`
 	Serial     int64             `json:"serial"`
 	RemovedBy  int64             `json:"removed_by_serial,omitempty"`
@@ -30,7 +33,7 @@ func HistoryEntries(rows []*state.Object) []HistoryEntry {
 			continue
 		}
 		v := objs[o.Addr].Value
-		e := HistoryEntry{Version: o.Version, Serial: o.Serial, RemovedBy: o.RemovedSerial, Status: string(o.Status),
+		e := HistoryEntry{Address: o.Addr.String(), Version: o.Version, Serial: o.Serial, RemovedBy: o.RemovedSerial, Status: string(o.Status),
 			Digest: history.AttrString(v, "digest"), ID: history.AttrString(v, "id"), Attributes: map[string]string{}}
 		for _, a := range keyAttributes(o.Addr.Resource.Type) {
 			if av := history.Attr(v, a); av != cty.NilVal && !av.IsNull() {

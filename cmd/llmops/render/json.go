@@ -30,6 +30,7 @@ type JSONPlan struct {
 
 // JSONSummary counts the actions.
 type JSONSummary struct {
+	Move    int `json:"move,omitempty"`
 	Add     int `json:"add"`
 	Change  int `json:"change"`
 	Replace int `json:"replace"`
@@ -43,6 +44,9 @@ type JSONSummary struct {
 // where a value is unknown or sensitive (or true for the whole value).
 type JSONChange struct {
 	Address         string           `json:"address"`
+	ModuleAddress   string           `json:"module_address,omitempty"`
+	Mode            string           `json:"mode"`
+	PrevAddress     string           `json:"previous_address,omitempty"`
 	Type            string           `json:"type"`
 	Name            string           `json:"name"`
 	Index           any              `json:"index,omitempty"`
@@ -82,13 +86,16 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 		ResourceChanges: []JSONChange{},
 		ResourceDrift:   []JSONChange{},
 		OutputChanges:   map[string]JSONOutputChange{},
-		Summary:         JSONSummary{Add: cnt.Add, Change: cnt.Change, Replace: cnt.Replace, Destroy: cnt.Destroy, Wait: cnt.Wait},
+		Summary:         JSONSummary{Move: cnt.Move, Add: cnt.Add, Change: cnt.Change, Replace: cnt.Replace, Destroy: cnt.Destroy, Wait: cnt.Wait},
 		Errored:         p.Errored,
 	}
 	for _, ch := range p.Changes {
 		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
 	}
 	for _, ch := range p.Deposed {
+		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
+	}
+	for _, ch := range p.DataReads {
 		out.ResourceChanges = append(out.ResourceChanges, jsonChange(ch))
 	}
 	for _, ch := range p.Drift {
@@ -109,13 +116,16 @@ func PlanJSON(p *plans.Plan) *JSONPlan {
 
 func jsonChange(ch *plans.ResourceInstanceChange) JSONChange {
 	jc := JSONChange{
-		Address:  ch.Addr.String(),
-		Type:     ch.Addr.Resource.Type,
-		Name:     ch.Addr.Resource.Name,
-		Index:    KeyJSON(ch.Addr.Key),
-		Provider: ch.Provider.String(),
-		Action:   string(ch.Action),
-		Reason:   string(ch.Reason),
+		Address:       ch.Addr.String(),
+		Mode:          mode(ch.Addr.Resource),
+		ModuleAddress: ch.Addr.Resource.Module.String(),
+		PrevAddress:   prevAddr(ch),
+		Type:          ch.Addr.Resource.Type,
+		Name:          ch.Addr.Resource.Name,
+		Index:         KeyJSON(ch.Addr.Key),
+		Provider:      ch.Provider.String(),
+		Action:        string(ch.Action),
+		Reason:        string(ch.Reason),
 	}
 	jc.Before, _, jc.BeforeSensitive = JSONValue(ch.Before)
 	jc.After, jc.AfterUnknown, jc.AfterSensitive = JSONValue(ch.After)
@@ -247,4 +257,19 @@ func SortedNames[T any](m map[string]T) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// mode is "managed" or "data", as in Terraform's JSON plan.
+func mode(r addrs.Resource) string {
+	if r.IsData() {
+		return "data"
+	}
+	return "managed"
+}
+
+func prevAddr(ch *plans.ResourceInstanceChange) string {
+	if ch.PrevAddr == nil {
+		return ""
+	}
+	return ch.PrevAddr.String()
 }

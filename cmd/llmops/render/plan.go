@@ -34,9 +34,10 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 	if len(p.Notes) > 0 {
 		b.WriteString("\n")
 	}
-	changes := len(p.Deposed)
+	deferred := DeferredReads(p)
+	changes := len(p.Deposed) + len(deferred)
 	for _, ch := range p.Changes {
-		if ch.Action != plans.NoOp {
+		if ch.Action != plans.NoOp || ch.PrevAddr != nil {
 			changes++
 		}
 	}
@@ -54,8 +55,11 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 	if changes > 0 {
 		writeLegend(&b, p, c)
 		b.WriteString("llmops will perform the following actions:\n\n")
+		for _, ch := range deferred {
+			writeChange(&b, ch, c)
+		}
 		for _, ch := range p.Changes {
-			if ch.Action == plans.NoOp {
+			if ch.Action == plans.NoOp && ch.PrevAddr == nil {
 				continue
 			}
 			writeChange(&b, ch, c)
@@ -67,6 +71,9 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 		fmt.Fprintf(&b, "%s %d to add, %d to change, %d to replace, %d to destroy.", c.Bold("Plan:"), cnt.Add, cnt.Change, cnt.Replace, cnt.Destroy)
 		if cnt.Wait > 0 {
 			fmt.Fprintf(&b, " %d still running.", cnt.Wait)
+		}
+		if cnt.Move > 0 {
+			fmt.Fprintf(&b, " %d to move.", cnt.Move)
 		}
 		b.WriteString("\n")
 	}
@@ -100,6 +107,19 @@ func Plan(w io.Writer, p *plans.Plan, c *Colors) {
 	io.WriteString(w, b.String())
 }
 
+// DeferredReads are the data sources the plan leaves to apply (their
+// configuration depends on values known only then): shown, like changes.
+// Those read during plan are not shown.
+func DeferredReads(p *plans.Plan) []*plans.ResourceInstanceChange {
+	var out []*plans.ResourceInstanceChange
+	for _, ch := range p.DataReads {
+		if ch.Reason == plans.ReasonReadDuringApply {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
 func outputsChanged(p *plans.Plan) bool {
 	for _, o := range p.Outputs {
 		if o.Action != plans.NoOp {
@@ -119,6 +139,9 @@ func markAll(v cty.Value) cty.Value {
 // header is "resource "TYPE" "NAME"" or "KIND "NAME"".
 func header(a addrs.ResourceInstance) string {
 	r := a.Resource
+	if r.IsData() {
+		return fmt.Sprintf("data %q %q", r.Type, r.Name)
+	}
 	if r.IsKind() {
 		return fmt.Sprintf("%s %q", r.Type, r.Name)
 	}
@@ -138,6 +161,8 @@ func ActionPhrase(ch *plans.ResourceInstanceChange) string {
 		return "must be replaced"
 	case plans.Delete:
 		return "will be destroyed"
+	case plans.Read:
+		return "will be read during apply"
 	case plans.Wait:
 		if ch.PendingStatus == "finished" {
 			return "finished in the background; apply records the result"
@@ -168,8 +193,12 @@ func ReasonText(ch *plans.ResourceInstanceChange) string {
 		return fmt.Sprintf("index %s is beyond the count", ch.Addr.Key)
 	case plans.ReasonEachKey:
 		return fmt.Sprintf("key %s is not in for_each", ch.Addr.Key)
+	case plans.ReasonModuleInstanceRemoved:
+		return fmt.Sprintf("%s is not in its module call's count or for_each", ch.Addr.Resource.Module)
 	case plans.ReasonRollback:
 		return "rollback"
+	case plans.ReasonReadDuringApply:
+		return "its configuration depends on values known only after apply"
 	case plans.ReasonDeposed:
 		return "the old object of a create_before_destroy replacement, whose destroy did not finish; it goes once its replacement exists"
 	}
@@ -188,6 +217,7 @@ var legend = []struct {
 	{plans.DeleteThenCreate, "destroy and then create replacement"},
 	{plans.CreateThenDelete, "create replacement and then destroy"},
 	{plans.Wait, "wait for a job that is still running"},
+	{plans.Read, "read (data resources)"},
 }
 
 // writeLegend explains the symbols the plan uses, as Terraform does.
@@ -199,11 +229,21 @@ func writeLegend(b *strings.Builder, p *plans.Plan, c *Colors) {
 	for _, ch := range p.Deposed {
 		used[ch.Action] = true
 	}
-	b.WriteString("Resource actions are indicated with the following symbols:\n")
+	if len(DeferredReads(p)) > 0 {
+		used[plans.Read] = true
+	}
+	var lines []string
 	for _, l := range legend {
 		if used[l.action] {
-			b.WriteString(symbolFor(l.action, c) + " " + l.text + "\n")
+			lines = append(lines, symbolFor(l.action, c)+" "+l.text+"\n")
 		}
+	}
+	if len(lines) == 0 {
+		return // only moves (or no-ops): no symbol to explain
+	}
+	b.WriteString("Resource actions are indicated with the following symbols:\n")
+	for _, l := range lines {
+		b.WriteString(l)
 	}
 	b.WriteString("\n")
 }
@@ -222,6 +262,8 @@ func symbolFor(a plans.Action, c *Colors) string {
 		return c.Add("+") + "/" + c.Del("-")
 	case plans.Wait:
 		return c.Chg("  …")
+	case plans.Read:
+		return c.Add(" <=")
 	}
 	return "   "
 }
@@ -231,9 +273,17 @@ func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors
 	if ch.DeposedKey != "" {
 		name += " (deposed object " + ch.DeposedKey + ")"
 	}
+	if ch.PrevAddr != nil && ch.Action == plans.NoOp {
+		// Only the address changes: nothing is replaced or run again.
+		fmt.Fprintf(b, "  # %s has moved to %s\n\n", c.Bold(ch.PrevAddr.String()), c.Bold(name))
+		return
+	}
 	line := fmt.Sprintf("  # %s %s", c.Bold(name), ActionPhrase(ch))
 	if r := ReasonText(ch); r != "" {
 		line += " (" + r + ")"
+	}
+	if ch.PrevAddr != nil {
+		line += " (moved from " + ch.PrevAddr.String() + ")"
 	}
 	b.WriteString(line + "\n")
 	writePlacement(b, ch.Placement, c)
@@ -255,12 +305,12 @@ func writeChange(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors
 func writeChangeBody(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors) {
 	b.WriteString(symbolFor(ch.Action, c) + " " + header(ch.Addr) + " {\n")
 	d := &differ{b: b, c: c, forces: ch.RequiresReplace, gutter: "  "}
-	showAll := ch.Action == plans.Create || ch.Action == plans.Delete
+	showAll := ch.Action == plans.Create || ch.Action == plans.Delete || ch.Action == plans.Read
 	before, after := ch.Before, ch.After
 	if ch.Action == plans.Delete {
 		after = cty.NilVal
 	}
-	if ch.Action == plans.Create {
+	if ch.Action == plans.Create || ch.Action == plans.Read {
 		before = cty.NilVal
 	}
 	hidden := d.attrs(nilToNull(before), nilToNull(after), 0, nil, showAll)

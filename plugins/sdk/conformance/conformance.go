@@ -34,6 +34,8 @@ type Config struct {
 	ProviderConfig cty.Value
 	// Cases are the resource types to exercise, each with its configurations.
 	Cases []Case
+	// DataCases are the data sources to read.
+	DataCases []DataCase
 	// PendingTimeout bounds the wait for a pending object (default 1m);
 	// PollInterval is the pause between polls (default 100ms).
 	PendingTimeout time.Duration
@@ -98,6 +100,13 @@ func Run(t *testing.T, cfg Config) {
 			name = c.TypeName
 		}
 		t.Run(name, func(t *testing.T) { s.runCase(t, c) })
+	}
+	for _, c := range cfg.DataCases {
+		name := c.Name
+		if name == "" {
+			name = "data." + c.TypeName
+		}
+		t.Run(name, func(t *testing.T) { s.runDataCase(t, c) })
 	}
 	t.Run("UnknownResourceType", s.unknownType)
 	t.Run("ProcessAlive", func(t *testing.T) {

@@ -62,6 +62,7 @@ func (s *suite) getSchema(t *testing.T) {
 		checkBlock(t, name, sch.Block)
 	}
 	sort.Strings(names)
+	s.checkDataSchemas(t)
 	for _, c := range s.cfg.Cases {
 		if _, ok := r.ResourceTypes[c.TypeName]; !ok {
 			t.Errorf("case %q: the provider serves no resource type %q; it serves %s", c.Name, c.TypeName, strings.Join(names, ", "))

@@ -73,6 +73,17 @@ func (c *Client) getSchema(ctx context.Context) (resp protocol.GetSchemaResponse
 		}
 		resp.ResourceTypes[name] = ps
 	}
+	if len(r.DataSources) > 0 {
+		resp.DataSources = make(map[string]*protocol.Schema, len(r.DataSources))
+	}
+	for name, s := range r.DataSources {
+		ps, err := schemaFromProto(s)
+		if err != nil {
+			resp.Diagnostics.FromError("Invalid schema for data source "+name, err)
+			continue
+		}
+		resp.DataSources[name] = ps
+	}
 	return resp
 }
 

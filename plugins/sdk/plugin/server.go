@@ -32,10 +32,17 @@ type schemaCache struct {
 	resp       protocol.GetSchemaResponse
 	providerTy cty.Type
 	types      map[string]cty.Type
+	dataTypes  map[string]cty.Type
 }
 
 func newSchemaCache(resp protocol.GetSchemaResponse) *schemaCache {
-	sc := &schemaCache{resp: resp, providerTy: cty.EmptyObject, types: make(map[string]cty.Type, len(resp.ResourceTypes))}
+	sc := &schemaCache{resp: resp, providerTy: cty.EmptyObject, types: make(map[string]cty.Type, len(resp.ResourceTypes)),
+		dataTypes: make(map[string]cty.Type, len(resp.DataSources))}
+	for name, s := range resp.DataSources {
+		if s != nil {
+			sc.dataTypes[name] = s.Block.ImpliedType()
+		}
+	}
 	if resp.Provider != nil {
 		sc.providerTy = resp.Provider.Block.ImpliedType()
 	}
@@ -109,6 +116,12 @@ func (s *server) GetSchema(ctx context.Context, _ *proto.GetSchema_Request) (res
 	if resp.ResourceTypes, err = schemasToProto(r.ResourceTypes); err != nil {
 		resp.Diagnostics = append(resp.Diagnostics, errDiag("Invalid resource schema", err)...)
 		return resp, nil
+	}
+	if len(r.DataSources) > 0 {
+		if resp.DataSources, err = schemasToProto(r.DataSources); err != nil {
+			resp.Diagnostics = append(resp.Diagnostics, errDiag("Invalid data source schema", err)...)
+			return resp, nil
+		}
 	}
 	if !r.Diagnostics.HasErrors() {
 		s.mu.Lock()

@@ -938,6 +938,43 @@ func (*GetOffers) Descriptor() ([]byte, []int) {
 	return file_provider_proto_rawDescGZIP(), []int{16}
 }
 
+// ReadDataSource reads one data source.
+type ReadDataSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDataSource) Reset() {
+	*x = ReadDataSource{}
+	mi := &file_provider_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDataSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDataSource) ProtoMessage() {}
+
+func (x *ReadDataSource) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDataSource.ProtoReflect.Descriptor instead.
+func (*ReadDataSource) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{17}
+}
+
 // Step is one step of the path.
 type AttributePath_Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -955,7 +992,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1004,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[17]
+	mi := &file_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1094,7 @@ type Schema_Block struct {
 
 func (x *Schema_Block) Reset() {
 	*x = Schema_Block{}
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1106,7 @@ func (x *Schema_Block) String() string {
 func (*Schema_Block) ProtoMessage() {}
 
 func (x *Schema_Block) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[18]
+	mi := &file_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1176,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1188,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[19]
+	mi := &file_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1286,7 @@ type Schema_NestedBlock struct {
 
 func (x *Schema_NestedBlock) Reset() {
 	*x = Schema_NestedBlock{}
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1298,7 @@ func (x *Schema_NestedBlock) String() string {
 func (*Schema_NestedBlock) ProtoMessage() {}
 
 func (x *Schema_NestedBlock) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[20]
+	mi := &file_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1358,7 @@ type GetSchema_Request struct {
 
 func (x *GetSchema_Request) Reset() {
 	*x = GetSchema_Request{}
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1370,7 @@ func (x *GetSchema_Request) String() string {
 func (*GetSchema_Request) ProtoMessage() {}
 
 func (x *GetSchema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[21]
+	mi := &file_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,14 +1398,16 @@ type GetSchema_Response struct {
 	// server_capabilities lists optional features, e.g. "plan_destroy".
 	ServerCapabilities []string `protobuf:"bytes,4,rep,name=server_capabilities,json=serverCapabilities,proto3" json:"server_capabilities,omitempty"`
 	// diagnostics report a provider that cannot describe itself.
-	Diagnostics   []*Diagnostic `protobuf:"bytes,5,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	Diagnostics []*Diagnostic `protobuf:"bytes,5,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	// data_sources maps each data source type name to its schema.
+	DataSources   map[string]*Schema `protobuf:"bytes,6,rep,name=data_sources,json=dataSources,proto3" json:"data_sources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetSchema_Response) Reset() {
 	*x = GetSchema_Response{}
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1419,7 @@ func (x *GetSchema_Response) String() string {
 func (*GetSchema_Response) ProtoMessage() {}
 
 func (x *GetSchema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[22]
+	mi := &file_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,6 +1470,13 @@ func (x *GetSchema_Response) GetDiagnostics() []*Diagnostic {
 	return nil
 }
 
+func (x *GetSchema_Response) GetDataSources() map[string]*Schema {
+	if x != nil {
+		return x.DataSources
+	}
+	return nil
+}
+
 // Request carries the provider block's value.
 type ValidateProviderConfig_Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1442,7 +1488,7 @@ type ValidateProviderConfig_Request struct {
 
 func (x *ValidateProviderConfig_Request) Reset() {
 	*x = ValidateProviderConfig_Request{}
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1500,7 @@ func (x *ValidateProviderConfig_Request) String() string {
 func (*ValidateProviderConfig_Request) ProtoMessage() {}
 
 func (x *ValidateProviderConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[24]
+	mi := &file_provider_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1534,7 @@ type ValidateProviderConfig_Response struct {
 
 func (x *ValidateProviderConfig_Response) Reset() {
 	*x = ValidateProviderConfig_Response{}
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1546,7 @@ func (x *ValidateProviderConfig_Response) String() string {
 func (*ValidateProviderConfig_Response) ProtoMessage() {}
 
 func (x *ValidateProviderConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[25]
+	mi := &file_provider_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1594,7 @@ type ConfigureProvider_Request struct {
 
 func (x *ConfigureProvider_Request) Reset() {
 	*x = ConfigureProvider_Request{}
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1606,7 @@ func (x *ConfigureProvider_Request) String() string {
 func (*ConfigureProvider_Request) ProtoMessage() {}
 
 func (x *ConfigureProvider_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[26]
+	mi := &file_provider_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1675,7 @@ type ConfigureProvider_Response struct {
 
 func (x *ConfigureProvider_Response) Reset() {
 	*x = ConfigureProvider_Response{}
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1687,7 @@ func (x *ConfigureProvider_Response) String() string {
 func (*ConfigureProvider_Response) ProtoMessage() {}
 
 func (x *ConfigureProvider_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[27]
+	mi := &file_provider_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1727,7 @@ type ValidateResourceConfig_Request struct {
 
 func (x *ValidateResourceConfig_Request) Reset() {
 	*x = ValidateResourceConfig_Request{}
-	mi := &file_provider_proto_msgTypes[28]
+	mi := &file_provider_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1739,7 @@ func (x *ValidateResourceConfig_Request) String() string {
 func (*ValidateResourceConfig_Request) ProtoMessage() {}
 
 func (x *ValidateResourceConfig_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[28]
+	mi := &file_provider_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1787,7 @@ type ValidateResourceConfig_Response struct {
 
 func (x *ValidateResourceConfig_Response) Reset() {
 	*x = ValidateResourceConfig_Response{}
-	mi := &file_provider_proto_msgTypes[29]
+	mi := &file_provider_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +1799,7 @@ func (x *ValidateResourceConfig_Response) String() string {
 func (*ValidateResourceConfig_Response) ProtoMessage() {}
 
 func (x *ValidateResourceConfig_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[29]
+	mi := &file_provider_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +1847,7 @@ type PlanResourceChange_Request struct {
 
 func (x *PlanResourceChange_Request) Reset() {
 	*x = PlanResourceChange_Request{}
-	mi := &file_provider_proto_msgTypes[30]
+	mi := &file_provider_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +1859,7 @@ func (x *PlanResourceChange_Request) String() string {
 func (*PlanResourceChange_Request) ProtoMessage() {}
 
 func (x *PlanResourceChange_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[30]
+	mi := &file_provider_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +1936,7 @@ type PlanResourceChange_Response struct {
 
 func (x *PlanResourceChange_Response) Reset() {
 	*x = PlanResourceChange_Response{}
-	mi := &file_provider_proto_msgTypes[31]
+	mi := &file_provider_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +1948,7 @@ func (x *PlanResourceChange_Response) String() string {
 func (*PlanResourceChange_Response) ProtoMessage() {}
 
 func (x *PlanResourceChange_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[31]
+	mi := &file_provider_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2017,7 @@ type ApplyResourceChange_Request struct {
 
 func (x *ApplyResourceChange_Request) Reset() {
 	*x = ApplyResourceChange_Request{}
-	mi := &file_provider_proto_msgTypes[32]
+	mi := &file_provider_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2029,7 @@ func (x *ApplyResourceChange_Request) String() string {
 func (*ApplyResourceChange_Request) ProtoMessage() {}
 
 func (x *ApplyResourceChange_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[32]
+	mi := &file_provider_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2106,7 @@ type ApplyResourceChange_Response struct {
 
 func (x *ApplyResourceChange_Response) Reset() {
 	*x = ApplyResourceChange_Response{}
-	mi := &file_provider_proto_msgTypes[33]
+	mi := &file_provider_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2118,7 @@ func (x *ApplyResourceChange_Response) String() string {
 func (*ApplyResourceChange_Response) ProtoMessage() {}
 
 func (x *ApplyResourceChange_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[33]
+	mi := &file_provider_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2183,7 @@ type ReadResource_Request struct {
 
 func (x *ReadResource_Request) Reset() {
 	*x = ReadResource_Request{}
-	mi := &file_provider_proto_msgTypes[34]
+	mi := &file_provider_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2195,7 @@ func (x *ReadResource_Request) String() string {
 func (*ReadResource_Request) ProtoMessage() {}
 
 func (x *ReadResource_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[34]
+	mi := &file_provider_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2217,7 +2263,7 @@ type ReadResource_Response struct {
 
 func (x *ReadResource_Response) Reset() {
 	*x = ReadResource_Response{}
-	mi := &file_provider_proto_msgTypes[35]
+	mi := &file_provider_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2275,7 @@ func (x *ReadResource_Response) String() string {
 func (*ReadResource_Response) ProtoMessage() {}
 
 func (x *ReadResource_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[35]
+	mi := &file_provider_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2332,7 @@ type ImportResourceState_Request struct {
 
 func (x *ImportResourceState_Request) Reset() {
 	*x = ImportResourceState_Request{}
-	mi := &file_provider_proto_msgTypes[36]
+	mi := &file_provider_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2298,7 +2344,7 @@ func (x *ImportResourceState_Request) String() string {
 func (*ImportResourceState_Request) ProtoMessage() {}
 
 func (x *ImportResourceState_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[36]
+	mi := &file_provider_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2389,7 @@ type ImportResourceState_ImportedResource struct {
 
 func (x *ImportResourceState_ImportedResource) Reset() {
 	*x = ImportResourceState_ImportedResource{}
-	mi := &file_provider_proto_msgTypes[37]
+	mi := &file_provider_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2401,7 @@ func (x *ImportResourceState_ImportedResource) String() string {
 func (*ImportResourceState_ImportedResource) ProtoMessage() {}
 
 func (x *ImportResourceState_ImportedResource) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[37]
+	mi := &file_provider_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2405,7 +2451,7 @@ type ImportResourceState_Response struct {
 
 func (x *ImportResourceState_Response) Reset() {
 	*x = ImportResourceState_Response{}
-	mi := &file_provider_proto_msgTypes[38]
+	mi := &file_provider_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2463,7 @@ func (x *ImportResourceState_Response) String() string {
 func (*ImportResourceState_Response) ProtoMessage() {}
 
 func (x *ImportResourceState_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[38]
+	mi := &file_provider_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2462,7 +2508,7 @@ type UpgradeResourceState_Request struct {
 
 func (x *UpgradeResourceState_Request) Reset() {
 	*x = UpgradeResourceState_Request{}
-	mi := &file_provider_proto_msgTypes[39]
+	mi := &file_provider_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2520,7 @@ func (x *UpgradeResourceState_Request) String() string {
 func (*UpgradeResourceState_Request) ProtoMessage() {}
 
 func (x *UpgradeResourceState_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[39]
+	mi := &file_provider_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2570,7 @@ type UpgradeResourceState_Response struct {
 
 func (x *UpgradeResourceState_Response) Reset() {
 	*x = UpgradeResourceState_Response{}
-	mi := &file_provider_proto_msgTypes[40]
+	mi := &file_provider_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2536,7 +2582,7 @@ func (x *UpgradeResourceState_Response) String() string {
 func (*UpgradeResourceState_Response) ProtoMessage() {}
 
 func (x *UpgradeResourceState_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[40]
+	mi := &file_provider_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2621,7 @@ type StopProvider_Request struct {
 
 func (x *StopProvider_Request) Reset() {
 	*x = StopProvider_Request{}
-	mi := &file_provider_proto_msgTypes[41]
+	mi := &file_provider_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +2633,7 @@ func (x *StopProvider_Request) String() string {
 func (*StopProvider_Request) ProtoMessage() {}
 
 func (x *StopProvider_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[41]
+	mi := &file_provider_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2614,7 +2660,7 @@ type StopProvider_Response struct {
 
 func (x *StopProvider_Response) Reset() {
 	*x = StopProvider_Response{}
-	mi := &file_provider_proto_msgTypes[42]
+	mi := &file_provider_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2626,7 +2672,7 @@ func (x *StopProvider_Response) String() string {
 func (*StopProvider_Response) ProtoMessage() {}
 
 func (x *StopProvider_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[42]
+	mi := &file_provider_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +2708,7 @@ type GetOffers_Request struct {
 
 func (x *GetOffers_Request) Reset() {
 	*x = GetOffers_Request{}
-	mi := &file_provider_proto_msgTypes[43]
+	mi := &file_provider_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2720,7 @@ func (x *GetOffers_Request) String() string {
 func (*GetOffers_Request) ProtoMessage() {}
 
 func (x *GetOffers_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[43]
+	mi := &file_provider_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2729,7 +2775,7 @@ type GetOffers_Offer struct {
 
 func (x *GetOffers_Offer) Reset() {
 	*x = GetOffers_Offer{}
-	mi := &file_provider_proto_msgTypes[44]
+	mi := &file_provider_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2741,7 +2787,7 @@ func (x *GetOffers_Offer) String() string {
 func (*GetOffers_Offer) ProtoMessage() {}
 
 func (x *GetOffers_Offer) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[44]
+	mi := &file_provider_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +2862,7 @@ type GetOffers_Response struct {
 
 func (x *GetOffers_Response) Reset() {
 	*x = GetOffers_Response{}
-	mi := &file_provider_proto_msgTypes[45]
+	mi := &file_provider_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +2874,7 @@ func (x *GetOffers_Response) String() string {
 func (*GetOffers_Response) ProtoMessage() {}
 
 func (x *GetOffers_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_provider_proto_msgTypes[45]
+	mi := &file_provider_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,6 +2898,114 @@ func (x *GetOffers_Response) GetOffers() []*GetOffers_Offer {
 }
 
 func (x *GetOffers_Response) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
+type ReadDataSource_Request struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type_name is the data source type (model, dataset, ...).
+	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
+	// config conforms to the data source's schema; it is wholly known.
+	Config        *DynamicValue `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDataSource_Request) Reset() {
+	*x = ReadDataSource_Request{}
+	mi := &file_provider_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDataSource_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDataSource_Request) ProtoMessage() {}
+
+func (x *ReadDataSource_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDataSource_Request.ProtoReflect.Descriptor instead.
+func (*ReadDataSource_Request) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{17, 0}
+}
+
+func (x *ReadDataSource_Request) GetTypeName() string {
+	if x != nil {
+		return x.TypeName
+	}
+	return ""
+}
+
+func (x *ReadDataSource_Request) GetConfig() *DynamicValue {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+type ReadDataSource_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is the data source's value: the configuration with its
+	// computed attributes set.
+	State         *DynamicValue `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	Diagnostics   []*Diagnostic `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDataSource_Response) Reset() {
+	*x = ReadDataSource_Response{}
+	mi := &file_provider_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDataSource_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDataSource_Response) ProtoMessage() {}
+
+func (x *ReadDataSource_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_provider_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDataSource_Response.ProtoReflect.Descriptor instead.
+func (*ReadDataSource_Response) Descriptor() ([]byte, []int) {
+	return file_provider_proto_rawDescGZIP(), []int{17, 1}
+}
+
+func (x *ReadDataSource_Response) GetState() *DynamicValue {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *ReadDataSource_Response) GetDiagnostics() []*Diagnostic {
 	if x != nil {
 		return x.Diagnostics
 	}
@@ -2919,16 +3073,20 @@ const file_provider_proto_rawDesc = "" +
 	"\aPending\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\tR\x06handle\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xb9\x03\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xf1\x04\n" +
 	"\tGetSchema\x1a\t\n" +
-	"\aRequest\x1a\xa0\x03\n" +
+	"\aRequest\x1a\xd8\x04\n" +
 	"\bResponse\x12)\n" +
 	"\x10provider_version\x18\x01 \x01(\tR\x0fproviderVersion\x126\n" +
 	"\bprovider\x18\x02 \x01(\v2\x1a.llmops.provider.v1.SchemaR\bprovider\x12`\n" +
 	"\x0eresource_types\x18\x03 \x03(\v29.llmops.provider.v1.GetSchema.Response.ResourceTypesEntryR\rresourceTypes\x12/\n" +
 	"\x13server_capabilities\x18\x04 \x03(\tR\x12serverCapabilities\x12@\n" +
-	"\vdiagnostics\x18\x05 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\x1a\\\n" +
+	"\vdiagnostics\x18\x05 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\x12Z\n" +
+	"\fdata_sources\x18\x06 \x03(\v27.llmops.provider.v1.GetSchema.Response.DataSourcesEntryR\vdataSources\x1a\\\n" +
 	"\x12ResourceTypesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.llmops.provider.v1.SchemaR\x05value:\x028\x01\x1aZ\n" +
+	"\x10DataSourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
 	"\x05value\x18\x02 \x01(\v2\x1a.llmops.provider.v1.SchemaR\x05value:\x028\x01\"\xab\x01\n" +
 	"\x16ValidateProviderConfig\x1aC\n" +
@@ -3038,7 +3196,15 @@ const file_provider_proto_rawDesc = "" +
 	"\blocation\x18\a \x01(\tR\blocation\x1a\x89\x01\n" +
 	"\bResponse\x12;\n" +
 	"\x06offers\x18\x01 \x03(\v2#.llmops.provider.v1.GetOffers.OfferR\x06offers\x12@\n" +
-	"\vdiagnostics\x18\x02 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics2\xf0\t\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xf9\x01\n" +
+	"\x0eReadDataSource\x1a`\n" +
+	"\aRequest\x12\x1b\n" +
+	"\ttype_name\x18\x01 \x01(\tR\btypeName\x128\n" +
+	"\x06config\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1a\x84\x01\n" +
+	"\bResponse\x126\n" +
+	"\x05state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\x05state\x12@\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics2\xdb\n" +
+	"\n" +
 	"\bProvider\x12Z\n" +
 	"\tGetSchema\x12%.llmops.provider.v1.GetSchema.Request\x1a&.llmops.provider.v1.GetSchema.Response\x12\x81\x01\n" +
 	"\x16ValidateProviderConfig\x122.llmops.provider.v1.ValidateProviderConfig.Request\x1a3.llmops.provider.v1.ValidateProviderConfig.Response\x12r\n" +
@@ -3050,7 +3216,8 @@ const file_provider_proto_rawDesc = "" +
 	"\x13ImportResourceState\x12/.llmops.provider.v1.ImportResourceState.Request\x1a0.llmops.provider.v1.ImportResourceState.Response\x12{\n" +
 	"\x14UpgradeResourceState\x120.llmops.provider.v1.UpgradeResourceState.Request\x1a1.llmops.provider.v1.UpgradeResourceState.Response\x12c\n" +
 	"\fStopProvider\x12(.llmops.provider.v1.StopProvider.Request\x1a).llmops.provider.v1.StopProvider.Response\x12Z\n" +
-	"\tGetOffers\x12%.llmops.provider.v1.GetOffers.Request\x1a&.llmops.provider.v1.GetOffers.ResponseB,Z*github.com/llmops/llmops/plugins/sdk/protob\x06proto3"
+	"\tGetOffers\x12%.llmops.provider.v1.GetOffers.Request\x1a&.llmops.provider.v1.GetOffers.Response\x12i\n" +
+	"\x0eReadDataSource\x12*.llmops.provider.v1.ReadDataSource.Request\x1a+.llmops.provider.v1.ReadDataSource.ResponseB,Z*github.com/llmops/llmops/plugins/sdk/protob\x06proto3"
 
 var (
 	file_provider_proto_rawDescOnce sync.Once
@@ -3065,7 +3232,7 @@ func file_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_provider_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),                     // 0: llmops.provider.v1.Diagnostic.Severity
 	(Schema_NestingMode)(0),                      // 1: llmops.provider.v1.Schema.NestingMode
@@ -3086,113 +3253,124 @@ var file_provider_proto_goTypes = []any{
 	(*UpgradeResourceState)(nil),                 // 16: llmops.provider.v1.UpgradeResourceState
 	(*StopProvider)(nil),                         // 17: llmops.provider.v1.StopProvider
 	(*GetOffers)(nil),                            // 18: llmops.provider.v1.GetOffers
-	(*AttributePath_Step)(nil),                   // 19: llmops.provider.v1.AttributePath.Step
-	(*Schema_Block)(nil),                         // 20: llmops.provider.v1.Schema.Block
-	(*Schema_Attribute)(nil),                     // 21: llmops.provider.v1.Schema.Attribute
-	(*Schema_NestedBlock)(nil),                   // 22: llmops.provider.v1.Schema.NestedBlock
-	(*GetSchema_Request)(nil),                    // 23: llmops.provider.v1.GetSchema.Request
-	(*GetSchema_Response)(nil),                   // 24: llmops.provider.v1.GetSchema.Response
-	nil,                                          // 25: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
-	(*ValidateProviderConfig_Request)(nil),       // 26: llmops.provider.v1.ValidateProviderConfig.Request
-	(*ValidateProviderConfig_Response)(nil),      // 27: llmops.provider.v1.ValidateProviderConfig.Response
-	(*ConfigureProvider_Request)(nil),            // 28: llmops.provider.v1.ConfigureProvider.Request
-	(*ConfigureProvider_Response)(nil),           // 29: llmops.provider.v1.ConfigureProvider.Response
-	(*ValidateResourceConfig_Request)(nil),       // 30: llmops.provider.v1.ValidateResourceConfig.Request
-	(*ValidateResourceConfig_Response)(nil),      // 31: llmops.provider.v1.ValidateResourceConfig.Response
-	(*PlanResourceChange_Request)(nil),           // 32: llmops.provider.v1.PlanResourceChange.Request
-	(*PlanResourceChange_Response)(nil),          // 33: llmops.provider.v1.PlanResourceChange.Response
-	(*ApplyResourceChange_Request)(nil),          // 34: llmops.provider.v1.ApplyResourceChange.Request
-	(*ApplyResourceChange_Response)(nil),         // 35: llmops.provider.v1.ApplyResourceChange.Response
-	(*ReadResource_Request)(nil),                 // 36: llmops.provider.v1.ReadResource.Request
-	(*ReadResource_Response)(nil),                // 37: llmops.provider.v1.ReadResource.Response
-	(*ImportResourceState_Request)(nil),          // 38: llmops.provider.v1.ImportResourceState.Request
-	(*ImportResourceState_ImportedResource)(nil), // 39: llmops.provider.v1.ImportResourceState.ImportedResource
-	(*ImportResourceState_Response)(nil),         // 40: llmops.provider.v1.ImportResourceState.Response
-	(*UpgradeResourceState_Request)(nil),         // 41: llmops.provider.v1.UpgradeResourceState.Request
-	(*UpgradeResourceState_Response)(nil),        // 42: llmops.provider.v1.UpgradeResourceState.Response
-	(*StopProvider_Request)(nil),                 // 43: llmops.provider.v1.StopProvider.Request
-	(*StopProvider_Response)(nil),                // 44: llmops.provider.v1.StopProvider.Response
-	(*GetOffers_Request)(nil),                    // 45: llmops.provider.v1.GetOffers.Request
-	(*GetOffers_Offer)(nil),                      // 46: llmops.provider.v1.GetOffers.Offer
-	(*GetOffers_Response)(nil),                   // 47: llmops.provider.v1.GetOffers.Response
+	(*ReadDataSource)(nil),                       // 19: llmops.provider.v1.ReadDataSource
+	(*AttributePath_Step)(nil),                   // 20: llmops.provider.v1.AttributePath.Step
+	(*Schema_Block)(nil),                         // 21: llmops.provider.v1.Schema.Block
+	(*Schema_Attribute)(nil),                     // 22: llmops.provider.v1.Schema.Attribute
+	(*Schema_NestedBlock)(nil),                   // 23: llmops.provider.v1.Schema.NestedBlock
+	(*GetSchema_Request)(nil),                    // 24: llmops.provider.v1.GetSchema.Request
+	(*GetSchema_Response)(nil),                   // 25: llmops.provider.v1.GetSchema.Response
+	nil,                                          // 26: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
+	nil,                                          // 27: llmops.provider.v1.GetSchema.Response.DataSourcesEntry
+	(*ValidateProviderConfig_Request)(nil),       // 28: llmops.provider.v1.ValidateProviderConfig.Request
+	(*ValidateProviderConfig_Response)(nil),      // 29: llmops.provider.v1.ValidateProviderConfig.Response
+	(*ConfigureProvider_Request)(nil),            // 30: llmops.provider.v1.ConfigureProvider.Request
+	(*ConfigureProvider_Response)(nil),           // 31: llmops.provider.v1.ConfigureProvider.Response
+	(*ValidateResourceConfig_Request)(nil),       // 32: llmops.provider.v1.ValidateResourceConfig.Request
+	(*ValidateResourceConfig_Response)(nil),      // 33: llmops.provider.v1.ValidateResourceConfig.Response
+	(*PlanResourceChange_Request)(nil),           // 34: llmops.provider.v1.PlanResourceChange.Request
+	(*PlanResourceChange_Response)(nil),          // 35: llmops.provider.v1.PlanResourceChange.Response
+	(*ApplyResourceChange_Request)(nil),          // 36: llmops.provider.v1.ApplyResourceChange.Request
+	(*ApplyResourceChange_Response)(nil),         // 37: llmops.provider.v1.ApplyResourceChange.Response
+	(*ReadResource_Request)(nil),                 // 38: llmops.provider.v1.ReadResource.Request
+	(*ReadResource_Response)(nil),                // 39: llmops.provider.v1.ReadResource.Response
+	(*ImportResourceState_Request)(nil),          // 40: llmops.provider.v1.ImportResourceState.Request
+	(*ImportResourceState_ImportedResource)(nil), // 41: llmops.provider.v1.ImportResourceState.ImportedResource
+	(*ImportResourceState_Response)(nil),         // 42: llmops.provider.v1.ImportResourceState.Response
+	(*UpgradeResourceState_Request)(nil),         // 43: llmops.provider.v1.UpgradeResourceState.Request
+	(*UpgradeResourceState_Response)(nil),        // 44: llmops.provider.v1.UpgradeResourceState.Response
+	(*StopProvider_Request)(nil),                 // 45: llmops.provider.v1.StopProvider.Request
+	(*StopProvider_Response)(nil),                // 46: llmops.provider.v1.StopProvider.Response
+	(*GetOffers_Request)(nil),                    // 47: llmops.provider.v1.GetOffers.Request
+	(*GetOffers_Offer)(nil),                      // 48: llmops.provider.v1.GetOffers.Offer
+	(*GetOffers_Response)(nil),                   // 49: llmops.provider.v1.GetOffers.Response
+	(*ReadDataSource_Request)(nil),               // 50: llmops.provider.v1.ReadDataSource.Request
+	(*ReadDataSource_Response)(nil),              // 51: llmops.provider.v1.ReadDataSource.Response
 }
 var file_provider_proto_depIdxs = []int32{
-	19, // 0: llmops.provider.v1.AttributePath.steps:type_name -> llmops.provider.v1.AttributePath.Step
+	20, // 0: llmops.provider.v1.AttributePath.steps:type_name -> llmops.provider.v1.AttributePath.Step
 	0,  // 1: llmops.provider.v1.Diagnostic.severity:type_name -> llmops.provider.v1.Diagnostic.Severity
 	3,  // 2: llmops.provider.v1.Diagnostic.attribute:type_name -> llmops.provider.v1.AttributePath
-	20, // 3: llmops.provider.v1.Schema.block:type_name -> llmops.provider.v1.Schema.Block
-	21, // 4: llmops.provider.v1.Schema.Block.attributes:type_name -> llmops.provider.v1.Schema.Attribute
-	22, // 5: llmops.provider.v1.Schema.Block.block_types:type_name -> llmops.provider.v1.Schema.NestedBlock
-	20, // 6: llmops.provider.v1.Schema.NestedBlock.block:type_name -> llmops.provider.v1.Schema.Block
+	21, // 3: llmops.provider.v1.Schema.block:type_name -> llmops.provider.v1.Schema.Block
+	22, // 4: llmops.provider.v1.Schema.Block.attributes:type_name -> llmops.provider.v1.Schema.Attribute
+	23, // 5: llmops.provider.v1.Schema.Block.block_types:type_name -> llmops.provider.v1.Schema.NestedBlock
+	21, // 6: llmops.provider.v1.Schema.NestedBlock.block:type_name -> llmops.provider.v1.Schema.Block
 	1,  // 7: llmops.provider.v1.Schema.NestedBlock.nesting:type_name -> llmops.provider.v1.Schema.NestingMode
 	5,  // 8: llmops.provider.v1.GetSchema.Response.provider:type_name -> llmops.provider.v1.Schema
-	25, // 9: llmops.provider.v1.GetSchema.Response.resource_types:type_name -> llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
+	26, // 9: llmops.provider.v1.GetSchema.Response.resource_types:type_name -> llmops.provider.v1.GetSchema.Response.ResourceTypesEntry
 	4,  // 10: llmops.provider.v1.GetSchema.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	5,  // 11: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry.value:type_name -> llmops.provider.v1.Schema
-	2,  // 12: llmops.provider.v1.ValidateProviderConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 13: llmops.provider.v1.ValidateProviderConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 14: llmops.provider.v1.ConfigureProvider.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	9,  // 15: llmops.provider.v1.ConfigureProvider.Request.artifact_store:type_name -> llmops.provider.v1.ArtifactStore
-	3,  // 16: llmops.provider.v1.ConfigureProvider.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
-	4,  // 17: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 18: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 19: llmops.provider.v1.ValidateResourceConfig.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
-	4,  // 20: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 21: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 22: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 23: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 24: llmops.provider.v1.PlanResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
-	2,  // 25: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 26: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
-	4,  // 27: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 28: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 29: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
-	2,  // 30: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	3,  // 31: llmops.provider.v1.ApplyResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
-	2,  // 32: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 33: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 34: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 35: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 36: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
-	3,  // 37: llmops.provider.v1.ReadResource.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
-	2,  // 38: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
-	6,  // 39: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
-	4,  // 40: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 41: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
-	39, // 42: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
-	4,  // 43: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 44: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
-	4,  // 45: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	2,  // 46: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
-	46, // 47: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
-	4,  // 48: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
-	23, // 49: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
-	26, // 50: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
-	28, // 51: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
-	30, // 52: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
-	32, // 53: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
-	34, // 54: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
-	36, // 55: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
-	38, // 56: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
-	41, // 57: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
-	43, // 58: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
-	45, // 59: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
-	24, // 60: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
-	27, // 61: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
-	29, // 62: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
-	31, // 63: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
-	33, // 64: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
-	35, // 65: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
-	37, // 66: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
-	40, // 67: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
-	42, // 68: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
-	44, // 69: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
-	47, // 70: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
-	60, // [60:71] is the sub-list for method output_type
-	49, // [49:60] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	27, // 11: llmops.provider.v1.GetSchema.Response.data_sources:type_name -> llmops.provider.v1.GetSchema.Response.DataSourcesEntry
+	5,  // 12: llmops.provider.v1.GetSchema.Response.ResourceTypesEntry.value:type_name -> llmops.provider.v1.Schema
+	5,  // 13: llmops.provider.v1.GetSchema.Response.DataSourcesEntry.value:type_name -> llmops.provider.v1.Schema
+	2,  // 14: llmops.provider.v1.ValidateProviderConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 15: llmops.provider.v1.ValidateProviderConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 16: llmops.provider.v1.ConfigureProvider.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	9,  // 17: llmops.provider.v1.ConfigureProvider.Request.artifact_store:type_name -> llmops.provider.v1.ArtifactStore
+	3,  // 18: llmops.provider.v1.ConfigureProvider.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	4,  // 19: llmops.provider.v1.ConfigureProvider.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 20: llmops.provider.v1.ValidateResourceConfig.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 21: llmops.provider.v1.ValidateResourceConfig.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	4,  // 22: llmops.provider.v1.ValidateResourceConfig.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 23: llmops.provider.v1.PlanResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 24: llmops.provider.v1.PlanResourceChange.Request.proposed_new_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 25: llmops.provider.v1.PlanResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 26: llmops.provider.v1.PlanResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 27: llmops.provider.v1.PlanResourceChange.Response.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 28: llmops.provider.v1.PlanResourceChange.Response.requires_replace:type_name -> llmops.provider.v1.AttributePath
+	4,  // 29: llmops.provider.v1.PlanResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 30: llmops.provider.v1.ApplyResourceChange.Request.prior_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 31: llmops.provider.v1.ApplyResourceChange.Request.planned_state:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 32: llmops.provider.v1.ApplyResourceChange.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	3,  // 33: llmops.provider.v1.ApplyResourceChange.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 34: llmops.provider.v1.ApplyResourceChange.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 35: llmops.provider.v1.ApplyResourceChange.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 36: llmops.provider.v1.ApplyResourceChange.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 37: llmops.provider.v1.ReadResource.Request.current_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 38: llmops.provider.v1.ReadResource.Request.pending:type_name -> llmops.provider.v1.Pending
+	3,  // 39: llmops.provider.v1.ReadResource.Request.sensitive_paths:type_name -> llmops.provider.v1.AttributePath
+	2,  // 40: llmops.provider.v1.ReadResource.Response.new_state:type_name -> llmops.provider.v1.DynamicValue
+	6,  // 41: llmops.provider.v1.ReadResource.Response.pending:type_name -> llmops.provider.v1.Pending
+	4,  // 42: llmops.provider.v1.ReadResource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 43: llmops.provider.v1.ImportResourceState.ImportedResource.state:type_name -> llmops.provider.v1.DynamicValue
+	41, // 44: llmops.provider.v1.ImportResourceState.Response.imported_resources:type_name -> llmops.provider.v1.ImportResourceState.ImportedResource
+	4,  // 45: llmops.provider.v1.ImportResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 46: llmops.provider.v1.UpgradeResourceState.Response.upgraded_state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 47: llmops.provider.v1.UpgradeResourceState.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 48: llmops.provider.v1.GetOffers.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	48, // 49: llmops.provider.v1.GetOffers.Response.offers:type_name -> llmops.provider.v1.GetOffers.Offer
+	4,  // 50: llmops.provider.v1.GetOffers.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	2,  // 51: llmops.provider.v1.ReadDataSource.Request.config:type_name -> llmops.provider.v1.DynamicValue
+	2,  // 52: llmops.provider.v1.ReadDataSource.Response.state:type_name -> llmops.provider.v1.DynamicValue
+	4,  // 53: llmops.provider.v1.ReadDataSource.Response.diagnostics:type_name -> llmops.provider.v1.Diagnostic
+	24, // 54: llmops.provider.v1.Provider.GetSchema:input_type -> llmops.provider.v1.GetSchema.Request
+	28, // 55: llmops.provider.v1.Provider.ValidateProviderConfig:input_type -> llmops.provider.v1.ValidateProviderConfig.Request
+	30, // 56: llmops.provider.v1.Provider.ConfigureProvider:input_type -> llmops.provider.v1.ConfigureProvider.Request
+	32, // 57: llmops.provider.v1.Provider.ValidateResourceConfig:input_type -> llmops.provider.v1.ValidateResourceConfig.Request
+	34, // 58: llmops.provider.v1.Provider.PlanResourceChange:input_type -> llmops.provider.v1.PlanResourceChange.Request
+	36, // 59: llmops.provider.v1.Provider.ApplyResourceChange:input_type -> llmops.provider.v1.ApplyResourceChange.Request
+	38, // 60: llmops.provider.v1.Provider.ReadResource:input_type -> llmops.provider.v1.ReadResource.Request
+	40, // 61: llmops.provider.v1.Provider.ImportResourceState:input_type -> llmops.provider.v1.ImportResourceState.Request
+	43, // 62: llmops.provider.v1.Provider.UpgradeResourceState:input_type -> llmops.provider.v1.UpgradeResourceState.Request
+	45, // 63: llmops.provider.v1.Provider.StopProvider:input_type -> llmops.provider.v1.StopProvider.Request
+	47, // 64: llmops.provider.v1.Provider.GetOffers:input_type -> llmops.provider.v1.GetOffers.Request
+	50, // 65: llmops.provider.v1.Provider.ReadDataSource:input_type -> llmops.provider.v1.ReadDataSource.Request
+	25, // 66: llmops.provider.v1.Provider.GetSchema:output_type -> llmops.provider.v1.GetSchema.Response
+	29, // 67: llmops.provider.v1.Provider.ValidateProviderConfig:output_type -> llmops.provider.v1.ValidateProviderConfig.Response
+	31, // 68: llmops.provider.v1.Provider.ConfigureProvider:output_type -> llmops.provider.v1.ConfigureProvider.Response
+	33, // 69: llmops.provider.v1.Provider.ValidateResourceConfig:output_type -> llmops.provider.v1.ValidateResourceConfig.Response
+	35, // 70: llmops.provider.v1.Provider.PlanResourceChange:output_type -> llmops.provider.v1.PlanResourceChange.Response
+	37, // 71: llmops.provider.v1.Provider.ApplyResourceChange:output_type -> llmops.provider.v1.ApplyResourceChange.Response
+	39, // 72: llmops.provider.v1.Provider.ReadResource:output_type -> llmops.provider.v1.ReadResource.Response
+	42, // 73: llmops.provider.v1.Provider.ImportResourceState:output_type -> llmops.provider.v1.ImportResourceState.Response
+	44, // 74: llmops.provider.v1.Provider.UpgradeResourceState:output_type -> llmops.provider.v1.UpgradeResourceState.Response
+	46, // 75: llmops.provider.v1.Provider.StopProvider:output_type -> llmops.provider.v1.StopProvider.Response
+	49, // 76: llmops.provider.v1.Provider.GetOffers:output_type -> llmops.provider.v1.GetOffers.Response
+	51, // 77: llmops.provider.v1.Provider.ReadDataSource:output_type -> llmops.provider.v1.ReadDataSource.Response
+	66, // [66:78] is the sub-list for method output_type
+	54, // [54:66] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_provider_proto_init() }
@@ -3200,7 +3378,7 @@ func file_provider_proto_init() {
 	if File_provider_proto != nil {
 		return
 	}
-	file_provider_proto_msgTypes[17].OneofWrappers = []any{
+	file_provider_proto_msgTypes[18].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
@@ -3211,7 +3389,7 @@ func file_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_provider_proto_rawDesc), len(file_provider_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   46,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

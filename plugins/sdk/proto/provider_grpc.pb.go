@@ -56,6 +56,7 @@ const (
 	Provider_UpgradeResourceState_FullMethodName   = "/llmops.provider.v1.Provider/UpgradeResourceState"
 	Provider_StopProvider_FullMethodName           = "/llmops.provider.v1.Provider/StopProvider"
 	Provider_GetOffers_FullMethodName              = "/llmops.provider.v1.Provider/GetOffers"
+	Provider_ReadDataSource_FullMethodName         = "/llmops.provider.v1.Provider/ReadDataSource"
 )
 
 // ProviderClient is the client API for Provider service.
@@ -96,6 +97,11 @@ type ProviderClient interface {
 	// that does not implement it answers Unimplemented, and the engine then
 	// treats it as available at no cost.
 	GetOffers(ctx context.Context, in *GetOffers_Request, opts ...grpc.CallOption) (*GetOffers_Response, error)
+	// ReadDataSource (optional; added in protocol 1 without a version
+	// change) reads a data source: something that exists, described by its
+	// configuration, that the engine reads without managing it. A provider
+	// without data sources answers Unimplemented.
+	ReadDataSource(ctx context.Context, in *ReadDataSource_Request, opts ...grpc.CallOption) (*ReadDataSource_Response, error)
 }
 
 type providerClient struct {
@@ -216,6 +222,16 @@ func (c *providerClient) GetOffers(ctx context.Context, in *GetOffers_Request, o
 	return out, nil
 }
 
+func (c *providerClient) ReadDataSource(ctx context.Context, in *ReadDataSource_Request, opts ...grpc.CallOption) (*ReadDataSource_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadDataSource_Response)
+	err := c.cc.Invoke(ctx, Provider_ReadDataSource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServer is the server API for Provider service.
 // All implementations must embed UnimplementedProviderServer
 // for forward compatibility.
@@ -254,6 +270,11 @@ type ProviderServer interface {
 	// that does not implement it answers Unimplemented, and the engine then
 	// treats it as available at no cost.
 	GetOffers(context.Context, *GetOffers_Request) (*GetOffers_Response, error)
+	// ReadDataSource (optional; added in protocol 1 without a version
+	// change) reads a data source: something that exists, described by its
+	// configuration, that the engine reads without managing it. A provider
+	// without data sources answers Unimplemented.
+	ReadDataSource(context.Context, *ReadDataSource_Request) (*ReadDataSource_Response, error)
 	mustEmbedUnimplementedProviderServer()
 }
 
@@ -296,6 +317,9 @@ func (UnimplementedProviderServer) StopProvider(context.Context, *StopProvider_R
 }
 func (UnimplementedProviderServer) GetOffers(context.Context, *GetOffers_Request) (*GetOffers_Response, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetOffers not implemented")
+}
+func (UnimplementedProviderServer) ReadDataSource(context.Context, *ReadDataSource_Request) (*ReadDataSource_Response, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReadDataSource not implemented")
 }
 func (UnimplementedProviderServer) mustEmbedUnimplementedProviderServer() {}
 func (UnimplementedProviderServer) testEmbeddedByValue()                  {}
@@ -516,6 +540,24 @@ func _Provider_GetOffers_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provider_ReadDataSource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadDataSource_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServer).ReadDataSource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provider_ReadDataSource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServer).ReadDataSource(ctx, req.(*ReadDataSource_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Provider_ServiceDesc is the grpc.ServiceDesc for Provider service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -566,6 +608,10 @@ var Provider_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetOffers",
 			Handler:    _Provider_GetOffers_Handler,
+		},
+		{
+			MethodName: "ReadDataSource",
+			Handler:    _Provider_ReadDataSource_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -44,6 +44,9 @@ type GetSchemaResponse struct {
 	// ServerCapabilities lists optional features, e.g. "plan_destroy".
 	ServerCapabilities []string
 	Diagnostics        Diagnostics
+	// DataSources describes every data source type the provider serves
+	// (DataSourceProvider).
+	DataSources map[string]*Schema
 }
 
 // Server capabilities a provider may announce in GetSchemaResponse.
@@ -310,4 +313,28 @@ type Offer struct {
 	PricePerHour  float64
 	QueueEstimate time.Duration
 	Location      string
+}
+
+// DataSourceProvider is implemented by providers that serve data sources
+// (`data "TYPE" "NAME" { ... }`): objects that exist, described by their
+// configuration, read on every plan and never created, changed or
+// recorded in the state.
+type DataSourceProvider interface {
+	ReadDataSource(ctx context.Context, req ReadDataSourceRequest) ReadDataSourceResponse
+}
+
+// ReadDataSourceRequest asks for the value of one data source.
+type ReadDataSourceRequest struct {
+	TypeName string
+	// Config conforms to the data source's schema and is wholly known.
+	Config cty.Value
+}
+
+// ReadDataSourceResponse is the data source's value: the configuration
+// with its computed attributes set. Unsupported is set by a provider that
+// serves no data sources at all.
+type ReadDataSourceResponse struct {
+	State       cty.Value
+	Unsupported bool
+	Diagnostics Diagnostics
 }

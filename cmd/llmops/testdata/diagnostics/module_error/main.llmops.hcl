@@ -1,0 +1,8 @@
+module "bot" {
+  source = "./modules/bot"
+  langs  = ["en"]
+}
+
+output "endpoint" {
+  value = module.bot.endpoint
+}

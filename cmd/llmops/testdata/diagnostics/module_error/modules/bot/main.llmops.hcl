@@ -1,0 +1,7 @@
+variable "lang" {
+  type = string
+}
+
+resource "null_value" "greeting" {
+  input = local.greeting
+}

@@ -1,0 +1,8 @@
+module "bot" {
+  source = "./modules/bot"
+  lang   = "en"
+}
+
+output "endpoint" {
+  value = module.bot.endpoint
+}

@@ -1,0 +1,3 @@
+resource "null_value" "greeting" {
+  input = "hello"
+}

@@ -1,0 +1,7 @@
+variable "required" {}
+
+provider "local" {}
+
+resource "null_value" "r" {
+  provider = null.other
+}

@@ -1,0 +1,5 @@
+variable "name" {}
+
+resource "null_value" "v" {
+  input = var.name
+}

@@ -1,0 +1,4 @@
+resource "test_value" "base" {
+  name  = "base"
+  input = "base-model"
+}

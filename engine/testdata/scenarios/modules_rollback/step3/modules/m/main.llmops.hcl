@@ -1,0 +1,6 @@
+variable "tag" {}
+
+resource "test_value" "x" {
+  name  = "x"
+  input = var.tag
+}

@@ -1,0 +1,13 @@
+variable "in" {}
+
+locals {
+  twice = "${var.in}${var.in}"
+}
+
+resource "test_value" "x" {
+  input = local.twice
+}
+
+output "x" {
+  value = test_value.x.output
+}

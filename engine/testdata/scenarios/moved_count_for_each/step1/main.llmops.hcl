@@ -1,0 +1,4 @@
+resource "test_value" "x" {
+  name  = "x"
+  input = "same"
+}

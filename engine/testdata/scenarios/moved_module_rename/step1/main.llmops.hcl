@@ -1,0 +1,5 @@
+module "old" {
+  source   = "./modules/m"
+  for_each = toset(["en", "de"])
+  lang     = each.key
+}
