@@ -2,6 +2,7 @@ package aws
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -84,7 +85,7 @@ func (p priceTable) price(name string, spot bool) (float64, bool) {
 		v = t.Price
 	}
 	if spot {
-		v *= spotFraction
+		v = math.Round(v*spotFraction*1e4) / 1e4
 	}
 	return v, true
 }
