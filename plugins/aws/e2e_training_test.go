@@ -116,7 +116,7 @@ func TestE2ETrainingJob(t *testing.T) {
 		t.Errorf("the base model's view has no config.json: %v", err)
 	}
 	tags, _ := smc.ListTags(ctx, &sagemaker.ListTagsInput{ResourceArn: job.TrainingJobArn})
-	if !hasTag(tags.Tags, tagID, ft["identity"].(string)) {
+	if !hasTag(tags.Tags, tagID, ft["identity"].(string)) || !hasTag(tags.Tags, tagAddress, "training_run.ft") {
 		t.Errorf("job tags %v", tags.Tags)
 	}
 	if out := w.llmops(-1, "plan", "-detailed-exitcode"); out.code != 0 {

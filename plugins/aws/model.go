@@ -143,7 +143,7 @@ func createModel(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
 		ExecutionRoleArn: awssdk.String(m.role),
 		PrimaryContainer: &smtypes.ContainerDefinition{Image: awssdk.String(image),
 			ModelDataSource: &smtypes.ModelDataSource{S3DataSource: &smtypes.S3ModelDataSource{S3Uri: awssdk.String(uri), S3DataType: smtypes.S3ModelDataTypeS3Prefix, CompressionType: smtypes.ModelCompressionTypeNone}}},
-		Tags: m.tagsFor(src, address(st)),
+		Tags: m.tagsFor(src, req.Address),
 	})
 	if err != nil {
 		code, _ := apiError(err)

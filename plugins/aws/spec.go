@@ -127,7 +127,7 @@ func (k *jobKind) input(ctx context.Context, m *meta, st sdk.Object, req *sdk.Cr
 		OutputDataConfig:  &smtypes.OutputDataConfig{S3OutputPath: awssdk.String(m.s3URI(m.outBucket, strings.TrimSuffix(m.outPrefix, "/")))},
 		ResourceConfig:    &smtypes.ResourceConfig{InstanceType: smtypes.TrainingInstanceType(s.instanceType), InstanceCount: awssdk.Int32(int32(s.count)), VolumeSizeInGB: awssdk.Int32(int32(s.volumeGB))},
 		StoppingCondition: &smtypes.StoppingCondition{MaxRuntimeInSeconds: awssdk.Int32(int32(s.maxRuntime))},
-		Tags:              m.tagsFor(st.GetString("identity"), address(st)),
+		Tags:              m.tagsFor(st.GetString("identity"), req.Address),
 	}
 	if s.spot {
 		in.EnableManagedSpotTraining = awssdk.Bool(true)
@@ -147,8 +147,3 @@ func (k *jobKind) input(ctx context.Context, m *meta, st sdk.Object, req *sdk.Cr
 	})
 	return in, d
 }
-
-// address is the object's address for the llmops:address tag: the
-// protocol does not carry it, so the tag is set only where the object
-// names it (deployments record their address in the gateway record).
-func address(sdk.Object) string { return "" }

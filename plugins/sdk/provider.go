@@ -156,6 +156,10 @@ type CreateRequest struct {
 	// Sensitive lists the attributes whose values must never appear in
 	// clear in what the provider logs, returns or writes (see Secrets).
 	Sensitive SensitivePaths
+	// Address is the object's address in the configuration
+	// (`training_run.ft`), for tagging what the provider creates; empty
+	// from an engine that does not send it.
+	Address string
 }
 
 // ReadRequest asks Read for the object as it is now.
@@ -185,6 +189,9 @@ type UpdateRequest struct {
 	// Sensitive lists the attributes whose values must never appear in
 	// clear in what the provider logs, returns or writes (see Secrets).
 	Sensitive SensitivePaths
+	// Address is the object's address in the configuration (see
+	// CreateRequest).
+	Address string
 }
 
 // DeleteRequest asks Delete to destroy an object.

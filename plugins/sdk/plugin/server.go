@@ -280,7 +280,7 @@ func (s *server) ApplyResourceChange(ctx context.Context, req *proto.ApplyResour
 	}
 	r := s.impl.ApplyResourceChange(ctx, protocol.ApplyResourceChangeRequest{
 		TypeName: req.TypeName, PriorState: vals[0], PlannedState: vals[1], Config: vals[2], PlannedPrivate: req.PlannedPrivate,
-		SensitivePaths: pathsFromProto(req.SensitivePaths),
+		SensitivePaths: pathsFromProto(req.SensitivePaths), Address: req.Address,
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	resp.Private = r.Private

@@ -2011,8 +2011,12 @@ type ApplyResourceChange_Request struct {
 	// in clear in the provider's logs, errors or files (schema-sensitive
 	// attributes and values the configuration marked sensitive).
 	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// address is the object's address in the configuration
+	// (`training_run.ft`, `module.a.deployment.x["eu"]`), for providers
+	// that tag what they create with it; empty from older engines.
+	Address       string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApplyResourceChange_Request) Reset() {
@@ -2085,6 +2089,13 @@ func (x *ApplyResourceChange_Request) GetSensitivePaths() []*AttributePath {
 		return x.SensitivePaths
 	}
 	return nil
+}
+
+func (x *ApplyResourceChange_Request) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
 }
 
 // Response is the outcome of the change.
@@ -3132,8 +3143,8 @@ const file_provider_proto_rawDesc = "" +
 	"\rplanned_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x12L\n" +
 	"\x10requires_replace\x18\x02 \x03(\v2!.llmops.provider.v1.AttributePathR\x0frequiresReplace\x12'\n" +
 	"\x0fplanned_private\x18\x03 \x01(\fR\x0eplannedPrivate\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xd6\x04\n" +
-	"\x13ApplyResourceChange\x1a\xdf\x02\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xf0\x04\n" +
+	"\x13ApplyResourceChange\x1a\xf9\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12A\n" +
 	"\vprior_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\n" +
@@ -3141,7 +3152,8 @@ const file_provider_proto_rawDesc = "" +
 	"\rplanned_state\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x128\n" +
 	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12'\n" +
 	"\x0fplanned_private\x18\x05 \x01(\fR\x0eplannedPrivate\x12J\n" +
-	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\xdc\x01\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x12\x18\n" +
+	"\aaddress\x18\a \x01(\tR\aaddress\x1a\xdc\x01\n" +
 	"\bResponse\x12=\n" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +

@@ -193,6 +193,10 @@ type ApplyResourceChangeRequest struct {
 	// sensitive variable used in env, say). An index step with an unknown
 	// key stands for every element.
 	SensitivePaths []cty.Path
+	// Address is the object's address in the configuration
+	// (`training_run.ft`), for providers that tag what they create with it;
+	// empty from an engine that does not send it.
+	Address string
 }
 
 // ApplyResourceChangeResponse returns the new state, which on error is the
