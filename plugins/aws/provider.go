@@ -49,6 +49,7 @@ func Provider() *sdk.Provider {
 		Resources: map[string]*sdk.Resource{
 			schema.TrainingRun: jobResource(trainingKind),
 			schema.Evaluation:  jobResource(evaluationKind),
+			schema.Dataset:     datasetResource(),
 			schema.Model:       modelResource(),
 		},
 	}
