@@ -48,6 +48,7 @@ type fakeAWS struct {
 	stopped   map[string]bool
 	hold      map[string]bool
 	envs      map[string]any // job name -> its Environment (moto drops it)
+	holdAll   bool           // every job is reported InProgress (unless stopped)
 	refuse    map[string]bool
 }
 
@@ -95,6 +96,12 @@ func (f *fakeAWS) is(m map[string]bool, k string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return m[k]
+}
+
+func (f *fakeAWS) holding() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.holdAll
 }
 
 func (f *fakeAWS) called(op string) int {
@@ -185,7 +192,7 @@ func (f *fakeAWS) describe(w http.ResponseWriter, r *http.Request, body []byte, 
 	case resp.StatusCode != http.StatusOK:
 	case f.is(f.stopped, name):
 		doc["TrainingJobStatus"], doc["SecondaryStatus"] = "Stopped", "Stopped"
-	case f.is(f.hold, name):
+	case f.is(f.hold, name) || f.holding():
 		doc["TrainingJobStatus"], doc["SecondaryStatus"] = "InProgress", "Training"
 		delete(doc, "TrainingEndTime")
 	}
