@@ -10,6 +10,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
@@ -97,9 +98,12 @@ func (k *jobKind) input(ctx context.Context, m *meta, st sdk.Object, req *sdk.Cr
 		envPath = attr("transform").GetAttr("env")
 	}
 	extra := k.userEnv(st)
-	for name := range extra {
-		if req.Sensitive.Covers(envPath.IndexString(name)) {
-			d.AttrErrorf(envPath.IndexString(name), "Sensitive value in a SageMaker job", "SageMaker shows a training job's environment to anyone who may describe the job, so a sensitive value cannot be passed in env. Have the job read it from AWS Secrets Manager (its role may be allowed to), or run this object on another provider.")
+	for _, p := range req.Sensitive {
+		if len(p) == 0 {
+			continue
+		}
+		if step, ok := p[0].(cty.GetAttrStep); ok && (step.Name == "env" || step.Name == "hyperparameters" || step.Name == "command" || step.Name == "transform") {
+			d.AttrErrorf(p, "Sensitive value in a SageMaker job", "SageMaker shows a training job's command and environment to anyone who may describe the job, so a sensitive value cannot be passed in %s. Have the job read it from AWS Secrets Manager (its role may be allowed to), or run this object on another provider.", step.Name)
 		}
 	}
 	if err := jobs.CheckExtra(extra); err != nil {
@@ -132,7 +136,7 @@ func (k *jobKind) input(ctx context.Context, m *meta, st sdk.Object, req *sdk.Cr
 	if s.spot {
 		in.EnableManagedSpotTraining = awssdk.Bool(true)
 		in.StoppingCondition.MaxWaitTimeInSeconds = awssdk.Int32(int32(max(s.maxWait, s.maxRuntime)))
-		in.CheckpointConfig = &smtypes.CheckpointConfig{S3Uri: awssdk.String(m.s3URI(m.outBucket, m.outPrefix+"checkpoints/"+st.GetString("identity")[len("sha256:"):][:16])), LocalPath: awssdk.String(checkpointDir)}
+		in.CheckpointConfig = &smtypes.CheckpointConfig{S3Uri: awssdk.String(m.s3URI(m.outBucket, m.outPrefix+"checkpoints/"+jobs.RunID(k.prefix, st.GetString("identity")))), LocalPath: awssdk.String(checkpointDir)}
 	}
 	for _, c := range p.channels {
 		uri, err := m.view(ctx, c.id, c.file)
