@@ -150,3 +150,16 @@ func TestUntar(t *testing.T) {
 		}
 	}
 }
+
+func TestRegionOf(t *testing.T) {
+	for host, want := range map[string]string{
+		"runtime.sagemaker.eu-west-1.amazonaws.com":     "eu-west-1",
+		"runtime.sagemaker.us-gov-west-1.amazonaws.com": "us-gov-west-1",
+		"127.0.0.1":          "us-east-1",
+		"runtime.sagemaker.": "us-east-1",
+	} {
+		if got := regionOf(host, "us-east-1"); got != want {
+			t.Errorf("regionOf(%q) = %q, want %q", host, got, want)
+		}
+	}
+}

@@ -20,7 +20,11 @@ const LockFile = "gateway.lock"
 // listening socket as file descriptor 3 (see package doc). It returns the
 // process's exit code: 0 after SIGTERM or SIGINT (it stops accepting,
 // lets requests in flight finish for up to 10 s, and exits).
-func Main(args []string) int {
+func Main(args []string) int { return MainWith(args, nil) }
+
+// MainWith is Main with the transport to backends wrapped by wrap (nil:
+// as it is); see Server.WrapTransport.
+func MainWith(args []string, wrap func(http.RoundTripper) http.RoundTripper) int {
 	logger := log.New(os.Stderr, "gateway: ", log.LstdFlags|log.Lmicroseconds)
 	if len(args) != 1 {
 		logger.Print("usage: __llmops_gateway DIR (with the listener as fd 3)")
@@ -53,6 +57,9 @@ func Main(args []string) int {
 	if err != nil {
 		logger.Print(err)
 		return 1
+	}
+	if wrap != nil {
+		srv.WrapTransport(wrap)
 	}
 	hs := NewHTTPServer(srv, cfg)
 	logger.Printf("serving deployment %s on %s (pid %d)", cfg.Deployment, ln.Addr(), os.Getpid())

@@ -20,8 +20,10 @@ type Server struct {
 	cur       atomic.Pointer[route]
 	metrics   *metrics
 	limiter   *limiter
-	transport *http.Transport
-	logf      func(format string, a ...any)
+	transport http.RoundTripper
+	// base is the transport requests leave by (transport wraps it).
+	base *http.Transport
+	logf func(format string, a ...any)
 
 	mu       sync.Mutex
 	backends map[string]*backend // by URL and revision, kept across reloads
@@ -56,7 +58,7 @@ func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error)
 		metrics: newMetrics(),
 		limiter: newLimiter(),
 		logf:    logf,
-		transport: &http.Transport{
+		base: &http.Transport{
 			Proxy:               nil,
 			DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        1024,
@@ -66,6 +68,7 @@ func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error)
 		},
 		backends: map[string]*backend{},
 	}
+	s.transport = s.base
 	if err := s.Reload(cfg); err != nil {
 		return nil, err
 	}
@@ -116,7 +119,15 @@ func (s *Server) Reload(cfg *Config) error {
 func (s *Server) Generation() int64 { return s.cur.Load().cfg.Generation }
 
 // Close releases idle connections to the backends.
-func (s *Server) Close() { s.transport.CloseIdleConnections() }
+func (s *Server) Close() { s.base.CloseIdleConnections() }
+
+// WrapTransport puts wrap around the transport requests to backends leave
+// by: a provider whose replicas need more than the replica token (the aws
+// provider signs its calls to SageMaker endpoints with SigV4) wraps it
+// before the server serves.
+func (s *Server) WrapTransport(wrap func(http.RoundTripper) http.RoundTripper) {
+	s.transport = wrap(s.transport)
+}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
