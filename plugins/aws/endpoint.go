@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 type endpointSpec struct {
 	deployment string // the deployment's id (dep-...)
 	revision   int64
+	seq        int    // numbers the revision's endpoints (a repair makes a new one)
 	model      string // the SageMaker Model's name
 	instance   string
 	count      int32
@@ -31,10 +33,22 @@ type endpointSpec struct {
 	address    string // llmops:address tag
 }
 
-func (e endpointSpec) name() string { return fmt.Sprintf("llmops-%s-r%d", e.deployment, e.revision) }
+func (e endpointSpec) name() string {
+	if e.seq > 0 {
+		return fmt.Sprintf("llmops-%s-r%d-%d", e.deployment, e.revision, e.seq)
+	}
+	return fmt.Sprintf("llmops-%s-r%d", e.deployment, e.revision)
+}
 
-// runtimeURL is the base URL the gateway forwards to for an endpoint.
+// runtimeURL is the base URL the gateway forwards to for an endpoint:
+// SageMaker's runtime in the region, or the endpoint the standard
+// variables name (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, AWS_ENDPOINT_URL).
 func (m *meta) runtimeURL(name string) string {
+	for _, v := range []string{"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL"} {
+		if u := os.Getenv(v); u != "" {
+			return strings.TrimSuffix(u, "/") + "/endpoints/" + name
+		}
+	}
 	return fmt.Sprintf("https://runtime.sagemaker.%s.amazonaws.com/endpoints/%s", m.region, name)
 }
 

@@ -49,6 +49,7 @@ type fakeAWS struct {
 	hold      map[string]bool
 	envs      map[string]any // job name -> its Environment (moto drops it)
 	holdAll   bool           // every job is reported InProgress (unless stopped)
+	auths     []string       // Authorization headers of endpoint invocations
 	refuse    map[string]bool
 }
 
@@ -69,6 +70,25 @@ func newFakeAWS(t *testing.T) *fakeAWS {
 	t.Cleanup(func() { srv.Close() })
 	f.URL = "http://" + ln.Addr().String()
 	return f
+}
+
+// invoke plays a SageMaker endpoint's container (moto has no runtime):
+// the call must be signed with SigV4 for sagemaker, and the answer names
+// the endpoint that served it.
+func (f *fakeAWS) invoke(w http.ResponseWriter, r *http.Request, name string) {
+	auth := r.Header.Get("Authorization")
+	f.mu.Lock()
+	f.calls = append(f.calls, "InvokeEndpoint")
+	f.auths = append(f.auths, auth)
+	f.mu.Unlock()
+	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=") || !strings.Contains(auth, "/sagemaker/aws4_request") || r.Method != http.MethodPost {
+		awsError(w, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"object": "chat.completion", "model": name,
+		"choices": []any{map[string]any{"index": 0, "message": map[string]string{"role": "assistant", "content": "served by " + name}}},
+		"usage":   map[string]int{"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
 }
 
 // Env points the AWS SDK of a process at the fake.
@@ -126,6 +146,10 @@ func awsError(w http.ResponseWriter, code, msg string) {
 func (f *fakeAWS) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	op, isSM := strings.CutPrefix(target, "SageMaker.")
+	if name, ok := strings.CutPrefix(r.URL.Path, "/endpoints/"); ok && strings.HasSuffix(name, "/invocations") {
+		f.invoke(w, r, strings.TrimSuffix(name, "/invocations"))
+		return
+	}
 	if !isSM {
 		f.forward(w, r, nil)
 		return

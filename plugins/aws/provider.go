@@ -51,6 +51,7 @@ func Provider() *sdk.Provider {
 			schema.Evaluation:  jobResource(evaluationKind),
 			schema.Dataset:     datasetResource(),
 			schema.Model:       modelResource(),
+			schema.Deployment:  deploymentResource(),
 		},
 	}
 }

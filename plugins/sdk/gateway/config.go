@@ -26,7 +26,8 @@ const (
 
 // Backend is one replica the gateway forwards to.
 type Backend struct {
-	// URL is the replica's base URL, e.g. http://127.0.0.1:41234.
+	// URL is the replica's base URL, e.g. http://127.0.0.1:41234, or
+	// https://HOST/PATH (requests go to URL + their path).
 	URL      string `json:"url"`
 	Revision int64  `json:"revision"`
 	Replica  int    `json:"replica"`
@@ -86,9 +87,11 @@ func (c *Config) readTimeout() time.Duration {
 // Check reports what is wrong with a configuration.
 func (c *Config) Check() error {
 	for _, b := range c.Backends {
+		// A path is a prefix of every request's (a SageMaker endpoint's
+		// /endpoints/NAME, which the aws provider's transport rewrites).
 		u, err := url.Parse(b.URL)
-		if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return fmt.Errorf("backend %q is not an http://host:port URL", b.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("backend %q is not an http(s)://host:port[/path] URL", b.URL)
 		}
 	}
 	if !c.Public && len(c.KeyHashes) == 0 {

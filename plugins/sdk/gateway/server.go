@@ -92,7 +92,7 @@ func (s *Server) Reload(cfg *Config) error {
 		k := base + "#" + strconv.FormatInt(b.Revision, 10)
 		be := s.backends[k]
 		if be == nil {
-			host := strings.TrimPrefix(base, "http://")
+			host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
 			be = &backend{base: base, host: host, revision: b.Revision}
 		}
 		tok := b.Token

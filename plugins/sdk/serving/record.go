@@ -113,7 +113,9 @@ type ReplicaBase struct {
 }
 
 // HostPort is the replica's address as the gateway's metrics label it.
-func (x ReplicaBase) HostPort() string { return strings.TrimPrefix(x.URL, "http://") }
+func (x ReplicaBase) HostPort() string {
+	return strings.TrimPrefix(strings.TrimPrefix(x.URL, "http://"), "https://")
+}
 
 // Replica is one replica: the common part and the backend's (Ext, written
 // beside the common fields).
