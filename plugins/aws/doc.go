@@ -23,6 +23,15 @@
 // names derive from the job's identity (the hash of its inputs), so an
 // unchanged run is adopted, never started twice.
 //
+// Deployments (deployment.go) are served by package serving: the llmops
+// gateway on this host in front of one SageMaker endpoint per revision
+// (endpoint.go: a Model, an endpoint configuration whose instance count is
+// the replica count, and the endpoint). The gateway is this binary run
+// again (GatewayArg) with a transport that calls POST
+// /endpoints/NAME/invocations signed with SigV4 (sigv4.go). Blue/green:
+// the next revision's endpoint comes up, the gateway switches, the old one
+// is deleted; UpdateEndpoint is never used.
+//
 // Every resource the provider creates is tagged llmops:id and
 // llmops:address (tags.go); errors name the AWS operation, the error code
 // and what to do (errors.go); capacity errors are returned as placement
@@ -31,5 +40,5 @@
 // overridable by the provider's `prices`.
 //
 // The boundary: the package uses only plugins/sdk (with its artifacts,
-// jobs and gateway packages), schema, and aws-sdk-go-v2.
+// jobs, gateway and serving packages), schema, and aws-sdk-go-v2.
 package aws
