@@ -20,6 +20,10 @@ func offers(_ context.Context, req *sdk.OffersRequest) ([]sdk.Offer, sdk.Diagnos
 	if d.HasErrors() {
 		return []sdk.Offer{{Available: false, Reason: d[0].Detail}}, nil
 	}
+	if req.TypeName == schema.Deployment {
+		// An endpoint runs one instance per replica, all the time.
+		s.count, s.spot = max(req.Config.GetInt("replicas"), 1), false
+	}
 	price, ok := m.prices.price(s.instanceType, s.spot)
 	o := sdk.Offer{GPUType: gpuTypeOf(s), GPUCount: gpuCountOf(s), Location: m.region + "/" + s.instanceType}
 	if s.spot {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/aws/smithy-go"
+	"github.com/zclconf/go-cty/cty"
 
+	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -160,6 +163,51 @@ func TestRegionOf(t *testing.T) {
 	} {
 		if got := regionOf(host, "us-east-1"); got != want {
 			t.Errorf("regionOf(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+func TestOffers(t *testing.T) {
+	m := &meta{region: "us-east-1", prices: priceTable{region: "us-east-1", overrides: map[string]float64{"ml.g5.xlarge": 1}}}
+	obj := func(typ string, v map[string]cty.Value) sdk.Object {
+		o := sdk.NullObject(Provider().Resources[typ].Schema.Build().ImpliedType())
+		for k, x := range v {
+			o.Set(k, x)
+		}
+		return o
+	}
+	awsBlk := func(typ string, it string, spot bool) cty.Value {
+		ty := Provider().Resources[typ].Schema.Build().ImpliedType().AttributeType("aws")
+		vals := map[string]cty.Value{}
+		for n, at := range ty.AttributeTypes() {
+			vals[n] = cty.NullVal(at)
+		}
+		vals["image"] = cty.StringVal("img")
+		vals["instance_type"] = cty.StringVal(it)
+		if _, ok := vals["spot"]; ok {
+			vals["spot"] = cty.BoolVal(spot)
+		}
+		return cty.ObjectVal(vals)
+	}
+	cases := []struct {
+		name  string
+		typ   string
+		cfg   map[string]cty.Value
+		price float64
+		avail bool
+	}{
+		{"training on-demand", "training_run", map[string]cty.Value{"aws": awsBlk("training_run", "ml.g5.xlarge", false)}, 1, true},
+		{"training spot", "training_run", map[string]cty.Value{"aws": awsBlk("training_run", "ml.g5.xlarge", true)}, 0.3, true},
+		{"deployment x replicas", "deployment", map[string]cty.Value{"replicas": cty.NumberIntVal(3), "aws": awsBlk("deployment", "ml.g5.xlarge", false)}, 3, true},
+		{"no price", "training_run", map[string]cty.Value{"aws": awsBlk("training_run", "ml.trn1.32xlarge", false)}, 0, false},
+	}
+	for _, c := range cases {
+		offers, d := offers(context.Background(), &sdk.OffersRequest{TypeName: c.typ, Config: obj(c.typ, c.cfg), Meta: m})
+		if d.HasErrors() || len(offers) != 1 {
+			t.Fatalf("%s: %v %v", c.name, offers, d)
+		}
+		if o := offers[0]; o.Available != c.avail || o.PricePerHour != c.price {
+			t.Errorf("%s: %+v, want available %v at %v/h", c.name, o, c.avail, c.price)
 		}
 	}
 }
