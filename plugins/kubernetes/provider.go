@@ -53,8 +53,8 @@ func Provider() *sdk.Provider {
 		Configure:      configure,
 		Offers:         offers,
 		Resources: map[string]*sdk.Resource{
-			schema.TrainingRun:    trainingRunResource(),
-			schema.Evaluation:     evaluationResource(),
+			schema.TrainingRun: trainingRunResource(),
+			schema.Evaluation:  evaluationResource(),
 		},
 	}
 }
