@@ -239,6 +239,7 @@ EOF
   setsid "$BIN/kube-controller-manager" --kubeconfig=kubeconfig --authentication-kubeconfig=kubeconfig \
     --authorization-kubeconfig=kubeconfig --bind-address=127.0.0.1 --secure-port="$(free_port)" --leader-elect=false \
     --service-account-private-key-file=sa.key --use-service-account-credentials=false --controllers='*' \
+    --node-monitor-grace-period=10m \
     >kcm.log 2>&1 </dev/null &
   echo $! >kcm.pid
   setsid "$BIN/kube-scheduler" --kubeconfig=kubeconfig --authentication-kubeconfig=kubeconfig \
@@ -246,7 +247,10 @@ EOF
     >scheduler.log 2>&1 </dev/null &
   echo $! >scheduler.pid
   kwok_config >kwok.yaml
-  setsid "$BIN/kwok" --kubeconfig=kubeconfig --config=kwok.yaml --manage-all-nodes=false \
+  # Node leases renewed by kwok, and a long grace period: on a loaded
+  # machine a late heartbeat must not mark the fake nodes (and their
+  # pods) NotReady in the middle of a test.
+  setsid "$BIN/kwok" --kubeconfig=kubeconfig --config=kwok.yaml --manage-all-nodes=false --node-lease-duration-seconds=40 \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr=10.244.0.0/16 --node-ip=10.0.0.1 \
     --server-address="127.0.0.1:$(free_port)" >kwok.log 2>&1 </dev/null &
   echo $! >kwok.pid

@@ -6,7 +6,9 @@
 // Inside a pod it is the job runner (`llmops-provider-kubernetes
 // __llmops_runner -- COMMAND...`): it fetches the job's inputs from the
 // remote artifact store, runs the command and pushes its outputs; and
-// `__llmops_copy_runner DEST` copies it into a pod (runner_image).
+// `__llmops_copy_runner DEST` copies it into a pod (runner_image),
+// `__llmops_fetch ID` brings a serving pod its model. On the llmops host it
+// also runs each deployment's gateway (`__llmops_gateway DIR`).
 package main
 
 import (
@@ -21,6 +23,10 @@ func main() {
 		switch os.Args[1] {
 		case kubernetes.RunnerArg:
 			os.Exit(kubernetes.Runner(os.Args[2:]))
+		case kubernetes.FetchArg:
+			os.Exit(kubernetes.FetchModel(os.Args[2:]))
+		case kubernetes.GatewayArg:
+			os.Exit(kubernetes.Gateway(os.Args[2:]))
 		case kubernetes.CopyRunnerArg:
 			os.Exit(kubernetes.CopyRunner(os.Args[2:]))
 		}

@@ -64,6 +64,9 @@ func (m *meta) deleteObjects(ctx context.Context, id string, wait bool) error {
 	if err := m.client.BatchV1().Jobs(ns).DeleteCollection(ctx, opts, sel); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
+	if err := m.client.AppsV1().Deployments(ns).DeleteCollection(ctx, opts, sel); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
 	svcs, err := m.client.CoreV1().Services(ns).List(ctx, sel)
 	if err == nil {
 		for _, s := range svcs.Items {
@@ -100,6 +103,11 @@ func (m *meta) labelled(ctx context.Context, ns string, sel metav1.ListOptions) 
 	if l, err := m.client.BatchV1().Jobs(ns).List(ctx, sel); err == nil {
 		for _, o := range l.Items {
 			out = append(out, "job/"+o.Name)
+		}
+	}
+	if l, err := m.client.AppsV1().Deployments(ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			out = append(out, "deployment/"+o.Name)
 		}
 	}
 	if l, err := m.client.CoreV1().Pods(ns).List(ctx, sel); err == nil {

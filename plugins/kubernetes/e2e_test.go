@@ -306,3 +306,80 @@ func TestE2EUnschedulableReportsTheSchedulersReason(t *testing.T) {
 		return err == nil && len(l.Items) == 0
 	})
 }
+
+// A deployment: each revision a Deployment and a Service, a stable
+// Service whose selector the blue/green switch moves to revision 2 only
+// once its pods are Ready, revision 1 deleted after; import by
+// NAMESPACE/NAME of a Deployment; destroy leaves no labelled object.
+// kwok marks the pods Ready (no server runs in them): the gateway on
+// the llmops host is set up, but no request goes through it here.
+func TestE2EDeploymentBlueGreen(t *testing.T) {
+	w := newE2E(t)
+	deploy := func(gen string) string {
+		return fmt.Sprintf(`
+deployment "d" {
+  provider = kubernetes
+  model    = model.base.id
+  replicas = 2
+  serve {
+    command     = ["vllm", "serve", "{model_path}", "--port", "{port}"]
+    env         = { GEN = %q }
+    health_path = "/health"
+  }
+  access {
+    public = true
+  }
+  resources {
+    gpus = 1
+  }
+}
+`, gen)
+	}
+	w.write("deploy.llmops.hcl", deploy("a"))
+	w.llmops(0, "init")
+	w.llmops(0, "apply", "-auto-approve")
+	v := w.values("deployment.d")
+	id := v["id"].(string)
+	ctx := context.Background()
+	stable := func() map[string]string {
+		svc, err := w.c.client.CoreV1().Services(w.ns).Get(ctx, "llmops-"+id, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the stable Service: %v", err)
+		}
+		return svc.Spec.Selector
+	}
+	r1 := "llmops-" + id + "-r1"
+	d1, err := w.c.client.AppsV1().Deployments(w.ns).Get(ctx, r1, metav1.GetOptions{})
+	if err != nil || *d1.Spec.Replicas != 2 || d1.Status.ReadyReplicas != 2 {
+		t.Fatalf("revision 1's Deployment: %v %v", d1, err)
+	}
+	if q := d1.Spec.Template.Spec.Containers[0].Resources.Limits[ResourceGPU]; q.Value() != 1 || d1.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Path != "/health" {
+		t.Fatalf("revision 1's pod template: %+v", d1.Spec.Template.Spec.Containers[0])
+	}
+	if sel := stable(); sel[LabelRevision] != "1" {
+		t.Fatalf("the stable Service selects %v, want revision 1", sel)
+	}
+	w.llmops(0, "plan", "-detailed-exitcode")
+
+	w.write("deploy.llmops.hcl", deploy("b"))
+	w.llmops(0, "apply", "-auto-approve")
+	if v := w.values("deployment.d"); fmt.Sprint(v["revision"]) != "2" || v["status"] != "serving" {
+		t.Fatalf("after the update: %v", v)
+	}
+	if sel := stable(); sel[LabelRevision] != "2" {
+		t.Fatalf("the stable Service selects %v, want revision 2", sel)
+	}
+	poll(t, time.Minute, "revision 1's Deployment to be deleted", func() bool {
+		_, err := w.c.client.AppsV1().Deployments(w.ns).Get(ctx, r1, metav1.GetOptions{})
+		return err != nil
+	})
+	w.llmops(0, "state", "rm", "deployment.d")
+	w.llmops(0, "import", "deployment.d", w.ns+"/llmops-"+id+"-r2")
+	if r := w.llmops(-1, "plan", "-detailed-exitcode"); r.code != 0 {
+		t.Fatalf("after import the plan is not empty:\n%s", r)
+	}
+	w.llmops(0, "destroy", "-auto-approve")
+	if left := w.labelled(); len(left) != 0 {
+		t.Fatalf("destroy left labelled objects: %v", left)
+	}
+}

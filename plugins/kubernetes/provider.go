@@ -55,6 +55,7 @@ func Provider() *sdk.Provider {
 		Resources: map[string]*sdk.Resource{
 			schema.TrainingRun: trainingRunResource(),
 			schema.Evaluation:  evaluationResource(),
+			schema.Deployment:  deploymentResource(),
 		},
 	}
 }

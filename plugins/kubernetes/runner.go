@@ -195,6 +195,35 @@ func runJob(ctx context.Context, argv []string) *result {
 	return res
 }
 
+// FetchArg fetches an artifact into $LLMOPS_RUNNER_DIR/llmops-cache
+// (`__llmops_fetch ID`): a serving pod's init container brings the model.
+const FetchArg = "__llmops_fetch"
+
+// FetchModel is FetchArg's work.
+func FetchModel(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: llmops-provider-kubernetes "+FetchArg+" ID")
+		return 2
+	}
+	cfg, ok := remote.ConfigFromEnv(os.Getenv)
+	id, err := artifacts.ParseID(args[0])
+	if !ok || err != nil {
+		fmt.Fprintf(os.Stderr, "llmops fetch: %s must be set and %q an artifact id\n", jobs.EnvArtifactsURL, args[0])
+		return 2
+	}
+	base := os.Getenv(EnvRunnerDir)
+	if base == "" {
+		base = os.TempDir()
+	}
+	p, err := remote.Fetch(context.Background(), cfg, filepath.Join(base, "llmops-cache"), id, remote.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "llmops fetch:", err)
+		return 1
+	}
+	fmt.Println(p)
+	return 0
+}
+
 // CopyRunner copies this binary to dst (executable), for runner_image's
 // init container.
 func CopyRunner(args []string) int {
