@@ -373,6 +373,10 @@ deployment "d" {
 		_, err := w.c.client.AppsV1().Deployments(w.ns).Get(ctx, r1, metav1.GetOptions{})
 		return err != nil
 	})
+	if r := w.llmops(-1, "plan", "-detailed-exitcode"); r.code != 0 {
+		d2, err := w.c.client.AppsV1().Deployments(w.ns).Get(ctx, "llmops-"+id+"-r2", metav1.GetOptions{})
+		t.Fatalf("after the update the plan is not empty (revision 2: %+v %v):\n%s", d2.Status, err, r)
+	}
 	w.llmops(0, "state", "rm", "deployment.d")
 	w.llmops(0, "import", "deployment.d", w.ns+"/llmops-"+id+"-r2")
 	if r := w.llmops(-1, "plan", "-detailed-exitcode"); r.code != 0 {
