@@ -302,3 +302,37 @@ func stringMapVal(m map[string]string) cty.Value {
 	}
 	return cty.MapVal(vals)
 }
+
+// progress is the latest metrics.jsonl line the runner of the rank-0 pod
+// echoed to its log ("" when the log cannot be read: no kubelet, or no
+// line yet).
+func (m *meta) progress(ctx context.Context, job *batchv1.Job) string {
+	pods, err := m.pods(ctx, job)
+	if err != nil {
+		return ""
+	}
+	tail := int64(200)
+	for i := range pods {
+		p := &pods[i]
+		if p.Status.Phase != corev1.PodRunning || !rankZero(p) {
+			continue
+		}
+		b, err := m.client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: ContainerName, TailLines: &tail}).DoRaw(ctx)
+		if err != nil {
+			return ""
+		}
+		return lastProgress(string(b))
+	}
+	return ""
+}
+
+// lastProgress finds the last progress line in a log.
+func lastProgress(log string) string {
+	lines := strings.Split(log, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), ProgressPrefix); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}

@@ -387,3 +387,54 @@ deployment "d" {
 		t.Fatalf("destroy left labelled objects: %v", left)
 	}
 }
+
+// The retry block and the resume contract: the first attempt writes a
+// checkpoint and fails; the runner pushes the checkpoint, and the second
+// Job gets its id as LLMOPS_RESUME_FROM, which the runner fetches. Then
+// an evaluation Job reads the trained model and passes its gate.
+func TestE2ERetryResumesFromCheckpointThenEvaluation(t *testing.T) {
+	w := newE2E(t)
+	w.write("train.llmops.hcl", `
+training_run "ft" {
+  provider   = kubernetes
+  base_model = model.base.id
+  command    = ["/bin/sh", "-c", <<-EOT
+    out=$LLMOPS_OUTPUT_DIR
+    if [ -n "$LLMOPS_RESUME_FROM" ]; then
+      mkdir -p $out/model && cat $LLMOPS_RESUME_FROM/step.txt > $out/model/w && echo '{"loss": 0.1}' > $out/metrics.json
+    else
+      mkdir -p $out/checkpoints/step-100 && echo step100 > $out/checkpoints/step-100/step.txt && echo preempted-ish >&2 && exit 3
+    fi
+  EOT
+  ]
+  retry {
+    attempts = 2
+    on       = ["failed"]
+  }
+}
+
+evaluation "quality" {
+  provider = kubernetes
+  model    = training_run.ft.output_model
+  command  = ["/bin/sh", "-c", "if [ \"$(cat $LLMOPS_MODEL_PATH/w)\" = step100 ]; then echo '{\"accuracy\": 0.9}'; else echo '{\"accuracy\": 0}'; fi > $LLMOPS_OUTPUT_DIR/metrics.json"]
+  gate {
+    metric = "accuracy"
+    min    = 0.8
+  }
+}
+`)
+	w.llmops(0, "init")
+	w.llmops(0, "apply", "-auto-approve")
+	ft := w.values("training_run.ft")
+	if ft["status"] != "succeeded" || fmt.Sprint(ft["attempts"]) != "2" || !strings.HasSuffix(fmt.Sprint(ft["job_id"]), "-2") {
+		t.Fatalf("training_run.ft after a failed first attempt: %v", ft)
+	}
+	ev := w.values("evaluation.quality")
+	if ev["passed"] != true || fmt.Sprint(ev["results"].(map[string]any)["accuracy"]) != "0.9" {
+		t.Fatalf("evaluation.quality: %v", ev)
+	}
+	w.llmops(0, "destroy", "-auto-approve")
+	if left := w.labelled(); len(left) != 0 {
+		t.Fatalf("destroy left labelled objects: %v", left)
+	}
+}

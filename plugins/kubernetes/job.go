@@ -141,7 +141,8 @@ func (k *jobKind) adopt(ctx context.Context, m *meta, st sdk.Object, runID strin
 		}
 	}
 	if last == nil || jobFailed(last) != "" {
-		m.deleteObjects(ctx, runID, false)
+		// Gone before the new attempt 1 takes the same name.
+		_ = m.deleteObjects(ctx, runID, true)
 		return nil
 	}
 	sdk.Logger(ctx).Info("adopted the Job already created for these inputs", "job", last.Name)
@@ -294,7 +295,11 @@ func (k *jobKind) poll(ctx context.Context, m *meta, req *sdk.ReadRequest) *sdk.
 		return &sdk.Response{State: st, Pending: sdk.PendingState(req.Pending.Handle, phaseQueued, "Job "+name+" waits: "+w.unschedulable)}
 	}
 	if w.running > 0 {
-		return &sdk.Response{State: st, Pending: sdk.PendingState(req.Pending.Handle, phaseRunning, fmt.Sprintf("Job %s: %d of %d pods running%s", name, w.running, w.pods, w.where))}
+		msg := fmt.Sprintf("Job %s: %d of %d pods running%s", name, w.running, w.pods, w.where)
+		if line := m.progress(ctx, job); line != "" {
+			msg += ": " + clip(line, 200)
+		}
+		return &sdk.Response{State: st, Pending: sdk.PendingState(req.Pending.Handle, phaseRunning, msg)}
 	}
 	return &sdk.Response{State: st, Pending: sdk.PendingState(req.Pending.Handle, phaseQueued, "Job "+name+" pending")}
 }

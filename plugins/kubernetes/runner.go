@@ -51,6 +51,27 @@ type result struct {
 	Finished   time.Time          `json:"finished"`
 }
 
+// ProgressPrefix starts the lines the runner echoes to its log for each
+// new metrics.jsonl line, which the provider shows while apply waits.
+const ProgressPrefix = "llmops-progress: "
+
+// echoProgress prints the latest line of dir/metrics.jsonl each time it
+// changes, until stop is closed.
+func echoProgress(dir string, every time.Duration, stop <-chan struct{}, w io.Writer) {
+	last := ""
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(every):
+		}
+		if line, _, _ := jobs.LatestMetrics(filepath.Join(dir, jobs.MetricsLinesFile)); line != "" && line != last {
+			last = line
+			fmt.Fprintln(w, ProgressPrefix+line)
+		}
+	}
+}
+
 // maxResult is the kubelet's limit on a termination message.
 const maxResult = 4096
 
@@ -140,7 +161,10 @@ func runJob(ctx context.Context, argv []string) *result {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
+	stop := make(chan struct{})
+	go echoProgress(out, 2*time.Second, stop, os.Stderr)
 	err = cmd.Run()
+	close(stop)
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
