@@ -81,6 +81,15 @@ func newE2E(t *testing.T) *e2e {
 	// The pods reach the same store: the kubelet gives them the emulator's
 	// credentials, as a cluster would through a service account.
 	w.kubelet = startKubelet(t, c.client, w.ns, aws.Env())
+	// A failed test still destroys what it applied: deployments leave a
+	// gateway process running on this host otherwise.
+	t.Cleanup(func() {
+		if t.Failed() {
+			cmd := exec.Command(filepath.Join(w.bin, "llmops"), "destroy", "-auto-approve")
+			cmd.Dir, cmd.Env = w.dir, w.env
+			_ = cmd.Run()
+		}
+	})
 	w.write("base/weights.txt", "base weights\n")
 	w.write("main.llmops.hcl", fmt.Sprintf(`
 artifacts {
