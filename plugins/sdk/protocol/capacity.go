@@ -22,3 +22,19 @@ func CapacityRefused(summary, detail string) Diagnostic {
 func IsCapacityRefused(summary string) bool {
 	return strings.HasPrefix(summary, CapacityRefusedPrefix)
 }
+
+// CapacityError is a capacity refusal carried as a Go error (what
+// Diagnostics.Err returns for one), so that code between the provider's
+// cloud call and its response, such as the serving package's rollout,
+// keeps it a refusal: FromError turns it back into CapacityRefused.
+type CapacityError struct {
+	Summary string // without CapacityRefusedPrefix
+	Detail  string
+}
+
+func (e *CapacityError) Error() string {
+	if e.Detail == "" {
+		return CapacityRefusedPrefix + e.Summary
+	}
+	return CapacityRefusedPrefix + e.Summary + ": " + e.Detail
+}
