@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ type Server struct {
 	metrics   *metrics
 	limiter   *limiter
 	transport *http.Transport
+	rp        *httputil.ReverseProxy
 	logf      func(format string, a ...any)
 
 	mu       sync.Mutex
@@ -53,7 +55,6 @@ func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error)
 		logf = func(string, ...any) {}
 	}
 	s := &Server{
-		metrics: newMetrics(),
 		limiter: newLimiter(),
 		logf:    logf,
 		transport: &http.Transport{
@@ -66,6 +67,8 @@ func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error)
 		},
 		backends: map[string]*backend{},
 	}
+	s.metrics = newMetrics(s.state)
+	s.rp = s.newReverseProxy()
 	if err := s.Reload(cfg); err != nil {
 		return nil, err
 	}
@@ -105,6 +108,7 @@ func (s *Server) Reload(cfg *Config) error {
 	}
 	s.backends = keep
 	s.mu.Unlock()
+	s.metrics.prepare(cfg.Deployment, cfg.Revision)
 	old := s.cur.Swap(rt)
 	if old == nil || old.cfg.Generation != cfg.Generation {
 		s.logf("configuration generation %d in force: revision %d, %d backend(s)", cfg.Generation, cfg.Revision, len(cfg.Backends))
@@ -120,9 +124,11 @@ func (s *Server) Close() { s.transport.CloseIdleConnections() }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	id := requestID()
+	w.Header().Set("X-Request-Id", id)
 	switch {
 	case p == "/v1" || strings.HasPrefix(p, "/v1/"):
-		s.proxy(w, r)
+		s.proxy(w, r, id)
 	case p == "/health":
 		rt := s.cur.Load()
 		if len(rt.backends) == 0 {
@@ -131,13 +137,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "deployment": rt.cfg.Deployment, "revision": rt.cfg.Revision, "replicas": len(rt.backends)})
 	case p == "/metrics":
-		s.writeMetrics(w)
+		s.metrics.handler.ServeHTTP(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Unknown path. The API is under /v1/; /health and /metrics are the gateway's own.")
+		writeError(w, http.StatusNotFound, "invalid_request_error", "", "not_found", "Unknown path. The API is under /v1/; /health and /metrics are the gateway's own.")
 	}
 }
 
-func (s *Server) writeMetrics(w http.ResponseWriter) {
+// state is what a scrape reads from the server: the deployment, the
+// configuration generation and the in-flight requests per backend.
+func (s *Server) state() (string, int64, []inflightSample) {
 	rt := s.cur.Load()
 	s.mu.Lock()
 	var in []inflightSample
@@ -145,9 +153,7 @@ func (s *Server) writeMetrics(w http.ResponseWriter) {
 		in = append(in, inflightSample{rev: b.revision, backend: b.host, n: b.inflight.Load()})
 	}
 	s.mu.Unlock()
-	sortInflight(in)
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.metrics.write(w, rt.cfg.Deployment, rt.cfg.Generation, in)
+	return rt.cfg.Deployment, rt.cfg.Generation, in
 }
 
 // pick chooses a backend of the route in force and counts the request in
@@ -236,21 +242,18 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// writeError writes an OpenAI-style error.
-func writeError(w http.ResponseWriter, code int, typ, errCode, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": errCode}})
+// writeError writes the error object of the OpenAI API: {"error":
+// {"message", "type", "param", "code"}}, param null when empty.
+func writeError(w http.ResponseWriter, code int, typ, param, errCode, msg string) {
+	var p any
+	if param != "" {
+		p = param
+	}
+	writeJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": p, "code": errCode}})
 }
 
 func requestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "req-" + hex.EncodeToString(b[:])
-}
-
-func sortInflight(in []inflightSample) {
-	for i := 1; i < len(in); i++ {
-		for j := i; j > 0 && (in[j].rev < in[j-1].rev || in[j].rev == in[j-1].rev && in[j].backend < in[j-1].backend); j-- {
-			in[j], in[j-1] = in[j-1], in[j]
-		}
-	}
 }
