@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,7 +44,12 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 	}
-	x := &exchange{id: id, route: rt}
+	x := &exchange{id: id, route: rt, path: r.URL.Path}
+	if rt.models != nil && r.Method == http.MethodGet && (r.URL.Path == "/v1/models" || strings.HasPrefix(r.URL.Path, "/v1/models/")) {
+		code := s.listModels(w, rt, strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/models"), "/"))
+		s.metrics.record(rt.cfg.Deployment, rt.cfg.Revision, code, "", false, time.Since(start), usage{})
+		return
+	}
 	if r.Method == http.MethodPost {
 		if r.ContentLength > rt.maxBody {
 			refuse(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "too_large", "The request body is larger than "+strconv.FormatInt(rt.maxBody, 10)+" bytes.")
@@ -63,6 +69,12 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 		x.body = body
+		if m, ok := rt.unknownModel(body); !ok {
+			writeError(w, http.StatusNotFound, "invalid_request_error", "model", "model_not_found",
+				"The model "+strconv.Quote(m)+" does not exist. This deployment serves: "+strings.Join(rt.cfg.Models, ", ")+" (GET /v1/models lists them).")
+			s.metrics.record(rt.cfg.Deployment, rt.cfg.Revision, http.StatusNotFound, "model_not_found", false, time.Since(start), usage{})
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), exchangeKey{}, x), rt.timeout)
 	defer cancel()
@@ -72,6 +84,44 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, id string) {
 		out.Body = io.NopCloser(bytes.NewReader(x.body))
 	}
 	s.rp.ServeHTTP(w, out)
+}
+
+// unknownModel checks a body's "model" against the deployment's models
+// (when the configuration lists them): it returns the name and false for
+// one it does not serve. A body without a model gets the first.
+func (rt *route) unknownModel(body []byte) (string, bool) {
+	if rt.models == nil {
+		return "", true
+	}
+	var b struct {
+		Model *string `json:"model"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.Model == nil || *b.Model == "" {
+		return "", true
+	}
+	return *b.Model, rt.models[*b.Model]
+}
+
+// listModels answers GET /v1/models (id "") and /v1/models/{id} from the
+// configuration's models.
+func (s *Server) listModels(w http.ResponseWriter, rt *route, id string) int {
+	obj := func(m string) map[string]any {
+		return map[string]any{"id": m, "object": "model", "created": s.metrics.start.Unix(), "owned_by": rt.cfg.Deployment}
+	}
+	if id == "" {
+		data := make([]any, 0, len(rt.cfg.Models))
+		for _, m := range rt.cfg.Models {
+			data = append(data, obj(m))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+		return http.StatusOK
+	}
+	if !rt.models[id] {
+		writeError(w, http.StatusNotFound, "invalid_request_error", "model", "model_not_found", "The model "+strconv.Quote(id)+" does not exist. This deployment serves: "+strings.Join(rt.cfg.Models, ", ")+".")
+		return http.StatusNotFound
+	}
+	writeJSON(w, http.StatusOK, obj(id))
+	return http.StatusOK
 }
 
 // finish counts a forwarded request once the reverse proxy is done with it

@@ -25,6 +25,7 @@ const maxUsageBody = 1 << 20
 // ModifyResponse (status, usage).
 type exchange struct {
 	id      string
+	path    string // the client's path
 	route   *route
 	body    []byte
 	backend *backend
@@ -95,15 +96,19 @@ func (bl balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, errNoBackend
 		}
 		x.backend = b
-		req.URL.Host, req.Host = b.host, b.host
-		if tok := b.token.Load(); tok != nil && *tok != "" {
+		req.URL.Scheme, req.URL.Host, req.Host = b.scheme, b.host, b.host
+		body := x.body
+		if b.upstream {
+			s.toUpstream(req, b, x)
+			body = withModel(x.body, b.model)
+		} else if tok := b.token.Load(); tok != nil && *tok != "" {
 			req.Header.Set(ReplicaTokenHeader, *tok)
 		} else {
 			req.Header.Del(ReplicaTokenHeader)
 		}
-		if x.body != nil {
-			req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(x.body)), int64(len(x.body))
-			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
+		if body != nil {
+			req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		}
 		resp, err := s.transport.RoundTrip(req)
 		if err != nil && refused(err) && req.Context().Err() == nil {
@@ -120,6 +125,43 @@ func (bl balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, err
 	}
+}
+
+// toUpstream addresses a request to a hosted API: its base path instead
+// of /v1, its key (the only place the key is ever sent), no replica token.
+func (s *Server) toUpstream(req *http.Request, b *backend, x *exchange) {
+	path := strings.TrimPrefix(exchangePath(req), "/v1")
+	req.URL.Path, req.URL.RawPath = b.prefix+path, ""
+	req.Header.Del(ReplicaTokenHeader)
+	req.Header.Del("X-Idempotency-Key")
+	if key := s.secret(b.keyRef); key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+}
+
+// exchangePath is the request's path as the client sent it (under /v1).
+func exchangePath(req *http.Request) string {
+	if x := exchangeOf(req); x != nil && x.path != "" {
+		return x.path
+	}
+	return req.URL.Path
+}
+
+// withModel replaces a JSON body's "model" with model (the upstream's).
+func withModel(body []byte, model string) []byte {
+	if body == nil || model == "" {
+		return body
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil || obj == nil {
+		return body
+	}
+	obj["model"], _ = json.Marshal(model)
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // modifyResponse relays the status, Content-Type, Content-Length and a
@@ -145,6 +187,17 @@ func modifyResponse(resp *http.Response) error {
 	h.Set("X-LLMOps-Revision", strconv.FormatInt(x.backend.revision, 10))
 	resp.Header = h
 	resp.Trailer = nil
+	if x.backend.upstream && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		// The hosted API refused the deployment's own key: the caller's
+		// key was fine, so this is the gateway's upstream failing.
+		resp.Body.Close()
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": "The upstream API refused this deployment's key (HTTP " + strconv.Itoa(resp.StatusCode) + "); its operator must fix upstream.api_key.", "type": "server_error", "param": nil, "code": "upstream_auth"}})
+		resp.StatusCode, resp.Status = http.StatusBadGateway, ""
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		ct = "application/json"
+	}
 	x.status = resp.StatusCode
 	x.stream = strings.HasPrefix(ct, "text/event-stream")
 	x.keep = &tailBuffer{max: maxUsageBody, tail: x.stream}

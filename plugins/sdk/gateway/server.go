@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,11 +28,25 @@ type Server struct {
 
 	mu       sync.Mutex
 	backends map[string]*backend // by URL and revision, kept across reloads
+
+	secrets atomic.Pointer[map[string]string] // upstream keys, in memory only
+}
+
+// SetSecrets gives the gateway the secrets its upstream backends name
+// (Backend.KeyRef). They live in memory only.
+func (s *Server) SetSecrets(m map[string]string) { s.secrets.Store(&m) }
+
+func (s *Server) secret(name string) string {
+	if m := s.secrets.Load(); m != nil {
+		return (*m)[name]
+	}
+	return ""
 }
 
 // route is one configuration in force.
 type route struct {
 	cfg      *Config
+	models   map[string]bool
 	keys     []keyHash
 	backends []*backend
 	next     atomic.Uint64
@@ -41,7 +56,12 @@ type route struct {
 
 type backend struct {
 	base      string
+	scheme    string
 	host      string
+	prefix    string // an upstream's base path (e.g. /v1), replacing /v1
+	upstream  bool
+	model     string // an upstream's model, put in request bodies
+	keyRef    string // the secret sent upstream as the bearer key
 	revision  int64
 	token     atomic.Pointer[string] // the replica's token (may change with a reload)
 	inflight  atomic.Int64
@@ -81,6 +101,12 @@ func (s *Server) Reload(cfg *Config) error {
 		return err
 	}
 	rt := &route{cfg: cfg, maxBody: cfg.maxBody(), timeout: cfg.requestTimeout()}
+	if len(cfg.Models) > 0 {
+		rt.models = map[string]bool{}
+		for _, m := range cfg.Models {
+			rt.models[m] = true
+		}
+	}
 	for _, h := range cfg.KeyHashes {
 		kh, _ := parseKeyHash(h)
 		rt.keys = append(rt.keys, kh)
@@ -92,8 +118,11 @@ func (s *Server) Reload(cfg *Config) error {
 		k := base + "#" + strconv.FormatInt(b.Revision, 10)
 		be := s.backends[k]
 		if be == nil {
-			host := strings.TrimPrefix(base, "http://")
-			be = &backend{base: base, host: host, revision: b.Revision}
+			u, _ := url.Parse(base) // Check parsed it
+			be = &backend{base: base, scheme: u.Scheme, host: u.Host, revision: b.Revision}
+			if b.Upstream {
+				be.upstream, be.prefix, be.model, be.keyRef = true, strings.TrimSuffix(u.Path, "/"), b.Model, b.KeyRef
+			}
 		}
 		tok := b.Token
 		be.token.Store(&tok)
