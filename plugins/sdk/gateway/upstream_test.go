@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,7 +22,15 @@ import (
 // replaced, and a refused upstream key is the gateway's 502.
 func TestUpstreamDeployment(t *testing.T) {
 	const upstreamKey = "sk-upstream-9f8e7d6c5b4a39281706"
-	be, _ := fakeReplica(t, 1)
+	var gotModel atomic.Value
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Model string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		gotModel.Store(body.Model)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"object":"text_completion","auth":"` + r.Header.Get("Authorization") + `","usage":{"prompt_tokens":1,"completion_tokens":2}}`))
+	}))
+	t.Cleanup(be.Close)
 	uh, _ := HashKey(upstreamKey)
 	hosted := startGateway(t, Config{Deployment: "dep-hosted", Revision: 1, KeyHashes: []string{uh}, Backends: []Backend{{URL: be.URL, Revision: 1}}})
 
@@ -41,6 +53,10 @@ func TestUpstreamDeployment(t *testing.T) {
 	r := call(t, "POST", base+"/v1/completions", testKey, `{"model":"gpt-4o-mini","prompt":"hi"}`)
 	if r.code != 200 || r.body["object"] != "text_completion" || r.body["auth"] != "" {
 		t.Fatalf("through the upstream: %d %s", r.code, r.raw)
+	}
+	// A body without a model gets the upstream's.
+	if r := call(t, "POST", base+"/v1/completions", testKey, `{"prompt":"hi"}`); r.code != 200 || gotModel.Load() != "gpt-4o-mini" {
+		t.Fatalf("without a model: %d %s, the upstream got model %v", r.code, r.raw, gotModel.Load())
 	}
 	if r := call(t, "POST", base+"/v1/completions", testKey, `{"model":"gpt-5","prompt":"hi"}`); r.code != 404 || errCode(r) != "model_not_found" {
 		t.Fatalf("an unknown model: %d %s", r.code, r.raw)
