@@ -126,7 +126,7 @@ func embeddingIndexBlock() *protocol.Block {
 
 func deploymentBlock() *protocol.Block {
 	return block("A model served over an OpenAI-compatible API behind llmops' gateway.", common(attrs{
-		"model":            at(cty.String).req().doc("The model to serve: a model id or a run's `output_model`. A change rolls out a new revision."),
+		"model":            at(cty.String).opt().doc("The model to serve: a model id or a run's `output_model`. A change rolls out a new revision. Set this (with `serve`) or an `upstream` block."),
 		"replicas":         at(cty.Number).opt().doc("Number of replicas (default 1)."),
 		"strategy":         at(cty.String).opt().doc("`blue_green` (default), `rolling` or `recreate`."),
 		"revision":         at(cty.Number).comp().doc("Increases with each rollout (a new model, serve block or replica count); the endpoint stays the same."),
@@ -139,6 +139,11 @@ func deploymentBlock() *protocol.Block {
 			"env":            at(cty.Map(cty.String)).opt().doc("Extra environment variables."),
 			"health_path":    at(cty.String).opt().doc("Health check path (default `/health`)."),
 			"health_timeout": at(cty.String).opt().doc("How long a new replica may take to answer its health check (default `60s`); past it the rollout fails and the previous revision keeps serving."),
+		}, nil)),
+		"upstream": nested(protocol.NestingSingle, 0, 0, block("A hosted OpenAI-compatible API served behind the gateway instead of replicas: keys, rate limits, metrics and monitors work as for a local model. A change rolls out a new revision.", attrs{
+			"base_url": at(cty.String).req().doc("The API's base URL, e.g. `https://api.openai.com/v1`; requests go to it plus the path after `/v1`."),
+			"api_key":  at(cty.String).opt().sensitive().doc("The key sent to the upstream (Authorization: Bearer), and nowhere else: sealed in state, held by the gateway process in memory only, never in its files."),
+			"model":    at(cty.String).req().doc("The upstream's model: the name the deployment serves (GET /v1/models) and puts in every request body."),
 		}, nil)),
 		"access": nested(protocol.NestingSingle, 0, 0, block("Who may call the endpoint: `api_keys`, or `public = true` (the only way to serve without keys).", attrs{
 			"api_keys":            at(cty.List(cty.String)).opt().sensitive().writeOnly().doc("Accepted bearer keys. Write-only: they are never stored; only their salted hashes (api_key_hashes) are."),

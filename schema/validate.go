@@ -84,6 +84,22 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		v, p = a("resources")
 		d = append(d, ValidateResources(v, p)...)
 	case Deployment:
+		model, up := getAttr(config, "model"), getAttr(config, "upstream")
+		switch hasModel, hasUp := model != cty.NilVal && !model.IsNull(), up != cty.NilVal && up.IsKnown() && !up.IsNull(); {
+		case hasModel && hasUp:
+			d.AttrErrorf(cty.GetAttrPath("upstream"), "Both model and upstream", "A deployment serves either a model (model and serve) or a hosted API (upstream); remove one.")
+		case !hasModel && !hasUp && model != cty.NilVal && model.IsKnown():
+			d.AttrErrorf(cty.GetAttrPath("model"), "Missing model", "Set model (the model to serve, e.g. training_run.ft.output_model) or an upstream block (a hosted OpenAI-compatible API).")
+		case hasUp:
+			if s := getAttr(config, "serve"); s != cty.NilVal && s.IsKnown() && !s.IsNull() {
+				d.AttrErrorf(cty.GetAttrPath("serve"), "serve with upstream", "An upstream deployment runs no replica: remove the serve block.")
+			}
+			if u := getAttr(up, "base_url"); known(u) {
+				if pu, err := url.Parse(u.AsString()); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" || pu.User != nil {
+					d.AttrErrorf(cty.GetAttrPath("upstream").GetAttr("base_url"), "Invalid base_url", "%q is not an http(s)://host[/path] URL, e.g. https://api.openai.com/v1 (no query, no credentials: the key goes in api_key).", u.AsString())
+				}
+			}
+		}
 		v, p := a("replicas")
 		d = append(d, ValidateInteger(v, p, 1, 10000)...)
 		v, p = a("strategy")

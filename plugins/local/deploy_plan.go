@@ -45,11 +45,13 @@ func planDeployment(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPl
 		return &sdk.ModifyPlanResponse{Planned: planned, Diagnostics: d}
 	}
 	want := int64(1)
-	if planned.IsSet("replicas") {
+	if up := planned.Attr("upstream"); up != cty.NilVal && !up.IsNull() {
+		want = 0 // no replica: the gateway forwards to the hosted API
+	} else if planned.IsSet("replicas") {
 		want = planned.GetInt("replicas")
 	}
 	rollout := !valueEq(prior.Attr("model"), planned.Attr("model")) || !valueEq(replicasOf(prior), replicasOf(planned)) ||
-		!sameServe(prior.Attr("serve"), planned.Attr("serve"))
+		!sameServe(prior.Attr("serve"), planned.Attr("serve")) || !valueEq(prior.Attr("upstream"), planned.Attr("upstream"))
 	if rollout {
 		planned.SetUnknown("revision")
 		planned.SetUnknown("model_digest")

@@ -221,27 +221,12 @@ func stopProc(p procRec, grace time.Duration) {
 }
 
 // startGateway starts the gateway process of a deployment directory,
-// handing it ln (which the caller closes afterwards).
-func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
-	f, err := ln.File()
+// handing it ln (which the caller closes afterwards) and its secrets
+// (through a pipe, gateway.LaunchWithSecrets).
+func startGateway(exe, dir string, ln *net.TCPListener, secrets map[string]string) (procRec, error) {
+	p, err := gateway.LaunchWithSecrets(exe, dir, ln, jobs.Passthrough(os.Environ(), nil), secrets) // it needs nothing of ours
 	if err != nil {
 		return procRec{}, err
 	}
-	defer f.Close()
-	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return procRec{}, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, GatewayArg, dir)
-	cmd.Dir = dir
-	cmd.Env = jobs.Passthrough(os.Environ(), nil) // it needs nothing of ours
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return procRec{}, fmt.Errorf("starting the gateway: %w", err)
-	}
-	go func() { _ = cmd.Wait() }()
-	return procRec{PID: cmd.Process.Pid, PStart: procStart(cmd.Process.Pid)}, nil
+	return procRec{PID: p.PID, PStart: procStart(p.PID)}, nil
 }

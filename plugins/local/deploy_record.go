@@ -40,6 +40,17 @@ type depSpec struct {
 	// ReplicasSet says the configuration set replicas (for import).
 	ReplicasSet bool   `json:"replicas_set,omitempty"`
 	GPUs        string `json:"gpus"`
+	// Upstream is a hosted API served instead of replicas (Replicas 0).
+	Upstream *upstreamSpec `json:"upstream,omitempty"`
+	// UpstreamKey is the upstream's key: in the record only as a salted
+	// digest (maskSpec), so a new key is a new revision.
+	UpstreamKey string `json:"upstream_key,omitempty"`
+}
+
+// upstreamSpec is a deployment's upstream block but its key.
+type upstreamSpec struct {
+	BaseURL string `json:"base_url"`
+	Model   string `json:"model"`
 }
 
 func (s depSpec) healthPath() string {
@@ -96,6 +107,9 @@ type depRecord struct {
 	MaxRevision int64 `json:"max_revision"`
 	// Salt salts the digests that stand for sensitive values in Spec.
 	Salt string `json:"salt,omitempty"`
+	// GatewaySecrets is the salted digest of the upstream key the running
+	// gateway holds ("" for none).
+	GatewaySecrets string `json:"gateway_secrets,omitempty"`
 
 	dir  string
 	root string // the artifact store's root, where the gateway listing goes
@@ -103,6 +117,9 @@ type depRecord struct {
 	// deployment (sdk.Secrets): save writes Spec with each serve command
 	// element and env value that holds one replaced by a salted digest.
 	secrets *scrub.Set
+	// upstreamKey is the configured upstream key, in memory only (from
+	// the call that changes the deployment).
+	upstreamKey string
 }
 
 func (m *meta) deployRoot() string {
@@ -157,6 +174,9 @@ func (m *meta) loadRecord(id string) (*depRecord, error) {
 func maskSpec(s depSpec, salt string, secrets *scrub.Set) depSpec {
 	mask := func(v string) string { return secrets.DigestIfSecret(salt, v) }
 	out := s
+	if s.UpstreamKey != "" && !scrub.IsDigest(s.UpstreamKey) {
+		out.UpstreamKey = scrub.Digest(salt, s.UpstreamKey)
+	}
 	out.Command = make([]string, len(s.Command))
 	for i, a := range s.Command {
 		out.Command[i] = mask(a)
@@ -236,7 +256,33 @@ func (r *depRecord) gatewayConfig() *gateway.Config {
 	for _, x := range r.routed() {
 		c.Backends = append(c.Backends, gateway.Backend{URL: x.url(), Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
+	if up := r.Spec.Upstream; up != nil && r.Revision > 0 {
+		c.Models = []string{up.Model}
+		c.Backends = append(c.Backends, gateway.Backend{URL: up.BaseURL, Revision: r.Revision, Upstream: true, Model: up.Model, KeyRef: upstreamKeyRef})
+	}
 	return c
+}
+
+// upstreamKeyRef names the upstream key among the gateway's secrets.
+const upstreamKeyRef = "upstream"
+
+// gatewaySecrets are the secrets the gateway process gets through a pipe
+// at its start: the upstream's key, when there is one.
+func (r *depRecord) gatewaySecrets() map[string]string {
+	if r.upstreamKey == "" {
+		return nil
+	}
+	return map[string]string{upstreamKeyRef: r.upstreamKey}
+}
+
+// secretsChanged reports whether the running gateway holds another
+// upstream key than the one configured (it then has to be restarted).
+func (r *depRecord) secretsChanged() bool {
+	want := ""
+	if r.upstreamKey != "" {
+		want = scrub.Digest(r.Salt, r.upstreamKey)
+	}
+	return want != r.GatewaySecrets
 }
 
 var scrapeClient = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
@@ -251,7 +297,7 @@ func (m *meta) applyRoutes(ctx context.Context, r *depRecord) error {
 	if err := r.save(); err != nil {
 		return err
 	}
-	if !r.Gateway.alive() {
+	if !r.Gateway.alive() || r.secretsChanged() {
 		return m.restartGateway(ctx, r)
 	}
 	_ = syscall.Kill(r.Gateway.PID, syscall.SIGHUP)
@@ -288,11 +334,18 @@ func (m *meta) restartGateway(ctx context.Context, r *depRecord) error {
 	}
 	defer ln.Close()
 	r.Port = ln.Addr().(*net.TCPAddr).Port
-	p, err := startGateway(m.runner.exe, r.dir, ln.(*net.TCPListener))
+	p, err := startGateway(m.runner.exe, r.dir, ln.(*net.TCPListener), r.gatewaySecrets())
 	if err != nil {
 		return err
 	}
 	r.Gateway = p
+	if r.Salt == "" {
+		r.Salt = randomSalt()
+	}
+	r.GatewaySecrets = ""
+	if r.upstreamKey != "" {
+		r.GatewaySecrets = scrub.Digest(r.Salt, r.upstreamKey)
+	}
 	if err := r.save(); err != nil {
 		return err
 	}

@@ -50,13 +50,14 @@ func deploymentResource() *sdk.Resource {
 func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	cfg := req.Config
 	d := schema.Validate(schema.Deployment, cfg.Value)
-	if cfg.Known("model") {
+	up := cfg.Attr("upstream")
+	if cfg.Known("model") && cfg.IsSet("model") {
 		if id := cfg.GetString("model"); !schema.IsArtifactID(id) {
 			d.AttrErrorf(attr("model"), "Invalid model", "%q is not a model id: the local provider serves models from the artifact store, e.g. model = training_run.ft.output_model or model.base.id.", id)
 		}
 	}
 	serve := cfg.Attr("serve")
-	if serve.IsKnown() && serve.IsNull() {
+	if serve.IsKnown() && serve.IsNull() && (up == cty.NilVal || up.IsKnown() && up.IsNull()) {
 		d.AttrErrorf(attr("serve"), "Missing serve block", "The local provider runs each replica with serve { command = [...] }, e.g. [\"llama-server\", \"-m\", \"{model_path}\", \"--port\", \"{port}\"].")
 	}
 	if env := nestedStringMap(serve, "env"); env != nil {
@@ -83,6 +84,10 @@ func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnos
 // deploySpec resolves what a revision runs from a planned state.
 func (m *meta) deploySpec(ctx context.Context, st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	var d sdk.Diagnostics
+	if up := st.Attr("upstream"); up != cty.NilVal && !up.IsNull() {
+		return &depSpec{Upstream: &upstreamSpec{BaseURL: nestedString(up, "base_url"), Model: nestedString(up, "model")},
+			UpstreamKey: nestedString(up, "api_key"), GPUs: gpusUnmanaged}, d
+	}
 	id := st.GetString("model")
 	p, err := m.store.Resolve(id)
 	if err != nil {
@@ -119,6 +124,9 @@ func (m *meta) deploySpec(ctx context.Context, st sdk.Object) (*depSpec, sdk.Dia
 // modelDigest hashes the model's files (cheap when unchanged: the store's
 // digest cache is keyed by file metadata).
 func (m *meta) modelDigest(path string) string {
+	if path == "" { // an upstream: no files
+		return ""
+	}
 	dg, err := m.store.Digest(path)
 	if err != nil {
 		return "unreadable: " + err.Error()
@@ -168,7 +176,7 @@ func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response
 		host = "127.0.0.1"
 	}
 	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), secrets: sdk.Secrets(ctx)}
+		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), secrets: sdk.Secrets(ctx), upstreamKey: spec.UpstreamKey}
 	fail := func(summary string, err error) *sdk.Response {
 		stopAll(r)
 		_ = removeDir(dir)
@@ -277,7 +285,7 @@ func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response
 	if err != nil {
 		return errResp(attr("access"), "Invalid access", err)
 	}
-	r.Access, r.Strategy = access, st.GetString("strategy")
+	r.Access, r.Strategy, r.upstreamKey = access, st.GetString("strategy"), spec.UpstreamKey
 	digest := m.modelDigest(spec.ModelPath)
 	if !r.sameSpecMasked(*spec) {
 		err = m.rollout(ctx, r, spec, strategyOf(st), digest)
