@@ -89,7 +89,11 @@ func parsePortRange(s string) (int, int, error) {
 func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	cfg := req.Config
 	d := schema.Validate(schema.Deployment, cfg.Value)
-	if cfg.Known("model") {
+	if up := cfg.Attr("upstream"); up != cty.NilVal && (!up.IsKnown() || !up.IsNull()) {
+		d.AttrErrorf(attr("upstream"), "Upstream deployments run on the llmops host", "A hosted API needs no cluster job: serve it with the local provider (provider = local...), whose gateway forwards to it.")
+		return d
+	}
+	if cfg.Known("model") && cfg.IsSet("model") {
 		if id := cfg.GetString("model"); !schema.IsArtifactID(id) {
 			d.AttrErrorf(attr("model"), "Invalid model", "%q is not a model id: the slurm provider serves models from the artifact store, e.g. model = training_run.ft.output_model or model.base.id.", id)
 		}
