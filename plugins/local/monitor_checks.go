@@ -138,7 +138,7 @@ func (m *meta) measure(ctx context.Context, st sdk.Object, dir string, f *monito
 func (m *meta) watchedDeployment(id string) (*gateway.Listing, error) {
 	rec, err := m.loadRecord(id)
 	if err == nil {
-		return &gateway.Listing{Deployment: rec.ID, Provider: "local", Endpoint: rec.endpoint(), Revision: rec.Revision}, nil
+		return &gateway.Listing{Deployment: rec.ID, Provider: "local", Endpoint: rec.Endpoint(), Revision: rec.Revision}, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
