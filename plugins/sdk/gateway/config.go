@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // ConfigFile is the gateway's configuration file in its directory.
@@ -62,6 +64,10 @@ type Config struct {
 	// reaches a backend. Upstream deployments set it; replicas that list
 	// their own models leave it empty.
 	Models []string `json:"models,omitempty"`
+	// Retrieval, when set, makes the deployment retrieval-augmented: the
+	// gateway answers chat and completions with the prompt filled from
+	// the index (rag.go) and adds the citations to the response.
+	Retrieval *retrieval.Config `json:"retrieval,omitempty"`
 	// Public serves without keys.
 	Public bool `json:"public,omitempty"`
 	// KeyHashes are the accepted keys' salted hashes (HashKey).

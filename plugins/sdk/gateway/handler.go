@@ -78,6 +78,9 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), exchangeKey{}, x), rt.timeout)
 	defer cancel()
+	if rt.retr != nil && x.body != nil && !s.augment(ctx, w, rt, x, start) {
+		return
+	}
 	defer s.finish(x, start)
 	out := r.WithContext(ctx)
 	if x.body != nil {

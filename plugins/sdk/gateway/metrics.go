@@ -18,7 +18,14 @@ const (
 	MetricInflight   = "llmops_gateway_inflight_requests"
 	MetricGeneration = "llmops_gateway_config_generation"
 	MetricStart      = "llmops_gateway_start_time_seconds"
+	// MetricRetrievals counts the retrievals of a retrieval-augmented
+	// deployment by result: hit (at least one chunk), empty (none reached
+	// min_score), error (the embedding command failed).
+	MetricRetrievals = "llmops_gateway_retrievals_total"
 )
+
+// RetrievalResults are the results of MetricRetrievals.
+var RetrievalResults = []string{"hit", "empty", "error"}
 
 // Buckets are the upper bounds (seconds) of the latency histogram.
 var Buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
@@ -40,6 +47,7 @@ type metrics struct {
 	errors   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
+	retr     *prometheus.CounterVec
 	start    time.Time
 	handler  http.Handler
 }
@@ -63,8 +71,10 @@ func newMetrics(state func() (string, int64, []inflightSample)) *metrics {
 			Help: "Latency of the requests a replica answered, from arrival to the end of the response."}, []string{"deployment", "revision"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricTokens,
 			Help: "Tokens reported by the replicas' usage objects, by type (prompt, completion)."}, []string{"deployment", "revision", "type"}),
+		retr: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRetrievals,
+			Help: "Retrievals of a retrieval-augmented deployment, by result (hit, empty, error)."}, []string{"deployment", "revision", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.errors, m.duration, m.tokens, &stateCollector{m: m, state: state})
+	m.reg.MustRegister(m.requests, m.errors, m.duration, m.tokens, m.retr, &stateCollector{m: m, state: state})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }
@@ -99,9 +109,17 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 func rev(r int64) string { return strconv.FormatInt(r, 10) }
 
 // prepare creates a revision's series at zero: a request counter for each
-// of Codes, the gateway's refusals, the histogram and token counters.
-func (m *metrics) prepare(dep string, revision int64) {
+// of Codes, the gateway's refusals, the histogram and token counters, and
+// with retrieval the retrieval counters.
+func (m *metrics) prepare(dep string, revision int64, retrieval bool) {
 	r := rev(revision)
+	if retrieval {
+		for _, res := range RetrievalResults {
+			m.retr.WithLabelValues(dep, r, res)
+		}
+		m.errors.WithLabelValues(dep, r, "502", "retrieval")
+		m.errors.WithLabelValues(dep, r, "400", "invalid_value")
+	}
 	for _, c := range Codes {
 		code := strconv.Itoa(c)
 		m.requests.WithLabelValues(dep, r, code)
@@ -141,4 +159,9 @@ type inflightSample struct {
 	rev     int64
 	backend string
 	n       int64
+}
+
+// retrieval counts one retrieval by its result.
+func (m *metrics) retrieval(dep string, revision int64, result string) {
+	m.retr.WithLabelValues(dep, rev(revision), result).Inc()
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // maxUsageBody is how much of a response is kept to read its usage.
@@ -33,6 +35,9 @@ type exchange struct {
 	keep    *tailBuffer
 	stream  bool
 	noRoute bool // no backend was left to try
+	// citations are the chunks a retrieval-augmented request was given
+	// (nil without retrieval), added to its response.
+	citations []retrieval.Hit
 }
 
 type exchangeKey struct{}
@@ -200,6 +205,9 @@ func modifyResponse(resp *http.Response) error {
 	}
 	x.status = resp.StatusCode
 	x.stream = strings.HasPrefix(ct, "text/event-stream")
+	if x.citations != nil && resp.StatusCode == http.StatusOK {
+		addCitations(resp, x)
+	}
 	x.keep = &tailBuffer{max: maxUsageBody, tail: x.stream}
 	resp.Body = teeBody{resp.Body, x.keep}
 	return nil

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // Server is the gateway's HTTP handler. Reload swaps its configuration
@@ -30,6 +32,7 @@ type Server struct {
 	backends map[string]*backend // by URL and revision, kept across reloads
 
 	secrets atomic.Pointer[map[string]string] // upstream keys, in memory only
+	retr    *retrieval.Retriever              // the last index loaded (under mu), kept across reloads
 }
 
 // SetSecrets gives the gateway the secrets its upstream backends name
@@ -52,6 +55,7 @@ type route struct {
 	next     atomic.Uint64
 	maxBody  int64
 	timeout  time.Duration
+	retr     *retrieval.Retriever // nil without retrieval
 }
 
 type backend struct {
@@ -111,6 +115,9 @@ func (s *Server) Reload(cfg *Config) error {
 		kh, _ := parseKeyHash(h)
 		rt.keys = append(rt.keys, kh)
 	}
+	if err := s.loadRetrieval(rt); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	keep := map[string]*backend{}
 	for _, b := range cfg.Backends {
@@ -137,7 +144,7 @@ func (s *Server) Reload(cfg *Config) error {
 	}
 	s.backends = keep
 	s.mu.Unlock()
-	s.metrics.prepare(cfg.Deployment, cfg.Revision)
+	s.metrics.prepare(cfg.Deployment, cfg.Revision, cfg.Retrieval != nil)
 	old := s.cur.Swap(rt)
 	if old == nil || old.cfg.Generation != cfg.Generation {
 		s.logf("configuration generation %d in force: revision %d, %d backend(s)", cfg.Generation, cfg.Revision, len(cfg.Backends))

@@ -29,6 +29,9 @@ func (r *Record[S, R]) gatewayConfig() *gateway.Config {
 	for _, x := range r.routed() {
 		c.Backends = append(c.Backends, gateway.Backend{URL: x.URL, Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
+	if rs := r.Spec.Retrieval; rs != nil && r.Revision > 0 {
+		c.Retrieval = rs.config()
+	}
 	if up := r.Spec.Upstream; up != nil && r.Revision > 0 {
 		c.Models = []string{up.Model}
 		c.Backends = append(c.Backends, gateway.Backend{URL: up.BaseURL, Revision: r.Revision, Upstream: true, Model: up.Model, KeyRef: upstreamKeyRef})

@@ -33,7 +33,8 @@ type PlanOptions struct {
 // Plan is a deployment's ModifyPlan: API keys are write-only (planned
 // null; their salted hashes are planned instead, unchanged when the
 // configured keys match the recorded hashes); the gateway's host defaults
-// to loopback; a new model, serve block, upstream, replica count or any of the
+// to loopback; a new model, serve block, upstream, retrieval (a new index:
+// re-indexing shows in the plan), replica count or any of the
 // backend's RolloutAttrs plans a new revision (unknown); a deployment that
 // refresh found degraded plans back to serving.
 func Plan(opts PlanOptions) func(context.Context, *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
@@ -73,7 +74,7 @@ func Plan(opts PlanOptions) func(context.Context, *sdk.ModifyPlanRequest) *sdk.M
 			want = planned.GetInt("replicas")
 		}
 		rollout := !valueEq(replicasOf(prior), replicasOf(planned)) || !sameServe(prior.Attr("serve"), planned.Attr("serve")) ||
-			!valueEq(prior.Attr("upstream"), planned.Attr("upstream"))
+			!valueEq(prior.Attr("upstream"), planned.Attr("upstream")) || !valueEq(prior.Attr("retrieval"), planned.Attr("retrieval"))
 		for _, a := range opts.RolloutAttrs {
 			rollout = rollout || !valueEq(prior.Attr(a), planned.Attr(a))
 		}

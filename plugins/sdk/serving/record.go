@@ -47,6 +47,8 @@ type SpecBase struct {
 	// UpstreamKey is the upstream's key: in the record only as a salted
 	// digest (maskSpec), so a new key is a new revision.
 	UpstreamKey string `json:"upstream_key,omitempty"`
+	// Retrieval is the deployment's retrieval step, run by the gateway.
+	Retrieval *RetrievalSpec `json:"retrieval,omitempty"`
 }
 
 // UpstreamSpec is a deployment's upstream block but its key.

@@ -37,14 +37,16 @@ func (m *manager[S, R]) load(id string) (*Record[S, R], error) {
 // spec resolves what a revision runs from a planned state. An upstream
 // deployment's comes from its upstream block alone: no replica runs, so
 // nothing of the backend's (its Spec is not called, Ext stays zero).
+// The retrieval block's part is resolved here too, for every backend.
 func (m *manager[S, R]) spec(ctx context.Context, st sdk.Object) (*Spec[S], sdk.Diagnostics) {
 	if up := st.Attr("upstream"); up != cty.NilVal && up.IsKnown() && !up.IsNull() {
-		return &Spec[S]{SpecBase: SpecBase{
+		return m.withRetrieval(ctx, st, &Spec[S]{SpecBase: SpecBase{
 			Upstream:    &UpstreamSpec{BaseURL: NestedString(up, "base_url"), Model: NestedString(up, "model")},
 			UpstreamKey: NestedString(up, "api_key"),
-		}}, nil
+		}}, nil)
 	}
-	return m.b.Spec(ctx, st)
+	spec, d := m.b.Spec(ctx, st)
+	return m.withRetrieval(ctx, st, spec, d)
 }
 
 func (m *manager[S, R]) digest(spec *Spec[S]) string {
