@@ -70,9 +70,15 @@
 // deployment, such as the local provider's monitors watching a Slurm
 // deployment, finds it with Lookup.
 //
+// Retrieval (Config.Retrieval, rag.go): for a retrieval-augmented
+// deployment the gateway takes the question of a chat or completion,
+// retrieves chunks with package retrieval, forwards the filled template
+// instead, adds "citations" to the response (the first event of a
+// stream) and counts MetricRetrievals by result (hit, empty, error).
+//
 // The boundary: the package depends on the standard library (its
 // ReverseProxy forwards), prometheus/client_golang (metrics exposition),
 // golang.org/x/time/rate (limits), cty (to read a deployment's access
-// block, access.go) and replicaauth; it knows nothing of llmops' state,
+// block, access.go), replicaauth and retrieval (the retrieval step); it knows nothing of llmops' state,
 // plans or the provider protocol.
 package gateway
