@@ -86,7 +86,13 @@ func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnos
 type deployBackend struct{ m *meta }
 
 func (b deployBackend) Site() serving.Site {
-	return serving.Site{Provider: "local", StoreRoot: b.m.store.Root(), Exe: b.m.runner.exe, GatewayEnv: jobs.Passthrough(os.Environ(), nil)}
+	return serving.Site{
+		Provider: "local", StoreRoot: b.m.store.Root(), Exe: b.m.runner.exe,
+		// The gateway's environment is a job's: the retrieval step runs
+		// the embedding command in it.
+		GatewayEnv: jobs.Passthrough(os.Environ(), b.m.passthrough),
+		Resolve:    b.m.store.Resolve, WorkDir: b.m.workDir,
+	}
 }
 
 // Spec resolves what a revision runs from a planned state.

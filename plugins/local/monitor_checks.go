@@ -166,6 +166,8 @@ func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *gateway.Listi
 		return stats.ErrorRate(), "no request in the window"
 	case "requests_per_minute":
 		return stats.RequestsPerMinute(), "empty window"
+	case "empty_retrieval_rate":
+		return stats.EmptyRetrievalRate(), "no retrieval in the window (a deployment without retrieval has none)"
 	}
 	return math.NaN(), "unknown check"
 }

@@ -94,6 +94,10 @@ func parsePortRange(s string) (int, int, error) {
 func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	cfg := req.Config
 	d := serving.Validate("slurm", `["vllm", "serve", "{model_path}", "--host", "0.0.0.0", "--port", "{port}"] (each replica is a Slurm job)`, cfg)
+	if up := cfg.Attr("upstream"); up != cty.NilVal && (!up.IsKnown() || !up.IsNull()) {
+		d.AttrErrorf(attr("upstream"), "Upstream deployments run on the llmops host", "A hosted API needs no cluster job: serve it with the local provider (provider = local...), whose gateway forwards to it.")
+		return d
+	}
 	serve := cfg.Attr("serve")
 	sp := attr("serve")
 	if env := nestedStringMap(serve, "env"); env != nil && jobs.CheckExtra(env) == nil {

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -26,11 +28,21 @@ func Main(args []string) int { return MainWith(args, nil) }
 // as it is); see Server.WrapTransport.
 func MainWith(args []string, wrap func(http.RoundTripper) http.RoundTripper) int {
 	logger := log.New(os.Stderr, "gateway: ", log.LstdFlags|log.Lmicroseconds)
-	if len(args) != 1 {
-		logger.Print("usage: __llmops_gateway DIR (with the listener as fd 3)")
+	if len(args) < 1 || len(args) > 2 || len(args) == 2 && args[1] != SecretsArg {
+		logger.Print("usage: __llmops_gateway DIR [" + SecretsArg + "] (with the listener as fd 3)")
 		return 2
 	}
 	dir := args[0]
+	var secrets map[string]string
+	if len(args) == 2 {
+		sf := os.NewFile(4, "secrets")
+		err := json.NewDecoder(io.LimitReader(sf, 1<<20)).Decode(&secrets)
+		sf.Close()
+		if err != nil {
+			logger.Print("reading the secrets on fd 4: not a JSON object of strings")
+			return 2
+		}
+	}
 	lock, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		logger.Print(err)
@@ -58,6 +70,7 @@ func MainWith(args []string, wrap func(http.RoundTripper) http.RoundTripper) int
 		logger.Print(err)
 		return 1
 	}
+	srv.SetSecrets(secrets)
 	if wrap != nil {
 		srv.WrapTransport(wrap)
 	}

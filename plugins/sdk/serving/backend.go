@@ -61,6 +61,12 @@ type Site struct {
 	Exe string
 	// GatewayEnv is the gateway process's environment.
 	GatewayEnv []string
+	// Resolve finds an artifact's path by its id (an index, a prompt) for
+	// retrieval; nil when the provider does not serve retrieval.
+	Resolve func(id string) (string, error)
+	// WorkDir is where the retrieval step runs the index's embedding
+	// command (the configuration's directory, as the index's job did).
+	WorkDir string
 }
 
 // Digester is implemented by backends that watch the model's files: a

@@ -34,6 +34,19 @@
 // found degraded (a replica or the gateway died) is repaired in its
 // revision, blue/green again.
 //
+// A deployment with an upstream block (a hosted OpenAI-compatible API)
+// runs no replica and nothing of its backend's: the gateway's only
+// backend is the upstream, its key handed to the gateway process through
+// a pipe (gateway.LaunchWithSecrets) and held in memory only; the record
+// keeps a salted digest of it (a new key is a new revision and restarts
+// the gateway on the same port).
+//
+// A retrieval block is resolved here for every backend (Site.Resolve
+// finds the index and the prompt in the artifact store; the index says
+// which embedding command and model made it) and handed to the gateway
+// in its configuration; it is part of the revision, so a new index rolls
+// out a new revision.
+//
 // The boundary: the package uses plugins/sdk, its gateway, jobs and scrub
 // packages, and schema; it knows nothing of processes, schedulers or
 // clusters, which are the backends' business.

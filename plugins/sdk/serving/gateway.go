@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/scrub"
 )
 
 var localClient = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
@@ -28,7 +29,36 @@ func (r *Record[S, R]) gatewayConfig() *gateway.Config {
 	for _, x := range r.routed() {
 		c.Backends = append(c.Backends, gateway.Backend{URL: x.URL, Revision: x.Revision, Replica: x.Index, Token: x.Token})
 	}
+	if rs := r.Spec.Retrieval; rs != nil && r.Revision > 0 {
+		c.Retrieval = rs.config()
+	}
+	if up := r.Spec.Upstream; up != nil && r.Revision > 0 {
+		c.Models = []string{up.Model}
+		c.Backends = append(c.Backends, gateway.Backend{URL: up.BaseURL, Revision: r.Revision, Upstream: true, Model: up.Model, KeyRef: upstreamKeyRef})
+	}
 	return c
+}
+
+// upstreamKeyRef names the upstream key among the gateway's secrets.
+const upstreamKeyRef = "upstream"
+
+// gatewaySecrets are the secrets the gateway process gets through a pipe
+// at its start: the upstream's key, when there is one.
+func (r *Record[S, R]) gatewaySecrets() map[string]string {
+	if r.upstreamKey == "" {
+		return nil
+	}
+	return map[string]string{upstreamKeyRef: r.upstreamKey}
+}
+
+// secretsDigest is the salted digest of the configured upstream key ("" for
+// none).
+func (r *Record[S, R]) secretsDigest() string {
+	if r.upstreamKey == "" {
+		return ""
+	}
+	r.ensureSalt()
+	return scrub.Digest(r.Salt, r.upstreamKey)
 }
 
 // applyRoutes writes the gateway's configuration (a new generation) and
@@ -41,7 +71,12 @@ func (m *manager[S, R]) applyRoutes(ctx context.Context, r *Record[S, R]) error 
 	if err := r.Save(); err != nil {
 		return err
 	}
-	if err := r.Gateway.Reload(); err != nil {
+	if r.secretsDigest() != r.GatewaySecrets {
+		// A new upstream key: only a new gateway process gets it.
+		if err := m.restartGateway(ctx, r); err != nil {
+			return err
+		}
+	} else if err := r.Gateway.Reload(); err != nil {
 		if err := m.restartGateway(ctx, r); err != nil {
 			return err
 		}
@@ -76,11 +111,11 @@ func (m *manager[S, R]) restartGateway(ctx context.Context, r *Record[S, R]) err
 	if env == nil {
 		env = jobs.Passthrough(os.Environ(), nil) // it needs nothing of llmops'
 	}
-	p, err := gateway.Launch(m.site.Exe, r.Dir, ln.(*net.TCPListener), env)
+	p, err := gateway.LaunchWithSecrets(m.site.Exe, r.Dir, ln.(*net.TCPListener), env, r.gatewaySecrets())
 	if err != nil {
 		return err
 	}
-	r.Gateway = p
+	r.Gateway, r.GatewaySecrets = p, r.secretsDigest()
 	if err := r.Save(); err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ type PlanOptions struct {
 // Plan is a deployment's ModifyPlan: API keys are write-only (planned
 // null; their salted hashes are planned instead, unchanged when the
 // configured keys match the recorded hashes); the gateway's host defaults
-// to loopback; a new model, serve block, replica count or any of the
+// to loopback; a new model, serve block, upstream, retrieval (a new index:
+// re-indexing shows in the plan), replica count or any of the
 // backend's RolloutAttrs plans a new revision (unknown); a deployment that
 // refresh found degraded plans back to serving.
 func Plan(opts PlanOptions) func(context.Context, *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
@@ -67,10 +68,13 @@ func Plan(opts PlanOptions) func(context.Context, *sdk.ModifyPlanRequest) *sdk.M
 			return &sdk.ModifyPlanResponse{Planned: planned, Diagnostics: d}
 		}
 		want := int64(1)
-		if planned.IsSet("replicas") {
+		if up := planned.Attr("upstream"); up != cty.NilVal && !up.IsNull() {
+			want = 0 // no replica: the gateway forwards to the hosted API
+		} else if planned.IsSet("replicas") {
 			want = planned.GetInt("replicas")
 		}
-		rollout := !valueEq(replicasOf(prior), replicasOf(planned)) || !sameServe(prior.Attr("serve"), planned.Attr("serve"))
+		rollout := !valueEq(replicasOf(prior), replicasOf(planned)) || !sameServe(prior.Attr("serve"), planned.Attr("serve")) ||
+			!valueEq(prior.Attr("upstream"), planned.Attr("upstream")) || !valueEq(prior.Attr("retrieval"), planned.Attr("retrieval"))
 		for _, a := range opts.RolloutAttrs {
 			rollout = rollout || !valueEq(prior.Attr(a), planned.Attr(a))
 		}

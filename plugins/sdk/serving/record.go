@@ -41,6 +41,20 @@ type SpecBase struct {
 	Replicas      int    `json:"replicas"`
 	// ReplicasSet says the configuration set replicas (for import).
 	ReplicasSet bool `json:"replicas_set,omitempty"`
+	// Upstream is a hosted API served instead of replicas (Replicas 0,
+	// no backend part: the gateway forwards to it).
+	Upstream *UpstreamSpec `json:"upstream,omitempty"`
+	// UpstreamKey is the upstream's key: in the record only as a salted
+	// digest (maskSpec), so a new key is a new revision.
+	UpstreamKey string `json:"upstream_key,omitempty"`
+	// Retrieval is the deployment's retrieval step, run by the gateway.
+	Retrieval *RetrievalSpec `json:"retrieval,omitempty"`
+}
+
+// UpstreamSpec is a deployment's upstream block but its key.
+type UpstreamSpec struct {
+	BaseURL string `json:"base_url"`
+	Model   string `json:"model"`
 }
 
 // HealthPathOrDefault is the health path, /health by default.
@@ -187,6 +201,9 @@ type Record[S, R any] struct {
 	Seq int `json:"seq,omitempty"`
 	// Salt salts the digests that stand for sensitive values in Spec.
 	Salt string `json:"salt,omitempty"`
+	// GatewaySecrets is the salted digest of the upstream key the running
+	// gateway holds ("" for none).
+	GatewaySecrets string `json:"gateway_secrets,omitempty"`
 
 	// Dir is the record's directory.
 	Dir       string `json:"-"`
@@ -196,6 +213,9 @@ type Record[S, R any] struct {
 	// deployment (sdk.Secrets): save writes Spec with each serve command
 	// element and env value that holds one replaced by a salted digest.
 	secrets *scrub.Set
+	// upstreamKey is the configured upstream key, in memory only (from
+	// the call that changes the deployment).
+	upstreamKey string
 }
 
 // NewID returns a new deployment id, dep-<16 hex digits>.
@@ -262,6 +282,9 @@ func (r *Record[S, R]) Secrets() *scrub.Set { return r.secrets }
 // a secret replaced by "(sensitive) sha256:<salted digest>" (scrub.Digest).
 func maskSpec[S any](s Spec[S], salt string, secrets *scrub.Set) Spec[S] {
 	out := s
+	if s.UpstreamKey != "" && !scrub.IsDigest(s.UpstreamKey) {
+		out.UpstreamKey = scrub.Digest(salt, s.UpstreamKey)
+	}
 	out.Command = make([]string, len(s.Command))
 	for i, a := range s.Command {
 		out.Command[i] = secrets.DigestIfSecret(salt, a)
@@ -298,14 +321,19 @@ func (r *Record[S, R]) sameSpec(s Spec[S], same func(a, b S) bool) bool {
 	return reflect.DeepEqual(a.rolloutKey(), b.rolloutKey()) && same(a.Ext, b.Ext)
 }
 
-// Save writes the record (atomically, mode 0600) and lists the gateway
-// where monitors of any provider find it.
-func (r *Record[S, R]) Save() error {
+// ensureSalt gives the record its salt (once).
+func (r *Record[S, R]) ensureSalt() {
 	if r.Salt == "" {
 		var b [12]byte
 		_, _ = rand.Read(b[:])
 		r.Salt = hex.EncodeToString(b[:])
 	}
+}
+
+// Save writes the record (atomically, mode 0600) and lists the gateway
+// where monitors of any provider find it.
+func (r *Record[S, R]) Save() error {
+	r.ensureSalt()
 	rec := *r
 	rec.Spec = maskSpec(r.Spec, r.Salt, r.secrets)
 	b, err := json.MarshalIndent(&rec, "", "  ")

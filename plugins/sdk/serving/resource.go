@@ -34,7 +34,25 @@ func (m *manager[S, R]) load(id string) (*Record[S, R], error) {
 	return Load[S, R](m.site.StoreRoot, m.site.Provider, id)
 }
 
+// spec resolves what a revision runs from a planned state. An upstream
+// deployment's comes from its upstream block alone: no replica runs, so
+// nothing of the backend's (its Spec is not called, Ext stays zero).
+// The retrieval block's part is resolved here too, for every backend.
+func (m *manager[S, R]) spec(ctx context.Context, st sdk.Object) (*Spec[S], sdk.Diagnostics) {
+	if up := st.Attr("upstream"); up != cty.NilVal && up.IsKnown() && !up.IsNull() {
+		return m.withRetrieval(ctx, st, &Spec[S]{SpecBase: SpecBase{
+			Upstream:    &UpstreamSpec{BaseURL: NestedString(up, "base_url"), Model: NestedString(up, "model")},
+			UpstreamKey: NestedString(up, "api_key"),
+		}}, nil)
+	}
+	spec, d := m.b.Spec(ctx, st)
+	return m.withRetrieval(ctx, st, spec, d)
+}
+
 func (m *manager[S, R]) digest(spec *Spec[S]) string {
+	if spec.ModelPath == "" { // an upstream: no files
+		return ""
+	}
 	if dg, ok := m.b.(Digester); ok {
 		return dg.ModelDigest(spec.ModelPath)
 	}
@@ -62,7 +80,7 @@ func Done(st sdk.Object) sdk.Object {
 func (res Resource[S, R]) Create(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
 	m, site := res.open(req.Meta)
 	st := req.Planned
-	spec, d := m.b.Spec(ctx, st)
+	spec, d := m.spec(ctx, st)
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
@@ -88,7 +106,8 @@ func (res Resource[S, R]) Create(ctx context.Context, req *sdk.CreateRequest) *s
 		host = "127.0.0.1"
 	}
 	r := &Record[S, R]{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, Dir: dir, provider: site.Provider, storeRoot: site.StoreRoot, secrets: sdk.Secrets(ctx)}
+		Strategy: st.GetString("strategy"), Access: access, Dir: dir, provider: site.Provider, storeRoot: site.StoreRoot, secrets: sdk.Secrets(ctx),
+		upstreamKey: spec.UpstreamKey}
 	fail := func(summary string, err error) *sdk.Response {
 		m.stopAll(context.WithoutCancel(ctx), r)
 		_ = m.b.Cleanup(r)
@@ -181,7 +200,7 @@ func (res Resource[S, R]) Update(ctx context.Context, req *sdk.UpdateRequest) *s
 		return sdk.ErrorResponse("Cannot read the deployment", err)
 	}
 	r.secrets = sdk.Secrets(ctx)
-	spec, d := m.b.Spec(ctx, st)
+	spec, d := m.spec(ctx, st)
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
@@ -190,7 +209,7 @@ func (res Resource[S, R]) Update(ctx context.Context, req *sdk.UpdateRequest) *s
 		d.AttrErrorf(cty.GetAttrPath("access"), "Invalid access", "%v", err)
 		return &sdk.Response{Diagnostics: d}
 	}
-	r.Access, r.Strategy = access, st.GetString("strategy")
+	r.Access, r.Strategy, r.upstreamKey = access, st.GetString("strategy"), spec.UpstreamKey
 	digest := m.digest(spec)
 	if !st.Known("revision") && !r.sameSpec(*spec, m.b.SameRevision) {
 		err = m.rollout(ctx, r, spec, StrategyOf(st), digest)
@@ -255,6 +274,15 @@ func (res Resource[S, R]) Import(ctx context.Context, req *sdk.ImportRequest) *s
 		return sdk.ErrorResponse("Cannot import the deployment", fmt.Errorf("%w; import a deployment of the %s provider by its id (dep-..., in %s)", err, site.Provider, Root(site.StoreRoot, site.Provider)))
 	}
 	st := req.State
+	if up := r.Spec.Upstream; up != nil {
+		// The key is not in the record (a digest): the configuration's
+		// api_key plans it in, a new revision.
+		st.Set("upstream", cty.ObjectVal(map[string]cty.Value{
+			"base_url": cty.StringVal(up.BaseURL), "model": cty.StringVal(up.Model), "api_key": cty.NullVal(cty.String),
+		}))
+		m.state(&st, r, 0)
+		return &sdk.Response{State: st}
+	}
 	st.SetString("model", r.Spec.Model)
 	if r.Spec.ReplicasSet {
 		st.SetInt("replicas", int64(r.Spec.Replicas))
@@ -301,19 +329,21 @@ func optString(s string) cty.Value {
 }
 
 // Validate is the check of a deployment every serving provider makes: the
-// core schema's, a model id, a serve block (example names a serve
+// core schema's (model or upstream), a model id, a serve block (unless an
+// upstream) (example names a serve
 // command that suits the provider), an env that sets no contract
 // variable, the gateway's host and port.
 func Validate(provider, example string, cfg sdk.Object) sdk.Diagnostics {
 	d := schema.Validate(schema.Deployment, cfg.Value)
 	attr := cty.GetAttrPath
-	if cfg.Known("model") {
+	if cfg.Known("model") && cfg.IsSet("model") {
 		if id := cfg.GetString("model"); !schema.IsArtifactID(id) {
 			d.AttrErrorf(attr("model"), "Invalid model", "%q is not a model id: the %s provider serves models from the artifact store, e.g. model = training_run.ft.output_model or model.base.id.", id, provider)
 		}
 	}
 	serve := cfg.Attr("serve")
-	if serve.IsKnown() && serve.IsNull() {
+	up := cfg.Attr("upstream")
+	if serve.IsKnown() && serve.IsNull() && (up == cty.NilVal || up.IsKnown() && up.IsNull()) {
 		d.AttrErrorf(attr("serve"), "Missing serve block", "The %s provider runs each replica with serve { command = [...] }, e.g. %s.", provider, example)
 	}
 	if env := NestedStringMap(serve, "env"); env != nil {
