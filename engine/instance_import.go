@@ -15,7 +15,7 @@ import (
 // importObject asks the provider for the existing object named id, reads
 // it (the refresh step) and records it as this instance's object.
 func (x *instance) importObject(ctx context.Context, rec *recorder, id string) (cty.Value, hcl.Diagnostics) {
-	ir := x.prov.client.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: x.typ(), ID: id})
+	ir := x.prov.client.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: x.typ(), ID: id, Address: x.addr.String()})
 	if ir.Diagnostics.HasErrors() {
 		return cty.NilVal, x.diags(ir.Diagnostics)
 	}

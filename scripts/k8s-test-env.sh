@@ -51,6 +51,25 @@ waitfor() { # waitfor SECONDS CMD...: retry CMD every 0.1 s
   return 1
 }
 
+# start_kwok starts kwok in the current directory; its server's port is
+# free when picked but may be taken before kwok binds it (kwok then
+# exits): it is tried again on another port, three times at most.
+start_kwok() {
+  local i pid port
+  for i in 1 2 3; do
+    port=$(free_port)
+    setsid "$BIN/kwok" --kubeconfig=kubeconfig --config=kwok.yaml --manage-all-nodes=false --node-lease-duration-seconds=40 \
+      --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr=10.244.0.0/16 --node-ip=10.0.0.1 \
+      --server-address="127.0.0.1:$port" >kwok.log 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >kwok.pid
+    waitfor 30 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$port) || ! kill -0 $pid" || true
+    kill -0 "$pid" 2>/dev/null && return 0
+    say "kwok exited (its server port $port was taken?): trying another port"
+  done
+  die "kwok did not start (kwok.log)"
+}
+
 free_port() { # a port nothing listens on (a random one, checked)
   local p i
   for ((i = 0; i < 200; i++)); do
@@ -250,10 +269,7 @@ EOF
   # Node leases renewed by kwok, and a long grace period: on a loaded
   # machine a late heartbeat must not mark the fake nodes (and their
   # pods) NotReady in the middle of a test.
-  setsid "$BIN/kwok" --kubeconfig=kubeconfig --config=kwok.yaml --manage-all-nodes=false --node-lease-duration-seconds=40 \
-    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr=10.244.0.0/16 --node-ip=10.0.0.1 \
-    --server-address="127.0.0.1:$(free_port)" >kwok.log 2>&1 </dev/null &
-  echo $! >kwok.pid
+  start_kwok
   node_json kwok-gpu-0 8 NVIDIA-H100-80GB-HBM3 | api -X POST -H 'Content-Type: application/json' --data-binary @- "$url/api/v1/nodes" >/dev/null
   node_json kwok-gpu-1 8 NVIDIA-H100-80GB-HBM3 | api -X POST -H 'Content-Type: application/json' --data-binary @- "$url/api/v1/nodes" >/dev/null
   node_json kwok-gpu-2 4 NVIDIA-A100-SXM4-80GB | api -X POST -H 'Content-Type: application/json' --data-binary @- "$url/api/v1/nodes" >/dev/null

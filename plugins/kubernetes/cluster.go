@@ -14,6 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/llmops/llmops/plugins/sdk"
 )
 
 // AnnotationQueueTimeout keeps a Job's queue_timeout (seconds) on it.
@@ -26,12 +29,20 @@ func (m *meta) createJob(ctx context.Context, p *jobParams, job *batchv1.Job, se
 		job.Annotations[AnnotationQueueTimeout] = strconv.FormatInt(p.Req.QueueTimeout, 10)
 	}
 	created, err := m.client.BatchV1().Jobs(p.Namespace).Create(ctx, job, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A Job of this name that adopt did not find by its labels: one
+		// relabelled with kubectl (drift). It is replaced.
+		if err := m.replaceStray(ctx, p.Namespace, p.Name); err != nil {
+			return err
+		}
+		created, err = m.client.BatchV1().Jobs(p.Namespace).Create(ctx, job, metav1.CreateOptions{})
+	}
 	if err != nil {
 		return err
 	}
 	owner := []metav1.OwnerReference{*metav1.NewControllerRef(created, batchv1.SchemeGroupVersion.WithKind("Job"))}
 	if len(secrets) > 0 {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: p.Secret, Namespace: p.Namespace, Labels: p.labels(), OwnerReferences: owner}, StringData: secrets}
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: p.Secret, Namespace: p.Namespace, Labels: p.labels(), Annotations: p.annotations(), OwnerReferences: owner}, StringData: secrets}
 		if _, err := m.client.CoreV1().Secrets(p.Namespace).Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			m.deleteJob(ctx, created)
 			return fmt.Errorf("creating the Secret of the job's sensitive variables: %w", err)
@@ -49,6 +60,88 @@ func (m *meta) createJob(ctx context.Context, p *jobParams, job *batchv1.Job, se
 }
 
 var foreground = metav1.DeletePropagationForeground
+
+// replaceStray deletes the Job of llmops' name whose labels were edited,
+// and waits until it is gone (a minute at most).
+func (m *meta) replaceStray(ctx context.Context, ns, name string) error {
+	sdk.Logger(ctx).Warn("a Job of this name exists without the object's labels (edited with kubectl): replacing it", "job", name)
+	jobs := m.client.BatchV1().Jobs(ns)
+	if err := jobs.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &foreground}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting the relabelled Job %s/%s: %w", ns, name, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := jobs.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the relabelled Job %s/%s was still present a minute after its deletion", ns, name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// annotateAddress sets llmops.io/address=addr on the Jobs, Deployments,
+// Services and Secrets labelled with the object's id (an import gives
+// them their new address; a merge patch of the metadata only, so no pod
+// is restarted and a Job's immutable template is left as it is).
+func (m *meta) annotateAddress(ctx context.Context, ns, id, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	sel := metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelID + "=" + id}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationAddress: addr}}})
+	var names []string
+	var patchers []func(string) error
+	if l, err := m.client.BatchV1().Jobs(ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			names = append(names, o.Name)
+			patchers = append(patchers, func(n string) error {
+				_, err := m.client.BatchV1().Jobs(ns).Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{})
+				return err
+			})
+		}
+	} else {
+		return err
+	}
+	if l, err := m.client.AppsV1().Deployments(ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			names = append(names, o.Name)
+			patchers = append(patchers, func(n string) error {
+				_, err := m.client.AppsV1().Deployments(ns).Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{})
+				return err
+			})
+		}
+	}
+	if l, err := m.client.CoreV1().Services(ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			names = append(names, o.Name)
+			patchers = append(patchers, func(n string) error {
+				_, err := m.client.CoreV1().Services(ns).Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{})
+				return err
+			})
+		}
+	}
+	if l, err := m.client.CoreV1().Secrets(ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			names = append(names, o.Name)
+			patchers = append(patchers, func(n string) error {
+				_, err := m.client.CoreV1().Secrets(ns).Patch(ctx, n, types.MergePatchType, patch, metav1.PatchOptions{})
+				return err
+			})
+		}
+	}
+	for i, p := range patchers {
+		if err := p(names[i]); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+	}
+	return nil
+}
 
 func (m *meta) deleteJob(ctx context.Context, job *batchv1.Job) {
 	_ = m.client.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: &foreground})

@@ -99,9 +99,13 @@ func deploymentResource() *sdk.Resource {
 				}
 			},
 		}),
-		Create: deployments.Create,
-		Read:   deployments.Read,
-		Update: deployments.Update,
+		Create: func(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
+			return deployments.Create(withAddress(ctx, req.Address), req)
+		},
+		Read: deployments.Read,
+		Update: func(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response {
+			return deployments.Update(withAddress(ctx, req.Address), req)
+		},
 		Delete: deployments.Delete,
 		Import: importDeployment,
 	}
@@ -121,9 +125,35 @@ func importDeployment(ctx context.Context, req *sdk.ImportRequest) *sdk.Response
 		}
 		r := *req
 		r.ID = d.Labels[LabelID]
-		return deployments.Import(ctx, &r)
+		return annotateImported(ctx, m, ns, r.ID, req.Address, deployments.Import(ctx, &r))
 	}
-	return deployments.Import(ctx, req)
+	m := metaOf(req.Meta)
+	return annotateImported(ctx, m, m.namespace, req.ID, req.Address, deployments.Import(ctx, req))
+}
+
+// annotateImported sets the address an imported deployment now has on
+// its objects (a warning when it cannot).
+func annotateImported(ctx context.Context, m *meta, ns, id, addr string, resp *sdk.Response) *sdk.Response {
+	if resp == nil || resp.Diagnostics.HasErrors() {
+		return resp
+	}
+	if err := m.annotateAddress(ctx, ns, id, addr); err != nil {
+		resp.Diagnostics.Warnf("Cannot annotate the imported deployment", "Setting %s=%s on the objects labelled %s=%s: %v. The import stands.", AnnotationAddress, addr, LabelID, id, err)
+	}
+	return resp
+}
+
+type addressKey struct{}
+
+// withAddress carries the object's address to the backend, which
+// annotates what it makes with it (llmops.io/address).
+func withAddress(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, addressKey{}, addr)
+}
+
+func addressOf(ctx context.Context) string {
+	s, _ := ctx.Value(addressKey{}).(string)
+	return s
 }
 
 type deployBackend struct{ m *meta }
@@ -188,25 +218,32 @@ func revisionName(id string, rev int64) string {
 
 func (b deployBackend) Start(ctx context.Context, r *kRecord, spec *kSpec, rev int64, index int) (kReplica, error) {
 	name, ns := revisionName(r.ID, rev), spec.Ext.Namespace
-	x := kReplica{ReplicaBase: serving.ReplicaBase{Index: index, Revision: rev, ID: fmt.Sprintf("%s/%s/%d", ns, name, index),
+	// The id is unique per start: a repair starts a replica of the same
+	// index in the same Deployment while the broken one is stopped.
+	x := kReplica{ReplicaBase: serving.ReplicaBase{Index: index, Revision: rev, ID: fmt.Sprintf("%s/%s/%d/%d", ns, name, index, time.Now().UnixNano()),
 		URL: fmt.Sprintf("http://%s.%s.svc:%d", name, ns, spec.Ext.Port)}, Ext: k8sReplica{Deployment: name, Namespace: ns}}
 	apps := b.m.client.AppsV1().Deployments(ns)
 	cur, err := apps.Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		dep, err := b.m.buildDeployment(r, spec, rev, index+1)
+		dep, err := b.m.buildDeployment(r, spec, rev, index+1, addressOf(ctx))
 		if err != nil {
 			return kReplica{}, err
 		}
 		if _, err := apps.Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 			return kReplica{}, fmt.Errorf("creating Deployment %s/%s: %w", ns, name, err)
 		}
-		svc := revisionService(r.ID, rev, name, ns, spec.Ext.Port)
+		svc := revisionService(r.ID, rev, name, ns, spec.Ext.Port, addressOf(ctx))
 		if _, err := b.m.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return x, fmt.Errorf("creating Service %s/%s: %w", ns, name, err)
 		}
 	case err != nil:
 		return kReplica{}, err
+	case !ours(cur.Labels, r.ID, rev):
+		// Relabelled with kubectl (drift): the labels are set back.
+		if err := b.m.relabel(ctx, ns, name, deployLabels(r.ID, rev, name), index+1); err != nil {
+			return x, fmt.Errorf("restoring the labels of Deployment %s/%s: %w", ns, name, err)
+		}
 	case cur.Spec.Replicas == nil || int(*cur.Spec.Replicas) < index+1:
 		if err := b.m.scale(ctx, ns, name, index+1); err != nil {
 			return x, fmt.Errorf("scaling Deployment %s/%s: %w", ns, name, err)
@@ -262,9 +299,41 @@ func (m *meta) podTrouble(ctx context.Context, ns, name string) string {
 	return ""
 }
 
-func (b deployBackend) Up(ctx context.Context, _ *kRecord, x *kReplica) bool {
+// Up: the Deployment has the replica Ready and still carries llmops'
+// labels (one relabelled with kubectl is drift, repaired by Start).
+func (b deployBackend) Up(ctx context.Context, r *kRecord, x *kReplica) bool {
 	d, err := b.m.client.AppsV1().Deployments(x.Ext.Namespace).Get(ctx, x.Ext.Deployment, metav1.GetOptions{})
-	return err == nil && int(d.Status.ReadyReplicas) > x.Index
+	return err == nil && int(d.Status.ReadyReplicas) > x.Index && ours(d.Labels, r.ID, x.Revision)
+}
+
+// ours reports whether a revision's Deployment carries the labels llmops
+// gave it.
+func ours(labels map[string]string, id string, rev int64) bool {
+	for k, v := range deployLabels(id, rev, revisionName(id, rev)) {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// relabel sets a Deployment's labels back and its replicas to at least n.
+func (m *meta) relabel(ctx context.Context, ns, name string, labels map[string]string, n int) error {
+	cur, err := m.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	repl := max(n, int(ptrOr(cur.Spec.Replicas, 0)))
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}, "spec": map[string]any{"replicas": repl}})
+	_, err = m.client.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // Stop scales each revision's Deployment down to the replicas the record
@@ -363,7 +432,7 @@ func (b deployBackend) Switched(ctx context.Context, r *kRecord) error {
 	name := stableName(r.ID)
 	cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		svc := revisionService(r.ID, 0, name, ns, r.Spec.Ext.Port)
+		svc := revisionService(r.ID, 0, name, ns, r.Spec.Ext.Port, addressOf(ctx))
 		svc.Spec.Selector = sel
 		_, err = svcs.Create(ctx, svc, metav1.CreateOptions{})
 		return err
@@ -372,6 +441,9 @@ func (b deployBackend) Switched(ctx context.Context, r *kRecord) error {
 		return err
 	}
 	cur.Spec.Selector = sel
+	if a := addressOf(ctx); a != "" && cur.Annotations[AnnotationAddress] != a {
+		cur.Annotations = mergeMap(cur.Annotations, addressAnnotation(a))
+	}
 	_, err = svcs.Update(ctx, cur, metav1.UpdateOptions{})
 	return err
 }
@@ -390,9 +462,9 @@ func deployLabels(id string, rev int64, name string) map[string]string {
 	return l
 }
 
-func revisionService(id string, rev int64, name, ns string, port int) *corev1.Service {
+func revisionService(id string, rev int64, name, ns string, port int, addr string) *corev1.Service {
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: deployLabels(id, rev, name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: deployLabels(id, rev, name), Annotations: addressAnnotation(addr)},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{LabelID: id, LabelRevision: strconv.FormatInt(rev, 10)},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: int32(port), TargetPort: intstr.FromInt32(int32(port))}},
@@ -404,9 +476,9 @@ func revisionService(id string, rev int64, name, ns string, port int) *corev1.Se
 // fetches the model from the remote store into an emptyDir; the serve
 // container runs the command with {model_path} and {port} substituted,
 // its readiness probe on the health path.
-func (m *meta) buildDeployment(r *kRecord, spec *kSpec, rev int64, replicas int) (*appsv1.Deployment, error) {
+func (m *meta) buildDeployment(r *kRecord, spec *kSpec, rev int64, replicas int, addr string) (*appsv1.Deployment, error) {
 	name, ns := revisionName(r.ID, rev), spec.Ext.Namespace
-	p := &jobParams{Name: name, Namespace: ns, ID: r.ID, Kind: schema.Deployment, Attempt: int(rev), Req: spec.Ext.Req, Runner: m.runnerPath, RunnerImg: m.runnerImage}
+	p := &jobParams{Name: name, Namespace: ns, ID: r.ID, Kind: schema.Deployment, Attempt: int(rev), Address: addr, Req: spec.Ext.Req, Runner: m.runnerPath, RunnerImg: m.runnerImage}
 	job, err := buildJob(p, m.gpuTypes)
 	if err != nil {
 		return nil, err
@@ -439,11 +511,22 @@ func (m *meta) buildDeployment(r *kRecord, spec *kSpec, rev int64, replicas int)
 	labels := deployLabels(r.ID, rev, name)
 	n := int32(replicas)
 	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: p.annotations()},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &n,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelID: r.ID, LabelRevision: labels[LabelRevision]}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: p.annotations()}, Spec: pod},
 		},
 	}, nil
+}
+
+// mergeMap returns a with b's entries set (a may be nil).
+func mergeMap(a, b map[string]string) map[string]string {
+	if a == nil {
+		a = map[string]string{}
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
 }

@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/llmops/llmops/internal/testenv"
 )
@@ -222,6 +223,27 @@ func TestE2ETrainingRunOnOneGPU(t *testing.T) {
 		job.Spec.ActiveDeadlineSeconds == nil || *job.Spec.ActiveDeadlineSeconds != 3600 || job.Labels[LabelManagedBy] != "llmops" || job.Labels[LabelID] != v["id"] {
 		t.Fatalf("the Job: limits %v, node selector %v, deadline %v, labels %v", pod.Containers[0].Resources.Limits, pod.NodeSelector, job.Spec.ActiveDeadlineSeconds, job.Labels)
 	}
+	if job.Annotations[AnnotationAddress] != "training_run.ft" || job.Spec.Template.Annotations[AnnotationAddress] != "training_run.ft" {
+		t.Fatalf("the Job and its pod template are not annotated %s=training_run.ft: %v, %v", AnnotationAddress, job.Annotations, job.Spec.Template.Annotations)
+	}
+	w.llmops(0, "plan", "-detailed-exitcode")
+
+	// Drift: the Job relabelled with kubectl (kubectl label job NAME
+	// llmops.io/id=other --overwrite) is no longer the object's.
+	patchJob := func(patch string) {
+		t.Helper()
+		if _, err := w.c.client.BatchV1().Jobs(ns).Patch(context.Background(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patchJob(`{"metadata":{"labels":{"llmops.io/id":"edited"}}}`)
+	if r := w.llmops(2, "plan", "-detailed-exitcode"); !strings.Contains(r.stdout, "training_run.ft") {
+		t.Fatalf("the plan after kubectl label job does not name training_run.ft:\n%s", r)
+	}
+	w.llmops(0, "apply", "-auto-approve")
+	if j, err := w.c.client.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{}); err != nil || j.Labels[LabelID] != v["id"] {
+		t.Fatalf("apply did not repair the relabelled Job: %v %v", j.Labels, err)
+	}
 	w.llmops(0, "plan", "-detailed-exitcode")
 
 	// Drift: the Job deleted with kubectl.
@@ -242,11 +264,17 @@ func TestE2ETrainingRunOnOneGPU(t *testing.T) {
 	}
 	w.llmops(0, "plan", "-detailed-exitcode")
 
-	// Import: forget the object, adopt the Job by NAMESPACE/NAME.
+	// Import: forget the object, take its address annotation off (kubectl
+	// annotate job NAME llmops.io/address-), adopt the Job by
+	// NAMESPACE/NAME: nothing to change, and the annotation is back.
 	w.llmops(0, "state", "rm", "training_run.ft")
+	patchJob(`{"metadata":{"annotations":{"llmops.io/address":null}}}`)
 	w.llmops(0, "import", "training_run.ft", ns+"/"+name)
 	if r := w.llmops(-1, "plan", "-detailed-exitcode"); r.code != 0 {
 		t.Fatalf("after import the plan is not empty:\n%s", r)
+	}
+	if j, err := w.c.client.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{}); err != nil || j.Annotations[AnnotationAddress] != "training_run.ft" {
+		t.Fatalf("import did not restore %s on the Job: %v %v", AnnotationAddress, j.Annotations, err)
 	}
 
 	w.llmops(0, "destroy", "-auto-approve")
@@ -367,6 +395,29 @@ deployment "d" {
 	}
 	if sel := stable(); sel[LabelRevision] != "1" {
 		t.Fatalf("the stable Service selects %v, want revision 1", sel)
+	}
+	for _, s := range []string{r1, "llmops-" + id} {
+		svc, err := w.c.client.CoreV1().Services(w.ns).Get(ctx, s, metav1.GetOptions{})
+		if err != nil || svc.Annotations[AnnotationAddress] != "deployment.d" {
+			t.Fatalf("Service %s is not annotated %s=deployment.d: %v %v", s, AnnotationAddress, svc.Annotations, err)
+		}
+	}
+	if d1.Annotations[AnnotationAddress] != "deployment.d" || d1.Spec.Template.Annotations[AnnotationAddress] != "deployment.d" {
+		t.Fatalf("revision 1's Deployment and pod template are not annotated %s=deployment.d: %v, %v", AnnotationAddress, d1.Annotations, d1.Spec.Template.Annotations)
+	}
+	w.llmops(0, "plan", "-detailed-exitcode")
+
+	// Drift: the Deployment relabelled with kubectl shows in the plan;
+	// apply sets its labels back.
+	if _, err := w.c.client.AppsV1().Deployments(w.ns).Patch(ctx, r1, types.MergePatchType, []byte(`{"metadata":{"labels":{"llmops.io/id":"edited"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.llmops(2, "plan", "-detailed-exitcode"); !strings.Contains(r.stdout, "deployment.d") {
+		t.Fatalf("the plan after kubectl label deployment does not name deployment.d:\n%s", r)
+	}
+	w.llmops(0, "apply", "-auto-approve")
+	if d, err := w.c.client.AppsV1().Deployments(w.ns).Get(ctx, r1, metav1.GetOptions{}); err != nil || d.Labels[LabelID] != id || *d.Spec.Replicas != 2 {
+		t.Fatalf("apply did not repair the relabelled Deployment: %v %v", d, err)
 	}
 	w.llmops(0, "plan", "-detailed-exitcode")
 

@@ -121,7 +121,7 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 	if resp := k.adopt(ctx, m, st, runID); resp != nil {
 		return resp
 	}
-	return k.submit(ctx, m, st, req.Sensitive, inputs, runID, identity, 1, "")
+	return k.submit(ctx, m, st, req.Sensitive, inputs, attemptOf{runID: runID, identity: identity, n: 1, address: req.Address})
 }
 
 // adopt picks up a Job already made for this object (llmops killed
@@ -140,7 +140,7 @@ func (k *jobKind) adopt(ctx context.Context, m *meta, st sdk.Object, runID strin
 			n, last = a, &list.Items[i]
 		}
 	}
-	if last == nil || jobFailed(last) != "" {
+	if last == nil || jobFailed(last) != "" || last.Annotations[AnnotationIdentity] != st.GetString("identity") {
 		// Gone before the new attempt 1 takes the same name.
 		_ = m.deleteObjects(ctx, runID, true)
 		return nil
@@ -150,9 +150,18 @@ func (k *jobKind) adopt(ctx context.Context, m *meta, st sdk.Object, runID strin
 	return &sdk.Response{State: st, Pending: sdk.PendingState(handle(last.Namespace, last.Name, n), phaseQueued, "adopted Job "+last.Name)}
 }
 
+// attemptOf names one attempt of a job.
+type attemptOf struct {
+	runID, identity string
+	n               int
+	resume          string // a checkpoint id for LLMOPS_RESUME_FROM ("" for none)
+	address         string // the object's address, for llmops.io/address
+}
+
 // submit creates attempt n: its Secret (sensitive variables), headless
 // Service (nodes > 1) and Job.
-func (k *jobKind) submit(ctx context.Context, m *meta, st sdk.Object, sens sdk.SensitivePaths, inputs map[string]any, runID, identity string, n int, resume string) *sdk.Response {
+func (k *jobKind) submit(ctx context.Context, m *meta, st sdk.Object, sens sdk.SensitivePaths, inputs map[string]any, a attemptOf) *sdk.Response {
+	runID, identity, n, resume := a.runID, a.identity, a.n, a.resume
 	e, d := k.prepare(ctx, m, st)
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
@@ -211,7 +220,7 @@ func (k *jobKind) submit(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 	}
 	inJSON, _ := json.Marshal(safe)
 	name := jobName(runID, n)
-	p := &jobParams{Name: name, Namespace: m.namespace, ID: runID, Kind: k.kind, Identity: identity, Attempt: n,
+	p := &jobParams{Name: name, Namespace: m.namespace, ID: runID, Kind: k.kind, Identity: identity, Address: a.address, Attempt: n,
 		Argv: st.GetStrings("command"), Env: env, Req: req, Runner: m.runnerPath, RunnerImg: m.runnerImage}
 	if len(secrets) > 0 {
 		p.Secret = name + "-env"
@@ -315,7 +324,9 @@ func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 			if resume == "" {
 				resume = st.GetString("resume_from")
 			}
-			resp := k.submit(ctx, m, st, sens, inputs, st.GetString("id"), identity, n+1, resume)
+			// The next attempt carries the address the failed one had
+			// (a read, unlike an apply, is not told it).
+			resp := k.submit(ctx, m, st, sens, inputs, attemptOf{runID: st.GetString("id"), identity: identity, n: n + 1, resume: resume, address: job.Annotations[AnnotationAddress]})
 			if !resp.Diagnostics.HasErrors() {
 				sdk.Logger(ctx).Info("job resubmitted", "after", ending, "attempt", n+1, "resume_from", resume)
 				resp.Pending.Message = fmt.Sprintf("attempt %d of %d: Job %s %s; created Job %s", n+1, pol.Attempts, job.Name, ending, jobName(st.GetString("id"), n+1))
@@ -468,7 +479,11 @@ func (k *jobKind) importJob(ctx context.Context, req *sdk.ImportRequest) *sdk.Re
 		}
 	}
 	setBlocks(&st, job.Annotations[AnnotationBlocks])
-	return &sdk.Response{State: st}
+	var d sdk.Diagnostics
+	if err := m.annotateAddress(ctx, ns, id, req.Address); err != nil {
+		d.Warnf("Cannot annotate the imported Job", "Setting %s=%s on the objects labelled %s=%s: %v. The import stands; the annotation only helps people find the object's address.", AnnotationAddress, req.Address, LabelID, id, err)
+	}
+	return &sdk.Response{State: st, Diagnostics: d}
 }
 
 // modifyPlan: the identity (and id) is known at plan time; an object whose

@@ -26,6 +26,9 @@ const (
 	// AnnotationIdentity holds the job's input digest (sha256:...), too
 	// long for a label value.
 	AnnotationIdentity = "llmops.io/identity"
+	// AnnotationAddress holds the object's address in the configuration
+	// (training_run.ft), which is not a valid label value.
+	AnnotationAddress = "llmops.io/address"
 	// LabelQueue is Kueue's queue label.
 	LabelQueue = "kueue.x-k8s.io/queue-name"
 	// ResourceGPU is the NVIDIA device plugin's resource.
@@ -116,6 +119,7 @@ type jobParams struct {
 	ID        string // the object's id (llmops.io/id)
 	Kind      string
 	Identity  string
+	Address   string // the object's address (llmops.io/address); "" when unknown
 	Attempt   int
 	Argv      []string          // the user's command
 	Env       map[string]string // the contract's and the user's variables
@@ -127,6 +131,21 @@ type jobParams struct {
 
 func (p *jobParams) labels() map[string]string {
 	return map[string]string{LabelManagedBy: ManagedBy, LabelID: p.ID, LabelKind: strings.ReplaceAll(p.Kind, "_", "-"), LabelAttempt: strconv.Itoa(p.Attempt)}
+}
+
+// annotations are the annotations of everything made for the attempt:
+// the object's address.
+func (p *jobParams) annotations() map[string]string {
+	return addressAnnotation(p.Address)
+}
+
+// addressAnnotation is {llmops.io/address: addr} (empty without one).
+func addressAnnotation(addr string) map[string]string {
+	a := map[string]string{}
+	if addr != "" {
+		a[AnnotationAddress] = addr
+	}
+	return a
 }
 
 // buildJob renders the Job of an attempt: the runner runs the user's
@@ -205,12 +224,13 @@ func buildJob(p *jobParams, gpuTypes map[string]map[string]string) (*batchv1.Job
 		spec.Containers[0].VolumeMounts = mount
 	}
 	backoff := int32(0) // retries are attempts, decided by the provider (retry block)
+	jobAnn := p.annotations()
+	jobAnn[AnnotationIdentity] = p.Identity
 	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: labels,
-			Annotations: map[string]string{AnnotationIdentity: p.Identity}},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: labels, Annotations: jobAnn},
 		Spec: batchv1.JobSpec{
 			BackoffLimit: &backoff,
-			Template:     corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: spec},
+			Template:     corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: p.annotations()}, Spec: spec},
 		},
 	}
 	if r.DeadlineSecs > 0 {
@@ -230,7 +250,7 @@ func buildJob(p *jobParams, gpuTypes map[string]map[string]string) (*batchv1.Job
 // <job>-<i>.<job>.<namespace>.svc.
 func buildService(p *jobParams) *corev1.Service {
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.labels()},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.labels(), Annotations: p.annotations()},
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone,
 			Selector:  map[string]string{"batch.kubernetes.io/job-name": p.Name},

@@ -103,3 +103,26 @@ func TestBuildJob(t *testing.T) {
 		})
 	}
 }
+
+// The address annotation is on the Job, its pod template and the headless
+// Service; without an address there is none (not an empty value).
+func TestAddressAnnotation(t *testing.T) {
+	for _, addr := range []string{`module.a.training_run.ft["eu"]`, ""} {
+		p := &jobParams{Name: "llmops-train-1-1", Namespace: "llm", ID: "train-1", Kind: "training_run", Identity: "sha256:00", Address: addr, Attempt: 1,
+			Req: jobRequest{Image: "img", Nodes: 2}, Runner: "/r"}
+		job, err := buildJob(p, defaultGPUTypes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := buildService(p)
+		for what, ann := range map[string]map[string]string{"job": job.Annotations, "pod template": job.Spec.Template.Annotations, "service": svc.Annotations} {
+			got, ok := ann[AnnotationAddress]
+			if got != addr || ok != (addr != "") {
+				t.Errorf("address %q: the %s's %s is %q (present %v)", addr, what, AnnotationAddress, got, ok)
+			}
+		}
+		if job.Annotations[AnnotationIdentity] != "sha256:00" {
+			t.Errorf("the identity annotation is lost: %v", job.Annotations)
+		}
+	}
+}

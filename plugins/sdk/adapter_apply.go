@@ -179,7 +179,7 @@ func (a *adapter) ImportResourceState(ctx context.Context, req protocol.ImportRe
 		defer recoverTo(&resp.Diagnostics, "Import")
 		cctx, done := a.call(ctx, req.TypeName, "Import")
 		defer done()
-		r = ri.r.Import(cctx, &ImportRequest{TypeName: req.TypeName, ID: req.ID, State: NullObject(ri.ty), Meta: a.getMeta()})
+		r = ri.r.Import(cctx, &ImportRequest{TypeName: req.TypeName, ID: req.ID, State: NullObject(ri.ty), Meta: a.getMeta(), Address: req.Address})
 	}()
 	if r == nil {
 		if !resp.Diagnostics.HasErrors() {

@@ -245,6 +245,9 @@ type ImportRequest struct {
 	// set what the ID tells and return it.
 	State Object
 	Meta  any
+	// Address is the address the object is imported to (see
+	// CreateRequest.Address).
+	Address string
 }
 
 // UpgradeRequest carries state recorded under an older schema version.

@@ -234,7 +234,7 @@ func (c *Client) ImportResourceState(ctx context.Context, req protocol.ImportRes
 	if _, d := sc.resourceType(c.name, req.TypeName); d.HasErrors() {
 		return protocol.ImportResourceStateResponse{Diagnostics: d}
 	}
-	r, err := c.rpc.ImportResourceState(ctx, &proto.ImportResourceState_Request{TypeName: req.TypeName, Id: req.ID})
+	r, err := c.rpc.ImportResourceState(ctx, &proto.ImportResourceState_Request{TypeName: req.TypeName, Id: req.ID, Address: req.Address})
 	if err != nil {
 		return protocol.ImportResourceStateResponse{Diagnostics: c.rpcDiags(ctx, "ImportResourceState", err)}
 	}

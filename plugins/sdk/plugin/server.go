@@ -325,7 +325,7 @@ func (s *server) ImportResourceState(ctx context.Context, req *proto.ImportResou
 		resp.Diagnostics = diagsToProto(diags)
 		return resp, nil
 	}
-	r := s.impl.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: req.TypeName, ID: req.Id})
+	r := s.impl.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: req.TypeName, ID: req.Id, Address: req.Address})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	for _, ir := range r.Imported {
 		ty, d := sc.resourceType(providerNameOf(sc), ir.TypeName)

@@ -2336,7 +2336,11 @@ type ImportResourceState_Request struct {
 	// type_name is the resource type the user imports into.
 	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
 	// id is the provider-specific identifier of the object.
-	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// address is the address the object is imported to
+	// (`training_run.ft`), for providers that tag what they adopt with it;
+	// empty from older engines.
+	Address       string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2381,6 +2385,13 @@ func (x *ImportResourceState_Request) GetTypeName() string {
 func (x *ImportResourceState_Request) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ImportResourceState_Request) GetAddress() string {
+	if x != nil {
+		return x.Address
 	}
 	return ""
 }
@@ -3170,11 +3181,12 @@ const file_provider_proto_rawDesc = "" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
 	"\apending\x18\x03 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\x89\x03\n" +
-	"\x13ImportResourceState\x1a6\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xa3\x03\n" +
+	"\x13ImportResourceState\x1aP\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\x1a\x81\x01\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x1a\x81\x01\n" +
 	"\x10ImportedResource\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x126\n" +
 	"\x05state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x05state\x12\x18\n" +

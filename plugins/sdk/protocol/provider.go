@@ -249,6 +249,9 @@ type ReadResourceResponse struct {
 type ImportResourceStateRequest struct {
 	TypeName string
 	ID       string
+	// Address is the address the object is imported to (see
+	// ApplyResourceChangeRequest.Address).
+	Address string
 }
 
 type ImportResourceStateResponse struct {
