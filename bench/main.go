@@ -35,6 +35,8 @@ func main() {
 	skipDataset := flag.Bool("skip-dataset", os.Getenv("BENCH_SKIP_DATASET") != "", "skip the 1 GiB dataset hashing benchmark")
 	skipArtifacts := flag.Bool("skip-artifacts", os.Getenv("BENCH_SKIP_ARTIFACTS") != "", "skip the large-model import, push and pull benchmark")
 	onlyArtifacts := flag.Bool("artifacts", false, "run only the large-model import, push and pull benchmark")
+	onlyGateway := flag.Bool("gateway", false, "run only the deployment gateway benchmark")
+	skipGateway := flag.Bool("skip-gateway", os.Getenv("BENCH_SKIP_GATEWAY") != "", "skip the deployment gateway benchmark")
 	flag.Parse()
 
 	sizes := []int{100, 1000}
@@ -50,6 +52,11 @@ func main() {
 			}
 			sizes = append(sizes, n)
 		}
+	}
+	if *onlyGateway {
+		fmt.Printf("Machine: %s\n", machine())
+		gatewayBench()
+		return
 	}
 	binDir := *bin
 	if binDir == "" {
@@ -111,6 +118,10 @@ func main() {
 		fmt.Println()
 		root, _ := filepath.Abs(".")
 		artifactsBench(llmops, binDir, root)
+	}
+	if !*skipGateway {
+		fmt.Println()
+		gatewayBench()
 	}
 }
 

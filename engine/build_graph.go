@@ -148,6 +148,11 @@ func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 		}
 	}
 	b.connect(n, refs)
+	if r.Placement != nil {
+		refs, ds := b.e.candidateRefs(ctx, r)
+		b.diags = append(b.diags, ds...)
+		b.connect(n, refs)
+	}
 }
 
 // addOrphans adds the recorded resources no longer configured, destroyed

@@ -40,6 +40,9 @@ func providerDiags(pds protocol.Diagnostics, body hcl.Body, block hcl.Range, wha
 
 // pathRange finds the source range of the attribute at path in body.
 func pathRange(body hcl.Body, path cty.Path) (hcl.Range, bool) {
+	if hb, ok := body.(hideBody); ok {
+		body = hb.Body // a placed object's body as one candidate sees it
+	}
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok || len(path) == 0 {
 		return hcl.Range{}, false

@@ -151,7 +151,7 @@ func (a *applying) call() {
 	x.e.hooks.PreApply(x.addr, a.ch.Action)
 	a.resp = x.prov.client.ApplyResourceChange(a.w.callCtx, protocol.ApplyResourceChangeRequest{
 		TypeName: x.typ(), PriorState: a.req.prior, PlannedState: a.p.value, Config: a.cv.raw, PlannedPrivate: a.p.private,
-		SensitivePaths: a.cv.sensitive,
+		SensitivePaths: a.cv.sensitive, Address: x.addr.String(),
 	})
 	a.w.inflight.end(x.addr)
 	a.raw = a.resp.NewState

@@ -16,7 +16,7 @@ import (
 // the resource's configuration cfg, cty.NilVal when there is none), reads
 // it (the refresh step) and records it as this instance's object.
 func (x *instance) importObject(ctx context.Context, rec *recorder, id string, cfg cty.Value) (cty.Value, hcl.Diagnostics) {
-	ir := x.prov.client.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: x.typ(), ID: id, Config: cfg})
+	ir := x.prov.client.ImportResourceState(ctx, protocol.ImportResourceStateRequest{TypeName: x.typ(), ID: id, Config: cfg, Address: x.addr.String()})
 	if ir.Diagnostics.HasErrors() {
 		return cty.NilVal, x.diags(ir.Diagnostics)
 	}

@@ -67,6 +67,17 @@ type candidateChoice struct {
 
 // place picks the candidate for a new (or replaced) instance.
 func (w *planWalk) place(ctx context.Context, rc *configs.Resource, ri addrs.ResourceInstance, each cty.Value, rules placementRules, exclude *addrs.ProviderConfig) (*candidateChoice, *plans.Placement, hcl.Diagnostics) {
+	refused := map[addrs.ProviderConfig]string{}
+	if exclude != nil {
+		refused[*exclude] = "it is where the object being replaced runs"
+	}
+	return placeOn(ctx, w.e, w.data, rc, ri, each, rules, refused)
+}
+
+// placeOn picks a candidate, leaving out those in refused (with the reason
+// each was left out: the object being replaced runs there, or it refused
+// the object at submit time).
+func placeOn(ctx context.Context, e *Engine, data *evalData, rc *configs.Resource, ri addrs.ResourceInstance, each cty.Value, rules placementRules, refused map[addrs.ProviderConfig]string) (*candidateChoice, *plans.Placement, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	info := &plans.Placement{Strategy: rules.strategy}
 	if rules.hasMax {
@@ -76,7 +87,7 @@ func (w *planWalk) place(ctx context.Context, rc *configs.Resource, ri addrs.Res
 	for _, cand := range rc.Placement.Candidates {
 		c := &candidateChoice{addr: cand}
 		choices = append(choices, c)
-		pi, err := w.e.providers.get(ctx, cand)
+		pi, err := e.providers.get(ctx, cand)
 		if err != nil {
 			c.reason = "provider not available: " + err.Error()
 			continue
@@ -93,7 +104,7 @@ func (w *planWalk) place(ctx context.Context, rc *configs.Resource, ri addrs.Res
 			c.offer = &protocol.Offer{Available: true}
 			continue
 		}
-		cfgVal, ds := w.data.scope(ri.Resource.Module, ri.Key, each).EvalBody(rc.Config, DecoderSpec(s.Block))
+		cfgVal, ds := data.scope(ri.Resource.Module, ri.Key, each).EvalBody(e.forCandidate(ctx, rc, s).Config, DecoderSpec(s.Block))
 		if ds.HasErrors() {
 			diags = append(diags, ds...)
 			c.reason = "the configuration is not valid for it"
@@ -111,37 +122,12 @@ func (w *planWalk) place(ctx context.Context, rc *configs.Resource, ri addrs.Res
 		}
 		c.offer, c.reason = bestOffer(resp.Offers, rules)
 	}
-	var pick *candidateChoice
-	for _, c := range choices {
-		if c.reason != "" || c.offer == nil {
-			continue
-		}
-		if exclude != nil && c.addr == *exclude {
-			continue
-		}
-		if pick == nil || (rules.strategy == "cheapest" && c.offer.PricePerHour < pick.offer.PricePerHour) {
-			pick = c
-		}
-		if rules.strategy == "ordered" {
-			break
-		}
-	}
+	pick := pickCandidate(choices, rules, refused)
 	for _, c := range choices {
 		if c == pick {
 			continue
 		}
-		reason := c.reason
-		if reason == "" {
-			switch {
-			case exclude != nil && c.addr == *exclude:
-				reason = "it is where the object being replaced runs"
-			case rules.strategy == "ordered":
-				reason = "an earlier candidate can run it"
-			default:
-				reason = fmt.Sprintf("dearer (%.2f/h)", c.offer.PricePerHour)
-			}
-		}
-		info.Rejected = append(info.Rejected, plans.PlacementRejection{Candidate: c.addr.String(), Reason: reason})
+		info.Rejected = append(info.Rejected, rejection(c, pick, rules, refused))
 	}
 	if pick == nil {
 		var lines []string
@@ -156,6 +142,7 @@ func (w *planWalk) place(ctx context.Context, rc *configs.Resource, ri addrs.Res
 		})
 	}
 	info.Chosen = pick.addr.String()
+	info.CanRunNow = pick.offer.Available
 	info.Offer = &plans.PlacementOffer{GPUType: pick.offer.GPUType, GPUCount: pick.offer.GPUCount, PricePerHour: pick.offer.PricePerHour, QueueEstimate: pick.offer.QueueEstimate, Location: pick.offer.Location}
 	return pick, info, diags
 }
@@ -215,6 +202,12 @@ func projectCost(info *plans.Placement, planned cty.Value) {
 	}
 	info.Hours = dur.Hours()
 	info.ProjectedCost = math.Round(info.Offer.PricePerHour*dur.Hours()*100) / 100
+	for i, r := range info.Rejected {
+		if r.PricePerHour != nil {
+			c := math.Round(*r.PricePerHour*dur.Hours()*100) / 100
+			info.Rejected[i].ProjectedCost = &c
+		}
+	}
 }
 
 func attrOf(v cty.Value, name string) cty.Value {
@@ -236,6 +229,7 @@ func (w *planWalk) planPlaced(ctx context.Context, x *instance, rules placementR
 	on := func(c *candidateChoice, prior *recordedObject) *instance {
 		y := *x
 		y.prov, y.schema, y.prior = c.pi, c.schema, prior
+		y.cfg = w.e.forCandidate(ctx, rc, c.schema)
 		return &y
 	}
 	if x.prior != nil && isCandidate(rc, x.prior.obj.Provider) {

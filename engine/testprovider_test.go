@@ -55,6 +55,14 @@ type testProvider struct {
 	reads         map[string]int       // reads per pending handle
 	// hold keeps every pending object pending, whatever its behavior says.
 	hold atomic.Bool
+	// Placement tests: runBlocks are blocks only this provider's
+	// training_run defines (a provider-specific block such as aws {});
+	// refuse makes its creates fail with a capacity refusal; validated and
+	// created record the configurations it was given.
+	runBlocks map[string]*protocol.NestedBlock
+	refuse    bool
+	validated []cty.Value
+	created   []cty.Value
 }
 
 func newTestProvider() *testProvider {
@@ -116,7 +124,7 @@ func (p *testProvider) GetSchema(context.Context, protocol.GetSchemaRequest) pro
 		ServerCapabilities: caps,
 		ProviderVersion:    "0.0.1",
 		Provider:           &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
-		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": testRunSchema},
+		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": p.runSchema()},
 		DataSources:        map[string]*protocol.Schema{"test_lookup": testLookupSchema},
 	}
 }
@@ -145,8 +153,27 @@ func (p *testProvider) ValidateProviderConfig(context.Context, protocol.Validate
 func (p *testProvider) ConfigureProvider(context.Context, protocol.ConfigureProviderRequest) protocol.ConfigureProviderResponse {
 	return protocol.ConfigureProviderResponse{}
 }
+
+// runSchema is testRunSchema with the provider's own blocks.
+func (p *testProvider) runSchema() *protocol.Schema {
+	if len(p.runBlocks) == 0 {
+		return testRunSchema
+	}
+	b := *testRunSchema.Block
+	b.BlockTypes = map[string]*protocol.NestedBlock{}
+	for n, nb := range p.runBlocks {
+		b.BlockTypes[n] = nb
+	}
+	return &protocol.Schema{Block: &b}
+}
+
 func (p *testProvider) ValidateResourceConfig(_ context.Context, req protocol.ValidateResourceConfigRequest) protocol.ValidateResourceConfigResponse {
 	var resp protocol.ValidateResourceConfigResponse
+	if req.TypeName == "training_run" {
+		p.mu.Lock()
+		p.validated = append(p.validated, req.Config)
+		p.mu.Unlock()
+	}
 	in := req.Config.GetAttr("input")
 	if in.IsKnown() && !in.IsNull() && in.Type() == cty.String && in.AsString() == "invalid" {
 		resp.Diagnostics.AttrErrorf(cty.GetAttrPath("input"), "Invalid input", "the value \"invalid\" is refused by the test provider")
@@ -210,6 +237,13 @@ func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 		p.applies = append(p.applies, "delete:"+id)
 		resp.NewState = req.PlannedState
 		return resp
+	}
+	if req.TypeName == "training_run" && req.PriorState.IsNull() {
+		if p.refuse {
+			resp.Diagnostics = append(resp.Diagnostics, protocol.CapacityRefused("quota exhausted", "the test provider has no capacity"))
+			return resp
+		}
+		p.created = append(p.created, req.Config)
 	}
 	m := req.PlannedState.AsValueMap()
 	if f := m["fail"]; !f.IsNull() && f.True() {

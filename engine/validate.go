@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/addrs"
+	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/graph"
 	"github.com/llmops/llmops/engine/values"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
@@ -127,6 +128,20 @@ func (e *Engine) validateResource(ctx context.Context, d *evalData, cg *configGr
 			diags = append(diags, ds...)
 		}
 	}
+	if rc.Placement != nil {
+		return append(diags, e.validateCandidates(ctx, d, rc, r, mi)...)
+	}
+	pi, ds := e.resourceProvider(ctx, rc)
+	if ds.HasErrors() {
+		return append(diags, ds...)
+	}
+	return append(diags, e.validateOn(ctx, d, rc, r, mi, pi, schema)...)
+}
+
+// validateOn evaluates an object's body against one provider's schema and
+// asks that provider to validate it.
+func (e *Engine) validateOn(ctx context.Context, d *evalData, rc *configs.Resource, r addrs.Resource, mi addrs.ModuleInstance, pi *providerInstance, schema *protocol.Schema) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	key := addrs.InstanceKey(addrs.NoKey)
 	each := cty.NilVal
 	switch {
@@ -146,10 +161,6 @@ func (e *Engine) validateResource(ctx context.Context, d *evalData, cg *configGr
 	}
 	v = completeObject(schema.Block, v)
 	raw, _ := v.UnmarkDeep()
-	pi, ds := e.resourceProvider(ctx, rc)
-	if ds.HasErrors() {
-		return append(diags, ds...)
-	}
 	resp := pi.client.ValidateResourceConfig(ctx, protocol.ValidateResourceConfigRequest{TypeName: r.Type, Config: raw,
 		SensitivePaths: values.SensitivePaths(v), // issue 13: the provider masks the values at these paths in its logs, errors and files.
 	})

@@ -129,10 +129,14 @@ func (w *applyWalk) applyOne(ctx context.Context, x *instance, ch *plans.Resourc
 			}
 		}
 	}
+	x.cfg = w.e.forCandidate(ctx, x.cfg, x.schema)
 	v = cty.DynamicVal
 	if err := w.e.catchPanic(func() { v, ok, diags = x.apply(ctx, w, ch) }); err != nil {
 		w.fail(x.addr, ch.Action, err.Error())
 		return cty.DynamicVal, false, hcl.Diagnostics{panicDiag("applying "+x.addr.String(), err)}
+	}
+	if !ok && capacityRefused(diags) {
+		v, ok, diags = w.fallBack(ctx, x, ch, v, diags)
 	}
 	if ok && ch.Reason == plans.ReasonRollback && ch.Action != plans.NoOp {
 		diags = append(diags, w.pin(x, ch)...)

@@ -126,7 +126,7 @@ func embeddingIndexBlock() *protocol.Block {
 
 func deploymentBlock() *protocol.Block {
 	return block("A model served over an OpenAI-compatible API behind llmops' gateway.", common(attrs{
-		"model":            at(cty.String).req().doc("The model to serve: a model id or a run's `output_model`. A change rolls out a new revision."),
+		"model":            at(cty.String).opt().doc("The model to serve: a model id or a run's `output_model`. A change rolls out a new revision. Set this (with `serve`) or an `upstream` block."),
 		"replicas":         at(cty.Number).opt().doc("Number of replicas (default 1)."),
 		"strategy":         at(cty.String).opt().doc("`blue_green` (default), `rolling` or `recreate`."),
 		"revision":         at(cty.Number).comp().doc("Increases with each rollout (a new model, serve block or replica count); the endpoint stays the same."),
@@ -139,6 +139,17 @@ func deploymentBlock() *protocol.Block {
 			"env":            at(cty.Map(cty.String)).opt().doc("Extra environment variables."),
 			"health_path":    at(cty.String).opt().doc("Health check path (default `/health`)."),
 			"health_timeout": at(cty.String).opt().doc("How long a new replica may take to answer its health check (default `60s`); past it the rollout fails and the previous revision keeps serving."),
+		}, nil)),
+		"upstream": nested(protocol.NestingSingle, 0, 0, block("A hosted OpenAI-compatible API served behind the gateway instead of replicas: keys, rate limits, metrics and monitors work as for a local model. A change rolls out a new revision.", attrs{
+			"base_url": at(cty.String).req().doc("The API's base URL, e.g. `https://api.openai.com/v1`; requests go to it plus the path after `/v1`."),
+			"api_key":  at(cty.String).opt().sensitive().doc("The key sent to the upstream (Authorization: Bearer), and nowhere else: sealed in state, held by the gateway process in memory only, never in its files."),
+			"model":    at(cty.String).req().doc("The upstream's model: the name the deployment serves (GET /v1/models) and puts in every request body."),
+		}, nil)),
+		"retrieval": nested(protocol.NestingSingle, 0, 0, block("Retrieval-augmented serving: the gateway embeds each question with the embedding command and model that built the index, takes the top_k most similar chunks (cosine), fills the template and calls the model; the response carries `citations`. A new index (or template, top_k) is a new revision.", attrs{
+			"index":     at(cty.String).req().doc("The index searched: `embedding_index.x.id`."),
+			"top_k":     at(cty.Number).opt().doc("Chunks retrieved per question (default 4)."),
+			"template":  at(cty.String).req().doc("The prompt the model gets: a prompt id (`prompt.x.id`) or the text itself, with `{{context}}` (the retrieved chunks) and `{{question}}` placeholders."),
+			"min_score": at(cty.Number).opt().doc("The cosine similarity a chunk needs to be retrieved (default 0, unrelated); a question no chunk reaches is an empty retrieval (the monitors' `empty_retrieval_rate`)."),
 		}, nil)),
 		"access": nested(protocol.NestingSingle, 0, 0, block("Who may call the endpoint: `api_keys`, or `public = true` (the only way to serve without keys).", attrs{
 			"api_keys":            at(cty.List(cty.String)).opt().sensitive().writeOnly().doc("Accepted bearer keys. Write-only: they are never stored; only their salted hashes (api_key_hashes) are."),
@@ -173,7 +184,7 @@ func monitorBlock() *protocol.Block {
 		"values":              at(cty.Map(cty.Number)).comp().doc("The value of each check that could be measured at the last reading."),
 		"deployment_revision": at(cty.Number).comp().doc("The deployment's revision that the last reading measured."),
 	}, false), blocks{
-		"check": nested(protocol.NestingMap, 0, 0, block("A bound on one measurement, named by the block label (`p95_latency_ms`, `p50_latency_ms`, `error_rate`, `requests_per_minute`, `eval:<evaluation>.<metric>`).", attrs{
+		"check": nested(protocol.NestingMap, 0, 0, block("A bound on one measurement, named by the block label (`p95_latency_ms`, `p50_latency_ms`, `error_rate`, `requests_per_minute`, `empty_retrieval_rate` (a retrieval deployment's share of questions no chunk answered), `eval:<evaluation>.<metric>`).", attrs{
 			"min": at(cty.Number).opt().doc("The lowest acceptable value."),
 			"max": at(cty.Number).opt().doc("The highest acceptable value."),
 		}, nil)),

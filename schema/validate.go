@@ -84,6 +84,23 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		v, p = a("resources")
 		d = append(d, ValidateResources(v, p)...)
 	case Deployment:
+		model, up := getAttr(config, "model"), getAttr(config, "upstream")
+		switch hasModel, hasUp := model != cty.NilVal && !model.IsNull(), up != cty.NilVal && up.IsKnown() && !up.IsNull(); {
+		case hasModel && hasUp:
+			d.AttrErrorf(cty.GetAttrPath("upstream"), "Both model and upstream", "A deployment serves either a model (model and serve) or a hosted API (upstream); remove one.")
+		case !hasModel && !hasUp && model != cty.NilVal && model.IsKnown():
+			d.AttrErrorf(cty.GetAttrPath("model"), "Missing model", "Set model (the model to serve, e.g. training_run.ft.output_model) or an upstream block (a hosted OpenAI-compatible API).")
+		case hasUp:
+			if s := getAttr(config, "serve"); s != cty.NilVal && s.IsKnown() && !s.IsNull() {
+				d.AttrErrorf(cty.GetAttrPath("serve"), "serve with upstream", "An upstream deployment runs no replica: remove the serve block.")
+			}
+			if u := getAttr(up, "base_url"); known(u) {
+				if pu, err := url.Parse(u.AsString()); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" || pu.User != nil {
+					d.AttrErrorf(cty.GetAttrPath("upstream").GetAttr("base_url"), "Invalid base_url", "%q is not an http(s)://host[/path] URL, e.g. https://api.openai.com/v1 (no query, no credentials: the key goes in api_key).", u.AsString())
+				}
+			}
+		}
+		d = append(d, validateRetrieval(getAttr(config, "retrieval"))...)
 		v, p := a("replicas")
 		d = append(d, ValidateInteger(v, p, 1, 10000)...)
 		v, p = a("strategy")
@@ -541,4 +558,48 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// RetrievalPlaceholders are the placeholders a retrieval template must
+// have: the retrieved chunks and the caller's question.
+var RetrievalPlaceholders = []string{"context", "question"}
+
+// validateRetrieval checks a deployment's retrieval block: an index id,
+// top_k, min_score and, when the template is the text itself, its
+// placeholders (a prompt id's text is checked by the provider).
+func validateRetrieval(v cty.Value) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return nil
+	}
+	p := cty.GetAttrPath("retrieval")
+	if ix := getAttr(v, "index"); known(ix) && !IsArtifactID(ix.AsString()) {
+		d.AttrErrorf(p.GetAttr("index"), "Invalid index", "%q is not an index id: retrieval searches an embedding_index of the artifact store, e.g. index = embedding_index.docs.id.", ix.AsString())
+	}
+	d = append(d, ValidateInteger(getAttr(v, "top_k"), p.GetAttr("top_k"), 1, 100)...)
+	if ms := getAttr(v, "min_score"); known(ms) {
+		if f, _ := bigFloat(ms).Float64(); f < -1 || f > 1 {
+			d.AttrErrorf(p.GetAttr("min_score"), "Invalid min_score", "min_score is a cosine similarity, between -1 and 1; got %v.", f)
+		}
+	}
+	if t := getAttr(v, "template"); known(t) && !IsArtifactID(t.AsString()) {
+		if err := CheckRetrievalTemplate(t.AsString()); err != nil {
+			d.AttrErrorf(p.GetAttr("template"), "Invalid retrieval template", "%v.", err)
+		}
+	}
+	return d
+}
+
+// CheckRetrievalTemplate reports what is wrong with a retrieval template:
+// it must have the {{context}} and {{question}} placeholders and no
+// other (nothing would fill it).
+func CheckRetrievalTemplate(text string) error {
+	other, missing := CompareVariables(RetrievalPlaceholders, Placeholders(text))
+	switch {
+	case len(missing) > 0:
+		return fmt.Errorf("the template has no %s placeholder: retrieval puts the retrieved chunks in {{context}} and the caller's question in {{question}}", placeholders(missing))
+	case len(other) > 0:
+		return fmt.Errorf("the template uses %s, which retrieval does not fill: it fills {{context}} (the retrieved chunks) and {{question}} (the caller's question) only", placeholders(other))
+	}
+	return nil
 }

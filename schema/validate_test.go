@@ -149,6 +149,12 @@ func TestValidate(t *testing.T) {
 		{"deploy unknown keys", "deployment", map[string]cty.Value{"model": s("m"), "access": obj(map[string]cty.Value{"api_keys": cty.UnknownVal(cty.List(cty.String)), "api_key_hashes": cty.NullVal(cty.List(cty.String)), "public": cty.NullVal(cty.Bool), "requests_per_minute": nullN})}, "", ""},
 		{"deploy health timeout", "deployment", map[string]cty.Value{"model": s("m"), "serve": obj(map[string]cty.Value{"command": cmd, "env": cty.NullVal(cty.Map(cty.String)), "health_path": s("health"), "health_timeout": s("soon")})}, "serve.health_timeout", "not a duration"},
 		{"deploy health path", "deployment", map[string]cty.Value{"model": s("m"), "serve": obj(map[string]cty.Value{"command": cmd, "env": cty.NullVal(cty.Map(cty.String)), "health_path": s("health"), "health_timeout": cty.NullVal(cty.String)})}, "serve.health_path", "starting with /"},
+		{"retrieval index", "deployment", map[string]cty.Value{"model": s("m"), "retrieval": retrieval(s("docs"), nullN, s("{{context}} {{question}}"), nullN)}, "retrieval.index", "embedding_index.docs.id"},
+		{"retrieval top_k", "deployment", map[string]cty.Value{"model": s("m"), "retrieval": retrieval(s(aID), n(0), s("{{context}} {{question}}"), nullN)}, "retrieval.top_k", "between 1"},
+		{"retrieval min_score", "deployment", map[string]cty.Value{"model": s("m"), "retrieval": retrieval(s(aID), nullN, s("{{context}} {{question}}"), n(2))}, "retrieval.min_score", "between -1 and 1"},
+		{"retrieval no question", "deployment", map[string]cty.Value{"model": s("m"), "retrieval": retrieval(s(aID), nullN, s("Answer from {{context}}"), nullN)}, "retrieval.template", "no {{question}} placeholder"},
+		{"retrieval other placeholder", "deployment", map[string]cty.Value{"model": s("m"), "retrieval": retrieval(s(aID), nullN, s("{{ context }} {{question}} {{tone}}"), nullN)}, "retrieval.template", "uses {{tone}}"},
+		{"retrieval prompt id", "deployment", map[string]cty.Value{"model": s("m"), "retrieval": retrieval(s(aID), n(4), s(aID), n(0.2)), "access": obj(map[string]cty.Value{"api_keys": cty.NullVal(cty.List(cty.String)), "api_key_hashes": cty.NullVal(cty.List(cty.String)), "public": cty.True, "requests_per_minute": nullN})}, "", ""},
 		{"monitor interval", "monitor", map[string]cty.Value{"deployment": s("d"), "interval": s("often")}, "interval", "not a duration"},
 		{"monitor on_breach", "monitor", map[string]cty.Value{"deployment": s("d"), "on_breach": s("panic")}, "on_breach", "alert, rollback"},
 		{"monitor check", "monitor", map[string]cty.Value{"deployment": s("d"), "check": cty.MapVal(map[string]cty.Value{"p95_latency_ms": obj(map[string]cty.Value{"min": nullN, "max": nullN})})}, `check["p95_latency_ms"]`, "no bound"},
@@ -201,4 +207,11 @@ func TestCheckMethod(t *testing.T) {
 	if d := schema.CheckMethod("slurm", "lora", []string{"full", "lora"}, nil); d.HasErrors() {
 		t.Fatalf("lora refused")
 	}
+}
+
+// aID is a well-formed artifact id.
+const aID = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func retrieval(index, topK, template, minScore cty.Value) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"index": index, "top_k": topK, "template": template, "min_score": minScore})
 }

@@ -115,9 +115,11 @@ type Placement struct {
 	Strategy string `json:"strategy"`
 	// Chosen is the candidate picked; Kept is true when the object stays
 	// where it was placed before.
-	Chosen string          `json:"chosen"`
-	Kept   bool            `json:"kept,omitempty"`
-	Offer  *PlacementOffer `json:"offer,omitempty"`
+	Chosen string `json:"chosen"`
+	Kept   bool   `json:"kept,omitempty"`
+	// CanRunNow: the chosen offer can start now (not queued).
+	CanRunNow bool            `json:"can_run_now,omitempty"`
+	Offer     *PlacementOffer `json:"offer,omitempty"`
 	// Rejected lists the other candidates with the reason each was not used.
 	Rejected []PlacementRejection `json:"rejected,omitempty"`
 	// MaxHourlyCost is the budget (0: none); ProjectedCost is the price per
@@ -136,10 +138,15 @@ type PlacementOffer struct {
 	Location      string        `json:"location,omitempty"`
 }
 
-// PlacementRejection is a candidate not used and why.
+// PlacementRejection is a candidate not used and why, with what it
+// offered: whether it could run the object now, its price and the
+// projected cost (price x max_duration) when known.
 type PlacementRejection struct {
-	Candidate string `json:"candidate"`
-	Reason    string `json:"reason"`
+	Candidate     string   `json:"candidate"`
+	Reason        string   `json:"reason"`
+	CanRunNow     bool     `json:"can_run_now,omitempty"`
+	PricePerHour  *float64 `json:"price_per_hour,omitempty"`
+	ProjectedCost *float64 `json:"projected_cost,omitempty"`
 }
 
 // OutputChange is the planned change of a root output.

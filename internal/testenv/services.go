@@ -148,3 +148,29 @@ func randomHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Slurm is the Slurm test cluster started by scripts/slurm-test-env.sh (in
+// CI by .ci/services/slurm.sh), for tests outside plugins/slurm that place
+// work on it.
+type Slurm struct {
+	URL, User, TokenFile, Shared, Partition string
+}
+
+const howToRunSlurm = "the Slurm tests need the test cluster: scripts/slurm-test-env.sh start (then make test), or set LLMOPS_TEST_SLURM_URL and friends"
+
+// NeedSlurm returns the test cluster, or skips the test saying how to
+// start it; with LLMOPS_REQUIRE_SERVICES=1 a missing cluster fails the
+// test.
+func NeedSlurm(t testing.TB) Slurm {
+	t.Helper()
+	get := lookup("LLMOPS_TEST_SLURM_URL", "LLMOPS_TEST_SLURM_HOME", "/tmp/llmops-slurm-test")
+	s := Slurm{URL: get("LLMOPS_TEST_SLURM_URL"), User: get("LLMOPS_TEST_SLURM_USER"), TokenFile: get("LLMOPS_TEST_SLURM_TOKEN_FILE"),
+		Shared: get("LLMOPS_TEST_SLURM_SHARED_DIR"), Partition: get("LLMOPS_TEST_SLURM_PARTITION")}
+	if s.URL == "" || s.TokenFile == "" || s.Shared == "" || !answers(s.URL+"/openapi/v3") {
+		need(t, howToRunSlurm)
+	}
+	if s.User == "" {
+		s.User = "slurm"
+	}
+	return s
+}

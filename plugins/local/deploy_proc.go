@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
+	"github.com/llmops/llmops/plugins/sdk/serving"
 )
 
 // GatewayArg is the hidden first argument with which the provider binary
@@ -51,24 +51,6 @@ func zombie(pid int) bool {
 	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
 
-// replicaRec is one replica process of a deployment.
-type replicaRec struct {
-	procRec
-	Index    int       `json:"index"`
-	Revision int64     `json:"revision"`
-	Port     int       `json:"port"`
-	Log      string    `json:"log"`
-	Started  time.Time `json:"started"`
-	// Routed says the gateway sends requests to it.
-	Routed bool `json:"routed"`
-	// Token is the replica's token (gateway.ReplicaTokenEnv), which the
-	// gateway sends it with every request.
-	Token string `json:"token,omitempty"`
-}
-
-func (r *replicaRec) host() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
-func (r *replicaRec) url() string  { return "http://" + r.host() }
-
 // freePort asks the kernel for a free loopback port.
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -100,7 +82,7 @@ func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, por
 		if _, over := spec.Env[name]; over {
 			continue
 		}
-		if spec.GPUs != gpusUnmanaged && name == "CUDA_VISIBLE_DEVICES" {
+		if spec.Ext.GPUs != gpusUnmanaged && name == "CUDA_VISIBLE_DEVICES" {
 			continue
 		}
 		out = append(out, kv)
@@ -108,8 +90,8 @@ func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, por
 	for _, k := range sortedKeys(spec.Env) {
 		out = append(out, k+"="+spec.Env[k])
 	}
-	if spec.GPUs != gpusUnmanaged {
-		out = append(out, "CUDA_VISIBLE_DEVICES="+spec.GPUs)
+	if spec.Ext.GPUs != gpusUnmanaged {
+		out = append(out, "CUDA_VISIBLE_DEVICES="+spec.Ext.GPUs)
 	}
 	return append(out,
 		jobs.EnvModelPath+"="+spec.ModelPath,
@@ -124,20 +106,22 @@ func serveEnviron(spec *depSpec, pass []string, id string, rev int64, index, por
 // startReplica starts one replica of revision rev, detached (its own
 // session and process group), its output in replicas/r<rev>-<index>.log.
 func startReplica(dir, workDir, id string, spec *depSpec, pass []string, secrets *scrub.Set, rev int64, index int) (replicaRec, error) {
-	r := replicaRec{Index: index, Revision: rev}
+	var r replicaRec
+	r.Index, r.Revision = index, rev
 	port, err := freePort()
 	if err != nil {
 		return r, err
 	}
-	r.Port = port
+	r.Ext.Port = port
+	r.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	if r.Token, err = gateway.NewReplicaToken(); err != nil {
 		return r, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "replicas"), 0o700); err != nil {
 		return r, err
 	}
-	r.Log = filepath.Join(dir, "replicas", fmt.Sprintf("r%d-%d.log", rev, index))
-	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	r.Ext.Log = filepath.Join(dir, "replicas", fmt.Sprintf("r%d-%d.log", rev, index))
+	logf, err := os.OpenFile(r.Ext.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return r, err
 	}
@@ -154,26 +138,9 @@ func startReplica(dir, workDir, id string, spec *depSpec, pass []string, secrets
 		return r, fmt.Errorf("cannot start the serve command %s: %w", quoteArgv(argv), err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while the provider lives
-	r.PID, r.PStart, r.Started = cmd.Process.Pid, procStart(cmd.Process.Pid), time.Now().UTC()
+	r.Ext.PID, r.Ext.PStart, r.Started = cmd.Process.Pid, procStart(cmd.Process.Pid), time.Now().UTC()
+	r.ID = fmt.Sprintf("pid:%d:%d", r.Ext.PID, r.Ext.PStart)
 	return r, nil
-}
-
-var healthClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-
-// healthy asks a replica's health path once.
-func healthy(ctx context.Context, r *replicaRec, path string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url()+path, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := healthClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
 // waitHealthy polls a replica's health path until it answers 2xx, the
@@ -181,14 +148,14 @@ func healthy(ctx context.Context, r *replicaRec, path string) bool {
 func waitHealthy(ctx context.Context, r *replicaRec, path string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		if healthy(ctx, r, path) {
+		if serving.Healthy(ctx, r.URL+path) {
 			return nil
 		}
-		if !r.alive() {
-			return fmt.Errorf("replica %d of revision %d exited before it answered GET %s%s", r.Index, r.Revision, "http://"+r.host(), path)
+		if !r.Ext.alive() {
+			return fmt.Errorf("replica %d of revision %d exited before it answered GET %s%s", r.Index, r.Revision, r.URL, path)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("replica %d of revision %d did not answer GET %s%s with 2xx within the health timeout (%s)", r.Index, r.Revision, "http://"+r.host(), path, timeout)
+			return fmt.Errorf("replica %d of revision %d did not answer GET %s%s with 2xx within the health timeout (%s)", r.Index, r.Revision, r.URL, path, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -218,30 +185,4 @@ func stopProc(p procRec, grace time.Duration) {
 	if p.alive() {
 		_ = syscall.Kill(p.PID, syscall.SIGKILL)
 	}
-}
-
-// startGateway starts the gateway process of a deployment directory,
-// handing it ln (which the caller closes afterwards).
-func startGateway(exe, dir string, ln *net.TCPListener) (procRec, error) {
-	f, err := ln.File()
-	if err != nil {
-		return procRec{}, err
-	}
-	defer f.Close()
-	logf, err := os.OpenFile(filepath.Join(dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return procRec{}, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, GatewayArg, dir)
-	cmd.Dir = dir
-	cmd.Env = jobs.Passthrough(os.Environ(), nil) // it needs nothing of ours
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return procRec{}, fmt.Errorf("starting the gateway: %w", err)
-	}
-	go func() { _ = cmd.Wait() }()
-	return procRec{PID: cmd.Process.Pid, PStart: procStart(cmd.Process.Pid)}, nil
 }

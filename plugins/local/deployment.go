@@ -2,30 +2,47 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk"
-	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/serving"
 	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/schema/kindsdk"
 )
 
-// Deployment statuses.
-const (
-	deployServing  = "serving"
-	deployDegraded = "degraded"
-	deployStopped  = "stopped"
+// A local deployment is served by package serving; this provider's part
+// (the backend) runs each replica as a detached process on this host.
+
+// localSpec is the local part of a revision: the GPUs its replicas get.
+type localSpec struct {
+	GPUs string `json:"gpus"`
+}
+
+// localReplica is the local part of a replica's record: its process, port
+// and log.
+type localReplica struct {
+	procRec
+	Port int    `json:"port"`
+	Log  string `json:"log"`
+}
+
+type (
+	depRecord  = serving.Record[localSpec, localReplica]
+	depSpec    = serving.Spec[localSpec]
+	replicaRec = serving.Replica[localReplica]
 )
+
+var deployments = serving.Resource[localSpec, localReplica]{
+	Backend: func(meta any) serving.Backend[localSpec, localReplica] { return deployBackend{metaOf(meta)} },
+}
 
 func deploymentResource() *sdk.Resource {
 	return &sdk.Resource{
@@ -37,41 +54,26 @@ func deploymentResource() *sdk.Resource {
 			"model_digest": sdk.Attr(cty.String).Computed().UseStateForUnknown().
 				Description("Digest of the model's files when the replicas started: it differs from `model` if the stored files were modified."),
 		}}),
-		Validate:   validateDeployment,
-		ModifyPlan: planDeployment,
-		Create:     createDeployment,
-		Read:       readDeployment,
-		Update:     updateDeployment,
-		Delete:     deleteDeployment,
-		Import:     importDeployment,
+		Validate: validateDeployment,
+		ModifyPlan: serving.Plan(serving.PlanOptions{
+			RolloutAttrs: []string{"model", "resources"},
+			Unknown: func(planned *sdk.Object, prior sdk.Object, rollout, _ bool) {
+				if rollout || prior.GetString("status") != serving.StatusServing {
+					planned.SetUnknown("model_digest")
+				}
+			},
+		}),
+		Create: deployments.Create,
+		Read:   deployments.Read,
+		Update: deployments.Update,
+		Delete: deployments.Delete,
+		Import: deployments.Import,
 	}
 }
 
 func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	cfg := req.Config
-	d := schema.Validate(schema.Deployment, cfg.Value)
-	if cfg.Known("model") {
-		if id := cfg.GetString("model"); !schema.IsArtifactID(id) {
-			d.AttrErrorf(attr("model"), "Invalid model", "%q is not a model id: the local provider serves models from the artifact store, e.g. model = training_run.ft.output_model or model.base.id.", id)
-		}
-	}
-	serve := cfg.Attr("serve")
-	if serve.IsKnown() && serve.IsNull() {
-		d.AttrErrorf(attr("serve"), "Missing serve block", "The local provider runs each replica with serve { command = [...] }, e.g. [\"llama-server\", \"-m\", \"{model_path}\", \"--port\", \"{port}\"].")
-	}
-	if env := nestedStringMap(serve, "env"); env != nil {
-		if err := jobs.CheckExtra(env); err != nil {
-			d.AttrErrorf(attr("serve").GetAttr("env"), "Invalid env", "%v", err)
-		}
-	}
-	if cfg.Known("host") && cfg.IsSet("host") {
-		if h := cfg.GetString("host"); h != "localhost" && net.ParseIP(h) == nil {
-			d.AttrErrorf(attr("host"), "Invalid host", "%q is not an IP address (or localhost).", h)
-		}
-	}
-	if cfg.Known("port") && cfg.IsSet("port") {
-		d = append(d, schema.ValidateInteger(cfg.Attr("port"), attr("port"), 0, 65535)...)
-	}
+	d := serving.Validate("local", `["llama-server", "-m", "{model_path}", "--port", "{port}"]`, cfg)
 	if res := cfg.Attr("resources"); res != cty.NilVal {
 		if n, ok := nestedInt(res, "nodes"); ok && n > 1 {
 			d.AttrErrorf(cty.GetAttrPath("resources").GetAttr("nodes"), "Multi-node serving needs a cluster", "The local provider runs on one host; nodes = %d needs a cluster provider.", n)
@@ -80,9 +82,23 @@ func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnos
 	return d
 }
 
-// deploySpec resolves what a revision runs from a planned state.
-func (m *meta) deploySpec(ctx context.Context, st sdk.Object) (*depSpec, sdk.Diagnostics) {
+// deployBackend runs a deployment's replicas as processes of this host.
+type deployBackend struct{ m *meta }
+
+func (b deployBackend) Site() serving.Site {
+	return serving.Site{
+		Provider: "local", StoreRoot: b.m.store.Root(), Exe: b.m.runner.exe,
+		// The gateway's environment is a job's: the retrieval step runs
+		// the embedding command in it.
+		GatewayEnv: jobs.Passthrough(os.Environ(), b.m.passthrough),
+		Resolve:    b.m.store.Resolve, WorkDir: b.m.workDir,
+	}
+}
+
+// Spec resolves what a revision runs from a planned state.
+func (b deployBackend) Spec(ctx context.Context, st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	var d sdk.Diagnostics
+	m := b.m
 	id := st.GetString("model")
 	p, err := m.store.Resolve(id)
 	if err != nil {
@@ -90,11 +106,10 @@ func (m *meta) deploySpec(ctx context.Context, st sdk.Object) (*depSpec, sdk.Dia
 		return nil, d
 	}
 	serve := st.Attr("serve")
-	spec := &depSpec{
+	spec := &depSpec{SpecBase: serving.SpecBase{
 		Model: id, ModelPath: p, Command: nestedStrings(serve, "command"), Env: nestedStringMap(serve, "env"),
-		HealthPath: nestedString(serve, "health_path"), HealthTimeout: nestedString(serve, "health_timeout"),
-		Replicas: 1, GPUs: gpusUnmanaged,
-	}
+		HealthPath: nestedString(serve, "health_path"), HealthTimeout: nestedString(serve, "health_timeout"), Replicas: 1,
+	}, Ext: localSpec{GPUs: gpusUnmanaged}}
 	if len(spec.Command) == 0 {
 		d.AttrErrorf(attr("serve"), "Missing serve command", "serve.command is empty.")
 		return nil, d
@@ -112,283 +127,78 @@ func (m *meta) deploySpec(ctx context.Context, st sdk.Object) (*depSpec, sdk.Dia
 	}
 	gpus, gd := m.gpusFor(ctx, st.Attr("resources"))
 	d = append(d, gd...)
-	spec.GPUs = gpus
+	spec.Ext.GPUs = gpus
 	return spec, d
 }
 
-// modelDigest hashes the model's files (cheap when unchanged: the store's
-// digest cache is keyed by file metadata).
-func (m *meta) modelDigest(path string) string {
-	dg, err := m.store.Digest(path)
+func (deployBackend) SameRevision(a, b localSpec) bool { return a == b }
+func (deployBackend) Settle(*localSpec, localSpec)     {}
+
+// ModelDigest hashes the model's files (cheap when unchanged: the store's
+// digest cache is keyed by file metadata): replicas whose files changed
+// are degraded (serving.Digester).
+func (b deployBackend) ModelDigest(path string) string {
+	dg, err := b.m.store.Digest(path)
 	if err != nil {
 		return "unreadable: " + err.Error()
 	}
 	return string(dg.ID)
 }
 
-func newDeployID() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return "dep-" + hex.EncodeToString(b[:]), nil
+func (b deployBackend) Start(_ context.Context, r *depRecord, spec *depSpec, rev int64, index int) (replicaRec, error) {
+	return startReplica(r.Dir, b.m.workDir, r.ID, spec, b.m.passthrough, r.Secrets(), rev, index)
 }
 
-func strategyOf(st sdk.Object) string {
-	if s := st.GetString("strategy"); s != "" {
-		return s
-	}
-	return strategyBlueGreen
+func (deployBackend) Wait(ctx context.Context, _ *depRecord, spec *depSpec, x *replicaRec) error {
+	return waitHealthy(ctx, x, spec.HealthPathOrDefault(), spec.HealthTimeoutOrDefault())
 }
 
-func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	st := req.Planned
-	spec, d := m.deploySpec(ctx, st)
-	if d.HasErrors() {
-		return &sdk.Response{Diagnostics: d}
+func (deployBackend) Up(ctx context.Context, r *depRecord, x *replicaRec) bool {
+	return x.Ext.alive() && serving.Healthy(ctx, x.URL+r.Spec.HealthPathOrDefault())
+}
+
+func (deployBackend) Stop(_ context.Context, _ *depRecord, reps []replicaRec, _ bool) {
+	for _, x := range reps {
+		stopProc(x.Ext.procRec, killGrace())
 	}
-	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
+}
+
+func (deployBackend) LogTail(x *replicaRec) string {
+	if x.Ext.Log == "" {
+		return ""
+	}
+	return serving.LogTail(x.Ext.Log, "the replica's log")
+}
+
+func (deployBackend) State(st *sdk.Object, r *depRecord) { st.SetString("model_digest", r.ModelDigest) }
+func (deployBackend) Import(*sdk.Object, *depRecord)     {}
+func (deployBackend) Cleanup(*depRecord) error           { return nil }
+
+// loadRecord reads a local deployment's record (for monitors).
+func (m *meta) loadRecord(id string) (*depRecord, error) {
+	return serving.Load[localSpec, localReplica](m.store.Root(), "local", id)
+}
+
+var scrapeClient = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
+
+// lockDir takes a directory's lock (waiting up to a minute), so that two
+// providers never change one monitor at once.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return errResp(attr("access"), "Invalid access", err)
+		return nil, err
 	}
-	id, err := newDeployID()
-	if err != nil {
-		return sdk.ErrorResponse("Cannot create the deployment", err)
-	}
-	dir, _ := m.deployDir(id)
-	if err := os.MkdirAll(m.deployRoot(), 0o755); err != nil {
-		return sdk.ErrorResponse("Cannot create the deployment", err)
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return sdk.ErrorResponse("Cannot create the deployment", err)
-	}
-	host := st.GetString("host")
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), secrets: sdk.Secrets(ctx)}
-	fail := func(summary string, err error) *sdk.Response {
-		stopAll(r)
-		_ = removeDir(dir)
-		_ = gateway.Withdraw(m.store.Root(), id)
-		return sdk.ErrorResponse(summary, err)
-	}
-	// The gateway first (with no replica yet), so a busy port fails at once.
-	if err := m.applyRoutes(ctx, r); err != nil {
-		return fail("Cannot start the deployment's gateway", err)
-	}
-	digest := m.modelDigest(spec.ModelPath)
-	news, err := m.startReplicas(ctx, r, spec, 1, indices(spec.Replicas))
-	if err != nil {
-		return fail("The deployment did not become healthy", err)
-	}
-	r.setRouted(news, nil)
-	r.Revision, r.MaxRevision, r.ModelDigest = 1, 1, digest
-	if err := m.applyRoutes(ctx, r); err != nil {
-		return fail("Cannot configure the deployment's gateway", err)
-	}
-	sdk.Logger(ctx).Info("deployment serving", "id", id, "endpoint", r.endpoint(), "replicas", spec.Replicas)
-	stateFromRecord(&st, r, len(news))
-	return &sdk.Response{State: done(st), Diagnostics: d}
-}
-
-// stateFromRecord sets the computed attributes from the record.
-func stateFromRecord(st *sdk.Object, r *depRecord, healthy int) {
-	st.SetString("id", r.ID)
-	st.SetString("endpoint", r.endpoint())
-	st.SetString("host", r.Host)
-	st.SetInt("port", int64(r.Port))
-	st.SetInt("revision", r.Revision)
-	st.SetInt("healthy_replicas", int64(healthy))
-	st.SetString("model_digest", r.ModelDigest)
-	st.Set("access", gateway.AccessState(st.Attr("access"), r.Access))
-	status := deployServing
-	switch {
-	case healthy == 0 && !r.Gateway.alive():
-		status = deployStopped
-	case healthy < r.Spec.Replicas || !r.Gateway.alive():
-		status = deployDegraded
-	}
-	st.SetString("status", status)
-}
-
-// countHealthy counts the routed replicas of the current revision that
-// live and answer their health check.
-func countHealthy(ctx context.Context, r *depRecord) int {
-	n := 0
-	seen := map[int]bool{}
-	for _, x := range r.Replicas {
-		x := x
-		if x.Routed && x.Revision == r.Revision && !seen[x.Index] && x.alive() && healthy(ctx, &x, r.Spec.healthPath()) {
-			seen[x.Index] = true
-			n++
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 		}
-	}
-	return n
-}
-
-func readDeployment(ctx context.Context, req *sdk.ReadRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	id := req.State.GetString("id")
-	r, err := m.loadRecord(id)
-	if errors.Is(err, os.ErrNotExist) || (err != nil && !validDeployID(id)) {
-		return sdk.Gone()
-	}
-	if err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", err)
-	}
-	st := req.State
-	healthy := countHealthy(ctx, r)
-	stateFromRecord(&st, r, healthy)
-	if dg := m.modelDigest(r.Spec.ModelPath); dg != r.ModelDigest {
-		// The stored model's files changed under the running replicas.
-		st.SetString("status", deployDegraded)
-		st.SetString("model_digest", dg)
-	}
-	if st.Value.RawEquals(req.State.Value) {
-		return nil
-	}
-	return &sdk.Response{State: st}
-}
-
-func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	st := req.Planned
-	r, err := m.loadRecord(req.Prior.GetString("id"))
-	if err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", fmt.Errorf("%w; refresh (plan) to recreate it", err))
-	}
-	unlock, err := lockDir(ctx, r.dir)
-	if err != nil {
-		return sdk.ErrorResponse("Cannot change the deployment", err)
-	}
-	defer unlock()
-	if r, err = m.loadRecord(r.ID); err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", err)
-	}
-	r.secrets = sdk.Secrets(ctx)
-	spec, d := m.deploySpec(ctx, st)
-	if d.HasErrors() {
-		return &sdk.Response{Diagnostics: d}
-	}
-	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
-	if err != nil {
-		return errResp(attr("access"), "Invalid access", err)
-	}
-	r.Access, r.Strategy = access, st.GetString("strategy")
-	digest := m.modelDigest(spec.ModelPath)
-	if !r.sameSpecMasked(*spec) {
-		err = m.rollout(ctx, r, spec, strategyOf(st), digest)
-	} else {
-		// The same spec: the configuration's has the clear values the
-		// record only holds digests of, for replicas to restart.
-		r.Spec = *spec
-		err = m.repair(ctx, r, digest)
-	}
-	_ = r.save()
-	if err != nil {
-		// The prior object, as it now is.
-		prior := req.Prior
-		stateFromRecord(&prior, r, countHealthy(ctx, r))
-		prior.Set("access", req.Prior.Attr("access"))
-		d.Errorf("The deployment was not updated", "%s", err.Error())
-		return &sdk.Response{State: done(prior), Diagnostics: d}
-	}
-	stateFromRecord(&st, r, countHealthy(ctx, r))
-	return &sdk.Response{State: done(st), Diagnostics: d}
-}
-
-func deleteDeployment(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	r, err := m.loadRecord(req.Prior.GetString("id"))
-	if errors.Is(err, os.ErrNotExist) || (err != nil && !validDeployID(req.Prior.GetString("id"))) {
-		return nil
-	}
-	if err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", err)
-	}
-	unlock, err := lockDir(ctx, r.dir)
-	if err != nil {
-		return sdk.ErrorResponse("Cannot delete the deployment", err)
-	}
-	stopAll(r)
-	unlock()
-	if err := removeDir(r.dir); err != nil {
-		return sdk.ErrorResponse("Cannot remove the deployment's directory", err)
-	}
-	if err := gateway.Withdraw(m.store.Root(), r.ID); err != nil {
-		return sdk.ErrorResponse("Cannot remove the deployment's gateway listing", err)
-	}
-	return nil
-}
-
-// stopAll stops the gateway (so no request starts) and every replica.
-func stopAll(r *depRecord) {
-	stopProc(r.Gateway, 12*time.Second)
-	for _, x := range r.Replicas {
-		stopProc(x.procRec, killGrace())
-	}
-}
-
-func removeDir(dir string) error {
-	trash := filepath.Join(filepath.Dir(dir), fmt.Sprintf(".trash-%d", time.Now().UnixNano()))
-	if err := os.Rename(dir, trash); err != nil {
-		if os.IsNotExist(err) {
-			return nil
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s is being changed by another llmops", dir)
 		}
-		return err
+		time.Sleep(50 * time.Millisecond)
 	}
-	return os.RemoveAll(trash)
 }
 
-func importDeployment(ctx context.Context, req *sdk.ImportRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	r, err := m.loadRecord(req.ID)
-	if err != nil {
-		return sdk.ErrorResponse("Cannot import the deployment", fmt.Errorf("%w; import a local deployment by its id (dep-..., in %s)", err, m.deployRoot()))
-	}
-	st := req.State
-	st.SetString("model", r.Spec.Model)
-	if r.Spec.ReplicasSet {
-		st.SetInt("replicas", int64(r.Spec.Replicas))
-	}
-	if r.Strategy != "" {
-		st.SetString("strategy", r.Strategy)
-	}
-	serve := map[string]cty.Value{
-		"command":        strList(r.Spec.Command),
-		"env":            cty.NullVal(cty.Map(cty.String)),
-		"health_path":    optString(r.Spec.HealthPath),
-		"health_timeout": optString(r.Spec.HealthTimeout),
-	}
-	if len(r.Spec.Env) > 0 {
-		env := map[string]cty.Value{}
-		for k, v := range r.Spec.Env {
-			env[k] = cty.StringVal(v)
-		}
-		serve["env"] = cty.MapVal(env)
-	}
-	st.Set("serve", cty.ObjectVal(serve))
-	stateFromRecord(&st, r, countHealthy(ctx, r))
-	return &sdk.Response{State: st}
-}
-
-func strList(l []string) cty.Value {
-	if len(l) == 0 {
-		return cty.ListValEmpty(cty.String)
-	}
-	vals := make([]cty.Value, len(l))
-	for i, s := range l {
-		vals[i] = cty.StringVal(s)
-	}
-	return cty.ListVal(vals)
-}
-
-func optString(s string) cty.Value {
-	if s == "" {
-		return cty.NullVal(cty.String)
-	}
-	return cty.StringVal(s)
-}
+func removeDir(dir string) error { return serving.RemoveDir(dir) }

@@ -77,6 +77,12 @@
 // the gateway, then the replicas. LLMOPS_GATEWAY_REQUEST_TIMEOUT (a Go
 // duration, default 5m) bounds a request through the gateway.
 //
+// A deployment with an upstream block (a hosted OpenAI-compatible API)
+// runs no replica: the gateway's only backend is the upstream, its key
+// handed to the gateway process through a pipe (gateway.LaunchWithSecrets)
+// and kept in deployment.json as a salted digest only; a new key restarts
+// the gateway on the same port.
+//
 // Monitors (monitor.go, monitor_checks.go) keep their readings in
 // <artifact store>/runs/local/monitor/<id>. A reading scrapes the
 // deployment's gateway and computes the checks over the window since the

@@ -9,14 +9,17 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // the index format
 
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // IndexFormat is recorded in an index's meta table.
-const IndexFormat = "llmops-embedding-index/v1"
+const IndexFormat = retrieval.IndexFormat
 
 type indexStats struct{ chunks, dimensions int }
 
@@ -24,7 +27,8 @@ type indexStats struct{ chunks, dimensions int }
 // command wrote ($LLMOPS_OUTPUT_DIR/embeddings.jsonl, else its stdout),
 // one per chunk in order, and stores them as a SQLite file:
 //
-//	meta(key TEXT PRIMARY KEY, value TEXT)   format, dimensions, chunks
+//	meta(key TEXT PRIMARY KEY, value TEXT)   format, dimensions, chunks,
+//	                                         embed_command, embed_model_path
 //	chunks(id INTEGER PRIMARY KEY, row INTEGER, text TEXT, embedding BLOB)
 //
 // where embedding is little-endian float32. A vector line is a JSON array
@@ -76,7 +80,11 @@ func buildIndex(store *artifacts.Store, rn *run, spec *jobSpec) (artifacts.Info,
 				return err
 			}
 		}
-		for k, v := range map[string]string{"format": IndexFormat, "dimensions": fmt.Sprint(st.dimensions), "chunks": fmt.Sprint(st.chunks)} {
+		meta := map[string]string{"format": IndexFormat, "dimensions": fmt.Sprint(st.dimensions), "chunks": fmt.Sprint(st.chunks)}
+		for k, v := range embedderMeta(store, spec) {
+			meta[k] = v
+		}
+		for k, v := range meta {
 			if _, err := tx.Exec(`INSERT INTO meta(key, value) VALUES (?, ?)`, k, v); err != nil {
 				return err
 			}
@@ -102,6 +110,25 @@ func buildIndex(store *artifacts.Store, rn *run, spec *jobSpec) (artifacts.Info,
 	}
 	info, err := store.Put(dbPath, artifacts.PutOptions{Mode: artifacts.Move})
 	return info, st, err
+}
+
+// embedderMeta is how the index's vectors were made, for a deployment's
+// retrieval to embed questions the same way: the command (unless it holds
+// a secret, which is never written) and the model's path in the store.
+func embedderMeta(store *artifacts.Store, spec *jobSpec) map[string]string {
+	out := map[string]string{retrieval.MetaEmbedCommand: "", retrieval.MetaEmbedModelPath: ""}
+	if shown := recorded(spec); !shown.ArgvHidden {
+		b, _ := json.Marshal(spec.Argv)
+		out[retrieval.MetaEmbedCommand] = string(b)
+	}
+	for _, kv := range spec.Env {
+		if p, ok := strings.CutPrefix(kv, jobs.EnvModelPath+"="); ok && p != "" {
+			if rel, err := filepath.Rel(store.Root(), p); err == nil && !strings.HasPrefix(rel, "..") {
+				out[retrieval.MetaEmbedModelPath] = rel
+			}
+		}
+	}
+	return out
 }
 
 func readChunks(path string) ([]chunk, error) {

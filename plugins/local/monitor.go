@@ -22,7 +22,7 @@ import (
 )
 
 // The metric checks a monitor can make on a local deployment's gateway.
-var metricChecks = []string{"p50_latency_ms", "p95_latency_ms", "error_rate", "requests_per_minute"}
+var metricChecks = []string{"p50_latency_ms", "p95_latency_ms", "error_rate", "requests_per_minute", "empty_retrieval_rate"}
 
 const defaultMonitorInterval = 30 * time.Second
 

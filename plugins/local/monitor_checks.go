@@ -138,7 +138,7 @@ func (m *meta) measure(ctx context.Context, st sdk.Object, dir string, f *monito
 func (m *meta) watchedDeployment(id string) (*gateway.Listing, error) {
 	rec, err := m.loadRecord(id)
 	if err == nil {
-		return &gateway.Listing{Deployment: rec.ID, Provider: "local", Endpoint: rec.endpoint(), Revision: rec.Revision}, nil
+		return &gateway.Listing{Deployment: rec.ID, Provider: "local", Endpoint: rec.Endpoint(), Revision: rec.Revision}, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -166,6 +166,8 @@ func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *gateway.Listi
 		return stats.ErrorRate(), "no request in the window"
 	case "requests_per_minute":
 		return stats.RequestsPerMinute(), "empty window"
+	case "empty_retrieval_rate":
+		return stats.EmptyRetrievalRate(), "no retrieval in the window (a deployment without retrieval has none)"
 	}
 	return math.NaN(), "unknown check"
 }

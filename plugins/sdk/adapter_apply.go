@@ -47,10 +47,10 @@ func (a *adapter) ApplyResourceChange(ctx context.Context, req protocol.ApplyRes
 				r = ri.r.Delete(cctx, &DeleteRequest{TypeName: req.TypeName, Prior: newObject(prior, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive})
 			}
 		case "Create":
-			r = ri.r.Create(cctx, &CreateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive})
+			r = ri.r.Create(cctx, &CreateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive, Address: req.Address})
 		default:
 			if ri.r.Update != nil {
-				r = ri.r.Update(cctx, &UpdateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive})
+				r = ri.r.Update(cctx, &UpdateRequest{TypeName: req.TypeName, Config: newObject(config, ri.ty), Prior: newObject(prior, ri.ty), Planned: newObject(planned, ri.ty), Private: req.PlannedPrivate, Meta: meta, Sensitive: sensitive, Address: req.Address})
 			} else {
 				r = &Response{State: newObject(planned, ri.ty)}
 			}
@@ -187,7 +187,7 @@ func (a *adapter) ImportResourceState(ctx context.Context, req protocol.ImportRe
 		if !cfg.IsNull() && !cfg.Type().Equals(ri.ty) {
 			cfg = conform(cfg, ri.ty, "import configuration", &resp.Diagnostics)
 		}
-		r = ri.r.Import(cctx, &ImportRequest{TypeName: req.TypeName, ID: req.ID, State: NullObject(ri.ty), Config: newObject(cfg, ri.ty), Meta: a.getMeta()})
+		r = ri.r.Import(cctx, &ImportRequest{TypeName: req.TypeName, ID: req.ID, State: NullObject(ri.ty), Config: newObject(cfg, ri.ty), Meta: a.getMeta(), Address: req.Address})
 		if r != nil && r.State.Value != cty.NilVal && !r.State.IsNull() && !cfg.IsNull() {
 			r.State.Value = withConfiguredSecrets(r.State.Value, cfg, ri.block)
 		}

@@ -160,6 +160,10 @@ type CreateRequest struct {
 	// Sensitive lists the attributes whose values must never appear in
 	// clear in what the provider logs, returns or writes (see Secrets).
 	Sensitive SensitivePaths
+	// Address is the object's address in the configuration
+	// (`training_run.ft`), for tagging what the provider creates; empty
+	// from an engine that does not send it.
+	Address string
 }
 
 // ReadRequest asks Read for the object as it is now.
@@ -189,6 +193,9 @@ type UpdateRequest struct {
 	// Sensitive lists the attributes whose values must never appear in
 	// clear in what the provider logs, returns or writes (see Secrets).
 	Sensitive SensitivePaths
+	// Address is the object's address in the configuration (see
+	// CreateRequest).
+	Address string
 }
 
 // DeleteRequest asks Delete to destroy an object.
@@ -248,6 +255,9 @@ type ImportRequest struct {
 	// on the resource serves the read that follows the import.
 	Config Object
 	Meta   any
+	// Address is the address the object is imported to (see
+	// CreateRequest.Address).
+	Address string
 }
 
 // UpgradeRequest carries state recorded under an older schema version.

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/plugins/sdk/serving"
 )
 
 // Two replicas with a GPU each fill the test cluster's two GPUs; the
@@ -134,7 +135,7 @@ func TestLiveDeploymentCLIMode(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	rr := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: "deployment", CurrentState: st})
-	if str(rr.NewState, "status") != deployDegraded || str(rr.NewState, "healthy_replicas") != "0" {
+	if str(rr.NewState, "status") != serving.StatusDegraded || str(rr.NewState, "healthy_replicas") != "0" {
 		t.Fatalf("after scancel: %#v", rr.NewState)
 	}
 	pr := h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "deployment", PriorState: rr.NewState, ProposedNewState: cfg, Config: cfg})
@@ -192,14 +193,14 @@ func TestLiveDeploymentRenewsBeforeTimeLimit(t *testing.T) {
 	for {
 		r := h.p.ReadResource(context.Background(), protocol.ReadResourceRequest{TypeName: "deployment", CurrentState: st})
 		rr = &r
-		if str(rr.NewState, "status") != deployServing || time.Now().After(ji.Deadline) {
+		if str(rr.NewState, "status") != serving.StatusServing || time.Now().After(ji.Deadline) {
 			break
 		}
 		time.Sleep(time.Second)
 	}
 	left := time.Until(ji.Deadline)
 	t.Logf("degraded with %s left before the time limit", left.Round(time.Second))
-	if str(rr.NewState, "status") != deployDegraded || left <= 0 || left > 31*time.Second {
+	if str(rr.NewState, "status") != serving.StatusDegraded || left <= 0 || left > 31*time.Second {
 		t.Fatalf("the replica was not reported as expiring in its window (%s left): %#v", left, rr.NewState)
 	}
 	pr := h.p.PlanResourceChange(context.Background(), protocol.PlanResourceChangeRequest{TypeName: "deployment", PriorState: rr.NewState, ProposedNewState: cfg, Config: cfg})
@@ -214,7 +215,7 @@ func TestLiveDeploymentRenewsBeforeTimeLimit(t *testing.T) {
 	if len(failed) > 0 || ok == 0 {
 		t.Fatalf("during the renewal %d requests succeeded and %d failed, e.g. %v", ok, len(failed), failed[:min(3, len(failed))])
 	}
-	if jid2 == jid || str(st, "revision") != "1" || str(st, "status") != deployServing {
+	if jid2 == jid || str(st, "revision") != "1" || str(st, "status") != serving.StatusServing {
 		t.Fatalf("after the renewal: %#v", st)
 	}
 	if c := call(ep, key); c.code != 200 || c.doc["job"] != jid2 {

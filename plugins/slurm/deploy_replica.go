@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +15,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
+	"github.com/llmops/llmops/plugins/sdk/serving"
 )
 
 // defaultServeMinutes is a serving job's time limit when
@@ -25,16 +24,19 @@ const defaultServeMinutes = 24 * 60
 
 // submitReplica prepares a replica directory and its script, and submits
 // the job. The replica is not routed.
-func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, rev int64, index int) (replicaRec, error) {
+func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, rev int64, index int) (replica, error) {
 	r.Seq++
-	x := replicaRec{Index: index, Revision: rev, Dir: filepath.Join(r.shared, fmt.Sprintf("r%d-%d.%d", rev, index, r.Seq))}
-	if err := os.MkdirAll(r.shared, 0o755); err != nil {
+	shared := m.sharedDir(r.ID)
+	var x replica
+	x.Index, x.Revision = index, rev
+	x.Ext.Dir = filepath.Join(shared, fmt.Sprintf("r%d-%d.%d", rev, index, r.Seq))
+	if err := os.MkdirAll(shared, 0o755); err != nil {
 		return x, err
 	}
-	if err := os.Mkdir(x.Dir, 0o755); err != nil {
+	if err := os.Mkdir(x.Ext.Dir, 0o755); err != nil {
 		return x, err
 	}
-	if err := m.owned(x.Dir); err != nil {
+	if err := m.owned(x.Ext.Dir); err != nil {
 		return x, err
 	}
 	// Secrets travel in the submission's environment, never in the script:
@@ -67,22 +69,22 @@ func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, r
 		}
 	}
 	script, err := renderServeScript(&serveParams{
-		Deployment: r.ID, Revision: rev, Replica: index, Argv: argv, SecretArgs: secretArgs, WorkDir: m.jobDir, Dir: x.Dir,
-		ModelPath: spec.ModelPath, Env: env, PortLow: spec.PortLow, PortHigh: spec.PortHigh,
+		Deployment: r.ID, Revision: rev, Replica: index, Argv: argv, SecretArgs: secretArgs, WorkDir: m.jobDir, Dir: x.Ext.Dir,
+		ModelPath: spec.ModelPath, Env: env, PortLow: spec.Ext.PortLow, PortHigh: spec.Ext.PortHigh,
 	})
 	if err != nil {
 		return x, err
 	}
-	path := filepath.Join(x.Dir, scriptFile)
+	path := filepath.Join(x.Ext.Dir, scriptFile)
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		return x, err
 	}
-	res := spec.Res
+	res := spec.Ext.Res
 	if res.Minutes <= 0 {
 		res.Minutes = defaultServeMinutes
 	}
 	sub := &submission{
-		Name: fmt.Sprintf("llmops-%s-r%d-%d", r.ID, rev, index), Script: script, Path: path, Dir: x.Dir, Output: x.logPath(), Env: subEnv,
+		Name: fmt.Sprintf("llmops-%s-r%d-%d", r.ID, rev, index), Script: script, Path: path, Dir: x.Ext.Dir, Output: x.Ext.logPath(), Env: subEnv,
 		Part: res.Partition, Account: res.Account, QOS: res.QOS, Nodes: 1,
 		CPUs: res.CPUs, MemMB: res.MemMB, Minutes: res.Minutes, Gres: res.gres(),
 	}
@@ -90,80 +92,24 @@ func (m *meta) submitReplica(ctx context.Context, r *depRecord, spec *depSpec, r
 	if err != nil {
 		return x, fmt.Errorf("submitting replica %d of revision %d to Slurm: %w", index, rev, err)
 	}
-	x.JobID, x.Submitted = id, time.Now().UTC()
-	_ = os.WriteFile(filepath.Join(x.Dir, "job.id"), []byte(id+"\n"), 0o644)
+	x.ID, x.Ext.JobID, x.Ext.Submitted = id, id, time.Now().UTC()
+	_ = os.WriteFile(filepath.Join(x.Ext.Dir, "job.id"), []byte(id+"\n"), 0o644)
 	return x, nil
-}
-
-// startReplicas submits one replica job of spec at revision rev per index,
-// records them unrouted, and waits until each runs and answers its health
-// check on its node. On failure it cancels them all and returns an error
-// with the tail of the failing replica's log.
-func (m *meta) startReplicas(ctx context.Context, r *depRecord, spec *depSpec, rev int64, indices []int) ([]replicaRec, error) {
-	var started []replicaRec
-	fail := func(err error, x *replicaRec) ([]replicaRec, error) {
-		m.cancelReplicas(context.WithoutCancel(ctx), started, false)
-		r.forget(started)
-		_ = r.save()
-		tail := ""
-		if x != nil {
-			if _, serr := os.Stat(x.logPath()); serr == nil {
-				tail = logTail(x.logPath()) // a job that never ran has no log
-			}
-		}
-		return nil, fmt.Errorf("%w%s", err, tail)
-	}
-	for _, i := range indices {
-		x, err := m.submitReplica(ctx, r, spec, rev, i)
-		if err != nil {
-			return fail(err, nil)
-		}
-		started = append(started, x)
-		r.Replicas = append(r.Replicas, x)
-		sdk.Logger(ctx).Info("replica job submitted", "deployment", r.ID, "revision", rev, "replica", i, "slurm_job", x.JobID)
-	}
-	if err := r.save(); err != nil {
-		return fail(err, nil)
-	}
-	errs := make([]error, len(started))
-	var wg sync.WaitGroup
-	for i := range started {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i] = m.waitReplica(ctx, &started[i], spec)
-		}(i)
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return fail(err, &started[i])
-		}
-	}
-	// The record gets the endpoints the replicas published.
-	for _, x := range started {
-		for j := range r.Replicas {
-			if r.Replicas[j].JobID == x.JobID {
-				r.Replicas[j] = x
-			}
-		}
-	}
-	return started, r.save()
 }
 
 // waitReplica follows a replica's job until its server answers its health
 // check: the job may queue for spec's queue timeout, then its server has
 // the health timeout from the moment the job runs.
-func (m *meta) waitReplica(ctx context.Context, x *replicaRec, spec *depSpec) error {
+func (m *meta) waitReplica(ctx context.Context, x *replica, spec *depSpec) error {
 	log := sdk.Logger(ctx)
-	queueDeadline := time.Now().Add(spec.queueTimeout())
+	queueDeadline := time.Now().Add(spec.Ext.queueTimeout())
 	var healthDeadline, nextPoll time.Time
-	what := fmt.Sprintf("replica %d of revision %d (Slurm job %s)", x.Index, x.Revision, x.JobID)
+	what := fmt.Sprintf("replica %d of revision %d (Slurm job %s)", x.Index, x.Revision, x.Ext.JobID)
 	lastState := ""
 	for {
 		if now := time.Now(); !now.Before(nextPoll) {
 			nextPoll = now.Add(time.Second)
-			ji, err := m.sched.Job(ctx, x.JobID)
+			ji, err := m.sched.Job(ctx, x.Ext.JobID)
 			switch {
 			case errors.Is(err, errJobUnknown):
 				return fmt.Errorf("%s is unknown to Slurm", what)
@@ -171,7 +117,7 @@ func (m *meta) waitReplica(ctx context.Context, x *replicaRec, spec *depSpec) er
 				log.Warn("cannot reach Slurm", "error", err)
 			default:
 				if ji.State != lastState {
-					log.Info("replica job", "slurm_job", x.JobID, "state", ji.State, "reason", ji.Reason, "nodes", ji.Nodes)
+					log.Info("replica job", "slurm_job", x.Ext.JobID, "state", ji.State, "reason", ji.Reason, "nodes", ji.Nodes)
 					lastState = ji.State
 				}
 				switch classify(ji.State) {
@@ -181,12 +127,12 @@ func (m *meta) waitReplica(ctx context.Context, x *replicaRec, spec *depSpec) er
 						if ji.Reason != "" && ji.Reason != "None" {
 							reason = " (" + ji.Reason + ")"
 						}
-						return fmt.Errorf("%s is still queued%s after the queue timeout (%s)", what, reason, spec.queueTimeout())
+						return fmt.Errorf("%s is still queued%s after the queue timeout (%s)", what, reason, spec.Ext.queueTimeout())
 					}
 				case phaseRunning:
 					if healthDeadline.IsZero() {
-						healthDeadline = now.Add(spec.healthTimeout())
-						x.Node = ji.Nodes
+						healthDeadline = now.Add(spec.HealthTimeoutOrDefault())
+						x.Ext.Node = ji.Nodes
 					}
 				default:
 					why := describeFailure(classify(ji.State))
@@ -198,20 +144,23 @@ func (m *meta) waitReplica(ctx context.Context, x *replicaRec, spec *depSpec) er
 			}
 		}
 		if !healthDeadline.IsZero() {
-			if x.Port == 0 {
-				if err := readEndpoint(x); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if x.Ext.Port == 0 {
+				if err := readEndpoint(&x.Ext); err != nil && !errors.Is(err, os.ErrNotExist) {
 					return fmt.Errorf("%s: %w", what, err)
 				}
+				if x.Ext.Port != 0 {
+					x.URL = "http://" + x.Ext.hostPort()
+				}
 			}
-			if x.Port != 0 && healthy(ctx, x.url()+spec.healthPath()) {
-				log.Info("replica healthy", "slurm_job", x.JobID, "endpoint", x.url())
+			if x.Ext.Port != 0 && serving.Healthy(ctx, x.URL+spec.HealthPathOrDefault()) {
+				log.Info("replica healthy", "slurm_job", x.Ext.JobID, "endpoint", x.URL)
 				return nil
 			}
 			if time.Now().After(healthDeadline) {
-				if x.Port == 0 {
-					return fmt.Errorf("%s runs on %s but published no endpoint (%s) within the health timeout (%s)", what, x.Node, filepath.Join(x.Dir, endpointFile), spec.healthTimeout())
+				if x.Ext.Port == 0 {
+					return fmt.Errorf("%s runs on %s but published no endpoint (%s) within the health timeout (%s)", what, x.Ext.Node, filepath.Join(x.Ext.Dir, endpointFile), spec.HealthTimeoutOrDefault())
 				}
-				return fmt.Errorf("%s did not answer GET %s%s with 2xx within the health timeout (%s)", what, x.url(), spec.healthPath(), spec.healthTimeout())
+				return fmt.Errorf("%s did not answer GET %s%s with 2xx within the health timeout (%s)", what, x.URL, spec.HealthPathOrDefault(), spec.HealthTimeoutOrDefault())
 			}
 		}
 		select {
@@ -248,50 +197,30 @@ func readEndpoint(x *replicaRec) error {
 	return nil
 }
 
-var healthClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-	Proxy: nil, DisableKeepAlives: true, DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-}}
-
-// healthy asks a URL once: 2xx is healthy.
-func healthy(ctx context.Context, url string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := healthClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
-}
-
 // replicaUp reports whether a replica's job runs, is not about to reach
 // its time limit (spec.renewBefore), and its server answers. When Slurm
 // cannot be reached, the health check alone decides.
-func (m *meta) replicaUp(ctx context.Context, x *replicaRec, spec *depSpec) bool {
-	if x.Port == 0 {
+func (m *meta) replicaUp(ctx context.Context, x *replica, spec *depSpec) bool {
+	if x.Ext.Port == 0 {
 		return false
 	}
-	ji, err := m.sched.Job(ctx, x.JobID)
+	ji, err := m.sched.Job(ctx, x.Ext.JobID)
 	if errors.Is(err, errJobUnknown) || (err == nil && classify(ji.State) != phaseRunning) {
 		return false
 	}
-	if err == nil && expiring(ji, spec.renewBefore(), time.Now()) {
-		sdk.Logger(ctx).Info("replica job nears its time limit: apply (or llmops watch) renews it", "slurm_job", x.JobID, "replica", x.Index,
-			"time_limit_at", ji.Deadline.Format(time.RFC3339), "renew_before", spec.renewBefore().String())
+	if err == nil && expiring(ji, spec.Ext.renewBefore(), time.Now()) {
+		sdk.Logger(ctx).Info("replica job nears its time limit: apply (or llmops watch) renews it", "slurm_job", x.Ext.JobID, "replica", x.Index,
+			"time_limit_at", ji.Deadline.Format(time.RFC3339), "renew_before", spec.Ext.renewBefore().String())
 		return false
 	}
-	return healthy(ctx, x.url()+spec.healthPath())
+	return serving.Healthy(ctx, x.URL+spec.HealthPathOrDefault())
 }
 
 // cancelReplicas cancels replica jobs (in parallel, waiting for Slurm to
 // end them) and, with remove, deletes their directories.
-func (m *meta) cancelReplicas(ctx context.Context, reps []replicaRec, remove bool) {
+func (m *meta) cancelReplicas(ctx context.Context, reps []replica, remove bool) {
 	var wg sync.WaitGroup
-	for _, x := range reps {
+	for _, r := range reps {
 		wg.Add(1)
 		go func(x replicaRec) {
 			defer wg.Done()
@@ -303,7 +232,7 @@ func (m *meta) cancelReplicas(ctx context.Context, reps []replicaRec, remove boo
 			if remove && x.Dir != "" && strings.HasPrefix(x.Dir, m.deploySharedRoot()+string(filepath.Separator)) {
 				_ = os.RemoveAll(x.Dir)
 			}
-		}(x)
+		}(r.Ext)
 	}
 	wg.Wait()
 }

@@ -2,7 +2,7 @@ package slurm
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -18,15 +18,9 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/serving"
 	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/schema/kindsdk"
-)
-
-// Deployment statuses.
-const (
-	deployServing  = "serving"
-	deployDegraded = "degraded"
-	deployStopped  = "stopped"
 )
 
 // GatewayArg is the hidden first argument with which the provider binary
@@ -58,13 +52,24 @@ func deploymentResource() *sdk.Resource {
 			"job_ids": sdk.Attr(cty.List(cty.String)).Computed().
 				Description("The Slurm job ids of the replicas serving the current revision."),
 		}}),
-		Validate:   validateDeployment,
-		ModifyPlan: planDeployment,
-		Create:     createDeployment,
-		Read:       readDeployment,
-		Update:     updateDeployment,
-		Delete:     deleteDeployment,
-		Import:     importDeployment,
+		Validate: validateDeployment,
+		// What the replica jobs run (model, serve block, replica count,
+		// resources, where they are submitted) plans a new revision; new
+		// jobs run on nodes and ports known once they run.
+		ModifyPlan: serving.Plan(serving.PlanOptions{
+			RolloutAttrs: []string{"model", "resources", "partition", "account", "qos", "node_ports"},
+			Unknown: func(planned *sdk.Object, _ sdk.Object, rollout, repair bool) {
+				if rollout || repair {
+					planned.SetUnknown("backends")
+					planned.SetUnknown("job_ids")
+				}
+			},
+		}),
+		Create: deployments.Create,
+		Read:   deployments.Read,
+		Update: deployments.Update,
+		Delete: deployments.Delete,
+		Import: deployments.Import,
 	}
 }
 
@@ -88,21 +93,15 @@ func parsePortRange(s string) (int, int, error) {
 
 func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	cfg := req.Config
-	d := schema.Validate(schema.Deployment, cfg.Value)
-	if cfg.Known("model") {
-		if id := cfg.GetString("model"); !schema.IsArtifactID(id) {
-			d.AttrErrorf(attr("model"), "Invalid model", "%q is not a model id: the slurm provider serves models from the artifact store, e.g. model = training_run.ft.output_model or model.base.id.", id)
-		}
+	d := serving.Validate("slurm", `["vllm", "serve", "{model_path}", "--host", "0.0.0.0", "--port", "{port}"] (each replica is a Slurm job)`, cfg)
+	if up := cfg.Attr("upstream"); up != cty.NilVal && (!up.IsKnown() || !up.IsNull()) {
+		d.AttrErrorf(attr("upstream"), "Upstream deployments run on the llmops host", "A hosted API needs no cluster job: serve it with the local provider (provider = local...), whose gateway forwards to it.")
+		return d
 	}
 	serve := cfg.Attr("serve")
-	if serve.IsKnown() && serve.IsNull() {
-		d.AttrErrorf(attr("serve"), "Missing serve block", "The slurm provider runs each replica as a Slurm job running serve { command = [...] }, e.g. [\"vllm\", \"serve\", \"{model_path}\", \"--host\", \"0.0.0.0\", \"--port\", \"{port}\"].")
-	}
 	sp := attr("serve")
-	if env := nestedStringMap(serve, "env"); env != nil {
-		if err := jobs.CheckExtra(env); err != nil {
-			d.AttrErrorf(sp.GetAttr("env"), "Invalid env", "%v", err)
-		} else if err := checkEnv(env); err != nil {
+	if env := nestedStringMap(serve, "env"); env != nil && jobs.CheckExtra(env) == nil {
+		if err := checkEnv(env); err != nil {
 			d.AttrErrorf(sp.GetAttr("env"), "Invalid env", "%v", err)
 		}
 	}
@@ -112,14 +111,6 @@ func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnos
 				d.AttrErrorf(sp.GetAttr("command").IndexInt(i), "Invalid command", "%v", err)
 			}
 		}
-	}
-	if cfg.Known("host") && cfg.IsSet("host") {
-		if h := cfg.GetString("host"); h != "localhost" && net.ParseIP(h) == nil {
-			d.AttrErrorf(attr("host"), "Invalid host", "%q is not an IP address (or localhost).", h)
-		}
-	}
-	if cfg.Known("port") && cfg.IsSet("port") {
-		d = append(d, schema.ValidateInteger(cfg.Attr("port"), attr("port"), 0, 65535)...)
 	}
 	for _, a := range []string{"queue_timeout", "renew_before"} {
 		if cfg.Known(a) && cfg.IsSet(a) {
@@ -143,9 +134,97 @@ func validateDeployment(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnos
 	return d
 }
 
-// deploySpec resolves what a revision runs from a planned state.
-func (m *meta) deploySpec(st sdk.Object) (*depSpec, sdk.Diagnostics) {
+// A Slurm deployment is served by package serving; this provider's part
+// (the backend) runs each replica as a serving job. Its record and the
+// gateway's configuration live in the artifact store
+// (<store>/runs/slurm/deployment/<id>); the replicas' scripts and logs on
+// shared_dir:
+//
+//	<shared_dir>/llmops/deployments/<id>/            seen by the nodes
+//	  r<revision>-<replica>.<n>/                     one per replica job
+//	    job.sh  job.id  job.log  endpoint.json  exit.json
+
+// deployRecordFile is the record's name in its directory.
+const deployRecordFile = serving.RecordFile
+
+// slurmSpec is the Slurm part of a revision.
+type slurmSpec struct {
+	// QueueTimeout and RenewBefore are as configured ("" for the default).
+	QueueTimeout string `json:"queue_timeout,omitempty"`
+	RenewBefore  string `json:"renew_before,omitempty"`
+	// Res is the request of each replica job (partition, gres, time...).
+	Res resources `json:"resources"`
+	// PortLow and PortHigh bound the port a replica picks on its node.
+	PortLow  int `json:"port_low"`
+	PortHigh int `json:"port_high"`
+	// Config keeps the configured values import restores (configAttrs),
+	// as JSON.
+	Config json.RawMessage `json:"config,omitempty"`
+}
+
+func (s slurmSpec) queueTimeout() time.Duration {
+	return serving.DurationOr(s.QueueTimeout, 30*time.Minute)
+}
+func (s slurmSpec) renewBefore() time.Duration {
+	return serving.DurationOr(s.RenewBefore, 15*time.Minute)
+}
+
+// replicaRec is the Slurm part of a replica: its job and, once it runs,
+// where its server listens.
+type replicaRec struct {
+	JobID string `json:"job_id"`
+	Dir   string `json:"dir"`
+	// Host and Port are the server's address on its node (endpoint.json).
+	Host      string    `json:"host,omitempty"`
+	Port      int       `json:"port,omitempty"`
+	Node      string    `json:"node,omitempty"`
+	Submitted time.Time `json:"submitted"`
+}
+
+func (x *replicaRec) hostPort() string { return net.JoinHostPort(x.Host, strconv.Itoa(x.Port)) }
+func (x *replicaRec) logPath() string  { return filepath.Join(x.Dir, logFile) }
+
+type (
+	depRecord = serving.Record[slurmSpec, replicaRec]
+	depSpec   = serving.Spec[slurmSpec]
+	replica   = serving.Replica[replicaRec]
+)
+
+var deployments = serving.Resource[slurmSpec, replicaRec]{
+	Backend: func(meta any) serving.Backend[slurmSpec, replicaRec] { return deployBackend{metaOf(meta)} },
+}
+
+// configAttrs are the configured attributes a record keeps for import,
+// beyond the serve block and access.
+var configAttrs = []string{"resources", "partition", "account", "qos", "node_ports", "queue_timeout", "renew_before"}
+
+// expiring says whether a running replica job is within its renewal window
+// of its time limit: renewBefore, but at most half the limit, so that a
+// short limit does not renew a replica as soon as it starts.
+func expiring(ji *jobInfo, renewBefore time.Duration, now time.Time) bool {
+	if ji == nil || ji.Deadline.IsZero() || ji.Start.IsZero() || !ji.Deadline.After(ji.Start) {
+		return false
+	}
+	window := min(renewBefore, ji.Deadline.Sub(ji.Start)/2)
+	return ji.Deadline.Sub(now) <= window
+}
+
+// deployBackend runs a deployment's replicas as Slurm jobs.
+type deployBackend struct{ m *meta }
+
+func (b deployBackend) Site() serving.Site {
+	return serving.Site{Provider: "slurm", StoreRoot: b.m.store.Root(), Exe: b.m.exe, GatewayEnv: jobs.Passthrough(os.Environ(), nil)}
+}
+
+func (m *meta) deploySharedRoot() string { return filepath.Join(m.shared, "deployments") }
+
+// sharedDir is a deployment's directory on shared_dir.
+func (m *meta) sharedDir(id string) string { return filepath.Join(m.deploySharedRoot(), id) }
+
+// Spec resolves what a revision runs from a planned state.
+func (b deployBackend) Spec(_ context.Context, st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	var d sdk.Diagnostics
+	m := b.m
 	id := st.GetString("model")
 	p, err := m.storePath(id)
 	if err != nil {
@@ -153,11 +232,10 @@ func (m *meta) deploySpec(st sdk.Object) (*depSpec, sdk.Diagnostics) {
 		return nil, d
 	}
 	serve := st.Attr("serve")
-	spec := &depSpec{
+	spec := &depSpec{SpecBase: serving.SpecBase{
 		Model: id, ModelPath: p, Command: nestedStrings(serve, "command"), Env: nestedStringMap(serve, "env"),
-		HealthPath: nestedString(serve, "health_path"), HealthTimeout: nestedString(serve, "health_timeout"),
-		QueueTimeout: st.GetString("queue_timeout"), RenewBefore: st.GetString("renew_before"), Replicas: 1,
-	}
+		HealthPath: nestedString(serve, "health_path"), HealthTimeout: nestedString(serve, "health_timeout"), Replicas: 1,
+	}, Ext: slurmSpec{QueueTimeout: st.GetString("queue_timeout"), RenewBefore: st.GetString("renew_before")}}
 	if len(spec.Command) == 0 {
 		d.AttrErrorf(attr("serve"), "Missing serve command", "serve.command is empty.")
 		return nil, d
@@ -165,295 +243,96 @@ func (m *meta) deploySpec(st sdk.Object) (*depSpec, sdk.Diagnostics) {
 	if st.IsSet("replicas") {
 		spec.Replicas, spec.ReplicasSet = int(st.GetInt("replicas")), true
 	}
-	for _, t := range []string{spec.HealthTimeout, spec.QueueTimeout, spec.RenewBefore} {
+	for _, t := range []string{spec.HealthTimeout, spec.Ext.QueueTimeout, spec.Ext.RenewBefore} {
 		if _, err := schema.ParseDuration(t); t != "" && err != nil {
 			d.AttrErrorf(attr("serve"), "Invalid duration", "%v", err)
 			return nil, d
 		}
 	}
-	if spec.PortLow, spec.PortHigh, err = parsePortRange(st.GetString("node_ports")); err != nil {
+	if spec.Ext.PortLow, spec.Ext.PortHigh, err = parsePortRange(st.GetString("node_ports")); err != nil {
 		d.AttrErrorf(attr("node_ports"), "Invalid port range", "%v", err)
 		return nil, d
 	}
 	res, rd := resourcesOf(m, st)
 	d = append(d, rd...)
 	res.Nodes = 1
-	spec.Res = res
+	spec.Ext.Res = res
 	keep := map[string]cty.Value{}
 	for _, a := range configAttrs {
 		keep[a] = st.Attr(a)
 	}
 	if b, err := ctyjson.Marshal(cty.ObjectVal(keep), cty.ObjectVal(keep).Type()); err == nil {
-		spec.Config = b
+		spec.Ext.Config = b
 	}
 	return spec, d
 }
 
-func strategyOf(st sdk.Object) string {
-	if s := st.GetString("strategy"); s != "" {
-		return s
-	}
-	return strategyBlueGreen
+// SameRevision: the job's request and the port range make a revision;
+// the timeouts and the kept configuration do not.
+func (deployBackend) SameRevision(a, b slurmSpec) bool {
+	return a.Res == b.Res && a.PortLow == b.PortLow && a.PortHigh == b.PortHigh
 }
 
-func createDeployment(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	st := req.Planned
-	spec, d := m.deploySpec(st)
-	if d.HasErrors() {
-		return &sdk.Response{Diagnostics: d}
-	}
-	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
-	if err != nil {
-		d.AttrErrorf(attr("access"), "Invalid access", "%v", err)
-		return &sdk.Response{Diagnostics: d}
-	}
-	id, err := newDeployID()
-	if err != nil {
-		return sdk.ErrorResponse("Cannot create the deployment", err)
-	}
-	dir := filepath.Join(m.deployRoot(), id)
-	if err := os.MkdirAll(m.deployRoot(), 0o755); err != nil {
-		return sdk.ErrorResponse("Cannot create the deployment", err)
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return sdk.ErrorResponse("Cannot create the deployment", err)
-	}
-	host := st.GetString("host")
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	r := &depRecord{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
-		Strategy: st.GetString("strategy"), Access: access, dir: dir, root: m.store.Root(), shared: filepath.Join(m.deploySharedRoot(), id),
-		secrets: sdk.Secrets(ctx)}
-	fail := func(summary string, err error) *sdk.Response {
-		m.stopAll(context.WithoutCancel(ctx), r)
-		_ = removeDir(r.shared)
-		_ = removeDir(dir)
-		_ = gateway.Withdraw(m.store.Root(), id)
-		d.FromError(summary, err)
-		return &sdk.Response{Diagnostics: d}
-	}
-	// The gateway first (with no replica yet), so a busy port fails at once.
-	if err := m.applyRoutes(ctx, r); err != nil {
-		return fail("Cannot start the deployment's gateway", err)
-	}
-	news, err := m.startReplicas(ctx, r, spec, 1, indices(spec.Replicas))
-	if err != nil {
-		return fail("The deployment did not become healthy", err)
-	}
-	r.setRouted(news, nil)
-	r.Revision, r.MaxRevision = 1, 1
-	if err := m.applyRoutes(ctx, r); err != nil {
-		return fail("Cannot configure the deployment's gateway", err)
-	}
-	sdk.Logger(ctx).Info("deployment serving", "id", id, "endpoint", r.endpoint(), "replicas", spec.Replicas)
-	stateFromRecord(&st, r, len(news))
-	return &sdk.Response{State: done(st), Diagnostics: d}
+func (deployBackend) Settle(dst *slurmSpec, src slurmSpec) {
+	dst.QueueTimeout, dst.RenewBefore, dst.Config = src.QueueTimeout, src.RenewBefore, src.Config
 }
 
-// current returns the routed replicas of the current revision, by index.
-func (r *depRecord) current() []replicaRec {
-	var out []replicaRec
-	for _, x := range r.Replicas {
-		if x.Routed && x.Revision == r.Revision {
-			out = append(out, x)
-		}
+func (b deployBackend) Start(ctx context.Context, r *depRecord, spec *depSpec, rev int64, index int) (replica, error) {
+	x, err := b.m.submitReplica(ctx, r, spec, rev, index)
+	if err == nil {
+		sdk.Logger(ctx).Info("replica job submitted", "deployment", r.ID, "revision", rev, "replica", index, "slurm_job", x.Ext.JobID)
 	}
-	return out
+	return x, err
 }
 
-// stateFromRecord sets the computed attributes from the record.
-func stateFromRecord(st *sdk.Object, r *depRecord, healthy int) {
-	st.SetString("id", r.ID)
-	st.SetString("endpoint", r.endpoint())
-	st.SetString("host", r.Host)
-	st.SetInt("port", int64(r.Port))
-	st.SetInt("revision", r.Revision)
-	st.SetInt("healthy_replicas", int64(healthy))
-	st.Set("access", gateway.AccessState(st.Attr("access"), r.Access))
+func (b deployBackend) Wait(ctx context.Context, _ *depRecord, spec *depSpec, x *replica) error {
+	return b.m.waitReplica(ctx, x, spec)
+}
+
+func (b deployBackend) Up(ctx context.Context, r *depRecord, x *replica) bool {
+	return b.m.replicaUp(ctx, x, &r.Spec)
+}
+
+func (b deployBackend) Stop(ctx context.Context, _ *depRecord, reps []replica, remove bool) {
+	b.m.cancelReplicas(ctx, reps, remove)
+}
+
+func (deployBackend) LogTail(x *replica) string {
+	if _, err := os.Stat(x.Ext.logPath()); err != nil {
+		return "" // a job that never ran has no log
+	}
+	return logTail(x.Ext.logPath())
+}
+
+// State sets where the gateway sends requests (backends) and the Slurm
+// jobs of the current revision.
+func (deployBackend) State(st *sdk.Object, r *depRecord) {
 	var backends, ids []string
-	for _, x := range r.current() {
-		backends = append(backends, x.url())
-		ids = append(ids, x.JobID)
+	for _, x := range r.Current() {
+		backends = append(backends, x.URL)
+		ids = append(ids, x.Ext.JobID)
 	}
-	st.Set("backends", strList(backends))
-	st.Set("job_ids", strList(ids))
-	status := deployServing
-	switch {
-	case healthy == 0 && !r.Gateway.Alive():
-		status = deployStopped
-	case healthy < r.Spec.Replicas || !r.Gateway.Alive():
-		status = deployDegraded
-	}
-	st.SetString("status", status)
+	st.Set("backends", serving.StringList(backends))
+	st.Set("job_ids", serving.StringList(ids))
 }
 
-// countHealthy counts the replicas of the current revision whose job runs
-// and whose server answers its health check on its node.
-func (m *meta) countHealthy(ctx context.Context, r *depRecord) int {
-	n := 0
-	seen := map[int]bool{}
-	for _, x := range r.current() {
-		x := x
-		if !seen[x.Index] && m.replicaUp(ctx, &x, &r.Spec) {
-			seen[x.Index] = true
-			n++
+// Import restores the configured attributes the record keeps.
+func (deployBackend) Import(st *sdk.Object, r *depRecord) {
+	if len(r.Spec.Ext.Config) == 0 {
+		return
+	}
+	ty := map[string]cty.Type{}
+	for _, a := range configAttrs {
+		ty[a] = st.Attr(a).Type()
+	}
+	if v, err := ctyjson.Unmarshal(r.Spec.Ext.Config, cty.Object(ty)); err == nil {
+		for a := range ty {
+			st.Set(a, v.GetAttr(a))
 		}
 	}
-	return n
 }
 
-func readDeployment(ctx context.Context, req *sdk.ReadRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	r, err := m.loadRecord(req.State.GetString("id"))
-	if errors.Is(err, os.ErrNotExist) {
-		return sdk.Gone()
-	}
-	if err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", err)
-	}
-	st := req.State
-	stateFromRecord(&st, r, m.countHealthy(ctx, r))
-	if st.Value.RawEquals(req.State.Value) {
-		return nil
-	}
-	return &sdk.Response{State: st}
-}
-
-func updateDeployment(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	st := req.Planned
-	r, err := m.loadRecord(req.Prior.GetString("id"))
-	if err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", fmt.Errorf("%w; refresh (plan) to recreate it", err))
-	}
-	unlock, err := lockDir(ctx, r.dir)
-	if err != nil {
-		return sdk.ErrorResponse("Cannot change the deployment", err)
-	}
-	defer unlock()
-	if r, err = m.loadRecord(r.ID); err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", err)
-	}
-	r.secrets = sdk.Secrets(ctx)
-	spec, d := m.deploySpec(st)
-	if d.HasErrors() {
-		return &sdk.Response{Diagnostics: d}
-	}
-	access, err := gateway.AccessFor(req.Config.Attr("access"), st.Attr("access"))
-	if err != nil {
-		d.AttrErrorf(attr("access"), "Invalid access", "%v", err)
-		return &sdk.Response{Diagnostics: d}
-	}
-	r.Access, r.Strategy = access, st.GetString("strategy")
-	// A new revision only when the plan announced one (the revision is
-	// unknown): what the plan cannot see, such as the provider block's
-	// partition, takes effect at the next rollout.
-	if !st.Known("revision") && !r.sameSpecMasked(*spec) {
-		err = m.rollout(ctx, r, spec, strategyOf(st))
-	} else {
-		r.unmask(*spec)
-		r.Spec.HealthTimeout, r.Spec.QueueTimeout, r.Spec.RenewBefore, r.Spec.ReplicasSet, r.Spec.Config = spec.HealthTimeout, spec.QueueTimeout, spec.RenewBefore, spec.ReplicasSet, spec.Config
-		err = m.repair(ctx, r)
-	}
-	_ = r.save()
-	if err != nil {
-		// The prior object, as it now is.
-		prior := req.Prior
-		stateFromRecord(&prior, r, m.countHealthy(ctx, r))
-		prior.Set("access", req.Prior.Attr("access"))
-		d.Errorf("The deployment was not updated", "%s", err.Error())
-		return &sdk.Response{State: done(prior), Diagnostics: d}
-	}
-	stateFromRecord(&st, r, m.countHealthy(ctx, r))
-	return &sdk.Response{State: done(st), Diagnostics: d}
-}
-
-func deleteDeployment(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	r, err := m.loadRecord(req.Prior.GetString("id"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return sdk.ErrorResponse("Cannot read the deployment", err)
-	}
-	unlock, err := lockDir(ctx, r.dir)
-	if err != nil {
-		return sdk.ErrorResponse("Cannot delete the deployment", err)
-	}
-	m.stopAll(ctx, r)
-	unlock()
-	if err := removeDir(r.shared); err != nil {
-		return sdk.ErrorResponse("Cannot remove the deployment's replica directories", err)
-	}
-	if err := removeDir(r.dir); err != nil {
-		return sdk.ErrorResponse("Cannot remove the deployment's directory", err)
-	}
-	if err := gateway.Withdraw(m.store.Root(), r.ID); err != nil {
-		return sdk.ErrorResponse("Cannot remove the deployment's gateway listing", err)
-	}
-	return nil
-}
-
-// stopAll stops the gateway (so no request starts) and cancels every
-// replica job.
-func (m *meta) stopAll(ctx context.Context, r *depRecord) {
-	r.Gateway.Stop(12 * time.Second)
-	m.cancelReplicas(ctx, r.Replicas, false)
-}
-
-func removeDir(dir string) error {
-	trash := filepath.Join(filepath.Dir(dir), fmt.Sprintf(".trash-%d", time.Now().UnixNano()))
-	if err := os.Rename(dir, trash); err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return err
-	}
-	return os.RemoveAll(trash)
-}
-
-func importDeployment(ctx context.Context, req *sdk.ImportRequest) *sdk.Response {
-	m := metaOf(req.Meta)
-	r, err := m.loadRecord(req.ID)
-	if err != nil {
-		return sdk.ErrorResponse("Cannot import the deployment", fmt.Errorf("%w; import a Slurm deployment by its id (dep-..., in %s)", err, m.deployRoot()))
-	}
-	st := req.State
-	st.SetString("model", r.Spec.Model)
-	if r.Spec.ReplicasSet {
-		st.SetInt("replicas", int64(r.Spec.Replicas))
-	}
-	if r.Strategy != "" {
-		st.SetString("strategy", r.Strategy)
-	}
-	serve := map[string]cty.Value{
-		"command":        strList(r.Spec.Command),
-		"env":            cty.NullVal(cty.Map(cty.String)),
-		"health_path":    optString(r.Spec.HealthPath),
-		"health_timeout": optString(r.Spec.HealthTimeout),
-	}
-	if len(r.Spec.Env) > 0 {
-		env := map[string]cty.Value{}
-		for k, v := range r.Spec.Env {
-			env[k] = cty.StringVal(v)
-		}
-		serve["env"] = cty.MapVal(env)
-	}
-	st.Set("serve", cty.ObjectVal(serve))
-	if len(r.Spec.Config) > 0 {
-		ty := map[string]cty.Type{}
-		for _, a := range configAttrs {
-			ty[a] = st.Attr(a).Type()
-		}
-		if v, err := ctyjson.Unmarshal(r.Spec.Config, cty.Object(ty)); err == nil {
-			for a := range ty {
-				st.Set(a, v.GetAttr(a))
-			}
-		}
-	}
-	stateFromRecord(&st, r, m.countHealthy(ctx, r))
-	return &sdk.Response{State: st}
+// Cleanup removes the replicas' directories on shared_dir.
+func (b deployBackend) Cleanup(r *depRecord) error {
+	return serving.RemoveDir(b.m.sharedDir(r.ID))
 }

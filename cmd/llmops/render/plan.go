@@ -352,6 +352,23 @@ func writeDrift(b *strings.Builder, ch *plans.ResourceInstanceChange, c *Colors)
 	b.WriteString("    }\n\n")
 }
 
+// offerNote is what a rejected candidate offered: whether it can run the
+// object now, its price and projected cost.
+func offerNote(r plans.PlacementRejection) string {
+	if r.PricePerHour == nil {
+		return ""
+	}
+	now := "cannot run it now"
+	if r.CanRunNow {
+		now = "can run it now"
+	}
+	note := fmt.Sprintf(" [%s, %.2f/h", now, *r.PricePerHour)
+	if r.ProjectedCost != nil {
+		note += fmt.Sprintf(", projected %.2f", *r.ProjectedCost)
+	}
+	return note + "]"
+}
+
 // writePlacement says where a placed object goes and why not elsewhere.
 func writePlacement(b *strings.Builder, pl *plans.Placement, c *Colors) {
 	if pl == nil {
@@ -362,6 +379,9 @@ func writePlacement(b *strings.Builder, pl *plans.Placement, c *Colors) {
 		return
 	}
 	line := fmt.Sprintf("# placed on %s (strategy %s)", pl.Chosen, pl.Strategy)
+	if pl.CanRunNow {
+		line += ", can run it now"
+	}
 	if o := pl.Offer; o != nil {
 		var parts []string
 		if o.GPUCount > 0 {
@@ -391,6 +411,6 @@ func writePlacement(b *strings.Builder, pl *plans.Placement, c *Colors) {
 	}
 	fmt.Fprintf(b, "  %s\n", c.Chg(line))
 	for _, r := range pl.Rejected {
-		fmt.Fprintf(b, "  %s\n", c.Dim(fmt.Sprintf("# not %s: %s", r.Candidate, r.Reason)))
+		fmt.Fprintf(b, "  %s\n", c.Dim(fmt.Sprintf("# not %s: %s%s", r.Candidate, r.Reason, offerNote(r))))
 	}
 }

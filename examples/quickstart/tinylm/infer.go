@@ -72,6 +72,10 @@ type GenerateOptions struct {
 	Seed        uint64  // sampling seed (ignored when greedy)
 	// Stop ends generation before any of these strings would be emitted.
 	Stop []string
+	// OnText, if set, receives the generated text as it is produced, in
+	// pieces that are final: text that could still turn into a stop string
+	// is held back until it cannot. The pieces add up to Generation.Text.
+	OnText func(piece string)
 }
 
 // Generation is the result of Generate.
@@ -92,6 +96,14 @@ func (m *Model) Generate(prompt string, opt GenerateOptions) Generation {
 	rng := NewRNG(opt.Seed)
 	var out strings.Builder
 	g := Generation{FinishReason: "length"}
+	sent := 0 // bytes of out given to OnText
+	emit := func(upto int) {
+		if opt.OnText != nil && upto > sent {
+			opt.OnText(out.String()[sent:upto])
+			sent = upto
+		}
+	}
+	defer func() { emit(len(g.Text)) }()
 	for g.Tokens < opt.MaxTokens {
 		ctx = m.Context(ctx, ids, len(ids))
 		p := m.Forward(ws, ctx)
@@ -108,9 +120,25 @@ func (m *Model) Generate(prompt string, opt GenerateOptions) Generation {
 			g.FinishReason = "stop"
 			return g
 		}
+		emit(out.Len() - stopPrefix(out.String(), opt.Stop))
 	}
 	g.Text = out.String()
 	return g
+}
+
+// stopPrefix is the length of the longest end of s that begins a stop
+// string (text that must be held back while streaming).
+func stopPrefix(s string, stops []string) int {
+	best := 0
+	for _, st := range stops {
+		for n := min(len(st)-1, len(s)); n > best; n-- {
+			if strings.HasSuffix(s, st[:n]) {
+				best = n
+				break
+			}
+		}
+	}
+	return best
 }
 
 func hasStop(s string, stops []string) bool {

@@ -54,6 +54,9 @@ type Config struct {
 	Seed uint64 `json:"seed"`
 	// Training records how the weights were produced (free-form, sorted keys).
 	Training map[string]any `json:"training,omitempty"`
+	// ChatTemplate turns a conversation into the model's prompt (a Go
+	// text/template, see ChatPrompt); empty means DefaultChatTemplate.
+	ChatTemplate string `json:"chat_template,omitempty"`
 }
 
 // DefaultVocab is printable ASCII: space through tilde.

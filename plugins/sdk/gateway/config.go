@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // ConfigFile is the gateway's configuration file in its directory.
@@ -26,13 +28,24 @@ const (
 
 // Backend is one replica the gateway forwards to.
 type Backend struct {
-	// URL is the replica's base URL, e.g. http://127.0.0.1:41234.
+	// URL is the replica's base URL, e.g. http://127.0.0.1:41234, or
+	// https://HOST/PATH (requests go to URL + their path).
 	URL      string `json:"url"`
 	Revision int64  `json:"revision"`
 	Replica  int    `json:"replica"`
 	// Token is the replica's token (ReplicaTokenEnv), sent with every
 	// request in ReplicaTokenHeader; empty sends none.
 	Token string `json:"token,omitempty"`
+	// Upstream marks a hosted OpenAI-compatible API (a deployment's
+	// upstream block) rather than a replica: URL is its base URL (https
+	// allowed, with its path, e.g. https://api.openai.com/v1), requests
+	// are sent to URL + the path after /v1, with Authorization: Bearer
+	// the secret named KeyRef (held by the gateway process in memory only,
+	// see LaunchWithSecrets; never in this file), and a request body's
+	// "model" is replaced by Model.
+	Upstream bool   `json:"upstream,omitempty"`
+	Model    string `json:"model,omitempty"`
+	KeyRef   string `json:"key_ref,omitempty"`
 }
 
 // Config is the gateway's routing and access configuration
@@ -46,6 +59,16 @@ type Config struct {
 	// that reach no backend.
 	Revision int64     `json:"revision"`
 	Backends []Backend `json:"backends"`
+	// Models, when set, are the model names the deployment serves: the
+	// gateway answers GET /v1/models and /v1/models/{id} itself and refuses
+	// a request naming another model (404 model_not_found) before it
+	// reaches a backend. Upstream deployments set it; replicas that list
+	// their own models leave it empty.
+	Models []string `json:"models,omitempty"`
+	// Retrieval, when set, makes the deployment retrieval-augmented: the
+	// gateway answers chat and completions with the prompt filled from
+	// the index (rag.go) and adds the citations to the response.
+	Retrieval *retrieval.Config `json:"retrieval,omitempty"`
 	// Public serves without keys.
 	Public bool `json:"public,omitempty"`
 	// KeyHashes are the accepted keys' salted hashes (HashKey).
@@ -86,9 +109,17 @@ func (c *Config) readTimeout() time.Duration {
 // Check reports what is wrong with a configuration.
 func (c *Config) Check() error {
 	for _, b := range c.Backends {
+		// A path is a prefix of every request's (a SageMaker endpoint's
+		// /endpoints/NAME, which the aws provider's transport rewrites).
 		u, err := url.Parse(b.URL)
-		if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return fmt.Errorf("backend %q is not an http://host:port URL", b.URL)
+		if b.Upstream {
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+				return fmt.Errorf("upstream %q is not an http(s)://host[:port][/path] URL", b.URL)
+			}
+			continue
+		}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("backend %q is not an http(s)://host:port[/path] URL", b.URL)
 		}
 	}
 	if !c.Public && len(c.KeyHashes) == 0 {

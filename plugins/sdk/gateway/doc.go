@@ -30,28 +30,39 @@
 //     refilled continuously; past it, 429 with Retry-After (seconds).
 //   - Body: POST bodies larger than max_body_bytes (default 4 MiB) get 413;
 //     a body that is not valid JSON gets 400. Only GET and POST are served.
-//   - Forwarding: round robin over the current backends; a backend that
-//     refuses connections is skipped for a second and the request retried
-//     on another (the body is buffered, so this is safe). Each request
+//   - Forwarding (net/http/httputil.ReverseProxy, proxy.go): round robin
+//     over the current backends; a backend that refuses connections is
+//     skipped for a second and the request retried on another (the body is
+//     buffered, so this is safe). Each request
 //     carries the replica's token in X-LLMops-Replica-Token (package
 //     replicaauth: the serving program answers 401 without it, except on
 //     its health path). Only Content-Type and Accept are forwarded; the client's Authorization,
 //     cookies and other headers never reach a replica, and no request
 //     header is ever reflected in a response. Responses carry
-//     Content-Type, X-Request-Id (made by the gateway) and
-//     X-LLMOps-Revision (the revision that served the request).
+//     Content-Type, Content-Length, X-Request-Id (made by the gateway, on
+//     every response, refusals and /health included) and X-LLMOps-Revision
+//     (the revision that served the request). Server-sent events
+//     (`stream: true`) are relayed unbuffered, each event flushed as it
+//     comes.
+//   - Errors: the gateway's refusals have the OpenAI API's one shape,
+//     {"error": {"message", "type", "param", "code"}}, as the replicas the
+//     project ships do.
 //   - Slow clients: header and body reads and response writes have
 //     deadlines (Config.ReadTimeout, RequestTimeout).
 //
 // /health (no key) answers 200 while the gateway has a backend, 503
 // otherwise. /metrics (no key; it carries counts, no payloads or keys)
-// exposes Prometheus text: llmops_gateway_requests_total{deployment,
+// exposes Prometheus text (prometheus/client_golang, its own registry): llmops_gateway_requests_total{deployment,
 // revision,code}, llmops_gateway_errors_total{deployment,revision,code,
 // reason}, the latency histogram llmops_gateway_request_duration_seconds
 // {deployment,revision} of the requests a replica answered,
 // llmops_gateway_tokens_total{deployment,revision,type}, the in-flight
-// gauge per backend, the config generation and the start time. Parse and
-// Window turn two scrapes into the rates and quantiles monitors check.
+// gauge per backend, the config generation and the start time. The
+// request counters of each of Codes (and the gateway's refusal reasons)
+// exist at zero from the first scrape of a revision, so a first 429 is an
+// increase, not a new series. Parse and Window turn two scrapes into the
+// rates and quantiles monitors check. The per-key rate limit is
+// golang.org/x/time/rate.
 //
 // Listings: a serving provider publishes each deployment's endpoint and
 // revision (never its keys) at <artifact store>/runs/gateways/<id>.json
@@ -59,7 +70,15 @@
 // deployment, such as the local provider's monitors watching a Slurm
 // deployment, finds it with Lookup.
 //
-// The boundary: the package depends on the standard library, cty (to read
-// a deployment's access block, access.go) and replicaauth; it knows
-// nothing of llmops' state, plans or the provider protocol.
+// Retrieval (Config.Retrieval, rag.go): for a retrieval-augmented
+// deployment the gateway takes the question of a chat or completion,
+// retrieves chunks with package retrieval, forwards the filled template
+// instead, adds "citations" to the response (the first event of a
+// stream) and counts MetricRetrievals by result (hit, empty, error).
+//
+// The boundary: the package depends on the standard library (its
+// ReverseProxy forwards), prometheus/client_golang (metrics exposition),
+// golang.org/x/time/rate (limits), cty (to read a deployment's access
+// block, access.go), replicaauth and retrieval (the retrieval step); it knows nothing of llmops' state,
+// plans or the provider protocol.
 package gateway

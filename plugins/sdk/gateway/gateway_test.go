@@ -64,6 +64,13 @@ func TestPublicNeedsNoKey(t *testing.T) {
 	if err := (&Config{}).Check(); err == nil {
 		t.Fatalf("a configuration with no keys that is not public must be refused")
 	}
+	for u, ok := range map[string]bool{"http://127.0.0.1:1": true, "https://runtime.sagemaker.eu-west-1.amazonaws.com/endpoints/e": true,
+		"ftp://h/x": false, "http://u:p@h:1": false, "http://h:1/?a=b": false, "127.0.0.1:1": false} {
+		err := (&Config{Public: true, Backends: []Backend{{URL: u}}}).Check()
+		if (err == nil) != ok {
+			t.Errorf("backend %q: %v", u, err)
+		}
+	}
 }
 
 func TestRateLimit(t *testing.T) {

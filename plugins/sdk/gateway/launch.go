@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -101,6 +102,18 @@ func procStat(pid int) (uint64, byte) {
 // in dir already (WriteConfig). The caller closes ln afterwards; the
 // gateway keeps its copy.
 func Launch(exe, dir string, ln *net.TCPListener, env []string) (Process, error) {
+	return LaunchWithSecrets(exe, dir, ln, env, nil)
+}
+
+// SecretsArg follows DIR in a gateway's arguments when its file descriptor
+// 4 is a pipe carrying its secrets (a JSON object of names to values).
+const SecretsArg = "secrets-on-fd-4"
+
+// LaunchWithSecrets is Launch that also hands the gateway secrets (the
+// upstream API keys its configuration names by Backend.KeyRef) through a
+// pipe: they reach its memory only, never its configuration file, its
+// arguments or its environment. A new secret means a new gateway process.
+func LaunchWithSecrets(exe, dir string, ln *net.TCPListener, env []string, secrets map[string]string) (Process, error) {
 	f, err := ln.File()
 	if err != nil {
 		return Process{}, err
@@ -117,8 +130,30 @@ func Launch(exe, dir string, ln *net.TCPListener, env []string) (Process, error)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var pw *os.File
+	if len(secrets) > 0 {
+		pr, w, err := os.Pipe()
+		if err != nil {
+			return Process{}, err
+		}
+		defer pr.Close()
+		pw = w
+		cmd.Args = append(cmd.Args, SecretsArg)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, pr)
+	}
 	if err := cmd.Start(); err != nil {
+		if pw != nil {
+			pw.Close()
+		}
 		return Process{}, fmt.Errorf("starting the gateway: %w", err)
+	}
+	if pw != nil {
+		b, _ := json.Marshal(secrets)
+		_, werr := pw.Write(b)
+		pw.Close()
+		if werr != nil {
+			return Process{}, fmt.Errorf("handing the gateway its secrets: %w", werr)
+		}
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it exits while the provider lives
 	start, _ := procStat(cmd.Process.Pid)

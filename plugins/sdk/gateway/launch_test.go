@@ -15,6 +15,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == Arg {
 		os.Exit(Main(os.Args[2:]))
 	}
+	if os.Getenv("GATEWAY_TEST_EMBED") == "1" {
+		os.Exit(testEmbed())
+	}
 	os.Exit(m.Run())
 }
 

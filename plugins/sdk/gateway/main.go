@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -20,13 +22,27 @@ const LockFile = "gateway.lock"
 // listening socket as file descriptor 3 (see package doc). It returns the
 // process's exit code: 0 after SIGTERM or SIGINT (it stops accepting,
 // lets requests in flight finish for up to 10 s, and exits).
-func Main(args []string) int {
+func Main(args []string) int { return MainWith(args, nil) }
+
+// MainWith is Main with the transport to backends wrapped by wrap (nil:
+// as it is); see Server.WrapTransport.
+func MainWith(args []string, wrap func(http.RoundTripper) http.RoundTripper) int {
 	logger := log.New(os.Stderr, "gateway: ", log.LstdFlags|log.Lmicroseconds)
-	if len(args) != 1 {
-		logger.Print("usage: __llmops_gateway DIR (with the listener as fd 3)")
+	if len(args) < 1 || len(args) > 2 || len(args) == 2 && args[1] != SecretsArg {
+		logger.Print("usage: __llmops_gateway DIR [" + SecretsArg + "] (with the listener as fd 3)")
 		return 2
 	}
 	dir := args[0]
+	var secrets map[string]string
+	if len(args) == 2 {
+		sf := os.NewFile(4, "secrets")
+		err := json.NewDecoder(io.LimitReader(sf, 1<<20)).Decode(&secrets)
+		sf.Close()
+		if err != nil {
+			logger.Print("reading the secrets on fd 4: not a JSON object of strings")
+			return 2
+		}
+	}
 	lock, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		logger.Print(err)
@@ -53,6 +69,10 @@ func Main(args []string) int {
 	if err != nil {
 		logger.Print(err)
 		return 1
+	}
+	srv.SetSecrets(secrets)
+	if wrap != nil {
+		srv.WrapTransport(wrap)
 	}
 	hs := NewHTTPServer(srv, cfg)
 	logger.Printf("serving deployment %s on %s (pid %d)", cfg.Deployment, ln.Addr(), os.Getpid())

@@ -1,13 +1,12 @@
 package gateway
 
 import (
-	"fmt"
-	"io"
-	"sort"
+	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metric names.
@@ -19,45 +18,38 @@ const (
 	MetricInflight   = "llmops_gateway_inflight_requests"
 	MetricGeneration = "llmops_gateway_config_generation"
 	MetricStart      = "llmops_gateway_start_time_seconds"
+	// MetricRetrievals counts the retrievals of a retrieval-augmented
+	// deployment by result: hit (at least one chunk), empty (none reached
+	// min_score), error (the embedding command failed).
+	MetricRetrievals = "llmops_gateway_retrievals_total"
 )
+
+// RetrievalResults are the results of MetricRetrievals.
+var RetrievalResults = []string{"hit", "empty", "error"}
 
 // Buckets are the upper bounds (seconds) of the latency histogram.
 var Buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
-type codeKey struct {
-	rev  int64
-	code int
-}
+// Codes are the statuses whose request counters exist (at zero) for a
+// revision as soon as it is routed to, so that the first 401 or 503 is an
+// increase a rate() sees rather than a new series.
+var Codes = []int{200, 400, 401, 404, 405, 413, 429, 500, 502, 503, 504}
 
-type errKey struct {
-	rev    int64
-	code   int
-	reason string
-}
+// gatewayRefusals are the gateway's own error reasons by status, created
+// at zero with the codes.
+var gatewayRefusals = map[int]string{400: "invalid_json", 401: "unauthorized", 404: "model_not_found", 405: "method", 413: "too_large", 429: "rate_limited", 502: "upstream", 503: "no_backend", 504: "timeout"}
 
-type tokenKey struct {
-	rev int64
-	typ string
-}
-
-type histogram struct {
-	counts []uint64 // per bucket, not cumulative; the last is +Inf
-	sum    float64
-	count  uint64
-}
-
-// metrics holds the gateway's counters.
+// metrics holds the gateway's series in its own Prometheus registry
+// (client_golang), exposed by handler.
 type metrics struct {
-	mu       sync.Mutex
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	tokens   *prometheus.CounterVec
+	retr     *prometheus.CounterVec
 	start    time.Time
-	requests map[codeKey]uint64
-	errors   map[errKey]uint64
-	hist     map[int64]*histogram
-	tokens   map[tokenKey]uint64
-}
-
-func newMetrics() *metrics {
-	return &metrics{start: time.Now(), requests: map[codeKey]uint64{}, errors: map[errKey]uint64{}, hist: map[int64]*histogram{}, tokens: map[tokenKey]uint64{}}
+	handler  http.Handler
 }
 
 // usage is a response's token counts (from its "usage" object).
@@ -65,139 +57,111 @@ type usage struct {
 	prompt, completion int64
 }
 
+// newMetrics registers the gateway's series; state gives what is read at
+// each scrape (the deployment, generation and in-flight gauges).
+func newMetrics(state func() (string, int64, []inflightSample)) *metrics {
+	m := &metrics{
+		reg:   prometheus.NewRegistry(),
+		start: time.Now(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRequests,
+			Help: "Requests answered, by revision and HTTP status."}, []string{"deployment", "revision", "code"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricErrors,
+			Help: "Error responses (the gateway's own refusals and every 5xx), by revision, status and reason."}, []string{"deployment", "revision", "code", "reason"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricDuration, Buckets: Buckets,
+			Help: "Latency of the requests a replica answered, from arrival to the end of the response."}, []string{"deployment", "revision"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricTokens,
+			Help: "Tokens reported by the replicas' usage objects, by type (prompt, completion)."}, []string{"deployment", "revision", "type"}),
+		retr: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRetrievals,
+			Help: "Retrievals of a retrieval-augmented deployment, by result (hit, empty, error)."}, []string{"deployment", "revision", "result"}),
+	}
+	m.reg.MustRegister(m.requests, m.errors, m.duration, m.tokens, m.retr, &stateCollector{m: m, state: state})
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return m
+}
+
+var (
+	descInflight   = prometheus.NewDesc(MetricInflight, "Requests in flight, per backend.", []string{"deployment", "revision", "backend"}, nil)
+	descGeneration = prometheus.NewDesc(MetricGeneration, "The configuration generation in force.", []string{"deployment"}, nil)
+	descStart      = prometheus.NewDesc(MetricStart, "When the gateway started (Unix time).", []string{"deployment"}, nil)
+)
+
+// stateCollector reports the gauges read from the server at scrape time.
+type stateCollector struct {
+	m     *metrics
+	state func() (string, int64, []inflightSample)
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descInflight
+	ch <- descGeneration
+	ch <- descStart
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	dep, gen, in := c.state()
+	for _, s := range in {
+		ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(s.n), dep, rev(s.rev), s.backend)
+	}
+	ch <- prometheus.MustNewConstMetric(descGeneration, prometheus.GaugeValue, float64(gen), dep)
+	ch <- prometheus.MustNewConstMetric(descStart, prometheus.GaugeValue, float64(c.m.start.UnixMilli())/1e3, dep)
+}
+
+func rev(r int64) string { return strconv.FormatInt(r, 10) }
+
+// prepare creates a revision's series at zero: a request counter for each
+// of Codes, the gateway's refusals, the histogram and token counters, and
+// with retrieval the retrieval counters.
+func (m *metrics) prepare(dep string, revision int64, retrieval bool) {
+	r := rev(revision)
+	if retrieval {
+		for _, res := range RetrievalResults {
+			m.retr.WithLabelValues(dep, r, res)
+		}
+		m.errors.WithLabelValues(dep, r, "502", "retrieval")
+		m.errors.WithLabelValues(dep, r, "400", "invalid_value")
+	}
+	for _, c := range Codes {
+		code := strconv.Itoa(c)
+		m.requests.WithLabelValues(dep, r, code)
+		if reason := gatewayRefusals[c]; reason != "" {
+			m.errors.WithLabelValues(dep, r, code, reason)
+		}
+	}
+	m.duration.WithLabelValues(dep, r)
+	m.tokens.WithLabelValues(dep, r, "prompt")
+	m.tokens.WithLabelValues(dep, r, "completion")
+}
+
 // record counts one response. reason is non-empty for responses the
 // gateway made itself (401, 429, 413, 502, ...); served says a replica
 // answered, which puts the latency in the histogram.
-func (m *metrics) record(rev int64, code int, reason string, served bool, d time.Duration, u usage) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests[codeKey{rev, code}]++
+func (m *metrics) record(dep string, revision int64, code int, reason string, served bool, d time.Duration, u usage) {
+	r, c := rev(revision), strconv.Itoa(code)
+	m.requests.WithLabelValues(dep, r, c).Inc()
 	if reason != "" || code >= 500 {
 		if reason == "" {
 			reason = "replica"
 		}
-		m.errors[errKey{rev, code, reason}]++
+		m.errors.WithLabelValues(dep, r, c, reason).Inc()
 	}
 	if served {
-		h := m.hist[rev]
-		if h == nil {
-			h = &histogram{counts: make([]uint64, len(Buckets)+1)}
-			m.hist[rev] = h
-		}
-		s := d.Seconds()
-		i := sort.SearchFloat64s(Buckets, s)
-		h.counts[i]++
-		h.sum += s
-		h.count++
+		m.duration.WithLabelValues(dep, r).Observe(d.Seconds())
 	}
 	if u.prompt > 0 {
-		m.tokens[tokenKey{rev, "prompt"}] += uint64(u.prompt)
+		m.tokens.WithLabelValues(dep, r, "prompt").Add(float64(u.prompt))
 	}
 	if u.completion > 0 {
-		m.tokens[tokenKey{rev, "completion"}] += uint64(u.completion)
+		m.tokens.WithLabelValues(dep, r, "completion").Add(float64(u.completion))
 	}
-}
-
-func labels(pairs ...string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(pairs[i])
-		b.WriteString(`="`)
-		b.WriteString(escapeLabel(pairs[i+1]))
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
-}
-
-func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
-
-// write renders the metrics in the Prometheus text format (0.0.4).
-func (m *metrics) write(w io.Writer, dep string, gen int64, inflight []inflightSample) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var b strings.Builder
-	rev := func(r int64) string { return strconv.FormatInt(r, 10) }
-
-	b.WriteString("# HELP " + MetricRequests + " Requests answered, by revision and HTTP status.\n# TYPE " + MetricRequests + " counter\n")
-	rk := make([]codeKey, 0, len(m.requests))
-	for k := range m.requests {
-		rk = append(rk, k)
-	}
-	sort.Slice(rk, func(i, j int) bool { return rk[i].rev < rk[j].rev || rk[i].rev == rk[j].rev && rk[i].code < rk[j].code })
-	for _, k := range rk {
-		fmt.Fprintf(&b, "%s%s %d\n", MetricRequests, labels("deployment", dep, "revision", rev(k.rev), "code", strconv.Itoa(k.code)), m.requests[k])
-	}
-
-	b.WriteString("# HELP " + MetricErrors + " Error responses (the gateway's own refusals and every 5xx), by revision, status and reason.\n# TYPE " + MetricErrors + " counter\n")
-	ek := make([]errKey, 0, len(m.errors))
-	for k := range m.errors {
-		ek = append(ek, k)
-	}
-	sort.Slice(ek, func(i, j int) bool {
-		a, c := ek[i], ek[j]
-		if a.rev != c.rev {
-			return a.rev < c.rev
-		}
-		if a.code != c.code {
-			return a.code < c.code
-		}
-		return a.reason < c.reason
-	})
-	for _, k := range ek {
-		fmt.Fprintf(&b, "%s%s %d\n", MetricErrors, labels("deployment", dep, "revision", rev(k.rev), "code", strconv.Itoa(k.code), "reason", k.reason), m.errors[k])
-	}
-
-	b.WriteString("# HELP " + MetricDuration + " Latency of the requests a replica answered, from arrival to the end of the response.\n# TYPE " + MetricDuration + " histogram\n")
-	hk := make([]int64, 0, len(m.hist))
-	for k := range m.hist {
-		hk = append(hk, k)
-	}
-	sort.Slice(hk, func(i, j int) bool { return hk[i] < hk[j] })
-	for _, r := range hk {
-		h := m.hist[r]
-		var cum uint64
-		for i, le := range Buckets {
-			cum += h.counts[i]
-			fmt.Fprintf(&b, "%s_bucket%s %d\n", MetricDuration, labels("deployment", dep, "revision", rev(r), "le", fmtFloat(le)), cum)
-		}
-		cum += h.counts[len(Buckets)]
-		fmt.Fprintf(&b, "%s_bucket%s %d\n", MetricDuration, labels("deployment", dep, "revision", rev(r), "le", "+Inf"), cum)
-		fmt.Fprintf(&b, "%s_sum%s %s\n", MetricDuration, labels("deployment", dep, "revision", rev(r)), fmtFloat(h.sum))
-		fmt.Fprintf(&b, "%s_count%s %d\n", MetricDuration, labels("deployment", dep, "revision", rev(r)), h.count)
-	}
-
-	b.WriteString("# HELP " + MetricTokens + " Tokens reported by the replicas' usage objects, by type (prompt, completion).\n# TYPE " + MetricTokens + " counter\n")
-	tk := make([]tokenKey, 0, len(m.tokens))
-	for k := range m.tokens {
-		tk = append(tk, k)
-	}
-	sort.Slice(tk, func(i, j int) bool { return tk[i].rev < tk[j].rev || tk[i].rev == tk[j].rev && tk[i].typ < tk[j].typ })
-	for _, k := range tk {
-		fmt.Fprintf(&b, "%s%s %d\n", MetricTokens, labels("deployment", dep, "revision", rev(k.rev), "type", k.typ), m.tokens[k])
-	}
-
-	b.WriteString("# HELP " + MetricInflight + " Requests in flight, per backend.\n# TYPE " + MetricInflight + " gauge\n")
-	for _, s := range inflight {
-		fmt.Fprintf(&b, "%s%s %d\n", MetricInflight, labels("deployment", dep, "revision", rev(s.rev), "backend", s.backend), s.n)
-	}
-	b.WriteString("# HELP " + MetricGeneration + " The configuration generation in force.\n# TYPE " + MetricGeneration + " gauge\n")
-	fmt.Fprintf(&b, "%s%s %d\n", MetricGeneration, labels("deployment", dep), gen)
-	b.WriteString("# HELP " + MetricStart + " When the gateway started (Unix time).\n# TYPE " + MetricStart + " gauge\n")
-	fmt.Fprintf(&b, "%s%s %s\n", MetricStart, labels("deployment", dep), strconv.FormatFloat(float64(m.start.UnixNano())/1e9, 'f', 3, 64))
-	_, _ = io.WriteString(w, b.String())
 }
 
 type inflightSample struct {
 	rev     int64
 	backend string
 	n       int64
+}
+
+// retrieval counts one retrieval by its result.
+func (m *metrics) retrieval(dep string, revision int64, result string) {
+	m.retr.WithLabelValues(dep, rev(revision), result).Inc()
 }

@@ -6,193 +6,276 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // maxUsageBody is how much of a response is kept to read its usage.
 const maxUsageBody = 1 << 20
 
-// proxy serves a request under /v1/: access, rate limit, body checks, then
-// forwarding to a backend.
-func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rt := s.cur.Load()
-	rev := rt.cfg.Revision
-	refuse := func(code int, typ, errCode, reason, msg string) {
-		writeError(w, code, typ, errCode, msg)
-		s.metrics.record(rev, code, reason, false, time.Since(start), usage{})
+// exchange is what the gateway knows of one request while the reverse
+// proxy carries it: set by proxy, the transport (backend) and
+// ModifyResponse (status, usage).
+type exchange struct {
+	id      string
+	path    string // the client's path
+	route   *route
+	body    []byte
+	backend *backend
+	status  int
+	keep    *tailBuffer
+	stream  bool
+	noRoute bool // no backend was left to try
+	// citations are the chunks a retrieval-augmented request was given
+	// (nil without retrieval), added to its response.
+	citations []retrieval.Hit
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(r *http.Request) *exchange {
+	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// errNoBackend: every backend refused, or there is none.
+var errNoBackend = errors.New("no backend")
+
+// newReverseProxy is the httputil.ReverseProxy that forwards requests:
+// the balancer picks the backend (retrying refused connections on
+// another), Rewrite sends only the headers a replica needs, and
+// modifyResponse relays only the headers a client may see.
+func (s *Server) newReverseProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:        rewrite,
+		Transport:      balancer{s},
+		ModifyResponse: modifyResponse,
+		ErrorHandler:   s.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       log.New(logWriter{s.logf}, "", 0),
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		refuse(http.StatusMethodNotAllowed, "invalid_request_error", "method_not_allowed", "method", "Only GET and POST are served.")
-		return
+}
+
+// rewrite keeps the method, path and query, and of the caller's headers
+// only Content-Type and Accept: never its Authorization or cookies.
+func rewrite(pr *httputil.ProxyRequest) {
+	x := exchangeOf(pr.In)
+	h := http.Header{}
+	if x.body != nil {
+		h.Set("Content-Type", "application/json")
 	}
-	who := rt.matchCaller(r)
-	if who == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="llmops"`)
-		refuse(http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "unauthorized", "Missing or invalid API key. Send it as: Authorization: Bearer <key>.")
-		return
+	if a := pr.In.Header.Get("Accept"); a != "" && len(a) < 256 {
+		h.Set("Accept", a)
 	}
-	if rpm := rt.cfg.RequestsPerMinute; rpm > 0 {
-		if ok, wait := s.limiter.allow(who, rpm, start); !ok {
-			secs := int((wait + time.Second - 1) / time.Second)
-			if secs < 1 {
-				secs = 1
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			refuse(http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "rate_limited",
-				"Rate limit reached: "+strconv.FormatFloat(rpm, 'g', -1, 64)+" requests per minute. Retry after "+strconv.Itoa(secs)+"s.")
-			return
-		}
-	}
-	var body []byte
-	if r.Method == http.MethodPost {
-		if r.ContentLength > rt.maxBody {
-			refuse(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "too_large", "The request body is larger than "+strconv.FormatInt(rt.maxBody, 10)+" bytes.")
-			return
-		}
-		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, rt.maxBody))
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			refuse(http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "too_large", "The request body is larger than "+strconv.FormatInt(rt.maxBody, 10)+" bytes.")
-			return
-		case err != nil:
-			refuse(http.StatusBadRequest, "invalid_request_error", "unreadable_body", "bad_body", "The request body could not be read.")
-			return
-		case len(bytes.TrimSpace(body)) == 0 || !json.Valid(body):
-			refuse(http.StatusBadRequest, "invalid_request_error", "invalid_json", "invalid_json", "The request body is not valid JSON.")
-			return
-		}
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), rt.timeout)
-	defer cancel()
-	id := requestID()
-	skip := map[*backend]bool{}
+	h.Set("X-Request-Id", x.id)
+	// Marks the request replayable, so the transport retries it on a fresh
+	// connection when a kept-alive one turns out closed.
+	h.Set("X-Idempotency-Key", x.id)
+	pr.Out.Header = h
+	pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "backend"
+}
+
+// balancer is the reverse proxy's transport: round robin over the route's
+// backends; a backend that refuses the connection is marked down for a
+// second and the request tried on another (the body is buffered, so this
+// is safe). It owns the outgoing request (made by the reverse proxy for
+// this round trip only) and sets its backend, token and body.
+type balancer struct{ s *Server }
+
+func (bl balancer) RoundTrip(req *http.Request) (*http.Response, error) {
+	s, x := bl.s, exchangeOf(req)
+	var skip map[*backend]bool
 	for {
 		b, cur := s.pick(skip)
 		if b == nil {
-			rev = cur.cfg.Revision
-			w.Header().Set("Retry-After", "1")
-			refuse(http.StatusServiceUnavailable, "server_error", "no_replica", "no_backend", "No replica of this deployment is serving.")
-			return
+			x.route, x.noRoute = cur, true
+			return nil, errNoBackend
 		}
-		resp, err := s.forward(ctx, b, r, body, id)
-		if err != nil {
+		x.backend = b
+		req.URL.Scheme, req.URL.Host, req.Host = b.scheme, b.host, b.host
+		body := x.body
+		if b.upstream {
+			s.toUpstream(req, b, x)
+			body = withModel(x.body, b.model)
+		} else {
+			if b.prefix != "" {
+				req.URL.Path, req.URL.RawPath = b.prefix+exchangePath(req), ""
+			}
+			if tok := b.token.Load(); tok != nil && *tok != "" {
+				req.Header.Set(ReplicaTokenHeader, *tok)
+			} else {
+				req.Header.Del(ReplicaTokenHeader)
+			}
+		}
+		if body != nil {
+			req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		}
+		resp, err := s.transport.RoundTrip(req)
+		if err != nil && refused(err) && req.Context().Err() == nil {
+			// Nothing reached the backend: mark it down and try another.
 			b.inflight.Add(-1)
-			if refused(err) && ctx.Err() == nil {
-				// Nothing reached the backend: mark it down and try another.
-				b.downUntil.Store(time.Now().Add(time.Second).UnixNano())
-				s.logf("backend %s (revision %d) refused a connection: %v", b.host, b.revision, err)
-				skip[b] = true
-				continue
+			x.backend = nil
+			b.downUntil.Store(time.Now().Add(time.Second).UnixNano())
+			s.logf("backend %s (revision %d) refused a connection: %v", b.host, b.revision, err)
+			if skip == nil {
+				skip = map[*backend]bool{}
 			}
-			rev = b.revision
-			if ctx.Err() != nil && r.Context().Err() == nil {
-				refuse(http.StatusGatewayTimeout, "server_error", "timeout", "timeout", "The replica did not answer in time.")
-				return
-			}
-			if r.Context().Err() != nil {
-				s.metrics.record(rev, 499, "client_gone", false, time.Since(start), usage{})
-				return
-			}
-			refuse(http.StatusBadGateway, "server_error", "bad_gateway", "upstream", "The replica failed to answer.")
-			return
+			skip[b] = true
+			continue
 		}
-		u, ok := s.relay(w, resp, b, id)
-		b.inflight.Add(-1)
-		code := resp.StatusCode
-		reason := ""
-		if !ok {
-			reason = "relay"
-		}
-		s.metrics.record(b.revision, code, reason, true, time.Since(start), u)
-		return
+		return resp, err
 	}
 }
 
-// forward sends the request to a backend with only the headers a replica
-// needs: never the caller's Authorization or cookies.
-func (s *Server) forward(ctx context.Context, b *backend, r *http.Request, body []byte, id string) (*http.Response, error) {
-	target := b.base + r.URL.EscapedPath()
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
+// toUpstream addresses a request to a hosted API: its base path instead
+// of /v1, its key (the only place the key is ever sent), no replica token.
+func (s *Server) toUpstream(req *http.Request, b *backend, x *exchange) {
+	path := strings.TrimPrefix(exchangePath(req), "/v1")
+	req.URL.Path, req.URL.RawPath = b.prefix+path, ""
+	req.Header.Del(ReplicaTokenHeader)
+	req.Header.Del("X-Idempotency-Key")
+	if key := s.secret(b.keyRef); key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+}
+
+// exchangePath is the request's path as the client sent it (under /v1).
+func exchangePath(req *http.Request) string {
+	if x := exchangeOf(req); x != nil && x.path != "" {
+		return x.path
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, target, rd)
+	return req.URL.Path
+}
+
+// withModel replaces a JSON body's "model" with model (the upstream's).
+func withModel(body []byte, model string) []byte {
+	if body == nil || model == "" {
+		return body
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil || obj == nil {
+		return body
+	}
+	obj["model"], _ = json.Marshal(model)
+	out, err := json.Marshal(obj)
 	if err != nil {
-		return nil, err
+		return body
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-		req.ContentLength = int64(len(body))
-	}
-	if a := r.Header.Get("Accept"); a != "" && len(a) < 256 {
-		req.Header.Set("Accept", a)
-	}
-	req.Header.Set("X-Request-Id", id)
-	if tok := b.token.Load(); tok != nil && *tok != "" {
-		req.Header.Set(ReplicaTokenHeader, *tok)
-	}
-	// Marks the request replayable, so the transport retries it on a fresh
-	// connection when a kept-alive one turns out closed.
-	req.Header.Set("X-Idempotency-Key", id)
-	return s.transport.RoundTrip(req)
+	return out
 }
 
-// relay copies a backend's response to the client: status, Content-Type
-// and the gateway's own headers; the body is streamed (flushed as it comes
-// for server-sent events) and its usage counted.
-func (s *Server) relay(w http.ResponseWriter, resp *http.Response, b *backend, id string) (usage, bool) {
-	defer resp.Body.Close()
-	h := w.Header()
+// modifyResponse relays the status, Content-Type, Content-Length and a
+// numeric Retry-After, adds X-Request-Id and X-LLMOps-Revision, and keeps
+// (a bounded part of) the body to count its usage.
+func modifyResponse(resp *http.Response) error {
+	x := exchangeOf(resp.Request)
 	ct := resp.Header.Get("Content-Type")
+	h := http.Header{}
 	if ct != "" {
 		h.Set("Content-Type", ct)
 	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" && isDigits(ra) {
 		h.Set("Retry-After", ra)
 	}
-	h.Set("X-Request-Id", id)
-	h.Set("X-LLMOps-Revision", strconv.FormatInt(b.revision, 10))
-	if resp.ContentLength >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	if cl := resp.Header.Get("Content-Length"); cl != "" {
+		h.Set("Content-Length", cl)
 	}
-	w.WriteHeader(resp.StatusCode)
-	stream := strings.HasPrefix(ct, "text/event-stream")
-	keep := &tailBuffer{max: maxUsageBody, tail: stream}
-	var dst io.Writer = w
-	if f, ok := w.(http.Flusher); ok && stream {
-		dst = flushWriter{w, f}
+	if cc := resp.Header.Get("Cache-Control"); cc == "no-cache" {
+		h.Set("Cache-Control", cc)
 	}
-	_, err := io.Copy(io.MultiWriter(dst, keep), resp.Body)
-	var u usage
-	if stream {
-		u = streamUsage(keep.buf.Bytes())
-	} else if !keep.overflow {
-		u = bodyUsage(keep.buf.Bytes())
+	h.Set("X-Request-Id", x.id)
+	h.Set("X-LLMOps-Revision", strconv.FormatInt(x.backend.revision, 10))
+	resp.Header = h
+	resp.Trailer = nil
+	if x.backend.upstream && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		// The hosted API refused the deployment's own key: the caller's
+		// key was fine, so this is the gateway's upstream failing.
+		resp.Body.Close()
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": "The upstream API refused this deployment's key (HTTP " + strconv.Itoa(resp.StatusCode) + "); its operator must fix upstream.api_key.", "type": "server_error", "param": nil, "code": "upstream_auth"}})
+		resp.StatusCode, resp.Status = http.StatusBadGateway, ""
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		ct = "application/json"
 	}
-	return u, err == nil
+	x.status = resp.StatusCode
+	x.stream = strings.HasPrefix(ct, "text/event-stream")
+	if x.citations != nil && resp.StatusCode == http.StatusOK {
+		addCitations(resp, x)
+	}
+	x.keep = &tailBuffer{max: maxUsageBody, tail: x.stream}
+	resp.Body = teeBody{resp.Body, x.keep}
+	return nil
 }
 
-type flushWriter struct {
-	w io.Writer
-	f http.Flusher
+// proxyError answers a request no backend answered.
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	x := exchangeOf(r)
+	switch {
+	case x.noRoute:
+		w.Header().Set("Retry-After", "1")
+		x.status = http.StatusServiceUnavailable
+		writeError(w, x.status, "server_error", "", "no_replica", "No replica of this deployment is serving.")
+	case r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		x.status = 499 // the client went away
+	case errors.Is(err, context.DeadlineExceeded) || r.Context().Err() != nil:
+		x.status = http.StatusGatewayTimeout
+		writeError(w, x.status, "server_error", "", "timeout", "The replica did not answer in time.")
+	default:
+		x.status = http.StatusBadGateway
+		writeError(w, x.status, "server_error", "", "bad_gateway", "The replica failed to answer.")
+	}
 }
 
-func (fw flushWriter) Write(p []byte) (int, error) {
-	n, err := fw.w.Write(p)
-	fw.f.Flush()
+type teeBody struct {
+	io.ReadCloser
+	keep *tailBuffer
+}
+
+func (t teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if n > 0 {
+		t.keep.Write(p[:n])
+	}
 	return n, err
+}
+
+// usage reads the token counts of the relayed response.
+func (x *exchange) usage() usage {
+	if x.keep == nil {
+		return usage{}
+	}
+	if x.stream {
+		return streamUsage(x.keep.buf.Bytes())
+	}
+	if x.keep.overflow {
+		return usage{}
+	}
+	return bodyUsage(x.keep.buf.Bytes())
+}
+
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+type logWriter struct{ logf func(string, ...any) }
+
+func (l logWriter) Write(p []byte) (int, error) {
+	l.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // tailBuffer keeps the first max bytes written (or, with tail, the last).

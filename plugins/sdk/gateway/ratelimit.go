@@ -4,57 +4,52 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket per caller: a caller may make rpm requests in
-// a burst, and one more every 60/rpm seconds.
+// limiter is a token bucket per caller (golang.org/x/time/rate): a caller
+// may make rpm requests in a burst, and one more every 60/rpm seconds.
 type limiter struct {
 	mu      sync.Mutex
 	rpm     float64
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter() *limiter { return &limiter{buckets: map[string]*bucket{}} }
+func newLimiter() *limiter { return &limiter{buckets: map[string]*rate.Limiter{}} }
 
 // allow takes a token for who, or says how long until one is free.
 func (l *limiter) allow(who string, rpm float64, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if rpm != l.rpm {
 		// A new limit starts every caller afresh.
 		l.rpm = rpm
-		l.buckets = map[string]*bucket{}
+		l.buckets = map[string]*rate.Limiter{}
 	}
-	rate := rpm / 60 // tokens per second
 	b := l.buckets[who]
 	if b == nil {
 		if len(l.buckets) > 100000 {
 			l.prune(now)
 		}
-		b = &bucket{tokens: rpm, last: now}
+		b = rate.NewLimiter(rate.Limit(rpm/60), max(1, int(math.Floor(rpm))))
 		l.buckets[who] = b
 	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = math.Min(rpm, b.tokens+el*rate)
-		b.last = now
+	l.mu.Unlock()
+	r := b.ReserveN(now, 1)
+	if !r.OK() {
+		return false, time.Minute
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return false, wait
 	}
-	wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))
-	return false, wait
+	return true, 0
 }
 
-// prune drops full buckets (callers idle for a minute or more).
+// prune drops full buckets (callers idle long enough to have refilled).
 func (l *limiter) prune(now time.Time) {
 	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rpm/60 >= l.rpm {
+		if b.TokensAt(now) >= float64(b.Burst()) {
 			delete(l.buckets, k)
 		}
 	}

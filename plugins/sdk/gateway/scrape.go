@@ -144,6 +144,10 @@ type Snapshot struct {
 	Errors   float64   `json:"errors"`  // responses with status >= 500
 	Buckets  []float64 `json:"buckets"` // cumulative, per Buckets then +Inf
 	Count    float64   `json:"count"`
+	// Retrievals (hit or empty) and EmptyRetrievals of a
+	// retrieval-augmented deployment (MetricRetrievals).
+	Retrievals      float64 `json:"retrievals,omitempty"`
+	EmptyRetrievals float64 `json:"empty_retrievals,omitempty"`
 }
 
 // SnapshotOf extracts one revision's counters from a scrape.
@@ -177,6 +181,11 @@ func SnapshotOf(samples []Sample, revision int64, at time.Time) Snapshot {
 			}
 		case s.Name == MetricDuration+"_count":
 			snap.Count = s.Value
+		case s.Name == MetricRetrievals && s.Labels["result"] != "error":
+			snap.Retrievals += s.Value
+			if s.Labels["result"] == "empty" {
+				snap.EmptyRetrievals += s.Value
+			}
 		}
 	}
 	return snap
@@ -189,6 +198,18 @@ type Stats struct {
 	Minutes  float64
 	// Latency quantiles in milliseconds (NaN without served requests).
 	P50, P95 float64
+	// Retrievals and EmptyRetrievals count a retrieval-augmented
+	// deployment's retrievals and those that found no chunk.
+	Retrievals, EmptyRetrievals float64
+}
+
+// EmptyRetrievalRate is the share of retrievals that found no chunk
+// reaching min_score (NaN without retrievals).
+func (s Stats) EmptyRetrievalRate() float64 {
+	if s.Retrievals == 0 {
+		return math.NaN()
+	}
+	return s.EmptyRetrievals / s.Retrievals
 }
 
 // ErrorRate is errors over requests (NaN without requests).
@@ -219,7 +240,8 @@ func Window(prev *Snapshot, now Snapshot) Stats {
 	if prev != nil && prev.Start == now.Start {
 		from = prev.Time
 	}
-	st := Stats{Requests: now.Requests - base.Requests, Errors: now.Errors - base.Errors, Minutes: now.Time.Sub(from).Minutes()}
+	st := Stats{Requests: now.Requests - base.Requests, Errors: now.Errors - base.Errors, Minutes: now.Time.Sub(from).Minutes(),
+		Retrievals: now.Retrievals - base.Retrievals, EmptyRetrievals: now.EmptyRetrievals - base.EmptyRetrievals}
 	delta := make([]float64, len(now.Buckets))
 	for i := range delta {
 		delta[i] = now.Buckets[i] - base.Buckets[i]

@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // Server is the gateway's HTTP handler. Reload swaps its configuration
@@ -20,26 +24,50 @@ type Server struct {
 	cur       atomic.Pointer[route]
 	metrics   *metrics
 	limiter   *limiter
-	transport *http.Transport
-	logf      func(format string, a ...any)
+	transport http.RoundTripper
+	// base is the transport requests leave by (transport wraps it).
+	base *http.Transport
+	rp   *httputil.ReverseProxy
+	logf func(format string, a ...any)
 
 	mu       sync.Mutex
 	backends map[string]*backend // by URL and revision, kept across reloads
+
+	secrets atomic.Pointer[map[string]string] // upstream keys, in memory only
+	retr    *retrieval.Retriever              // the last index loaded (under mu), kept across reloads
+}
+
+// SetSecrets gives the gateway the secrets its upstream backends name
+// (Backend.KeyRef). They live in memory only.
+func (s *Server) SetSecrets(m map[string]string) { s.secrets.Store(&m) }
+
+func (s *Server) secret(name string) string {
+	if m := s.secrets.Load(); m != nil {
+		return (*m)[name]
+	}
+	return ""
 }
 
 // route is one configuration in force.
 type route struct {
 	cfg      *Config
+	models   map[string]bool
 	keys     []keyHash
 	backends []*backend
 	next     atomic.Uint64
 	maxBody  int64
 	timeout  time.Duration
+	retr     *retrieval.Retriever // nil without retrieval
 }
 
 type backend struct {
 	base      string
+	scheme    string
 	host      string
+	prefix    string // an upstream's base path (e.g. /v1), replacing /v1; a replica's, before /v1
+	upstream  bool
+	model     string // an upstream's model, put in request bodies
+	keyRef    string // the secret sent upstream as the bearer key
 	revision  int64
 	token     atomic.Pointer[string] // the replica's token (may change with a reload)
 	inflight  atomic.Int64
@@ -53,10 +81,9 @@ func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error)
 		logf = func(string, ...any) {}
 	}
 	s := &Server{
-		metrics: newMetrics(),
 		limiter: newLimiter(),
 		logf:    logf,
-		transport: &http.Transport{
+		base: &http.Transport{
 			Proxy:               nil,
 			DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        1024,
@@ -66,6 +93,9 @@ func NewServer(cfg *Config, logf func(format string, a ...any)) (*Server, error)
 		},
 		backends: map[string]*backend{},
 	}
+	s.transport = s.base
+	s.metrics = newMetrics(s.state)
+	s.rp = s.newReverseProxy()
 	if err := s.Reload(cfg); err != nil {
 		return nil, err
 	}
@@ -78,9 +108,18 @@ func (s *Server) Reload(cfg *Config) error {
 		return err
 	}
 	rt := &route{cfg: cfg, maxBody: cfg.maxBody(), timeout: cfg.requestTimeout()}
+	if len(cfg.Models) > 0 {
+		rt.models = map[string]bool{}
+		for _, m := range cfg.Models {
+			rt.models[m] = true
+		}
+	}
 	for _, h := range cfg.KeyHashes {
 		kh, _ := parseKeyHash(h)
 		rt.keys = append(rt.keys, kh)
+	}
+	if err := s.loadRetrieval(rt); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	keep := map[string]*backend{}
@@ -89,8 +128,14 @@ func (s *Server) Reload(cfg *Config) error {
 		k := base + "#" + strconv.FormatInt(b.Revision, 10)
 		be := s.backends[k]
 		if be == nil {
-			host := strings.TrimPrefix(base, "http://")
-			be = &backend{base: base, host: host, revision: b.Revision}
+			u, _ := url.Parse(base) // Check parsed it
+			// A replica's path is a prefix of every request's (a SageMaker
+			// endpoint's /endpoints/NAME, which the aws provider's
+			// transport rewrites); an upstream's replaces /v1.
+			be = &backend{base: base, scheme: u.Scheme, host: u.Host, prefix: strings.TrimSuffix(u.Path, "/"), revision: b.Revision}
+			if b.Upstream {
+				be.upstream, be.model, be.keyRef = true, b.Model, b.KeyRef
+			}
 		}
 		tok := b.Token
 		be.token.Store(&tok)
@@ -105,6 +150,7 @@ func (s *Server) Reload(cfg *Config) error {
 	}
 	s.backends = keep
 	s.mu.Unlock()
+	s.metrics.prepare(cfg.Deployment, cfg.Revision, cfg.Retrieval != nil)
 	old := s.cur.Swap(rt)
 	if old == nil || old.cfg.Generation != cfg.Generation {
 		s.logf("configuration generation %d in force: revision %d, %d backend(s)", cfg.Generation, cfg.Revision, len(cfg.Backends))
@@ -116,13 +162,23 @@ func (s *Server) Reload(cfg *Config) error {
 func (s *Server) Generation() int64 { return s.cur.Load().cfg.Generation }
 
 // Close releases idle connections to the backends.
-func (s *Server) Close() { s.transport.CloseIdleConnections() }
+func (s *Server) Close() { s.base.CloseIdleConnections() }
+
+// WrapTransport puts wrap around the transport requests to backends leave
+// by: a provider whose replicas need more than the replica token (the aws
+// provider signs its calls to SageMaker endpoints with SigV4) wraps it
+// before the server serves.
+func (s *Server) WrapTransport(wrap func(http.RoundTripper) http.RoundTripper) {
+	s.transport = wrap(s.transport)
+}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	id := requestID()
+	w.Header().Set("X-Request-Id", id)
 	switch {
 	case p == "/v1" || strings.HasPrefix(p, "/v1/"):
-		s.proxy(w, r)
+		s.proxy(w, r, id)
 	case p == "/health":
 		rt := s.cur.Load()
 		if len(rt.backends) == 0 {
@@ -131,13 +187,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "deployment": rt.cfg.Deployment, "revision": rt.cfg.Revision, "replicas": len(rt.backends)})
 	case p == "/metrics":
-		s.writeMetrics(w)
+		s.metrics.handler.ServeHTTP(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "Unknown path. The API is under /v1/; /health and /metrics are the gateway's own.")
+		writeError(w, http.StatusNotFound, "invalid_request_error", "", "not_found", "Unknown path. The API is under /v1/; /health and /metrics are the gateway's own.")
 	}
 }
 
-func (s *Server) writeMetrics(w http.ResponseWriter) {
+// state is what a scrape reads from the server: the deployment, the
+// configuration generation and the in-flight requests per backend.
+func (s *Server) state() (string, int64, []inflightSample) {
 	rt := s.cur.Load()
 	s.mu.Lock()
 	var in []inflightSample
@@ -145,9 +203,7 @@ func (s *Server) writeMetrics(w http.ResponseWriter) {
 		in = append(in, inflightSample{rev: b.revision, backend: b.host, n: b.inflight.Load()})
 	}
 	s.mu.Unlock()
-	sortInflight(in)
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.metrics.write(w, rt.cfg.Deployment, rt.cfg.Generation, in)
+	return rt.cfg.Deployment, rt.cfg.Generation, in
 }
 
 // pick chooses a backend of the route in force and counts the request in
@@ -236,21 +292,18 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// writeError writes an OpenAI-style error.
-func writeError(w http.ResponseWriter, code int, typ, errCode, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": errCode}})
+// writeError writes the error object of the OpenAI API: {"error":
+// {"message", "type", "param", "code"}}, param null when empty.
+func writeError(w http.ResponseWriter, code int, typ, param, errCode, msg string) {
+	var p any
+	if param != "" {
+		p = param
+	}
+	writeJSON(w, code, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": p, "code": errCode}})
 }
 
 func requestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "req-" + hex.EncodeToString(b[:])
-}
-
-func sortInflight(in []inflightSample) {
-	for i := 1; i < len(in); i++ {
-		for j := i; j > 0 && (in[j].rev < in[j-1].rev || in[j].rev == in[j-1].rev && in[j].backend < in[j-1].backend); j-- {
-			in[j], in[j-1] = in[j-1], in[j]
-		}
-	}
 }

@@ -182,7 +182,7 @@ func (c *Client) ApplyResourceChange(ctx context.Context, req protocol.ApplyReso
 	}
 	r, err := c.rpc.ApplyResourceChange(ctx, &proto.ApplyResourceChange_Request{
 		TypeName: req.TypeName, PriorState: dvs[0], PlannedState: dvs[1], Config: dvs[2], PlannedPrivate: req.PlannedPrivate,
-		SensitivePaths: pathsToProto(req.SensitivePaths),
+		SensitivePaths: pathsToProto(req.SensitivePaths), Address: req.Address,
 	})
 	if err != nil {
 		return protocol.ApplyResourceChangeResponse{Diagnostics: c.rpcDiags(ctx, "ApplyResourceChange", err)}
@@ -241,7 +241,7 @@ func (c *Client) ImportResourceState(ctx context.Context, req protocol.ImportRes
 		diags.FromError("Cannot encode the configuration for the provider "+c.name, err)
 		return protocol.ImportResourceStateResponse{Diagnostics: diags}
 	}
-	r, err := c.rpc.ImportResourceState(ctx, &proto.ImportResourceState_Request{TypeName: req.TypeName, Id: req.ID, Config: cfg})
+	r, err := c.rpc.ImportResourceState(ctx, &proto.ImportResourceState_Request{TypeName: req.TypeName, Id: req.ID, Config: cfg, Address: req.Address})
 	if err != nil {
 		return protocol.ImportResourceStateResponse{Diagnostics: c.rpcDiags(ctx, "ImportResourceState", err)}
 	}

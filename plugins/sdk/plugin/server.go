@@ -279,7 +279,7 @@ func (s *server) ApplyResourceChange(ctx context.Context, req *proto.ApplyResour
 	}
 	r := s.impl.ApplyResourceChange(ctx, protocol.ApplyResourceChangeRequest{
 		TypeName: req.TypeName, PriorState: vals[0], PlannedState: vals[1], Config: vals[2], PlannedPrivate: req.PlannedPrivate,
-		SensitivePaths: pathsFromProto(req.SensitivePaths),
+		SensitivePaths: pathsFromProto(req.SensitivePaths), Address: req.Address,
 	})
 	resp.Diagnostics = diagsToProto(r.Diagnostics)
 	resp.Private = r.Private
@@ -324,7 +324,7 @@ func (s *server) ImportResourceState(ctx context.Context, req *proto.ImportResou
 		resp.Diagnostics = diagsToProto(diags)
 		return resp, nil
 	}
-	ireq := protocol.ImportResourceStateRequest{TypeName: req.TypeName, ID: req.Id}
+	ireq := protocol.ImportResourceStateRequest{TypeName: req.TypeName, ID: req.Id, Address: req.Address}
 	if req.Config != nil {
 		ty, d := sc.resourceType(providerNameOf(sc), req.TypeName)
 		if d.HasErrors() {

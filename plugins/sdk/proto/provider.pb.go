@@ -2023,8 +2023,12 @@ type ApplyResourceChange_Request struct {
 	// in clear in the provider's logs, errors or files (schema-sensitive
 	// attributes and values the configuration marked sensitive).
 	SensitivePaths []*AttributePath `protobuf:"bytes,6,rep,name=sensitive_paths,json=sensitivePaths,proto3" json:"sensitive_paths,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// address is the object's address in the configuration
+	// (`training_run.ft`, `module.a.deployment.x["eu"]`), for providers
+	// that tag what they create with it; empty from older engines.
+	Address       string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApplyResourceChange_Request) Reset() {
@@ -2097,6 +2101,13 @@ func (x *ApplyResourceChange_Request) GetSensitivePaths() []*AttributePath {
 		return x.SensitivePaths
 	}
 	return nil
+}
+
+func (x *ApplyResourceChange_Request) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
 }
 
 // Response is the outcome of the change.
@@ -2338,12 +2349,16 @@ type ImportResourceState_Request struct {
 	TypeName string `protobuf:"bytes,1,opt,name=type_name,json=typeName,proto3" json:"type_name,omitempty"`
 	// id is the provider-specific identifier of the object.
 	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// address is the address the object is imported to
+	// (`training_run.ft`), for providers that tag what they adopt with it;
+	// empty from older engines.
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	// config is the resource's configuration, encoded against type_name's
 	// schema (unset when llmops has none to send; it may hold unknown
 	// values): what the id does not tell, such as a credential the read
 	// after the import needs. Added in protocol 1 without a version
 	// change: a provider that ignores it imports as before.
-	Config        *DynamicValue `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
+	Config        *DynamicValue `protobuf:"bytes,4,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2388,6 +2403,13 @@ func (x *ImportResourceState_Request) GetTypeName() string {
 func (x *ImportResourceState_Request) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *ImportResourceState_Request) GetAddress() string {
+	if x != nil {
+		return x.Address
 	}
 	return ""
 }
@@ -3159,8 +3181,8 @@ const file_provider_proto_rawDesc = "" +
 	"\rplanned_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x12L\n" +
 	"\x10requires_replace\x18\x02 \x03(\v2!.llmops.provider.v1.AttributePathR\x0frequiresReplace\x12'\n" +
 	"\x0fplanned_private\x18\x03 \x01(\fR\x0eplannedPrivate\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xd6\x04\n" +
-	"\x13ApplyResourceChange\x1a\xdf\x02\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xf0\x04\n" +
+	"\x13ApplyResourceChange\x1a\xf9\x02\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12A\n" +
 	"\vprior_state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\n" +
@@ -3168,7 +3190,8 @@ const file_provider_proto_rawDesc = "" +
 	"\rplanned_state\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\fplannedState\x128\n" +
 	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x12'\n" +
 	"\x0fplanned_private\x18\x05 \x01(\fR\x0eplannedPrivate\x12J\n" +
-	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x1a\xdc\x01\n" +
+	"\x0fsensitive_paths\x18\x06 \x03(\v2!.llmops.provider.v1.AttributePathR\x0esensitivePaths\x12\x18\n" +
+	"\aaddress\x18\a \x01(\tR\aaddress\x1a\xdc\x01\n" +
 	"\bResponse\x12=\n" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
@@ -3185,12 +3208,13 @@ const file_provider_proto_rawDesc = "" +
 	"\tnew_state\x18\x01 \x01(\v2 .llmops.provider.v1.DynamicValueR\bnewState\x12\x18\n" +
 	"\aprivate\x18\x02 \x01(\fR\aprivate\x125\n" +
 	"\apending\x18\x03 \x01(\v2\x1b.llmops.provider.v1.PendingR\apending\x12@\n" +
-	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xc3\x03\n" +
-	"\x13ImportResourceState\x1ap\n" +
+	"\vdiagnostics\x18\x04 \x03(\v2\x1e.llmops.provider.v1.DiagnosticR\vdiagnostics\"\xde\x03\n" +
+	"\x13ImportResourceState\x1a\x8a\x01\n" +
 	"\aRequest\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\x128\n" +
-	"\x06config\x18\x03 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1a\x81\x01\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x128\n" +
+	"\x06config\x18\x04 \x01(\v2 .llmops.provider.v1.DynamicValueR\x06config\x1a\x81\x01\n" +
 	"\x10ImportedResource\x12\x1b\n" +
 	"\ttype_name\x18\x01 \x01(\tR\btypeName\x126\n" +
 	"\x05state\x18\x02 \x01(\v2 .llmops.provider.v1.DynamicValueR\x05state\x12\x18\n" +

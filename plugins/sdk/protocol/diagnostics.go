@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -41,9 +42,13 @@ func (ds Diagnostics) HasErrors() bool {
 // Err returns the errors joined into one error, or nil.
 func (ds Diagnostics) Err() error {
 	var msgs []string
+	var refusal *CapacityError
 	for _, d := range ds {
 		if d.Severity != Error {
 			continue
+		}
+		if refusal == nil && IsCapacityRefused(d.Summary) {
+			refusal = &CapacityError{Summary: strings.TrimPrefix(d.Summary, CapacityRefusedPrefix), Detail: d.Detail}
 		}
 		m := d.Summary
 		if d.Detail != "" {
@@ -53,6 +58,9 @@ func (ds Diagnostics) Err() error {
 	}
 	if len(msgs) == 0 {
 		return nil
+	}
+	if refusal != nil && len(msgs) == 1 {
+		return refusal
 	}
 	return fmt.Errorf("%s", strings.Join(msgs, "; "))
 }
@@ -75,6 +83,13 @@ func (ds *Diagnostics) Warnf(summary, detailFormat string, args ...any) {
 // FromError appends err as an error diagnostic with the given summary.
 func (ds *Diagnostics) FromError(summary string, err error) {
 	if err == nil {
+		return
+	}
+	// A capacity refusal stays one, whatever wrapped it, so that a
+	// placement can fall back (the wrapping summary goes in the detail).
+	var refusal *CapacityError
+	if errors.As(err, &refusal) {
+		*ds = append(*ds, CapacityRefused(refusal.Summary, summary+": "+err.Error()))
 		return
 	}
 	*ds = append(*ds, Diagnostic{Severity: Error, Summary: summary, Detail: err.Error()})

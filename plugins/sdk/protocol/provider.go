@@ -198,6 +198,10 @@ type ApplyResourceChangeRequest struct {
 	// sensitive variable used in env, say). An index step with an unknown
 	// key stands for every element.
 	SensitivePaths []cty.Path
+	// Address is the object's address in the configuration
+	// (`training_run.ft`), for providers that tag what they create with it;
+	// empty from an engine that does not send it.
+	Address string
 }
 
 // ApplyResourceChangeResponse returns the new state, which on error is the
@@ -254,6 +258,9 @@ type ImportResourceStateRequest struct {
 	// caller has none; it may hold unknown values): what the ID does not
 	// tell, such as a credential the read after the import needs.
 	Config cty.Value
+	// Address is the address the object is imported to (see
+	// ApplyResourceChangeRequest.Address).
+	Address string
 }
 
 type ImportResourceStateResponse struct {

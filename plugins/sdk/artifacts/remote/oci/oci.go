@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -197,12 +198,48 @@ func (s *Store) PutBlob(ctx context.Context, id artifacts.ID, path string, size 
 			return &backend.Error{URL: s.url, Op: op, Reason: backend.Corrupt, Detail: "the local copy hashes to " + string(got),
 				Hint: "Nothing was published under the digest. The local artifact changed since it was stored: llmops artifacts verify " + string(id)}
 		}
-		if errors.Is(err, errdef.ErrAlreadyExists) {
+		if errors.Is(err, errdef.ErrAlreadyExists) || s.pushedMeanwhile(ctx, id) {
 			return nil
 		}
 		return s.fail(op, err)
 	}
 	return nil
+}
+
+// pushBytes pushes a small blob, tolerating a concurrent push of the same
+// digest as PutBlob does.
+func (s *Store) pushBytes(ctx context.Context, desc ocispec.Descriptor, data []byte) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+			}
+		}
+		err = s.repo.Blobs().Push(ctx, desc, bytes.NewReader(data))
+		if err == nil || errors.Is(err, errdef.ErrAlreadyExists) {
+			return nil
+		}
+		if ok, herr := s.repo.Blobs().Exists(ctx, desc); herr == nil && ok {
+			return nil // pushed meanwhile by a concurrent client
+		}
+		if !isCode(err, "DIGEST_INVALID", "SIZE_INVALID") {
+			return err
+		}
+	}
+	return err
+}
+
+// pushedMeanwhile says whether a blob whose push failed is in the registry
+// after all: another machine pushing the same digest at the same time can
+// make the registry refuse one of the two uploads (distribution answers
+// DIGEST_INVALID to the loser of the race), and the blob it holds is the
+// one we were sending, since its name is its digest.
+func (s *Store) pushedMeanwhile(ctx context.Context, id artifacts.ID) bool {
+	ok, err := s.HasBlob(ctx, id)
+	return err == nil && ok
 }
 
 // GetBlob downloads the blob id into dst, hashing it as it is written.
@@ -253,7 +290,7 @@ func (s *Store) Commit(ctx context.Context, obj backend.Object, listing []byte, 
 		if ok, err := s.HasBlob(ctx, obj.ID); err != nil {
 			return err
 		} else if !ok {
-			if err := s.repo.Blobs().Push(ctx, ld, bytes.NewReader(listing)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+			if err := s.pushBytes(ctx, ld, listing); err != nil {
 				return s.fail(op, err)
 			}
 		}
@@ -284,10 +321,28 @@ func (s *Store) Commit(ctx context.Context, obj backend.Object, listing []byte, 
 		return err
 	}
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(b), Size: int64(len(b)), ArtifactType: ArtifactType}
-	if err := s.repo.Manifests().PushReference(ctx, desc, bytes.NewReader(b), Tag(obj.ID)); err != nil {
-		return s.fail(op, err)
+	// A concurrent push of the same artifact by another machine can make
+	// the registry briefly lose sight of a blob the manifest names (it
+	// answers MANIFEST_BLOB_UNKNOWN with DIGEST_INVALID while the other
+	// upload of that blob commits): the manifest is tried again, at most
+	// three times in all, after the blobs are checked again.
+	for attempt := 0; ; attempt++ {
+		err = s.repo.Manifests().PushReference(ctx, desc, bytes.NewReader(b), Tag(obj.ID))
+		if err == nil {
+			return nil
+		}
+		if attempt == 2 || !isCode(err, "MANIFEST_BLOB_UNKNOWN", "DIGEST_INVALID", "BLOB_UNKNOWN") {
+			return s.fail(op, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+		if err := s.pushEmptyConfig(ctx); err != nil {
+			return s.fail(op, err)
+		}
 	}
-	return nil
 }
 
 func (s *Store) pushEmptyConfig(ctx context.Context) error {
@@ -295,11 +350,7 @@ func (s *Store) pushEmptyConfig(ctx context.Context) error {
 	if err != nil || ok {
 		return err
 	}
-	err = s.repo.Blobs().Push(ctx, ocispec.DescriptorEmptyJSON, bytes.NewReader(ocispec.DescriptorEmptyJSON.Data))
-	if errors.Is(err, errdef.ErrAlreadyExists) {
-		return nil
-	}
-	return err
+	return s.pushBytes(ctx, ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data)
 }
 
 // Listing reads a tree's listing (its manifest's first layer).

@@ -1,0 +1,284 @@
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
+	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
+	"github.com/llmops/llmops/plugins/sdk/jobs"
+)
+
+// RunnerArg runs the binary as the job runner inside a pod:
+// `llmops-provider-kubernetes __llmops_runner -- COMMAND...`.
+const RunnerArg = "__llmops_runner"
+
+// CopyRunnerArg copies the binary to a path (runner_image's init container).
+const CopyRunnerArg = "__llmops_copy_runner"
+
+// EnvCollect tells the runner what to push when the command succeeds:
+// "model" (LLMOPS_OUTPUT_DIR/model) or "metrics" (metrics.json only).
+const EnvCollect = "LLMOPS_COLLECT"
+
+// EnvRunnerDir is where the runner keeps its cache and the output
+// directory (default: the system's temporary directory).
+const EnvRunnerDir = "LLMOPS_RUNNER_DIR"
+
+// result is what the runner leaves in the termination log (the container's
+// terminated message, at most 4096 bytes): how the command ended and the
+// ids of what it pushed.
+type result struct {
+	Status   string `json:"status"` // succeeded or failed
+	ExitCode int    `json:"exit_code"`
+	Reason   string `json:"reason,omitempty"`
+	// Outputs maps "model" (and "metrics", metrics.json) to artifact ids.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Checkpoint is the latest checkpoint pushed after a failure, for the
+	// next attempt's LLMOPS_RESUME_FROM.
+	Checkpoint string             `json:"checkpoint,omitempty"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	Started    time.Time          `json:"started"`
+	Finished   time.Time          `json:"finished"`
+}
+
+// ProgressPrefix starts the lines the runner echoes to its log for each
+// new metrics.jsonl line, which the provider shows while apply waits.
+const ProgressPrefix = "llmops-progress: "
+
+// echoProgress prints the latest line of dir/metrics.jsonl each time it
+// changes, until stop is closed.
+func echoProgress(dir string, every time.Duration, stop <-chan struct{}, w io.Writer) {
+	last := ""
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(every):
+		}
+		if line, _, _ := jobs.LatestMetrics(filepath.Join(dir, jobs.MetricsLinesFile)); line != "" && line != last {
+			last = line
+			fmt.Fprintln(w, ProgressPrefix+line)
+		}
+	}
+}
+
+// maxResult is the kubelet's limit on a termination message.
+const maxResult = 4096
+
+// Runner is the job runner: it fetches the inputs named by LLMOPS_INPUTS
+// from the remote artifact store, runs the command with the job
+// contract's environment pointing at the local copies, then pushes the
+// outputs to the store and writes their ids to $LLMOPS_RESULT_FILE. Its
+// exit status is the command's. Pods of rank > 0 (NODE_RANK) push nothing.
+func Runner(args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "llmops runner: no command to run")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	res := runJob(ctx, args)
+	b, _ := json.Marshal(res)
+	if len(b) > maxResult {
+		res.Metrics = nil // still in the store as metrics.json
+		b, _ = json.Marshal(res)
+	}
+	if path := os.Getenv(EnvResultFile); path != "" {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "llmops runner: writing the result to %s: %v\n", path, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "llmops runner: %s\n", b)
+	switch {
+	case res.Status == jobs.StatusSucceeded:
+		return 0
+	case res.ExitCode != 0:
+		return res.ExitCode
+	}
+	return 1
+}
+
+func runJob(ctx context.Context, argv []string) *result {
+	res := &result{Status: jobs.StatusFailed, Started: time.Now().UTC()}
+	defer func() { res.Finished = time.Now().UTC() }()
+	base := os.Getenv(EnvRunnerDir)
+	if base == "" {
+		base = os.TempDir()
+	}
+	cacheDir := filepath.Join(base, "llmops-cache")
+	cfg, ok := remote.ConfigFromEnv(os.Getenv)
+	if !ok {
+		res.Reason = jobs.EnvArtifactsURL + " is not set: the pod was not given the remote artifact store"
+		return res
+	}
+	opts := remote.Options{}
+	paths, err := remote.Localize(ctx, os.Getenv, cacheDir, opts)
+	if err != nil {
+		res.Reason = "fetching the inputs: " + err.Error()
+		return res
+	}
+	if r := os.Getenv(jobs.EnvResumeFrom); strings.HasPrefix(r, artifacts.Prefix) {
+		id, err := artifacts.ParseID(r)
+		if err == nil {
+			if p, err := remote.Fetch(ctx, cfg, cacheDir, id, opts); err == nil {
+				paths[jobs.EnvResumeFrom] = p
+			}
+		}
+	}
+	out, err := os.MkdirTemp(base, "llmops-output-")
+	if err != nil {
+		res.Reason = err.Error()
+		return res
+	}
+	defer os.RemoveAll(out)
+	env := []string{}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, over := paths[k]; over || k == jobs.EnvOutputDir || k == EnvResultFile {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for k, v := range paths {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, jobs.EnvOutputDir+"="+out)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env, cmd.Stdin = env, nil
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	stop := make(chan struct{})
+	go echoProgress(out, 2*time.Second, stop, os.Stderr)
+	err = cmd.Run()
+	close(stop)
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res.ExitCode = ee.ExitCode()
+		res.Reason = "the command " + ee.String()
+	case err != nil:
+		res.ExitCode = 127
+		res.Reason = "cannot start the command: " + err.Error()
+	}
+	rank := os.Getenv("NODE_RANK")
+	if rank != "" && rank != "0" {
+		if err == nil {
+			res.Status = jobs.StatusSucceeded
+		}
+		return res
+	}
+	if err != nil {
+		if cp := jobs.LatestCheckpoint(out); cp != "" {
+			if id, perr := remote.Push(ctx, cfg, cacheDir, cp, true, opts); perr == nil {
+				res.Checkpoint = string(id)
+			}
+		}
+		return res
+	}
+	res.Outputs = map[string]string{}
+	if m, _, err := jobs.ReadMetrics(out); err == nil && m != nil {
+		res.Metrics = m
+	} else if _, last, _ := jobs.LatestMetrics(filepath.Join(out, jobs.MetricsLinesFile)); last != nil {
+		res.Metrics = last
+	}
+	for _, f := range []string{jobs.MetricsFile, jobs.MetricsLinesFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			if id, err := remote.Push(ctx, cfg, cacheDir, filepath.Join(out, f), false, opts); err == nil {
+				res.Outputs[f] = string(id)
+			}
+		}
+	}
+	if os.Getenv(EnvCollect) == "model" {
+		dir := filepath.Join(out, "model")
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			res.Reason = "the command exited 0 but wrote no model: $LLMOPS_OUTPUT_DIR/model does not exist"
+			return res
+		}
+		id, err := remote.Push(ctx, cfg, cacheDir, dir, true, opts)
+		if err != nil {
+			res.Reason = "pushing the model to " + cfg.URL + ": " + err.Error()
+			return res
+		}
+		res.Outputs["model"] = string(id)
+	}
+	res.Status = jobs.StatusSucceeded
+	return res
+}
+
+// FetchArg fetches an artifact into $LLMOPS_RUNNER_DIR/llmops-cache
+// (`__llmops_fetch ID`): a serving pod's init container brings the model.
+const FetchArg = "__llmops_fetch"
+
+// FetchModel is FetchArg's work.
+func FetchModel(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: llmops-provider-kubernetes "+FetchArg+" ID")
+		return 2
+	}
+	cfg, ok := remote.ConfigFromEnv(os.Getenv)
+	id, err := artifacts.ParseID(args[0])
+	if !ok || err != nil {
+		fmt.Fprintf(os.Stderr, "llmops fetch: %s must be set and %q an artifact id\n", jobs.EnvArtifactsURL, args[0])
+		return 2
+	}
+	base := os.Getenv(EnvRunnerDir)
+	if base == "" {
+		base = os.TempDir()
+	}
+	p, err := remote.Fetch(context.Background(), cfg, filepath.Join(base, "llmops-cache"), id, remote.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "llmops fetch:", err)
+		return 1
+	}
+	fmt.Println(p)
+	return 0
+}
+
+// CopyRunner copies this binary to dst (executable), for runner_image's
+// init container.
+func CopyRunner(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: llmops-provider-kubernetes "+CopyRunnerArg+" DEST")
+		return 2
+	}
+	self, err := os.Executable()
+	if err == nil {
+		err = copyExe(self, args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "llmops runner:", err)
+		return 1
+	}
+	return 0
+}
+
+func copyExe(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
