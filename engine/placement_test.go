@@ -124,6 +124,7 @@ func TestPlacementProviderSpecificBlocks(t *testing.T) {
 	cloud.runBlocks = map[string]*protocol.NestedBlock{"cloud": {Nesting: protocol.NestingSingle, Block: protocol.Block{Attributes: map[string]*protocol.Attribute{"image": {Type: cty.String, Optional: true}}}}}
 	onprem.offers = []protocol.Offer{{Available: false, Reason: "drained"}}
 	cloud.offers = []protocol.Offer{{Available: true, PricePerHour: 3}}
+	cloud.kindsOnly = true
 	h := placementHarness(t, map[string]*testProvider{"onprem": onprem, "workstation": onprem, "cloud": cloud})
 	// Schemas are per provider type: the cloud is another type.
 	hcl2 := strings.NewReplacer(`provider "test" { alias = "cloud" }`, `provider "other" { alias = "cloud" }`, "test.cloud", "other.cloud").Replace(placementHCL)

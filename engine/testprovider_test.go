@@ -38,6 +38,10 @@ import (
 //	panic-plan            PlanResourceChange panics
 //	fail-destroy-once     the first destroy of each object fails
 type testProvider struct {
+	// kindsOnly serves only the lifecycle kinds (training_run): a
+	// provider of another type than "test", whose test_ types would break
+	// the naming rule.
+	kindsOnly bool
 	// offers, when set, are what GetOffers answers.
 	offers []protocol.Offer
 	// pure announces pure_plan for test_value; plans counts plan calls.
@@ -120,13 +124,17 @@ func (p *testProvider) GetSchema(context.Context, protocol.GetSchemaRequest) pro
 	if p.pure {
 		caps = append(caps, protocol.CapabilityPurePlanPrefix+"test_value")
 	}
-	return protocol.GetSchemaResponse{
+	r := protocol.GetSchemaResponse{
 		ServerCapabilities: caps,
 		ProviderVersion:    "0.0.1",
 		Provider:           &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
 		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": p.runSchema()},
 		DataSources:        map[string]*protocol.Schema{"test_lookup": testLookupSchema},
 	}
+	if p.kindsOnly {
+		r.ResourceTypes, r.DataSources = map[string]*protocol.Schema{"training_run": p.runSchema()}, nil
+	}
+	return r
 }
 
 // test_lookup is a data source: value is "value-of-<key>" (a key

@@ -21,6 +21,8 @@ import (
 
 	"github.com/llmops/llmops/engine"
 	"github.com/llmops/llmops/internal/schemadoc"
+	"github.com/llmops/llmops/plugins/aws"
+	"github.com/llmops/llmops/plugins/kubernetes"
 	"github.com/llmops/llmops/plugins/local"
 	"github.com/llmops/llmops/plugins/null"
 	"github.com/llmops/llmops/plugins/sdk"
@@ -42,7 +44,7 @@ const ExamplesDir = Dir + "/examples"
 // Providers returns the schema of each provider of the repository.
 func Providers(ctx context.Context) (map[string]*protocol.GetSchemaResponse, error) {
 	out := map[string]*protocol.GetSchemaResponse{}
-	for _, p := range []*sdk.Provider{local.Provider(), null.Provider(), slurm.Provider()} {
+	for _, p := range []*sdk.Provider{aws.Provider(), kubernetes.Provider(), local.Provider(), null.Provider(), slurm.Provider()} {
 		r := sdk.NewProtocolProvider(p).GetSchema(ctx, protocol.GetSchemaRequest{})
 		if r.Diagnostics.HasErrors() {
 			return nil, fmt.Errorf("provider %s: %w", p.Name, r.Diagnostics.Err())
