@@ -24,7 +24,8 @@ type instanceType struct {
 const spotFraction = 0.3
 
 // builtinTypes is the built-in price table (docs/aws.md): SageMaker
-// training list prices in us-east-1, rounded, at the time of writing.
+// training list prices in us-east-1, rounded, at the time of writing
+// (other regions through regionFactors).
 // Regions restrict the types that only some regions offer. Real prices
 // change and differ by region: the provider's `prices` overrides them.
 var builtinTypes = []instanceType{
@@ -42,6 +43,37 @@ var builtinTypes = []instanceType{
 	{Name: "ml.p3.16xlarge", GPUType: "v100", GPUs: 8, Price: 28.152, Endpoint: true},
 	{Name: "ml.p4d.24xlarge", GPUType: "a100", GPUs: 8, Price: 37.688, Regions: []string{"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"}, Endpoint: true},
 	{Name: "ml.p5.48xlarge", GPUType: "h100", GPUs: 8, Price: 113.07, Regions: []string{"us-east-1", "us-east-2", "us-west-2"}},
+}
+
+// regionFactors scale the table's us-east-1 prices to other regions: the
+// ratio of SageMaker's list prices there to us-east-1's, rounded to 0.05,
+// for the regions docs/aws.md lists. A region not listed uses the
+// us-east-1 price (and the plan says its price is an estimate through
+// this same table); the provider's prices override any of it.
+var regionFactors = map[string]float64{
+	"us-east-1":      1.00,
+	"us-east-2":      1.00,
+	"us-west-2":      1.00,
+	"us-west-1":      1.15,
+	"ca-central-1":   1.10,
+	"eu-west-1":      1.10,
+	"eu-west-2":      1.15,
+	"eu-central-1":   1.20,
+	"eu-north-1":     1.05,
+	"ap-northeast-1": 1.25,
+	"ap-southeast-1": 1.20,
+	"ap-southeast-2": 1.25,
+	"ap-south-1":     1.10,
+	"sa-east-1":      1.50,
+}
+
+// regionFactor is the region's factor over us-east-1 prices (1 when the
+// table does not know the region).
+func regionFactor(region string) float64 {
+	if f, ok := regionFactors[region]; ok {
+		return f
+	}
+	return 1
 }
 
 // priceTable is the built-in table with the provider's overrides.
@@ -82,7 +114,7 @@ func (p priceTable) price(name string, spot bool) (float64, bool) {
 		if !known {
 			return 0, false
 		}
-		v = t.Price
+		v = math.Round(t.Price*regionFactor(p.region)*1e4) / 1e4
 	}
 	if spot {
 		v = math.Round(v*spotFraction*1e4) / 1e4

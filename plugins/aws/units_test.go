@@ -79,6 +79,33 @@ func TestPrices(t *testing.T) {
 	}
 }
 
+// Built-in prices follow the region (the table's factor over us-east-1);
+// an override is taken as written, in any region.
+func TestRegionalPrices(t *testing.T) {
+	for _, c := range []struct {
+		region string
+		typ    string
+		want   float64
+	}{
+		{"us-east-1", "ml.g5.xlarge", 1.408},
+		{"us-west-2", "ml.g5.xlarge", 1.408},
+		{"eu-central-1", "ml.g5.xlarge", 1.6896},
+		{"ap-northeast-1", "ml.p4d.24xlarge", 47.11},
+		{"xx-nowhere-1", "ml.g5.xlarge", 1.408},
+		{"eu-central-1", "ml.override.large", 3},
+	} {
+		p := priceTable{region: c.region, overrides: map[string]float64{"ml.override.large": 3}}
+		if got, ok := p.price(c.typ, false); !ok || got != c.want {
+			t.Errorf("%s %s: %v, %v; want %v", c.region, c.typ, got, ok, c.want)
+		}
+	}
+	// The cheapest type with a GPU stays the cheapest in every region.
+	de := priceTable{region: "eu-central-1"}
+	if typ, err := de.chooseType(1, "a10g", false); err != nil || typ != "ml.g5.xlarge" {
+		t.Errorf("eu-central-1 1 a10g: %s %v", typ, err)
+	}
+}
+
 type apiErr struct{ code, msg string }
 
 func (e apiErr) Error() string                 { return e.code + ": " + e.msg }
