@@ -103,8 +103,15 @@ output "endpoint" {
 	if c := call(ep, key+"x"); c.code != 401 {
 		t.Fatalf("with a wrong key: %+v", c)
 	}
-	if m := get(strings.TrimSuffix(ep, "/v1") + "/metrics"); !strings.Contains(m, `llmops_gateway_requests_total{deployment="`+dep["id"].(string)) {
-		t.Fatalf("/metrics:\n%s", m)
+	// The three calls above, as client_golang writes them (labels sorted by name).
+	m := get(strings.TrimSuffix(ep, "/v1") + "/metrics")
+	for _, series := range []string{
+		`llmops_gateway_requests_total{code="200",deployment="` + dep["id"].(string) + `",revision="1"} 1`,
+		`llmops_gateway_requests_total{code="401",deployment="` + dep["id"].(string) + `",revision="1"} 2`,
+	} {
+		if !strings.Contains(m, series) {
+			t.Fatalf("/metrics has no %s:\n%s", series, m)
+		}
 	}
 	w.llmops(0, "plan", "-detailed-exitcode")
 	if mon := w.resources()["monitor.chat"]; mon["deployment_revision"] != float64(1) || mon["status"] == "error" {
