@@ -85,7 +85,7 @@ func deploymentResource() *sdk.Resource {
 		"service":        sdk.Attr(cty.String).Computed().Description("The stable Service (NAMESPACE/NAME) whose selector follows the serving revision."),
 		"backends":       sdk.Attr(cty.List(cty.String)).Computed().Description("Where the gateway sends requests: the serving revision's Service."),
 	}})
-	b.Blocks["kubernetes"] = jobBlock(schema.TrainingRun).Blocks["kubernetes"]
+	b.Blocks["kubernetes"] = jobBlock(schema.TrainingRun, nil).Blocks["kubernetes"]
 	return &sdk.Resource{
 		Schema: b,
 		Validate: func(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
