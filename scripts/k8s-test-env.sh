@@ -138,7 +138,16 @@ stop_dir() {
 }
 
 kwok_config() { # pods go Running and stay there; deleted pods go away
+  # kwok syncs the pods of each node with a watch-list request (a watch
+  # stream, sendInitialEvents), which kube-apiserver refuses on Debian's
+  # etcd 3.4 (no RequestWatchProgress): kwok then only saw new pods at its
+  # periodic relists, tens of seconds late. Plain list and watch.
   cat <<'EOF'
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  enablePodsOnNodeSyncStreamWatch: false
+---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:

@@ -44,12 +44,22 @@ func TestConformance(t *testing.T) {
 	obj := cty.ObjectVal
 	list := func(xs ...string) cty.Value { return strs(xs...) }
 	split := cty.MapVal(map[string]cty.Value{"train": cty.NumberFloatVal(0.5), "eval": cty.NumberFloatVal(0.5)})
+	// Every attribute of a nested block must be given: fit fills the
+	// ones left out with nulls.
+	schemas := Provider().Resources
+	fit := func(typ string, v cty.Value) cty.Value {
+		out, err := fillObject(schemas[typ].Schema.Build().ImpliedType(), v)
+		if err != nil {
+			t.Fatalf("a %s configuration: %v", typ, err)
+		}
+		return out
+	}
 	dataset := func(extra map[string]cty.Value) cty.Value {
 		m := map[string]cty.Value{"source": s("file://" + data), "split": split}
 		for k, v := range extra {
 			m[k] = v
 		}
-		return obj(m)
+		return fit("dataset", obj(m))
 	}
 	transform := func(cmd string) cty.Value {
 		return obj(map[string]cty.Value{"command": list("/bin/sh", "-c", cmd)})
@@ -68,13 +78,13 @@ func TestConformance(t *testing.T) {
 		for k, v := range extra {
 			m[k] = v
 		}
-		return obj(m)
+		return fit("training_run", obj(m))
 	}
 	eval := func(acc string, min float64) cty.Value {
-		return obj(map[string]cty.Value{
+		return fit("evaluation", obj(map[string]cty.Value{
 			"model": s(id), "dataset": s(id), "command": list("/bin/sh", "-c", `echo '{"accuracy": `+acc+`}' > "$LLMOPS_OUTPUT_DIR/metrics.json"`),
-			"gate": cty.ListVal([]cty.Value{obj(map[string]cty.Value{"metric": s("accuracy"), "min": cty.NumberFloatVal(min)})}),
-		})
+			"gate": cty.TupleVal([]cty.Value{obj(map[string]cty.Value{"metric": s("accuracy"), "min": cty.NumberFloatVal(min)})}),
+		}))
 	}
 	embed := func(size int64, extra map[string]cty.Value) cty.Value {
 		m := map[string]cty.Value{"dataset": s(id), "chunk_size": n(size), "chunk_overlap": n(2),
@@ -82,7 +92,7 @@ func TestConformance(t *testing.T) {
 		for k, v := range extra {
 			m[k] = v
 		}
-		return obj(m)
+		return fit("embedding_index", obj(m))
 	}
 	dep := func(tag string, extra map[string]cty.Value) cty.Value {
 		m := map[string]cty.Value{
@@ -93,7 +103,7 @@ func TestConformance(t *testing.T) {
 		for k, v := range extra {
 			m[k] = v
 		}
-		return obj(m)
+		return fit("deployment", obj(m))
 	}
 	jobID := func(st cty.Value) string { return st.GetAttr("job_id").AsString() }
 	maxDur := func(d string) map[string]cty.Value {
@@ -122,7 +132,7 @@ func TestConformance(t *testing.T) {
 		{Name: "training_run_failing", TypeName: "training_run", Create: train("echo boom-marker; exit 4", nil), FailsWith: "exit status 4"},
 		{
 			TypeName: "evaluation", Create: eval("0.9", 0.5), Update: eval("0.9", 0.6), Replace: eval("0.95", 0.6),
-			Invalid: obj(map[string]cty.Value{"model": s(id)}), InvalidError: "no built-in evaluations",
+			Invalid: fit("evaluation", obj(map[string]cty.Value{"model": s(id)})), InvalidError: "no built-in evaluations",
 			ImportID: jobID,
 		},
 		{Name: "evaluation_gate_failing", TypeName: "evaluation", Create: eval("0.4", 0.5), FailsWith: "accuracy"},

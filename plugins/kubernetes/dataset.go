@@ -76,7 +76,11 @@ var datasetKind = &jobKind{
 
 func datasetResource() *sdk.Resource {
 	k := datasetKind
-	computed := func(d string) *sdk.Attribute { return sdk.Attr(cty.String).Computed().Description(d) }
+	// Kept by an update that rebuilds nothing (a new description);
+	// planDataset plans them unknown when the version is rebuilt.
+	computed := func(d string) *sdk.Attribute {
+		return sdk.Attr(cty.String).Computed().UseStateForUnknown().Description(d)
+	}
 	b := jobBlock(schema.Dataset, sdk.Attributes{
 		"status":      computed("`succeeded` once the dataset is built; while its transform runs `running`, else how the transform ended (`failed`, `timeout`, ...)."),
 		"job_id":      computed("The transform's Job (NAMESPACE/NAME, of its last attempt); null without a transform."),

@@ -53,6 +53,18 @@ func object(t *testing.T, r *sdk.Resource, vals map[string]cty.Value) sdk.Object
 }
 
 func fillObject(ty cty.Type, v cty.Value) (cty.Value, error) {
+	if ty.IsListType() && !v.IsNull() && (v.Type().IsTupleType() || v.Type().IsListType()) && v.LengthInt() > 0 {
+		var elems []cty.Value
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			x, err := fillObject(ty.ElementType(), e)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			elems = append(elems, x)
+		}
+		return cty.ListVal(elems), nil
+	}
 	if !ty.IsObjectType() || v.IsNull() || !v.Type().IsObjectType() {
 		return convert.Convert(v, ty)
 	}
