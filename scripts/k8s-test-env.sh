@@ -138,7 +138,17 @@ stop_dir() {
 }
 
 kwok_config() { # pods go Running and stay there; deleted pods go away
+  # kwok's informers ask for watch-list streams (sendInitialEvents), which
+  # kube-apiserver refuses on Debian's etcd 3.4 (no RequestWatchProgress):
+  # kwok then saw new pods only at its relists, tens of seconds late. The
+  # apiserver runs with WatchList=false (clients fall back to list and
+  # watch at once), and kwok's per-node pod sync does not stream.
   cat <<'EOF'
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  enablePodsOnNodeSyncStreamWatch: false
+---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -241,7 +251,7 @@ start() {
     --secure-port="$aport" --cert-dir="$dir/certs" --token-auth-file=tokens.csv --authorization-mode=Node,RBAC \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file=sa.pub \
     --service-account-signing-key-file=sa.key --service-cluster-ip-range=10.96.0.0/24 \
-    --endpoint-reconciler-type=none >apiserver.log 2>&1 </dev/null &
+    --endpoint-reconciler-type=none --feature-gates=WatchList=false >apiserver.log 2>&1 </dev/null &
   echo $! >apiserver.pid
   url=https://127.0.0.1:$aport
   cat >kubeconfig <<EOF

@@ -85,7 +85,7 @@ func deploymentResource() *sdk.Resource {
 		"service":        sdk.Attr(cty.String).Computed().Description("The stable Service (NAMESPACE/NAME) whose selector follows the serving revision."),
 		"backends":       sdk.Attr(cty.List(cty.String)).Computed().Description("Where the gateway sends requests: the serving revision's Service."),
 	}})
-	b.Blocks["kubernetes"] = jobBlock(schema.TrainingRun).Blocks["kubernetes"]
+	b.Blocks["kubernetes"] = jobBlock(schema.TrainingRun, nil).Blocks["kubernetes"]
 	return &sdk.Resource{
 		Schema: b,
 		Validate: func(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
@@ -160,7 +160,12 @@ type deployBackend struct{ m *meta }
 
 func (b deployBackend) Site() serving.Site {
 	exe, _ := os.Executable()
-	return serving.Site{Provider: "kubernetes", StoreRoot: b.m.store.Root(), Exe: exe, GatewayEnv: jobs.Passthrough(os.Environ(), nil)}
+	// The gateway runs on the llmops host: a retrieval block's index (built
+	// by an embedding_index on any provider) is read from this host's
+	// store, fetched from the remote one when needed, and questions are
+	// embedded here with the index's command, as for local deployments.
+	return serving.Site{Provider: "kubernetes", StoreRoot: b.m.store.Root(), Exe: exe, GatewayEnv: jobs.Passthrough(os.Environ(), nil),
+		Resolve: func(id string) (string, error) { return b.m.store.ResolveContext(context.Background(), id) }, WorkDir: b.m.workDir}
 }
 
 // Spec resolves a revision: the model is pushed to the remote store (the
@@ -300,10 +305,27 @@ func (m *meta) podTrouble(ctx context.Context, ns, name string) string {
 }
 
 // Up: the Deployment has the replica Ready and still carries llmops'
-// labels (one relabelled with kubectl is drift, repaired by Start).
+// labels (one relabelled with kubectl is drift, repaired by Start). A
+// Deployment's pods are interchangeable: the replica is up when the
+// Deployment has more Ready pods than the record keeps replicas of it
+// before this one (in the middle of a rolling update, the previous
+// revision keeps its higher indices only).
 func (b deployBackend) Up(ctx context.Context, r *kRecord, x *kReplica) bool {
 	d, err := b.m.client.AppsV1().Deployments(x.Ext.Namespace).Get(ctx, x.Ext.Deployment, metav1.GetOptions{})
-	return err == nil && int(d.Status.ReadyReplicas) > x.Index && ours(d.Labels, r.ID, x.Revision)
+	return err == nil && int(d.Status.ReadyReplicas) > rank(r, x) && ours(d.Labels, r.ID, x.Revision)
+}
+
+// rank counts the record's replicas in x's Deployment with a lower index.
+func rank(r *kRecord, x *kReplica) int {
+	n := 0
+	seen := map[int]bool{}
+	for _, y := range r.Replicas {
+		if y.Ext.Deployment == x.Ext.Deployment && y.Index < x.Index && !seen[y.Index] {
+			seen[y.Index] = true
+			n++
+		}
+	}
+	return n
 }
 
 // ours reports whether a revision's Deployment carries the labels llmops
@@ -336,29 +358,78 @@ func ptrOr[T any](p *T, def T) T {
 	return *p
 }
 
-// Stop scales each revision's Deployment down to the replicas the record
-// keeps of it, deleting it and its Service (foreground) when none is left.
+// Stop scales each revision's Deployment down to the number of replicas
+// the record keeps of it (a rolling update takes the previous revision
+// down one replica at a time), deleting it and its Service (foreground)
+// when none is left.
 func (b deployBackend) Stop(ctx context.Context, r *kRecord, reps []kReplica, _ bool) {
 	stopping := map[string]bool{}
 	byDep := map[string]kReplica{}
+	var waits []stopWait
 	for _, x := range reps {
 		stopping[x.ID] = true
 		byDep[x.Ext.Deployment] = x
 	}
 	for name, x := range byDep {
-		keep := 0
+		kept := map[int]bool{}
 		for _, y := range r.Replicas {
 			if y.Ext.Deployment == name && !stopping[y.ID] {
-				keep = max(keep, y.Index+1)
+				kept[y.Index] = true
 			}
 		}
+		keep := len(kept)
 		apps := b.m.client.AppsV1().Deployments(x.Ext.Namespace)
 		if keep > 0 {
 			_ = b.m.scale(ctx, x.Ext.Namespace, name, keep)
-			continue
+		} else {
+			_ = apps.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &foreground})
+			_ = b.m.client.CoreV1().Services(x.Ext.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
 		}
-		_ = apps.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &foreground})
-		_ = b.m.client.CoreV1().Services(x.Ext.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+		waits = append(waits, stopWait{ns: x.Ext.Namespace, name: name, keep: keep})
+	}
+	// Stopped means gone (the Backend contract): recreate starts the new
+	// revision only once the old one's pods have ended.
+	for _, w := range waits {
+		if err := b.m.waitPods(ctx, w.ns, w.name, w.keep, stopTimeout); err != nil {
+			sdk.Logger(ctx).Warn("replicas not stopped yet", "deployment", w.name, "error", err)
+		}
+	}
+}
+
+// stopTimeout bounds Stop's wait for a revision's pods to end.
+const stopTimeout = 2 * time.Minute
+
+type stopWait struct {
+	ns, name string
+	keep     int
+}
+
+// waitPods waits until the revision's Deployment has at most keep pods
+// (and, for keep 0, is gone itself).
+func (m *meta) waitPods(ctx context.Context, ns, name string, keep int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pods, err := m.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRevisionName + "=" + name})
+		n := -1
+		if err == nil {
+			n = len(pods.Items)
+		}
+		gone := keep > 0
+		if !gone {
+			_, err := m.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+			gone = apierrors.IsNotFound(err)
+		}
+		if n >= 0 && n <= keep && gone {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("Deployment %s/%s still has %d pods (want %d) after %s", ns, name, n, keep, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
 
@@ -423,7 +494,13 @@ func (b deployBackend) Switched(ctx context.Context, r *kRecord) error {
 		}
 	}
 	sel := map[string]string{LabelID: r.ID}
-	if len(revs) == 1 {
+	switch len(revs) {
+	case 0:
+		// Nothing is routed (recreate, between the old revision's stop
+		// and the new one's start): the Service selects no pod rather
+		// than pods the gateway does not send to.
+		sel[LabelRevision] = noRevision
+	case 1:
 		for rev := range revs {
 			sel[LabelRevision] = strconv.FormatInt(rev, 10)
 		}
@@ -449,6 +526,10 @@ func (b deployBackend) Switched(ctx context.Context, r *kRecord) error {
 }
 
 func stableName(id string) string { return "llmops-" + id }
+
+// noRevision is the stable Service's revision selector while no revision
+// is routed: revisions count from 1, so it selects no pod.
+const noRevision = "0"
 
 // LabelRevisionName labels a revision's pods with their Deployment's name.
 const LabelRevisionName = "llmops.io/revision-name"

@@ -1,6 +1,6 @@
 // Package kubernetes is the `kubernetes` provider (llmops-provider-kubernetes):
-// it runs training runs and evaluations as batch/v1 Jobs on a Kubernetes
-// cluster through client-go, under the same job contract as the local and
+// it runs training runs, evaluations, dataset transforms and embedding
+// indexes as batch/v1 Jobs on a Kubernetes cluster through client-go, under the same job contract as the local and
 // Slurm providers (package plugins/sdk/jobs), so one train.py runs on all
 // three.
 //
@@ -11,7 +11,11 @@
 // which fetches the inputs by digest, runs the command, pushes the model
 // and metrics to the store and writes their ids to the container's
 // termination message; the provider reads that message from the
-// succeeded pod (cluster.go). The runner comes with the job's image
+// succeeded pod (cluster.go). A transform's runner pushes data.<format>
+// and an embedding command's the vectors (it feeds the chunks on stdin);
+// the provider then builds the dataset bundle or the SQLite index on the
+// llmops host, as every provider does (dataset.go, embedding.go), and
+// their id is that artifact's. The runner comes with the job's image
 // (runner_path) or is copied in by an init container (runner_image).
 //
 // manifest.go renders the Job: nvidia.com/gpu limits, gpu_type as a node
@@ -35,6 +39,14 @@
 // removes exactly the labelled Jobs, Services and Secrets, foreground,
 // waiting until their pods are gone. offers.go answers placement from the
 // nodes' allocatable GPUs minus what their pods request.
+//
+// deployment.go is this provider's serving backend for package
+// plugins/sdk/serving (which carries out blue_green, rolling and recreate
+// and runs the gateway on the llmops host): each revision is a Deployment
+// and a Service, a replica is one of the Deployment's Ready pods, Stop
+// scales a revision down (or deletes it) and waits for its pods to end,
+// and a stable Service's selector follows the revisions the gateway
+// routes to.
 //
 // The boundary: the package uses plugins/sdk (artifacts, remote, jobs),
 // schema and client-go; nothing of the engine.

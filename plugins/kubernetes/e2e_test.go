@@ -137,7 +137,9 @@ func (w *e2e) llmops(want int, args ...string) cliResult {
 	cmd.Dir, cmd.Env = w.dir, w.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	started := time.Now()
 	err := cmd.Run()
+	w.t.Logf("llmops %s: %s", strings.Join(args, " "), time.Since(started).Round(100*time.Millisecond))
 	r := cliResult{stdout: out.String(), stderr: errb.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/llmops/llmops/plugins/sdk"
+	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 )
 
@@ -96,8 +97,8 @@ func (k *jobKind) identityOf(st sdk.Object) (map[string]any, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	in["command"] = st.GetStrings("command")
-	in["env"] = st.GetStringMap("env")
+	in["command"] = k.argvOf(st)
+	in["env"] = k.envOf(st)
 	id, err := jobs.Identity(k.kind, in)
 	return in, id, err
 }
@@ -111,7 +112,9 @@ func (k *jobKind) create(ctx context.Context, req *sdk.CreateRequest) *sdk.Respo
 	}
 	runID := jobs.RunID(k.prefix, identity)
 	st.SetString("identity", identity)
-	st.SetString("id", runID)
+	if !k.idIsArtifact {
+		st.SetString("id", runID)
+	}
 	st.SetString("namespace", m.namespace)
 	if !m.remote.Enabled() {
 		var d sdk.Diagnostics
@@ -171,7 +174,7 @@ func (k *jobKind) submit(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
 	}
-	e.Extra = st.GetStringMap("env")
+	e.Extra = k.envOf(st)
 	e.Artifacts = m.remote.Env()
 	e.StoreRoot = m.store.Root()
 	e.RunID = runID
@@ -187,18 +190,21 @@ func (k *jobKind) submit(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 	}
 	delete(env, jobs.EnvOutputDir)
 	env[EnvCollect] = k.collect
+	if k.format != nil {
+		env[EnvCollectFormat] = k.format(st)
+	}
 	secrets := map[string]string{}
 	if k.secrets != nil {
 		secrets = k.secrets(st)
 	}
-	for name, v := range st.GetStringMap("env") {
-		if sens.Covers(attr("env").IndexString(name)) {
+	for name, v := range k.envOf(st) {
+		if sens.Covers(k.envAttrPath().IndexString(name)) {
 			secrets[name] = v
 		}
 	}
-	for i := range st.GetStrings("command") {
-		if sens.Covers(attr("command").IndexInt(i)) {
-			d.AttrErrorf(attr("command").IndexInt(i), "Sensitive command element", "The kubernetes provider does not put secrets in a pod's command line (anyone who can read the Job sees it): pass the value through env, which goes into a Secret.")
+	for i := range k.argvOf(st) {
+		if sens.Covers(k.commandPath().IndexInt(i)) {
+			d.AttrErrorf(k.commandPath().IndexInt(i), "Sensitive command element", "The kubernetes provider does not put secrets in a pod's command line (anyone who can read the Job sees it): pass the value through env, which goes into a Secret.")
 			return &sdk.Response{Diagnostics: d}
 		}
 	}
@@ -221,7 +227,7 @@ func (k *jobKind) submit(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 	inJSON, _ := json.Marshal(safe)
 	name := jobName(runID, n)
 	p := &jobParams{Name: name, Namespace: m.namespace, ID: runID, Kind: k.kind, Identity: identity, Address: a.address, Attempt: n,
-		Argv: st.GetStrings("command"), Env: env, Req: req, Runner: m.runnerPath, RunnerImg: m.runnerImage}
+		Argv: k.argvOf(st), Env: env, Req: req, Runner: m.runnerPath, RunnerImg: m.runnerImage}
 	if len(secrets) > 0 {
 		p.Secret = name + "-env"
 	}
@@ -326,10 +332,10 @@ func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 			}
 			// The next attempt carries the address the failed one had
 			// (a read, unlike an apply, is not told it).
-			resp := k.submit(ctx, m, st, sens, inputs, attemptOf{runID: st.GetString("id"), identity: identity, n: n + 1, resume: resume, address: job.Annotations[AnnotationAddress]})
+			resp := k.submit(ctx, m, st, sens, inputs, attemptOf{runID: k.runIDOf(st), identity: identity, n: n + 1, resume: resume, address: job.Annotations[AnnotationAddress]})
 			if !resp.Diagnostics.HasErrors() {
 				sdk.Logger(ctx).Info("job resubmitted", "after", ending, "attempt", n+1, "resume_from", resume)
-				resp.Pending.Message = fmt.Sprintf("attempt %d of %d: Job %s %s; created Job %s", n+1, pol.Attempts, job.Name, ending, jobName(st.GetString("id"), n+1))
+				resp.Pending.Message = fmt.Sprintf("attempt %d of %d: Job %s %s; created Job %s", n+1, pol.Attempts, job.Name, ending, jobName(k.runIDOf(st), n+1))
 				return resp
 			}
 		}
@@ -341,7 +347,7 @@ func (k *jobKind) failed(ctx context.Context, m *meta, st sdk.Object, sens sdk.S
 	k.clear(&st)
 	var d sdk.Diagnostics
 	summary := "The job " + describe(ending)
-	detail := fmt.Sprintf("The %s Job %s/%s (attempt %d) ran %q", k.kind, job.Namespace, job.Name, n, st.GetStrings("command"))
+	detail := fmt.Sprintf("The %s Job %s/%s (attempt %d) ran %q", k.kind, job.Namespace, job.Name, n, k.argvOf(st))
 	if why != "" {
 		detail += ": " + why
 	}
@@ -399,6 +405,9 @@ func (k *jobKind) read(ctx context.Context, req *sdk.ReadRequest) *sdk.Response 
 		return k.poll(ctx, m, req)
 	}
 	st := req.State
+	if k.idIsArtifact && st.GetString("status") == jobs.StatusSucceeded {
+		return k.readArtifact(ctx, m, st)
+	}
 	ns, name, ok := strings.Cut(st.GetString("job_id"), "/")
 	if !ok {
 		return nil
@@ -413,7 +422,7 @@ func (k *jobKind) read(ctx context.Context, req *sdk.ReadRequest) *sdk.Response 
 	case err != nil:
 		return nil // the cluster unreachable: the state stands
 	}
-	if job.Labels[LabelID] != st.GetString("id") || job.Annotations[AnnotationIdentity] != st.GetString("identity") {
+	if job.Labels[LabelID] != k.runIDOf(st) || job.Annotations[AnnotationIdentity] != st.GetString("identity") {
 		return sdk.Gone()
 	}
 	if st.GetString("status") == "" || st.GetString("status") == phaseRunning {
@@ -428,7 +437,7 @@ func (k *jobKind) read(ctx context.Context, req *sdk.ReadRequest) *sdk.Response 
 // propagation: pods first) and waits until they are gone.
 func (k *jobKind) delete(ctx context.Context, req *sdk.DeleteRequest) *sdk.Response {
 	m := metaOf(req.Meta)
-	id := req.Prior.GetString("id")
+	id := k.runIDOf(req.Prior)
 	if id == "" {
 		return nil
 	}
@@ -500,10 +509,28 @@ func (k *jobKind) modifyPlan(req *sdk.ModifyPlanRequest, planned *sdk.Object) []
 	if (req.IsCreate() || len(replace) > 0) && req.Config.IsWhollyKnown() {
 		if _, identity, err := k.identityOf(*planned); err == nil {
 			planned.SetString("identity", identity)
-			planned.SetString("id", jobs.RunID(k.prefix, identity))
+			if !k.idIsArtifact {
+				planned.SetString("id", jobs.RunID(k.prefix, identity))
+			}
 		}
 	}
 	return replace
+}
+
+// readArtifact refreshes a finished object whose id is its output: it
+// exists while the artifact does, in this machine's store or the remote
+// one (the Job that made it may be gone: the artifact is the result).
+func (k *jobKind) readArtifact(ctx context.Context, m *meta, st sdk.Object) *sdk.Response {
+	id, err := artifacts.ParseID(st.GetString("id"))
+	if err != nil || m.store.Has(id) {
+		return nil
+	}
+	if r := m.store.Remote(); r != nil {
+		if ok, err := r.Has(ctx, id); err != nil || ok {
+			return nil // present, or the store unreachable: the state stands
+		}
+	}
+	return sdk.Gone()
 }
 
 func clip(s string, n int) string {

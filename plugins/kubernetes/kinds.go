@@ -19,7 +19,18 @@ import (
 type jobKind struct {
 	kind    string
 	prefix  string // run id prefix
-	collect string // "model" or "metrics": what the runner pushes
+	collect string // what the runner pushes: collectModel, collectMetrics, collectData, collectEmbeddings
+	// idIsArtifact: the object's id is its output's artifact id (a
+	// dataset, an index), set when the Job completed; its Jobs are
+	// labelled with the run id derived from its identity instead.
+	idIsArtifact bool
+	// argv and env are the user's command and variables (default: the
+	// command and env attributes), at cmdPath and envPath.
+	argv             func(st sdk.Object) []string
+	env              func(st sdk.Object) map[string]string
+	cmdPath, envPath cty.Path
+	// format is the data format a transform writes (collectData).
+	format func(st sdk.Object) string
 	// identity returns the inputs that decide the result.
 	identity func(st sdk.Object) (map[string]any, error)
 	// prepare resolves the inputs into the job contract (store paths;
@@ -36,16 +47,70 @@ type jobKind struct {
 	imported func(st *sdk.Object, in map[string]json.RawMessage)
 }
 
+// What the runner collects when the command succeeds (EnvCollect).
+const (
+	collectModel      = "model"      // LLMOPS_OUTPUT_DIR/model, a directory
+	collectMetrics    = "metrics"    // metrics.json only
+	collectData       = "data"       // LLMOPS_OUTPUT_DIR/data.<format>, a file
+	collectEmbeddings = "embeddings" // embeddings.jsonl, else the command's stdout
+)
+
+func (k *jobKind) argvOf(st sdk.Object) []string {
+	if k.argv != nil {
+		return k.argv(st)
+	}
+	return st.GetStrings("command")
+}
+
+func (k *jobKind) envOf(st sdk.Object) map[string]string {
+	if k.env != nil {
+		return k.env(st)
+	}
+	return st.GetStringMap("env")
+}
+
+func (k *jobKind) commandPath() cty.Path {
+	if k.cmdPath != nil {
+		return k.cmdPath
+	}
+	return attr("command")
+}
+
+func (k *jobKind) envAttrPath() cty.Path {
+	if k.envPath != nil {
+		return k.envPath
+	}
+	return attr("env")
+}
+
+// runIDOf is the run id that names and labels the object's Jobs: its id,
+// or for a kind whose id is its output artifact, the id derived from its
+// identity ("" when it ran no Job).
+func (k *jobKind) runIDOf(st sdk.Object) string {
+	if !k.idIsArtifact {
+		return st.GetString("id")
+	}
+	if identity := st.GetString("identity"); identity != "" {
+		return jobs.RunID(k.prefix, identity)
+	}
+	return ""
+}
+
 // retryable are the endings a retry block may list.
 var retryable = []string{"preempted", "node_fail", "failed", "timeout", "oom"}
 
-// jobBlock is the schema of a kind run as a Job: the core schema, the
-// `kubernetes` block, the attempts made, and the retry policy.
-func jobBlock(kind string) sdk.Block {
-	b := kindsdk.Block(kind, sdk.Block{Attributes: sdk.Attributes{
+// jobBlock is the schema of a kind run as a Job: the core schema (with
+// extra's attributes), the `kubernetes` block, the attempts made, and the
+// retry policy.
+func jobBlock(kind string, extra sdk.Attributes) sdk.Block {
+	attrs := sdk.Attributes{
 		"attempts":  sdk.Attr(cty.Number).Computed().UseStateForUnknown().Description("How many Jobs were created for the object (retries included)."),
 		"namespace": sdk.Attr(cty.String).Computed().UseStateForUnknown().Description("The namespace of the Job."),
-	}})
+	}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	b := kindsdk.Block(kind, sdk.Block{Attributes: attrs})
 	b.Blocks["kubernetes"] = sdk.SingleBlock(sdk.Block{
 		Description: "Where and how the Job's pods run; all optional.",
 		Attributes: sdk.Attributes{
@@ -80,6 +145,14 @@ func validateJob(kind string) func(context.Context, *sdk.ValidateRequest) sdk.Di
 				d.AttrErrorf(attr("env"), "Invalid env", "%v", err)
 			}
 		}
+		return append(d, validateJobBlocks(cfg)...)
+	}
+}
+
+// validateJobBlocks checks the resources, kubernetes and retry blocks.
+func validateJobBlocks(cfg sdk.Object) sdk.Diagnostics {
+	var d sdk.Diagnostics
+	{
 		rp := attr("resources")
 		if res := cfg.Attr("resources"); res != cty.NilVal && res.IsKnown() && !res.IsNull() {
 			for _, a := range []string{"gpus", "nodes", "cpus"} {
@@ -115,14 +188,14 @@ func validateJob(kind string) func(context.Context, *sdk.ValidateRequest) sdk.Di
 				}
 			}
 		}
-		return d
 	}
+	return d
 }
 
 const defaultMethod = "full"
 
 var trainingKind = &jobKind{
-	kind: schema.TrainingRun, prefix: "train", collect: "model",
+	kind: schema.TrainingRun, prefix: "train", collect: collectModel,
 	identity: func(st sdk.Object) (map[string]any, error) {
 		in := map[string]any{"base_model": st.GetString("base_model"), "method": methodOf(st)}
 		if ds := st.GetString("dataset"); ds != "" {
@@ -204,7 +277,7 @@ func methodOf(st sdk.Object) string {
 }
 
 var evaluationKind = &jobKind{
-	kind: schema.Evaluation, prefix: "eval", collect: "metrics",
+	kind: schema.Evaluation, prefix: "eval", collect: collectMetrics,
 	identity: func(st sdk.Object) (map[string]any, error) {
 		in := map[string]any{}
 		for _, a := range []string{"model", "endpoint", "dataset"} {
@@ -268,7 +341,7 @@ func evaluationResource() *sdk.Resource  { return jobResource(evaluationKind) }
 
 func jobResource(k *jobKind) *sdk.Resource {
 	return &sdk.Resource{
-		Schema:   jobBlock(k.kind),
+		Schema:   jobBlock(k.kind, nil),
 		Validate: validateJob(k.kind),
 		ModifyPlan: func(ctx context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
 			planned := req.Planned

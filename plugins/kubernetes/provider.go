@@ -34,7 +34,7 @@ func Provider() *sdk.Provider {
 		Name:    "kubernetes",
 		Version: Version,
 		Schema: sdk.Block{
-			Description: "Runs training runs and evaluations as batch/v1 Jobs and deployments as Deployments on a Kubernetes cluster; inputs and outputs go through the remote artifact store.",
+			Description: "Runs training runs, evaluations, dataset transforms and embedding indexes as batch/v1 Jobs and deployments as Deployments on a Kubernetes cluster; inputs and outputs go through the remote artifact store.",
 			Attributes: sdk.Attributes{
 				"kubeconfig":   sdk.Attr(cty.String).Optional().Description("The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; in a pod without either, the in-cluster configuration)."),
 				"context":      sdk.Attr(cty.String).Optional().Description("The kubeconfig context to use (default: its current context)."),
@@ -53,9 +53,11 @@ func Provider() *sdk.Provider {
 		Configure:      configure,
 		Offers:         offers,
 		Resources: map[string]*sdk.Resource{
-			schema.TrainingRun: trainingRunResource(),
-			schema.Evaluation:  evaluationResource(),
-			schema.Deployment:  deploymentResource(),
+			schema.TrainingRun:    trainingRunResource(),
+			schema.Evaluation:     evaluationResource(),
+			schema.Dataset:        datasetResource(),
+			schema.EmbeddingIndex: embeddingIndexResource(),
+			schema.Deployment:     deploymentResource(),
 		},
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/artifacts/remote"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 )
 
 // RunnerArg runs the binary as the job runner inside a pod:
@@ -26,9 +27,17 @@ const RunnerArg = "__llmops_runner"
 // CopyRunnerArg copies the binary to a path (runner_image's init container).
 const CopyRunnerArg = "__llmops_copy_runner"
 
-// EnvCollect tells the runner what to push when the command succeeds:
-// "model" (LLMOPS_OUTPUT_DIR/model) or "metrics" (metrics.json only).
+// EnvCollect tells the runner what to push when the command succeeds,
+// besides metrics.json and metrics.jsonl: "model" (LLMOPS_OUTPUT_DIR/model),
+// "data" (LLMOPS_OUTPUT_DIR/data.<LLMOPS_COLLECT_FORMAT>, a transform's
+// output), "embeddings" (LLMOPS_OUTPUT_DIR/embeddings.jsonl, else what
+// the command printed; the command reads the chunks, LLMOPS_INPUT_PATH,
+// on stdin) or "metrics" (nothing more).
 const EnvCollect = "LLMOPS_COLLECT"
+
+// EnvCollectFormat is the data format of a transform's output
+// (LLMOPS_OUTPUT_DIR/data.<format>), with LLMOPS_COLLECT=data.
+const EnvCollectFormat = "LLMOPS_COLLECT_FORMAT"
 
 // EnvRunnerDir is where the runner keeps its cache and the output
 // directory (default: the system's temporary directory).
@@ -159,6 +168,26 @@ func runJob(ctx context.Context, argv []string) *result {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env, cmd.Stdin = env, nil
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	collect := os.Getenv(EnvCollect)
+	stdoutFile := ""
+	if collect == collectEmbeddings {
+		// The embedding contract: the chunks on stdin, the vectors on
+		// stdout unless the command writes embeddings.jsonl.
+		in, err := os.Open(paths[jobs.EnvInputPath])
+		if err != nil {
+			res.Reason = "the chunks (" + jobs.EnvInputPath + "): " + err.Error()
+			return res
+		}
+		defer in.Close()
+		so, err := os.CreateTemp(base, "llmops-embeddings-stdout-*.jsonl")
+		if err != nil {
+			res.Reason = err.Error()
+			return res
+		}
+		defer os.Remove(so.Name())
+		defer so.Close()
+		cmd.Stdin, cmd.Stdout, stdoutFile = in, so, so.Name()
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	stop := make(chan struct{})
@@ -202,7 +231,32 @@ func runJob(ctx context.Context, argv []string) *result {
 			}
 		}
 	}
-	if os.Getenv(EnvCollect) == "model" {
+	switch collect {
+	case collectData:
+		name := "data." + os.Getenv(EnvCollectFormat)
+		p := filepath.Join(out, name)
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			res.Reason = "the transform exited 0 but wrote no $LLMOPS_OUTPUT_DIR/" + name
+			return res
+		}
+		id, err := remote.Push(ctx, cfg, cacheDir, p, true, opts)
+		if err != nil {
+			res.Reason = "pushing the transformed data to " + cfg.URL + ": " + err.Error()
+			return res
+		}
+		res.Outputs[collectData] = string(id)
+	case collectEmbeddings:
+		p := filepath.Join(out, retrieval.EmbeddingsFile)
+		if _, err := os.Stat(p); err != nil {
+			p = stdoutFile
+		}
+		id, err := remote.Push(ctx, cfg, cacheDir, p, false, opts)
+		if err != nil {
+			res.Reason = "pushing the vectors to " + cfg.URL + ": " + err.Error()
+			return res
+		}
+		res.Outputs[collectEmbeddings] = string(id)
+	case collectModel:
 		dir := filepath.Join(out, "model")
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			res.Reason = "the command exited 0 but wrote no model: $LLMOPS_OUTPUT_DIR/model does not exist"

@@ -1,28 +1,22 @@
 package local
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/retrieval"
 	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/schema/kindsdk"
 )
 
 // Chunking defaults.
 const (
-	defaultChunkSize    = 1000
-	defaultChunkOverlap = 100
-	defaultTextField    = "text"
-	embeddingsFile      = "embeddings.jsonl"
+	defaultChunkSize    = retrieval.DefaultChunkSize
+	defaultChunkOverlap = retrieval.DefaultChunkOverlap
+	defaultTextField    = retrieval.DefaultTextField
+	embeddingsFile      = retrieval.EmbeddingsFile
 	embeddingsStdout    = "embeddings.stdout.jsonl"
 )
 
@@ -126,98 +120,9 @@ func prepareEmbedding(_ context.Context, m *meta, st sdk.Object) (*jobInputs, sd
 }
 
 // chunk is one line of the chunks file.
-type chunk struct {
-	ID   int    `json:"id"`
-	Row  int    `json:"row"`
-	Text string `json:"text"`
-}
+type chunk = retrieval.Chunk
 
-// chunkFile splits every row's text into chunks of size characters, the
-// next starting overlap characters before the previous one ends.
+// chunkFile splits every row's text into chunks (retrieval.ChunkFile).
 func chunkFile(path, format, field string, size, overlap int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out strings.Builder
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	id, row := 0, 0
-	emit := func(text string) error {
-		r := []rune(text)
-		for start := 0; start < len(r); start += size - overlap {
-			end := start + size
-			if end > len(r) {
-				end = len(r)
-			}
-			if err := enc.Encode(chunk{ID: id, Row: row, Text: string(r[start:end])}); err != nil {
-				return err
-			}
-			id++
-			if end == len(r) {
-				break
-			}
-		}
-		row++
-		return nil
-	}
-	switch format {
-	case "csv":
-		cr := csv.NewReader(bufio.NewReader(f))
-		header, err := cr.Read()
-		if err != nil {
-			return nil, err
-		}
-		col := -1
-		for i, h := range header {
-			if h == field {
-				col = i
-			}
-		}
-		if col < 0 {
-			return nil, fmt.Errorf("the CSV has no column %q (columns: %s); set text_field", field, strings.Join(header, ", "))
-		}
-		for {
-			rec, err := cr.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			if err := emit(rec[col]); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			text := sc.Text()
-			if strings.TrimSpace(text) == "" {
-				continue
-			}
-			if format == "jsonl" {
-				var obj map[string]any
-				if err := json.Unmarshal([]byte(text), &obj); err != nil {
-					return nil, fmt.Errorf("line %d is not a JSON object: %v", line, err)
-				}
-				s, ok := obj[field].(string)
-				if !ok {
-					return nil, fmt.Errorf("line %d has no string field %q; set text_field", line, field)
-				}
-				text = s
-			}
-			if err := emit(text); err != nil {
-				return nil, err
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return []byte(out.String()), nil
+	return retrieval.ChunkFile(path, format, field, size, overlap)
 }

@@ -32,6 +32,11 @@ type Config struct {
 	// ProviderConfig is the provider block's value; attributes left out are
 	// null, and cty.NilVal means an empty block.
 	ProviderConfig cty.Value
+	// ArtifactStore is the remote store the provider is configured with
+	// (what an artifacts block gives), for providers whose jobs need one
+	// (Kubernetes pods fetch their inputs from it); the zero value: none,
+	// only the suite's private local store.
+	ArtifactStore protocol.ArtifactStore
 	// Cases are the resource types to exercise, each with its configurations.
 	Cases []Case
 	// DataCases are the data sources to read.

@@ -32,7 +32,7 @@ func (s *suite) configure(t *testing.T) {
 		t.Fatalf("ValidateProviderConfig rejected the configuration:%s", diagString(r.Diagnostics))
 	}
 	r := s.p.ConfigureProvider(ctx, protocol.ConfigureProviderRequest{
-		Config: cfg, WorkingDir: s.workDir, ArtifactDir: s.artifactDir, EngineVersion: "conformance",
+		Config: cfg, WorkingDir: s.workDir, ArtifactDir: s.artifactDir, EngineVersion: "conformance", ArtifactStore: s.cfg.ArtifactStore,
 	})
 	if r.Diagnostics.HasErrors() {
 		t.Fatalf("ConfigureProvider failed:%s", diagString(r.Diagnostics))
