@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -75,19 +77,59 @@ type SnapshotResult struct {
 // whose feedback rating is at least that. The same sealed segments give
 // the same bytes.
 func Snapshot(dir string, minRating *float64) (*SnapshotResult, error) {
+	segs, err := sealedRecords(dir)
+	if err != nil {
+		return nil, err
+	}
+	return snapshotOf(segs, len(segs), minRating)
+}
+
+// SnapshotMatching remakes the snapshot whose digest is digest: the one
+// made when the first n sealed segments existed (segments are only ever
+// added, so a snapshot taken at plan time is a prefix of what apply
+// finds). It errors when no prefix gives that digest (segments were
+// deleted).
+func SnapshotMatching(dir string, minRating *float64, digest string) (*SnapshotResult, error) {
+	segs, err := sealedRecords(dir)
+	if err != nil {
+		return nil, err
+	}
+	for n := len(segs); n >= 0; n-- {
+		s, err := snapshotOf(segs, n, minRating)
+		if err != nil {
+			return nil, err
+		}
+		if s.Digest == digest {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("no snapshot of the captured traffic in %s has the digest %s any more (were segments deleted?); plan again", dir, digest)
+}
+
+func sealedRecords(dir string) ([][]Record, error) {
 	segs, err := Segments(dir)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := ReadRecords(dir, true)
-	if err != nil {
-		return nil, err
-	}
-	res := &SnapshotResult{}
+	var out [][]Record
 	for _, s := range segs {
-		if s.Sealed {
-			res.Segments++
+		if !s.Sealed {
+			continue
 		}
+		recs, err := readSegment(filepath.Join(dir, s.Name), false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs)
+	}
+	return out, nil
+}
+
+func snapshotOf(segs [][]Record, n int, minRating *float64) (*SnapshotResult, error) {
+	res := &SnapshotResult{Segments: n}
+	var recs []Record
+	for _, s := range segs[:n] {
+		recs = append(recs, s...)
 	}
 	rows, _ := Join(recs)
 	for _, r := range rows {

@@ -137,3 +137,25 @@ func TestParseSource(t *testing.T) {
 		t.Error("a path accepted as a deployment id")
 	}
 }
+
+func TestSnapshotMatching(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := OpenWriter(dir, WriterOptions{SegmentRows: 2})
+	w.Append(exchange("r1", "Q1 ", "A1"))
+	w.Append(exchange("r2", "Q2 ", "A2"))
+	planned, _ := Snapshot(dir, nil)
+	// More traffic is sealed between plan and apply.
+	w.Append(exchange("r3", "Q3 ", "A3"))
+	w.Append(exchange("r4", "Q4 ", "A4"))
+	now, _ := Snapshot(dir, nil)
+	if now.Digest == planned.Digest || now.Rows != 4 {
+		t.Fatalf("new segments did not change the snapshot: %+v", now)
+	}
+	got, err := SnapshotMatching(dir, nil, planned.Digest)
+	if err != nil || got.Rows != 2 || string(got.Data) != string(planned.Data) {
+		t.Fatalf("SnapshotMatching: %v %+v", err, got)
+	}
+	if _, err := SnapshotMatching(dir, nil, "sha256:00"); err == nil {
+		t.Error("an unknown digest matched")
+	}
+}
