@@ -28,6 +28,9 @@ type graphBuilder struct {
 	cfg   *configs.Config // the module being added
 	cg    *configGraph
 	diags hcl.Diagnostics
+	// recorded is the prior state (nil when validating), for the
+	// warnings of prior-state references.
+	recorded map[addrs.Resource]*recordedResource
 }
 
 // buildGraph builds the graph of the configuration: one node per local,
@@ -39,7 +42,7 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		g:            graph.New[node](),
 		resourceDeps: map[addrs.Resource][]addrs.Resource{},
 		schemas:      map[addrs.Resource]*protocol.Schema{},
-	}}
+	}, recorded: recorded}
 	b.addProviders(ctx)
 	e.cfg.Walk(func(m *configs.Config) {
 		b.cfg = m
@@ -282,6 +285,13 @@ func (b *graphBuilder) connectIn(m *configs.Config, from node, refs []*lang.Refe
 			addr := s.Resource.InModule(m.Path.UnkeyedInstance())
 			if _, ok := m.Resources[addr]; !ok {
 				b.diags = append(b.diags, undeclaredResource(addr, ref.Range))
+				continue
+			}
+			if a, ok := priorStateRef(ref); ok {
+				// Reads the prior state: no edge (prior_refs.go).
+				if b.recorded != nil && !recordedConfig(b.recorded, addr) {
+					b.diags = append(b.diags, notRecordedYet(addr, a, ref.Range))
+				}
 				continue
 			}
 			b.cg.g.Connect(from, node{kind: nkResource, res: addr})
