@@ -31,6 +31,9 @@ type graphBuilder struct {
 	// recorded is the prior state (nil when validating), for the
 	// warnings of prior-state references.
 	recorded map[addrs.Resource]*recordedResource
+	// notRecorded are the prior-state references to objects the prior
+	// state does not hold, resolved once every other edge is known.
+	notRecorded []priorRefUse
 }
 
 // buildGraph builds the graph of the configuration: one node per local,
@@ -55,6 +58,7 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 	})
 	b.cfg = e.cfg
 	e.setImplied(b.addOrphans(recorded))
+	b.resolvePriorRefs()
 	if b.diags.HasErrors() || b.checkCycles() {
 		return b.cg, b.diags
 	}
@@ -288,9 +292,11 @@ func (b *graphBuilder) connectIn(m *configs.Config, from node, refs []*lang.Refe
 				continue
 			}
 			if a, ok := priorStateRef(ref); ok {
-				// Reads the prior state: no edge (prior_refs.go).
+				// Reads the prior state: no edge (prior_refs.go), but
+				// waits for an object not recorded yet, unless that
+				// closes a cycle (resolvePriorRefs).
 				if b.recorded != nil && !recordedConfig(b.recorded, addr) {
-					b.diags = append(b.diags, notRecordedYet(addr, a, ref.Range))
+					b.notRecorded = append(b.notRecorded, priorRefUse{from: from, to: addr, attr: a, rng: ref.Range})
 				}
 				continue
 			}

@@ -24,9 +24,14 @@ import (
 //
 // is not a cycle: the dataset snapshots the traffic captured so far, the
 // training run retrains on it and the deployment moves to the new model,
-// all in one apply. Where the prior state has no such object yet (the
-// first apply creates the deployment), the attribute reads as null and the
-// plan warns; coalesce() gives a value to start from.
+// all in one apply.
+//
+// Where the prior state has no such object yet (the first apply creates
+// the deployment), there is nothing before this run to read: the
+// reference waits for the object like any other (the dataset starts from
+// the new deployment's empty capture), unless waiting would close a cycle
+// (the loop above): then the attribute is null in this run and the plan
+// warns; coalesce() gives a value to start from.
 //
 // Every other reference to the same object (deployment.support.endpoint,
 // the whole object, depends_on) orders as usual, and cycle detection sees
@@ -90,14 +95,56 @@ func priorStateRef(ref *lang.Reference) (priorStateAttr, bool) {
 	return priorStateAttr{}, false
 }
 
+// priorRefUse is a prior-state reference from a graph node to an object
+// the prior state does not hold.
+type priorRefUse struct {
+	from node
+	to   addrs.Resource
+	attr priorStateAttr
+	rng  hcl.Range
+}
+
+// resolvePriorRefs makes each prior-state reference to an object not
+// recorded yet an ordinary edge where that closes no cycle; otherwise the
+// value is null in this run (evalData.withPrior), with a warning.
+func (b *graphBuilder) resolvePriorRefs() {
+	for _, u := range b.notRecorded {
+		to := node{kind: nkResource, res: u.to}
+		if !b.reaches(to, u.from) {
+			b.cg.g.Connect(u.from, to)
+			continue
+		}
+		b.diags = append(b.diags, notRecordedYet(u.to, u.attr, u.rng))
+	}
+}
+
+// reaches reports whether from depends on to, directly or not.
+func (b *graphBuilder) reaches(from, to node) bool {
+	seen := map[node]bool{}
+	stack := []node{from}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == to {
+			return true
+		}
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		stack = append(stack, b.cg.g.DependenciesOf(n)...)
+	}
+	return false
+}
+
 // notRecordedYet is the warning on a prior-state reference to an object
 // the prior state does not hold.
 func notRecordedYet(addr addrs.Resource, a priorStateAttr, rng hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagWarning,
 		Summary:  fmt.Sprintf("%s.%s is null in this run", addr, a.attr),
-		Detail: fmt.Sprintf("%s.%s reads what the state recorded before this run (a reference to it orders nothing), and %s is not in the state yet: "+
-			"it has captured nothing. The value is null until an apply has created it; coalesce(%s.%s, ...) gives a value to start from (docs/monitoring.md).",
+		Detail: fmt.Sprintf("%s.%s reads what the state recorded before this run, and %s is not in the state yet; waiting for it to be created would be a dependency cycle. "+
+			"The value is null until an apply has created it; coalesce(%s.%s, ...) gives a value to start from (docs/monitoring.md).",
 			addr, a.attr, addr, addr, a.attr),
 		Subject: rng.Ptr(),
 	}
@@ -158,7 +205,12 @@ func (d *evalData) withPrior(r addrs.Resource, cfg *configs.Resource, attrs []pr
 			marks = bm
 		}
 		for _, a := range attrs {
-			m[a.attr] = priorValue(rec[k], a)
+			// Not recorded at all: the reference waited for the object
+			// created in this run (resolvePriorRefs) and reads its value;
+			// null when it could not wait.
+			if _, has := m[a.attr]; len(rec) > 0 || !has {
+				m[a.attr] = priorValue(rec[k], a)
+			}
 		}
 		out[k] = cty.ObjectVal(m).WithMarks(marks)
 	}
