@@ -25,8 +25,8 @@ func modelBlock() *protocol.Block {
 func datasetBlock() *protocol.Block {
 	return block("A dataset version: a source file, optionally transformed, split deterministically, stored in the artifact store.", common(attrs{
 		"source":        at(cty.String).req().doc("Where the data comes from: `file://path` relative to the configuration directory, or a deployment's captured traffic, `deployment.NAME.traffic` (a snapshot of its sealed segments: see docs/monitoring.md)."),
-		"min_rating":    at(cty.Number).opt().doc("With a traffic source: only the exchanges whose feedback rating is at least this."),
-		"min_new_rows":  at(cty.Number).opt().doc("With a traffic source: plan a new version only once this many new rows exist (default 1)."),
+		"min_rating":    at(cty.Number).opt().doc("With a traffic source: only the exchanges whose feedback rating is at least this (ignored with a file source)."),
+		"min_new_rows":  at(cty.Number).opt().doc("With a traffic source: plan a new version only once this many new rows exist (default 1; ignored with a file source)."),
 		"format":        at(cty.String).opt().comp().doc("The data format (`jsonl`, `csv`, `txt`); inferred from the source's extension when unset."),
 		"split":         at(cty.Map(cty.Number)).opt().doc("Named fractions that sum to 1, e.g. `{ train = 0.9, eval = 0.1 }`. Rows are assigned by a seeded hash of their content, so the split is deterministic and an edited row moves alone."),
 		"seed":          at(cty.Number).opt().doc("Seed of the split (default 1)."),

@@ -44,13 +44,10 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		d = append(d, ValidateNonEmpty(v, p)...)
 		v, p = a("min_new_rows")
 		d = append(d, ValidateInteger(v, p, 0, math.MaxInt64)...)
-		if src := getAttr(config, "source"); known(src) && !strings.HasPrefix(src.AsString(), traffic.SourceScheme) {
-			for _, n := range []string{"min_rating", "min_new_rows"} {
-				if v, p := a(n); known(v) {
-					d.AttrErrorf(p, "Not a traffic source", "%s applies to a dataset made from a deployment's captured traffic (source = deployment.NAME.traffic); %q is not one. Remove %s.", n, src.AsString(), n)
-				}
-			}
-		}
+		// min_rating and min_new_rows apply to a traffic source only; with
+		// a file they are ignored, so that a loop's fallback
+		// (coalesce(deployment.X.traffic, "file://...")) needs no other
+		// configuration while the deployment does not exist.
 		if t := getAttr(config, "transform"); t != cty.NilVal && !t.IsNull() && t.IsKnown() {
 			d = append(d, ValidateCommand(getAttr(t, "command"), cty.GetAttrPath("transform").GetAttr("command"))...)
 		}

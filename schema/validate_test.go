@@ -164,7 +164,7 @@ func TestValidate(t *testing.T) {
 		{"capture max_rows", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(1), nullList, nullList, n(0))}, "capture.max_rows", "at least 1"},
 		{"traffic dataset ok", "dataset", map[string]cty.Value{"source": s("traffic://dep-0123456789abcdef"), "min_rating": n(4), "min_new_rows": n(200)}, "", ""},
 		{"min_new_rows fraction", "dataset", map[string]cty.Value{"source": s("traffic://dep-0123456789abcdef"), "min_new_rows": n(2.5)}, "min_new_rows", "whole number"},
-		{"min_rating on a file", "dataset", map[string]cty.Value{"source": s("file://d.jsonl"), "min_rating": n(4)}, "min_rating", "captured traffic"},
+		{"min_rating and min_new_rows on a file (a loop's fallback)", "dataset", map[string]cty.Value{"source": s("file://d.jsonl"), "min_rating": n(4), "min_new_rows": n(200)}, "", ""},
 		{"eval no model", "evaluation", map[string]cty.Value{"command": cmd}, "model", "needs a model"},
 		{"eval both", "evaluation", map[string]cty.Value{"model": s("m"), "endpoint": s("http://127.0.0.1:1/v1"), "command": cmd}, "endpoint", "not both"},
 		{"eval bad endpoint", "evaluation", map[string]cty.Value{"endpoint": s("127.0.0.1:8000"), "command": cmd}, "endpoint", "not an http"},
