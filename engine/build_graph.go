@@ -28,6 +28,12 @@ type graphBuilder struct {
 	cfg   *configs.Config // the module being added
 	cg    *configGraph
 	diags hcl.Diagnostics
+	// recorded is the prior state (nil when validating), for the
+	// warnings of prior-state references.
+	recorded map[addrs.Resource]*recordedResource
+	// notRecorded are the prior-state references to objects the prior
+	// state does not hold, resolved once every other edge is known.
+	notRecorded []priorRefUse
 }
 
 // buildGraph builds the graph of the configuration: one node per local,
@@ -39,7 +45,7 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		g:            graph.New[node](),
 		resourceDeps: map[addrs.Resource][]addrs.Resource{},
 		schemas:      map[addrs.Resource]*protocol.Schema{},
-	}}
+	}, recorded: recorded}
 	b.addProviders(ctx)
 	e.cfg.Walk(func(m *configs.Config) {
 		b.cfg = m
@@ -52,6 +58,7 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 	})
 	b.cfg = e.cfg
 	e.setImplied(b.addOrphans(recorded))
+	b.resolvePriorRefs()
 	if b.diags.HasErrors() || b.checkCycles() {
 		return b.cg, b.diags
 	}
@@ -282,6 +289,15 @@ func (b *graphBuilder) connectIn(m *configs.Config, from node, refs []*lang.Refe
 			addr := s.Resource.InModule(m.Path.UnkeyedInstance())
 			if _, ok := m.Resources[addr]; !ok {
 				b.diags = append(b.diags, undeclaredResource(addr, ref.Range))
+				continue
+			}
+			if a, ok := priorStateRef(ref); ok {
+				// Reads the prior state: no edge (prior_refs.go), but
+				// waits for an object not recorded yet, unless that
+				// closes a cycle (resolvePriorRefs).
+				if b.recorded != nil && !recordedConfig(b.recorded, addr) {
+					b.notRecorded = append(b.notRecorded, priorRefUse{from: from, to: addr, attr: a, rng: ref.Range})
+				}
 				continue
 			}
 			b.cg.g.Connect(from, node{kind: nkResource, res: addr})

@@ -12,7 +12,10 @@
 // path (addrs.ModuleInstance). Data sources are read through the
 // executor's read step (instance_read.go), never recorded; moved blocks
 // are applied to the recorded objects before the graph is built
-// (moved.go) and recorded by apply. The built-in provider "llmops"
+// (moved.go) and recorded by apply. A reference to a prior-state
+// attribute (prior_refs.go: a deployment's traffic) reads the prior state
+// and adds no edge, so a deployment can serve a model trained on its own
+// traffic. The built-in provider "llmops"
 // (builtin.go) serves the llmops_state data source.
 //
 // The engine knows no terminal: it reports progress through Hooks and

@@ -39,6 +39,9 @@ type evalData struct {
 	unknownResources func(addrs.Resource) cty.Value
 	// workspace is llmops.workspace.
 	workspace string
+	// prior is the state as it was before this run, which prior-state
+	// references read (prior_refs.go).
+	prior map[addrs.Resource]*recordedResource
 }
 
 type localKey struct {
@@ -119,7 +122,8 @@ func (m moduleData) GetLocal(ref lang.LocalRef, rng hcl.Range) (cty.Value, hcl.D
 
 func (m moduleData) GetResource(ref lang.ResourceRef, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 	cfgAddr := ref.Resource.InModule(m.cfg.Path.UnkeyedInstance())
-	if _, ok := m.cfg.Resources[cfgAddr]; !ok {
+	rc, ok := m.cfg.Resources[cfgAddr]
+	if !ok {
 		return cty.DynamicVal, hcl.Diagnostics{undeclaredResource(cfgAddr, rng)}
 	}
 	if m.d.unknownResources != nil {
@@ -127,6 +131,9 @@ func (m moduleData) GetResource(ref lang.ResourceRef, rng hcl.Range) (cty.Value,
 	}
 	m.d.mu.RLock()
 	defer m.d.mu.RUnlock()
+	if attrs := priorAttrsOf(cfgAddr); len(attrs) > 0 {
+		return m.d.withPrior(ref.Resource.InModule(m.mod), rc, attrs), nil
+	}
 	if v, ok := m.d.resources[ref.Resource.InModule(m.mod)]; ok {
 		return v, nil
 	}
@@ -318,5 +325,6 @@ func (d *evalData) rootScope() *lang.Scope {
 func (e *Engine) newEvalData() *evalData {
 	d := newEvalData(e.cfg, e.opts.Variables)
 	d.workspace = e.opts.Workspace
+	d.prior = e.recorded
 	return d
 }

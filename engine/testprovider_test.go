@@ -84,6 +84,18 @@ var testValueSchema = &protocol.Schema{Block: &protocol.Block{Attributes: map[st
 	"id":               {Type: cty.String, Computed: true},
 }}}
 
+// testDeploymentSchema is test_value's with the deployment kind's
+// traffic (traffic://<id>, known once it is created), for the
+// prior-state references of prior_refs.go.
+var testDeploymentSchema = func() *protocol.Schema {
+	b := *testValueSchema.Block
+	b.Attributes = map[string]*protocol.Attribute{"traffic": {Type: cty.String, Computed: true}}
+	for n, a := range testValueSchema.Block.Attributes {
+		b.Attributes[n] = a
+	}
+	return &protocol.Schema{Block: &b}
+}()
+
 // has reports whether the `behavior` of a test_value (a comma-separated
 // list) names b.
 func has(v cty.Value, b string) bool {
@@ -128,7 +140,7 @@ func (p *testProvider) GetSchema(context.Context, protocol.GetSchemaRequest) pro
 		ServerCapabilities: caps,
 		ProviderVersion:    "0.0.1",
 		Provider:           &protocol.Schema{Block: &protocol.Block{Attributes: map[string]*protocol.Attribute{"label": {Type: cty.String, Optional: true}}}},
-		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": p.runSchema()},
+		ResourceTypes:      map[string]*protocol.Schema{"test_value": testValueSchema, "training_run": p.runSchema(), "deployment": testDeploymentSchema},
 		DataSources:        map[string]*protocol.Schema{"test_lookup": testLookupSchema},
 	}
 	if p.kindsOnly {
@@ -208,6 +220,13 @@ func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanRe
 	}
 	in := m["input"]
 	late := has(req.Config, "output-after-apply")
+	_, isDeployment := m["traffic"]
+	if isDeployment {
+		m["traffic"] = cty.UnknownVal(cty.String)
+		if !req.PriorState.IsNull() {
+			m["traffic"] = req.PriorState.GetAttr("traffic")
+		}
+	}
 	if req.PriorState.IsNull() {
 		m["id"] = cty.UnknownVal(cty.String)
 		m["output"] = in
@@ -221,6 +240,9 @@ func (p *testProvider) PlanResourceChange(_ context.Context, req protocol.PlanRe
 	if !valuesEqual(prior.GetAttr("triggers_replace"), m["triggers_replace"]) {
 		resp.RequiresReplace = append(resp.RequiresReplace, cty.GetAttrPath("triggers_replace"))
 		m["id"] = cty.UnknownVal(cty.String)
+		if isDeployment {
+			m["traffic"] = cty.UnknownVal(cty.String)
+		}
 	}
 	if !late {
 		m["output"] = in
@@ -266,6 +288,9 @@ func (p *testProvider) ApplyResourceChange(_ context.Context, req protocol.Apply
 			Detail: "the test provider warns of input \"warn\"", Attribute: cty.GetAttrPath("input")})
 	}
 	m["output"] = m["input"]
+	if _, ok := m["traffic"]; ok {
+		m["traffic"] = cty.StringVal("traffic://" + m["id"].AsString())
+	}
 	if has(req.PlannedState, "apply-changes-output") {
 		m["output"] = cty.StringVal("changed-by-apply")
 	}

@@ -24,7 +24,9 @@ func modelBlock() *protocol.Block {
 
 func datasetBlock() *protocol.Block {
 	return block("A dataset version: a source file, optionally transformed, split deterministically, stored in the artifact store.", common(attrs{
-		"source":        at(cty.String).req().doc("Where the data comes from: `file://path` relative to the configuration directory."),
+		"source":        at(cty.String).req().doc("Where the data comes from: `file://path` relative to the configuration directory, or a deployment's captured traffic, `deployment.NAME.traffic` (a snapshot of its sealed segments: see docs/monitoring.md)."),
+		"min_rating":    at(cty.Number).opt().doc("With a traffic source: only the exchanges whose feedback rating is at least this (ignored with a file source)."),
+		"min_new_rows":  at(cty.Number).opt().doc("With a traffic source: plan a new version only once this many new rows exist (default 1; ignored with a file source)."),
 		"format":        at(cty.String).opt().comp().doc("The data format (`jsonl`, `csv`, `txt`); inferred from the source's extension when unset."),
 		"split":         at(cty.Map(cty.Number)).opt().doc("Named fractions that sum to 1, e.g. `{ train = 0.9, eval = 0.1 }`. Rows are assigned by a seeded hash of their content, so the split is deterministic and an edited row moves alone."),
 		"seed":          at(cty.Number).opt().doc("Seed of the split (default 1)."),
@@ -102,9 +104,10 @@ func evaluationBlock() *protocol.Block {
 	}), false), blocks{
 		"resources": resourcesBlock(),
 		"gate": nested(protocol.NestingList, 0, 0, block("A bound on one metric; a failed gate fails the evaluation and blocks its dependents.", attrs{
-			"metric": at(cty.String).req().doc("The metric's name in metrics.json."),
-			"min":    at(cty.Number).opt().doc("The lowest acceptable value."),
-			"max":    at(cty.Number).opt().doc("The highest acceptable value."),
+			"metric":  at(cty.String).req().doc("The metric's name in metrics.json."),
+			"min":     at(cty.Number).opt().doc("The lowest acceptable value."),
+			"max":     at(cty.Number).opt().doc("The highest acceptable value."),
+			"max_gap": at(cty.Number).opt().doc("For slice metrics (`METRIC.SLICE` in metrics.json, e.g. `accuracy_by_group.a`): the largest acceptable difference between the best and the worst slice of metric. Set it alone, without min or max."),
 		}, nil)),
 	})
 }
@@ -133,7 +136,14 @@ func deploymentBlock() *protocol.Block {
 		"endpoint":         at(cty.String).comp().doc("The stable endpoint, e.g. `http://127.0.0.1:PORT/v1`. It changes only when the deployment is replaced."),
 		"status":           at(cty.String).comp().doc("`serving`, `degraded` (a replica or the gateway died, or the model's files changed) or `stopped`."),
 		"healthy_replicas": at(cty.Number).comp().doc("Replicas that answer their health check at the last refresh."),
+		"traffic":          at(cty.String).comp().doc("The deployment's captured traffic as a dataset source (`traffic://<id>`): `source = deployment.NAME.traffic`. Rows exist only with a capture block."),
 	}, false), blocks{
+		"capture": nested(protocol.NestingSingle, 0, 0, block("Keep a sample of the requests and responses the gateway relays (completions and chat completions), redacted, in append-only segments of the artifact store; a dataset with `source = deployment.NAME.traffic` snapshots them. Nothing is captured without this block. See docs/monitoring.md.", attrs{
+			"sample":          at(cty.Number).req().doc("The fraction of requests kept, greater than 0 and at most 1 (e.g. `0.05`)."),
+			"redact":          at(cty.List(cty.String)).opt().doc("Built-in detectors whose matches are replaced by `[REDACTED:<name>]` before anything is written: `email`, `phone`, `api_key`. Default: all three; `[]` turns them off."),
+			"redact_patterns": at(cty.List(cty.String)).opt().doc("Extra regular expressions (RE2 syntax) redacted the same way, e.g. `[\"ACCT-[0-9]{8}\"]`."),
+			"max_rows":        at(cty.Number).opt().doc("The most exchanges kept; past it nothing more is captured (and the drops are counted). Default: no limit."),
+		}, nil)),
 		"serve": nested(protocol.NestingSingle, 0, 0, block("How to start one replica.", attrs{
 			"command":        commandAttr("The serving command; `{model_path}` and `{port}` are substituted.").req(),
 			"env":            at(cty.Map(cty.String)).opt().doc("Extra environment variables."),
@@ -184,7 +194,7 @@ func monitorBlock() *protocol.Block {
 		"values":              at(cty.Map(cty.Number)).comp().doc("The value of each check that could be measured at the last reading."),
 		"deployment_revision": at(cty.Number).comp().doc("The deployment's revision that the last reading measured."),
 	}, false), blocks{
-		"check": nested(protocol.NestingMap, 0, 0, block("A bound on one measurement, named by the block label (`p95_latency_ms`, `p50_latency_ms`, `error_rate`, `requests_per_minute`, `empty_retrieval_rate` (a retrieval deployment's share of questions no chunk answered), `eval:<evaluation>.<metric>`).", attrs{
+		"check": nested(protocol.NestingMap, 0, 0, block("A bound on one measurement, named by the block label (`p95_latency_ms`, `p50_latency_ms`, `error_rate`, `requests_per_minute`, `empty_retrieval_rate` (a retrieval deployment's share of questions no chunk answered), `eval:<evaluation>.<metric>`; on captured traffic: `drift:input_length`, `drift:language` (population stability index against the training dataset), `empty_answer_rate`, `feedback_score`).", attrs{
 			"min": at(cty.Number).opt().doc("The lowest acceptable value."),
 			"max": at(cty.Number).opt().doc("The highest acceptable value."),
 		}, nil)),

@@ -21,8 +21,9 @@
 // ("90m", "1h30m", "45s") and may also use days: "1d", "2d12h" (a day is 24
 // hours). A bare number is refused: write a unit.
 //
-// The boundary: this package depends only on cty and the protocol types in
-// plugins/sdk/protocol. The engine imports it to know the kinds; providers
+// The boundary: this package depends only on cty, the protocol types in
+// plugins/sdk/protocol and the capture block's redaction checks in
+// plugins/sdk/traffic (standard library only). The engine imports it to know the kinds; providers
 // import it (usually through package schema/kindsdk, which converts a kind
 // into an sdk.Block). It knows nothing of HCL files, state, plans or how any
 // provider carries a kind out.

@@ -10,17 +10,23 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// Gate is one `gate { metric, min, max }` block of an evaluation.
+// Gate is one `gate { metric, min, max }` block of an evaluation, or a
+// gate on the spread of a metric's slices (`gate { metric, max_gap }`).
 type Gate struct {
 	Metric string
 	Min    *float64
 	Max    *float64
+	// MaxGap bounds max - min over the metric's slices: the results named
+	// METRIC.SLICE (Slices).
+	MaxGap *float64
 }
 
 // String renders the gate as in messages: `accuracy >= 0.8`,
 // `0.1 <= loss <= 0.5`.
 func (g Gate) String() string {
 	switch {
+	case g.MaxGap != nil:
+		return fmt.Sprintf("gap(%s.*) <= %s", g.Metric, num(*g.MaxGap))
 	case g.Min != nil && g.Max != nil:
 		return fmt.Sprintf("%s <= %s <= %s", num(*g.Min), g.Metric, num(*g.Max))
 	case g.Min != nil:
@@ -50,6 +56,7 @@ func GatesFrom(v cty.Value) []Gate {
 		g := Gate{Metric: m.AsString()}
 		g.Min = floatPtr(getAttr(e, "min"))
 		g.Max = floatPtr(getAttr(e, "max"))
+		g.MaxGap = floatPtr(getAttr(e, "max_gap"))
 		out = append(out, g)
 	}
 	return out
@@ -59,11 +66,14 @@ func GatesFrom(v cty.Value) []Gate {
 type GateFailure struct {
 	Index int // position of the gate block
 	Gate  Gate
-	// Missing: the results have no such metric. Otherwise Value is the
-	// measured value and Bound which bound it broke ("min" or "max").
-	Missing bool
-	Value   float64
-	Bound   string
+	// Missing: the results have no such metric (for a max_gap gate,
+	// fewer than two slices). Otherwise Value is the measured value (the
+	// gap) and Bound which bound it broke ("min", "max" or "max_gap");
+	// for a gap, Low and High name the worst and best slices.
+	Missing   bool
+	Value     float64
+	Bound     string
+	Low, High string
 }
 
 // Message says what failed, e.g. `gate "accuracy" failed: 0.62 < min 0.8`.
@@ -78,7 +88,14 @@ func (f GateFailure) Message(results map[string]float64) string {
 		if len(names) > 0 {
 			have = strings.Join(names, ", ")
 		}
+		if f.Gate.MaxGap != nil {
+			return fmt.Sprintf("gate %q: max_gap needs at least two slices named %s.SLICE; the evaluation reported: %s", f.Gate.Metric, f.Gate.Metric, have)
+		}
 		return fmt.Sprintf("gate %q: the evaluation reported no metric %q; it reported: %s", f.Gate.Metric, f.Gate.Metric, have)
+	}
+	if f.Bound == "max_gap" {
+		return fmt.Sprintf("gate %q failed: the gap between slices is %s > max_gap %s (%s = %s, %s = %s)", f.Gate.Metric, num(f.Value), num(*f.Gate.MaxGap),
+			f.High, num(results[f.High]), f.Low, num(results[f.Low]))
 	}
 	if f.Bound == "min" {
 		return fmt.Sprintf("gate %q failed: %s < min %s", f.Gate.Metric, num(f.Value), num(*f.Gate.Min))
@@ -91,6 +108,26 @@ func (f GateFailure) Message(results map[string]float64) string {
 func CheckGates(gates []Gate, results map[string]float64) []GateFailure {
 	var out []GateFailure
 	for i, g := range gates {
+		if g.MaxGap != nil {
+			sl := Slices(results, g.Metric)
+			if len(sl) < 2 {
+				out = append(out, GateFailure{Index: i, Gate: g, Missing: true})
+				continue
+			}
+			lo, hi := sl[0], sl[0]
+			for _, n := range sl[1:] {
+				if results[n] < results[lo] {
+					lo = n
+				}
+				if results[n] > results[hi] {
+					hi = n
+				}
+			}
+			if gap := results[hi] - results[lo]; gap > *g.MaxGap+1e-12 {
+				out = append(out, GateFailure{Index: i, Gate: g, Value: gap, Bound: "max_gap", Low: lo, High: hi})
+			}
+			continue
+		}
 		v, ok := results[g.Metric]
 		switch {
 		case !ok:
@@ -101,6 +138,20 @@ func CheckGates(gates []Gate, results map[string]float64) []GateFailure {
 			out = append(out, GateFailure{Index: i, Gate: g, Value: v, Bound: "max"})
 		}
 	}
+	return out
+}
+
+// Slices returns the names of a metric's slices in results, sorted: the
+// results named METRIC.SLICE (metrics.json stays one flat object of
+// numbers; "accuracy_by_group.a" is the slice "a" of accuracy_by_group).
+func Slices(results map[string]float64, metric string) []string {
+	var out []string
+	for n := range results {
+		if rest, ok := strings.CutPrefix(n, metric+"."); ok && rest != "" {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

@@ -46,6 +46,39 @@ func TestCheckGates(t *testing.T) {
 	}
 }
 
+func TestMaxGapGate(t *testing.T) {
+	gs := schema.GatesFrom(cty.ListVal([]cty.Value{gapGate(s("accuracy_by_group"), nullN, n(0.05))}))
+	if len(gs) != 1 || gs[0].String() != "gap(accuracy_by_group.*) <= 0.05" {
+		t.Fatalf("GatesFrom = %+v", gs)
+	}
+	for _, tc := range []struct {
+		name    string
+		results map[string]float64
+		want    string // "" passes
+	}{
+		{"within", map[string]float64{"accuracy_by_group.a": 0.81, "accuracy_by_group.b": 0.78, "accuracy": 0.8}, ""},
+		{"on the bound", map[string]float64{"accuracy_by_group.a": 0.80, "accuracy_by_group.b": 0.75}, ""},
+		{"too wide", map[string]float64{"accuracy_by_group.a": 0.81, "accuracy_by_group.b": 0.74, "accuracy_by_group.c": 0.79},
+			`gate "accuracy_by_group" failed: the gap between slices is 0.07000000000000006 > max_gap 0.05 (accuracy_by_group.a = 0.81, accuracy_by_group.b = 0.74)`},
+		{"one slice", map[string]float64{"accuracy_by_group.a": 0.81, "accuracy_by_group": 0.5},
+			`gate "accuracy_by_group": max_gap needs at least two slices named accuracy_by_group.SLICE; the evaluation reported: accuracy_by_group, accuracy_by_group.a`},
+		{"prefix is not a slice", map[string]float64{"accuracy_by_groupx.a": 0.1, "accuracy_by_groupx.b": 0.9}, "max_gap needs at least two slices"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := schema.CheckGates(gs, tc.results)
+			if tc.want == "" {
+				if len(f) != 0 {
+					t.Fatalf("failed: %s", f[0].Message(tc.results))
+				}
+				return
+			}
+			if len(f) != 1 || !strings.Contains(f[0].Message(tc.results), tc.want) {
+				t.Fatalf("got %+v, want %q", f, tc.want)
+			}
+		})
+	}
+}
+
 func TestPlaceholders(t *testing.T) {
 	got := schema.Placeholders("{{b}} {{ a }} {{b}} {{ not valid}x}} {{c.d}} {x}")
 	if strings.Join(got, ",") != "a,b,c.d" {

@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/llmops/llmops/plugins/sdk/protocol"
+	"github.com/llmops/llmops/plugins/sdk/traffic"
 )
 
 // Validate runs the core checks of a kind on a configuration value (an
@@ -41,6 +42,12 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		d = append(d, ValidateInteger(v, p, 0, math.MaxInt64)...)
 		v, p = a("format")
 		d = append(d, ValidateNonEmpty(v, p)...)
+		v, p = a("min_new_rows")
+		d = append(d, ValidateInteger(v, p, 0, math.MaxInt64)...)
+		// min_rating and min_new_rows apply to a traffic source only; with
+		// a file they are ignored, so that a loop's fallback
+		// (coalesce(deployment.X.traffic, "file://...")) needs no other
+		// configuration while the deployment does not exist.
 		if t := getAttr(config, "transform"); t != cty.NilVal && !t.IsNull() && t.IsKnown() {
 			d = append(d, ValidateCommand(getAttr(t, "command"), cty.GetAttrPath("transform").GetAttr("command"))...)
 		}
@@ -115,6 +122,8 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		}
 		v, p = a("access")
 		d = append(d, validateAccess(v, p)...)
+		v, p = a("capture")
+		d = append(d, validateCapture(v, p)...)
 		v, p = a("resources")
 		d = append(d, ValidateResources(v, p)...)
 	case Monitor:
@@ -241,13 +250,19 @@ func ValidateGates(v cty.Value, p cty.Path) protocol.Diagnostics {
 		if known(m) && strings.TrimSpace(m.AsString()) == "" {
 			d.AttrErrorf(gp.GetAttr("metric"), "Invalid gate", "A gate must name a metric of the evaluation's metrics.json.")
 		}
-		mn, mx := getAttr(g, "min"), getAttr(g, "max")
-		if mn.IsKnown() && mx.IsKnown() && mn.IsNull() && mx.IsNull() {
-			name := "this metric"
-			if known(m) {
-				name = fmt.Sprintf("%q", m.AsString())
-			}
-			d.AttrErrorf(gp, "Invalid gate", "The gate on %s has no bound: set min, max or both.", name)
+		mn, mx, gap := getAttr(g, "min"), getAttr(g, "max"), getAttr(g, "max_gap")
+		name := "this metric"
+		if known(m) {
+			name = fmt.Sprintf("%q", m.AsString())
+		}
+		hasGap := gap != cty.NilVal && gap.IsKnown() && !gap.IsNull()
+		switch {
+		case hasGap && (known(mn) || known(mx)):
+			d.AttrErrorf(gp.GetAttr("max_gap"), "Invalid gate", "The gate on %s sets max_gap with min or max: max_gap bounds the spread of the metric's slices (METRIC.SLICE), min and max the metric itself. Write them as two gate blocks.", name)
+		case hasGap && bigFloat(gap).Sign() < 0:
+			d.AttrErrorf(gp.GetAttr("max_gap"), "Invalid gate", "max_gap must not be negative.")
+		case !hasGap && mn.IsKnown() && mx.IsKnown() && mn.IsNull() && mx.IsNull() && (gap == cty.NilVal || gap.IsKnown()):
+			d.AttrErrorf(gp, "Invalid gate", "The gate on %s has no bound: set min, max or both (or max_gap for its slices).", name)
 		}
 		if known(mn) && known(mx) && bigFloat(mn).Cmp(bigFloat(mx)) > 0 {
 			d.AttrErrorf(gp.GetAttr("min"), "Invalid gate", "min (%s) is greater than max (%s): no value can pass.", bigFloat(mn).Text('g', -1), bigFloat(mx).Text('g', -1))
@@ -497,6 +512,46 @@ func validateAccess(v cty.Value, p cty.Path) protocol.Diagnostics {
 			}
 		}
 	}
+	return d
+}
+
+// validateCapture checks a deployment's capture block: sample in (0, 1],
+// built-in detectors by name, patterns that compile, max_rows a positive
+// integer.
+func validateCapture(v cty.Value, p cty.Path) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	if s := getAttr(v, "sample"); known(s) {
+		if f, _ := bigFloat(s).Float64(); !(f > 0 && f <= 1) {
+			d.AttrErrorf(p.GetAttr("sample"), "Invalid sample", "sample is the fraction of requests kept: greater than 0 and at most 1 (e.g. 0.05); got %s.", num(f))
+		}
+	}
+	if r := getAttr(v, "redact"); known(r) {
+		for it := r.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if !known(e) {
+				continue
+			}
+			if err := traffic.CheckDetector(e.AsString()); err != nil {
+				d.AttrErrorf(p.GetAttr("redact").Index(k), "Unknown detector", "%v. For anything else, add a regular expression to redact_patterns.", err)
+			}
+		}
+	}
+	if r := getAttr(v, "redact_patterns"); known(r) {
+		for it := r.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if !known(e) {
+				continue
+			}
+			if err := traffic.CheckPattern(e.AsString()); err != nil {
+				d.AttrErrorf(p.GetAttr("redact_patterns").Index(k), "Invalid redact pattern", "%q is not a usable regular expression (RE2 syntax, https://github.com/google/re2/wiki/Syntax): %v.", e.AsString(), err)
+			}
+		}
+	}
+	mr, mp := getAttr(v, "max_rows"), p.GetAttr("max_rows")
+	d = append(d, ValidateInteger(mr, mp, 1, math.MaxInt64)...)
 	return d
 }
 

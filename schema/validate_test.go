@@ -79,6 +79,24 @@ func gate(metric cty.Value, min, max cty.Value) cty.Value {
 
 var nullN = cty.NullVal(cty.Number)
 
+func gapGate(metric, min, gap cty.Value) cty.Value {
+	return obj(map[string]cty.Value{"metric": metric, "min": min, "max": nullN, "max_gap": gap})
+}
+
+func capture(sample cty.Value, redact, patterns cty.Value, maxRows cty.Value) cty.Value {
+	return obj(map[string]cty.Value{"sample": sample, "redact": redact, "redact_patterns": patterns, "max_rows": maxRows})
+}
+
+var nullList = cty.NullVal(cty.List(cty.String))
+
+func strs(v ...string) cty.Value {
+	var out []cty.Value
+	for _, x := range v {
+		out = append(out, s(x))
+	}
+	return cty.ListVal(out)
+}
+
 func TestValidate(t *testing.T) {
 	cmd := cty.ListVal([]cty.Value{s("python3"), s("train.py")})
 	res := func(m map[string]cty.Value) cty.Value {
@@ -133,6 +151,20 @@ func TestValidate(t *testing.T) {
 		{"eval gate no metric", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": gates(gate(s(""), n(0.8), nullN))}, "gate[0].metric", "name a metric"},
 		{"eval gate min>max", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": gates(gate(s("a"), n(0.8), n(0.5)))}, "gate[0].min", "greater than max"},
 		{"eval gate unknown bound", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": gates(gate(s("a"), cty.UnknownVal(cty.Number), nullN))}, "", ""},
+		{"eval gap ok", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": cty.ListVal([]cty.Value{gapGate(s("accuracy_by_group"), nullN, n(0.05))})}, "", ""},
+		{"eval gap with min", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": cty.ListVal([]cty.Value{gapGate(s("accuracy_by_group"), n(0.5), n(0.05))})}, "gate[0].max_gap", "two gate blocks"},
+		{"eval gap negative", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": cty.ListVal([]cty.Value{gapGate(s("accuracy_by_group"), nullN, n(-1))})}, "gate[0].max_gap", "negative"},
+		{"eval gap none", "evaluation", map[string]cty.Value{"model": s("m"), "command": cmd, "gate": cty.ListVal([]cty.Value{gapGate(s("a"), nullN, nullN)})}, "gate[0]", "max_gap for its slices"},
+		{"capture ok", "deployment", map[string]cty.Value{"model": s("m"), "access": obj(map[string]cty.Value{"api_keys": cty.NullVal(cty.List(cty.String)), "api_key_hashes": cty.NullVal(cty.List(cty.String)), "public": cty.True, "requests_per_minute": nullN}), "capture": capture(n(0.05), strs("email", "phone", "api_key"), strs(`ACCT-[0-9]{8}`), n(100000))}, "", ""},
+		{"capture sample zero", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(0), nullList, nullList, nullN)}, "capture.sample", "greater than 0"},
+		{"capture sample above one", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(5), nullList, nullList, nullN)}, "capture.sample", "at most 1"},
+		{"capture detector", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(1), strs("email", "ssn"), nullList, nullN)}, "capture.redact[1]", `"ssn" is not a built-in detector`},
+		{"capture pattern", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(1), nullList, strs("ok", "ACCT-[0-9"), nullN)}, "capture.redact_patterns[1]", "missing closing ]"},
+		{"capture empty pattern", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(1), nullList, strs("x*"), nullN)}, "capture.redact_patterns[0]", "empty string"},
+		{"capture max_rows", "deployment", map[string]cty.Value{"model": s("m"), "capture": capture(n(1), nullList, nullList, n(0))}, "capture.max_rows", "at least 1"},
+		{"traffic dataset ok", "dataset", map[string]cty.Value{"source": s("traffic://dep-0123456789abcdef"), "min_rating": n(4), "min_new_rows": n(200)}, "", ""},
+		{"min_new_rows fraction", "dataset", map[string]cty.Value{"source": s("traffic://dep-0123456789abcdef"), "min_new_rows": n(2.5)}, "min_new_rows", "whole number"},
+		{"min_rating and min_new_rows on a file (a loop's fallback)", "dataset", map[string]cty.Value{"source": s("file://d.jsonl"), "min_rating": n(4), "min_new_rows": n(200)}, "", ""},
 		{"eval no model", "evaluation", map[string]cty.Value{"command": cmd}, "model", "needs a model"},
 		{"eval both", "evaluation", map[string]cty.Value{"model": s("m"), "endpoint": s("http://127.0.0.1:1/v1"), "command": cmd}, "endpoint", "not both"},
 		{"eval bad endpoint", "evaluation", map[string]cty.Value{"endpoint": s("127.0.0.1:8000"), "command": cmd}, "endpoint", "not an http"},

@@ -59,6 +59,7 @@ func init() {
 		"artifacts":    {"List, pull, push and verify artifacts of the local and remote stores", runArtifacts},
 		"watch":        {"Keep reality reconciled: monitors, alerts, rollbacks, dead replicas", runWatch},
 		"events":       {"List the event log: breaches, alerts, rollbacks, restarts", runEvents},
+		"traffic":      {"Inspect and export the traffic deployments captured: ls, show, export", runTraffic},
 		"ui":           {"Serve a read-only web dashboard: runs, curves, lineage, deployments, history", runUI},
 		"workspace":    {"Manage workspaces: list, new, select, show, delete", runWorkspace},
 	}

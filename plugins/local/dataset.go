@@ -16,6 +16,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/artifacts"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/traffic"
 	"github.com/llmops/llmops/schema"
 	"github.com/llmops/llmops/schema/kindsdk"
 )
@@ -40,8 +41,22 @@ func datasetResource() *sdk.Resource {
 func validateDataset(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostics {
 	cfg := req.Config
 	d := schema.Validate(schema.Dataset, cfg.Value)
-	if cfg.Known("source") && !strings.HasPrefix(cfg.GetString("source"), "file://") {
-		d.AttrErrorf(attr("source"), "Unsupported dataset source", "The local provider reads datasets from file:// paths (relative to the configuration directory); %q is not one.", cfg.GetString("source"))
+	isTraffic := false
+	if cfg.Known("source") {
+		_, ok, err := traffic.ParseSource(cfg.GetString("source"))
+		isTraffic = ok
+		switch {
+		case err != nil:
+			d.AttrErrorf(attr("source"), "Invalid traffic source", "%v.", err)
+		case !ok && !strings.HasPrefix(cfg.GetString("source"), "file://"):
+			d.AttrErrorf(attr("source"), "Unsupported dataset source", "The local provider reads datasets from file:// paths (relative to the configuration directory) or a deployment's captured traffic (deployment.NAME.traffic); %q is neither.", cfg.GetString("source"))
+		}
+	}
+	if isTraffic && cfg.Known("format") && cfg.IsSet("format") && cfg.GetString("format") != "jsonl" {
+		d.AttrErrorf(attr("format"), "Invalid format", "A dataset made from captured traffic is JSON lines: remove format, or set it to \"jsonl\".")
+	}
+	if isTraffic {
+		return d
 	}
 	if cfg.Known("format") && cfg.IsSet("format") {
 		d = append(d, schema.ValidateOneOf(cfg.Attr("format"), attr("format"), "format", formats...)...)
@@ -57,6 +72,9 @@ func datasetFormat(st sdk.Object) string {
 	if f := st.GetString("format"); f != "" {
 		return f
 	}
+	if _, ok, _ := traffic.ParseSource(st.GetString("source")); ok {
+		return "jsonl"
+	}
 	return inferFormat(st.GetString("source"))
 }
 
@@ -70,6 +88,9 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanR
 		return nil
 	}
 	m := metaOf(req.Meta)
+	if _, ok, _ := traffic.ParseSource(cfg.GetString("source")); ok {
+		return planTrafficDataset(m, req)
+	}
 	p, err := m.resolveFile(cfg.GetString("source"))
 	if err != nil {
 		return &sdk.ModifyPlanResponse{Diagnostics: attrErr(attr("source"), "Cannot read the dataset", err)}
@@ -117,6 +138,104 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanR
 	return &sdk.ModifyPlanResponse{Planned: planned}
 }
 
+// planTrafficDataset plans a dataset made from a deployment's captured
+// traffic (source = deployment.NAME.traffic, traffic://<id>): the
+// snapshot of the sealed segments (filtered by min_rating) is read at plan
+// time and its digest is the source's, so new traffic plans a new version
+// (and the replacement of what depends on it) the way an edited file
+// does, once min_new_rows rows more than the prior version exist.
+func planTrafficDataset(m *meta, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
+	cfg, planned := req.Config, req.Planned
+	snap, err := m.trafficSnapshot(cfg, "")
+	if err != nil {
+		return &sdk.ModifyPlanResponse{Diagnostics: attrErr(attr("source"), "Cannot read the captured traffic", err)}
+	}
+	if !planned.Known("format") {
+		planned.SetString("format", "jsonl")
+	}
+	var d sdk.Diagnostics
+	if !req.IsCreate() {
+		same := true
+		for _, a := range []string{"source", "split", "seed", "transform", "min_rating"} {
+			same = same && req.Prior.Attr(a).RawEquals(cfg.Attr(a))
+		}
+		minNew := int64(1)
+		if cfg.IsSet("min_new_rows") {
+			minNew = cfg.GetInt("min_new_rows")
+		}
+		newRows := int64(snap.Rows) - req.Prior.GetInt("rows")
+		if same && (req.Prior.GetString("source_digest") == snap.Digest || newRows < minNew) {
+			return &sdk.ModifyPlanResponse{Planned: planned}
+		}
+	} else if snap.Rows == 0 {
+		warn(&d, attr("source"), "No captured rows yet", emptyTrafficDetail)
+	}
+	planned.SetString("source_digest", snap.Digest)
+	if cfg.IsSet("transform") {
+		planned.SetUnknown("digest")
+		planned.SetUnknown("size_bytes")
+	} else {
+		planned.SetString("digest", snap.Digest)
+		planned.SetInt("size_bytes", int64(len(snap.Data)))
+	}
+	for _, a := range []string{"id", "path", "rows", "splits"} {
+		planned.SetUnknown(a)
+	}
+	return &sdk.ModifyPlanResponse{Planned: planned, Diagnostics: d}
+}
+
+const emptyTrafficDetail = "The deployment's sealed traffic segments hold no successful exchange yet (or none rated min_rating or more): this version of the dataset is empty. A segment is sealed about a minute after its first request (docs/monitoring.md)."
+
+// trafficSnapshot reads the snapshot of a traffic source: the current one
+// (digest ""), or the one with that digest (what the plan saw).
+func (m *meta) trafficSnapshot(st sdk.Object, digest string) (*traffic.SnapshotResult, error) {
+	id, _, err := traffic.ParseSource(st.GetString("source"))
+	if err != nil {
+		return nil, err
+	}
+	dir, err := traffic.Dir(m.store.Root(), id)
+	if err != nil {
+		return nil, err
+	}
+	var minRating *float64
+	if st.IsSet("min_rating") {
+		if v := st.Attr("min_rating"); v.IsKnown() && !v.IsNull() {
+			f, _ := v.AsBigFloat().Float64()
+			minRating = &f
+		}
+	}
+	if digest != "" {
+		return traffic.SnapshotMatching(dir, minRating, digest)
+	}
+	return traffic.Snapshot(dir, minRating)
+}
+
+// trafficSnapshotFile writes the snapshot the plan saw (source_digest) to
+// a temporary file of the store, the dataset's source file.
+func (m *meta) trafficSnapshotFile(st sdk.Object) (string, func(), error) {
+	snap, err := m.trafficSnapshot(st, st.GetString("source_digest"))
+	if err != nil {
+		return "", nil, err
+	}
+	tmp := filepath.Join(m.store.Root(), "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", nil, err
+	}
+	f, err := os.CreateTemp(tmp, "traffic-*.jsonl")
+	if err != nil {
+		return "", nil, err
+	}
+	_, err = f.Write(snap.Data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	return f.Name(), func() { os.Remove(f.Name()) }, nil
+}
+
 // checkRows checks every row of a dataset's data file at plan time (it
 // is read only when the source changed: an unchanged digest returns
 // before). A bad row is an error on source naming file:line.
@@ -137,7 +256,19 @@ func checkRows(path, format, source string) sdk.Diagnostics {
 }
 
 func applyDataset(ctx context.Context, m *meta, st sdk.Object) *sdk.Response {
-	src, err := m.resolveFile(st.GetString("source"))
+	var src string
+	var err error
+	_, isTraffic, _ := traffic.ParseSource(st.GetString("source"))
+	if isTraffic {
+		var cleanup func()
+		src, cleanup, err = m.trafficSnapshotFile(st)
+		if err != nil {
+			return errResp(attr("source"), "Cannot snapshot the captured traffic", err)
+		}
+		defer cleanup()
+	} else {
+		src, err = m.resolveFile(st.GetString("source"))
+	}
 	if err != nil {
 		return errResp(attr("source"), "Cannot read the dataset", err)
 	}
@@ -173,6 +304,9 @@ func applyDataset(ctx context.Context, m *meta, st sdk.Object) *sdk.Response {
 	info, d := buildBundle(bundle, data, format, split, seed)
 	if d.HasErrors() {
 		return &sdk.Response{Diagnostics: d}
+	}
+	if isTraffic && info.Rows == 0 {
+		warn(&d, attr("source"), "No captured rows yet", emptyTrafficDetail)
 	}
 	info.SourceDigest = string(srcDigest.ID)
 	b, _ := json.MarshalIndent(info, "", "  ")

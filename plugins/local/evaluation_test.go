@@ -13,7 +13,7 @@ import (
 )
 
 func gate(metric string, min, max cty.Value) cty.Value {
-	return obj(map[string]cty.Value{"metric": str(metric), "min": min, "max": max})
+	return obj(map[string]cty.Value{"metric": str(metric), "min": min, "max": max, "max_gap": null})
 }
 
 var null = cty.NullVal(cty.Number)

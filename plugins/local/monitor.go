@@ -24,6 +24,10 @@ import (
 // The metric checks a monitor can make on a local deployment's gateway.
 var metricChecks = []string{"p50_latency_ms", "p95_latency_ms", "error_rate", "requests_per_minute", "empty_retrieval_rate"}
 
+// The checks a monitor makes on a deployment's captured traffic
+// (monitor_traffic.go); drift checks need training_dataset.
+var trafficChecks = []string{"drift:input_length", "drift:language", "empty_answer_rate", "feedback_score"}
+
 const defaultMonitorInterval = 30 * time.Second
 
 // readings are the computed attributes a reading sets.
@@ -36,6 +40,8 @@ func monitorResource() *sdk.Resource {
 				Description("Evaluations that `eval:` checks rerun against the live endpoint, by the name the check uses: `{ quality = evaluation.quality.id }` lets `check \"eval:quality.accuracy\"` compare the `accuracy` of a rerun of evaluation.quality."),
 			"api_key": sdk.Attr(cty.String).Optional().Sensitive().
 				Description("The key `eval:` checks call the deployment with (LLMOPS_API_KEY)."),
+			"training_dataset": sdk.Attr(cty.String).Optional().
+				Description("The dataset `drift:` checks compare the captured inputs with: `dataset.NAME.id` (its train split when it has one; the rows' `text`, else `prompt`)."),
 		}}),
 		Validate:   validateMonitor,
 		ModifyPlan: planMonitor,
@@ -81,11 +87,14 @@ func validateMonitor(_ context.Context, req *sdk.ValidateRequest) sdk.Diagnostic
 			continue
 		}
 		known := false
-		for _, c := range metricChecks {
+		for _, c := range append(append([]string{}, metricChecks...), trafficChecks...) {
 			known = known || c == name
 		}
 		if !known {
-			d.AttrErrorf(p, "Unknown check", "%q is not a check of the local provider; use %s, or eval:<evaluation>.<metric>.", name, strings.Join(metricChecks, ", "))
+			d.AttrErrorf(p, "Unknown check", "%q is not a check of the local provider; use %s, %s, or eval:<evaluation>.<metric>.", name, strings.Join(metricChecks, ", "), strings.Join(trafficChecks, ", "))
+		}
+		if td := cfg.Attr("training_dataset"); strings.HasPrefix(name, "drift:") && td.IsKnown() && td.IsNull() {
+			d.AttrErrorf(p, "No training dataset", "%q compares the captured inputs with the training data: set training_dataset = dataset.NAME.id.", name)
 		}
 	}
 	return d

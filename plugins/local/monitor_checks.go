@@ -89,13 +89,18 @@ func (m *meta) measure(ctx context.Context, st sdk.Object, dir string, f *monito
 			}
 		}
 	}
+	var prevTime time.Time
+	if f.Result != nil {
+		prevTime = f.Result.Time
+	}
+	win := &trafficWindow{m: m, st: st, depID: depID, since: prevTime}
 	checks := st.Attr("check")
 	missing := false
 	if checks != cty.NilVal && !checks.IsNull() && checks.IsWhollyKnown() {
 		for it := checks.ElementIterator(); it.Next(); {
 			k, c := it.Element()
 			name := k.AsString()
-			v, note := m.checkValue(ctx, st, rec, stats, name, dir)
+			v, note := m.checkValue(ctx, st, rec, stats, name, dir, win)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				missing = true
 				if note != "" {
@@ -147,7 +152,10 @@ func (m *meta) watchedDeployment(id string) (*gateway.Listing, error) {
 }
 
 // checkValue measures one check; NaN (with a note) when it has no value.
-func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *gateway.Listing, stats *gateway.Stats, name, dir string) (float64, string) {
+func (m *meta) checkValue(ctx context.Context, st sdk.Object, rec *gateway.Listing, stats *gateway.Stats, name, dir string, win *trafficWindow) (float64, string) {
+	if strings.HasPrefix(name, "drift:") || name == "empty_answer_rate" || name == "feedback_score" {
+		return win.value(name)
+	}
 	if strings.HasPrefix(name, "eval:") {
 		if rec == nil {
 			return math.NaN(), "the deployment is gone"

@@ -69,6 +69,9 @@ type Config struct {
 	// gateway answers chat and completions with the prompt filled from
 	// the index (rag.go) and adds the citations to the response.
 	Retrieval *retrieval.Config `json:"retrieval,omitempty"`
+	// Capture, when set, keeps a sample of the completions and chat
+	// completions in the deployment's traffic directory (capture.go).
+	Capture *CaptureConfig `json:"capture,omitempty"`
 	// Public serves without keys.
 	Public bool `json:"public,omitempty"`
 	// KeyHashes are the accepted keys' salted hashes (HashKey).
@@ -120,6 +123,11 @@ func (c *Config) Check() error {
 		}
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
 			return fmt.Errorf("backend %q is not an http(s)://host:port[/path] URL", b.URL)
+		}
+	}
+	if c.Capture != nil {
+		if err := c.Capture.Check(); err != nil {
+			return err
 		}
 	}
 	if !c.Public && len(c.KeyHashes) == 0 {

@@ -76,9 +76,23 @@
 // instead, adds "citations" to the response (the first event of a
 // stream) and counts MetricRetrievals by result (hit, empty, error).
 //
+// Capture (Config.Capture, capture.go): with a deployment's capture
+// block, a sample of the completions and chat completions (prompt or
+// messages, completion, model, revision, latency, tokens, status, request
+// id; streams reassembled from their events) is written as records of
+// package traffic to append-only segments in the deployment's traffic
+// directory of the artifact store, redacted before anything is encoded.
+// The request path only samples and queues (a bounded queue; a full one
+// drops the record and counts it in MetricCaptureDropped); one goroutine
+// parses, redacts, writes and seals segments (on size, age, reload and
+// shutdown). POST /v1/feedback ({"request_id", "rating", "correction"}),
+// authenticated and rate-limited like any call, writes a feedback record
+// that readers join to the exchange by request id. Nothing is captured,
+// and /v1/feedback answers 404, without a capture block.
+//
 // The boundary: the package depends on the standard library (its
 // ReverseProxy forwards), prometheus/client_golang (metrics exposition),
 // golang.org/x/time/rate (limits), cty (to read a deployment's access
-// block, access.go), replicaauth and retrieval (the retrieval step); it knows nothing of llmops' state,
+// block, access.go), replicaauth, retrieval (the retrieval step) and traffic (the capture's format and redaction); it knows nothing of llmops' state,
 // plans or the provider protocol.
 package gateway

@@ -44,7 +44,11 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 	}
-	x := &exchange{id: id, route: rt, path: r.URL.Path}
+	if r.URL.Path == "/v1/feedback" {
+		s.feedback(w, r, rt, start)
+		return
+	}
+	x := &exchange{id: id, route: rt, path: r.URL.Path, capture: rt.sampled(r)}
 	if rt.models != nil && r.Method == http.MethodGet && (r.URL.Path == "/v1/models" || strings.HasPrefix(r.URL.Path, "/v1/models/")) {
 		code := s.listModels(w, rt, strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/models"), "/"))
 		s.metrics.record(rt.cfg.Deployment, rt.cfg.Revision, code, "", false, time.Since(start), usage{})
@@ -68,7 +72,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, id string) {
 			refuse(http.StatusBadRequest, "invalid_request_error", "invalid_json", "invalid_json", "The request body is not valid JSON.")
 			return
 		}
-		x.body = body
+		x.body, x.clientBody = body, body
 		if m, ok := rt.unknownModel(body); !ok {
 			writeError(w, http.StatusNotFound, "invalid_request_error", "model", "model_not_found",
 				"The model "+strconv.Quote(m)+" does not exist. This deployment serves: "+strings.Join(rt.cfg.Models, ", ")+" (GET /v1/models lists them).")
@@ -158,8 +162,10 @@ func (s *Server) finish(x *exchange, start time.Time) {
 	if code == 0 {
 		code = http.StatusBadGateway
 	}
-	s.metrics.record(dep, revision, code, reason, served, time.Since(start), x.usage())
+	u := x.usage()
+	s.metrics.record(dep, revision, code, reason, served, time.Since(start), u)
 	if p != nil {
 		panic(p)
 	}
+	s.captureExchange(x, revision, start, u)
 }

@@ -48,8 +48,11 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
 	retr     *prometheus.CounterVec
-	start    time.Time
-	handler  http.Handler
+	// captured and captureDropped count the traffic capture's records.
+	captured       *prometheus.CounterVec
+	captureDropped *prometheus.CounterVec
+	start          time.Time
+	handler        http.Handler
 }
 
 // usage is a response's token counts (from its "usage" object).
@@ -74,7 +77,11 @@ func newMetrics(state func() (string, int64, []inflightSample)) *metrics {
 		retr: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRetrievals,
 			Help: "Retrievals of a retrieval-augmented deployment, by result (hit, empty, error)."}, []string{"deployment", "revision", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.errors, m.duration, m.tokens, m.retr, &stateCollector{m: m, state: state})
+	m.captured = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricCaptured,
+		Help: "Traffic capture: records written (exchanges and feedback)."}, []string{"deployment"})
+	m.captureDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricCaptureDropped,
+		Help: "Traffic capture: records not written, by reason (queue_full, max_rows, write_error)."}, []string{"deployment", "reason"})
+	m.reg.MustRegister(m.requests, m.errors, m.duration, m.tokens, m.retr, m.captured, m.captureDropped, &stateCollector{m: m, state: state})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }
@@ -111,8 +118,14 @@ func rev(r int64) string { return strconv.FormatInt(r, 10) }
 // prepare creates a revision's series at zero: a request counter for each
 // of Codes, the gateway's refusals, the histogram and token counters, and
 // with retrieval the retrieval counters.
-func (m *metrics) prepare(dep string, revision int64, retrieval bool) {
+func (m *metrics) prepare(dep string, revision int64, retrieval, capture bool) {
 	r := rev(revision)
+	if capture {
+		m.captured.WithLabelValues(dep)
+		for _, reason := range CaptureDropReasons {
+			m.captureDropped.WithLabelValues(dep, reason)
+		}
+	}
 	if retrieval {
 		for _, res := range RetrievalResults {
 			m.retr.WithLabelValues(dep, r, res)

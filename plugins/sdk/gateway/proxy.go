@@ -35,6 +35,12 @@ type exchange struct {
 	keep    *tailBuffer
 	stream  bool
 	noRoute bool // no backend was left to try
+	// capture says the exchange is captured (sampled); capBuf keeps the
+	// response's beginning for it, clientBody the body as the client
+	// sent it (before retrieval filled the prompt).
+	capture    bool
+	capBuf     *tailBuffer
+	clientBody []byte
 	// citations are the chunks a retrieval-augmented request was given
 	// (nil without retrieval), added to its response.
 	citations []retrieval.Hit
@@ -214,7 +220,10 @@ func modifyResponse(resp *http.Response) error {
 		addCitations(resp, x)
 	}
 	x.keep = &tailBuffer{max: maxUsageBody, tail: x.stream}
-	resp.Body = teeBody{resp.Body, x.keep}
+	if x.capture {
+		x.capBuf = &tailBuffer{max: MaxCapturedBytes}
+	}
+	resp.Body = teeBody{resp.Body, x.keep, x.capBuf}
 	return nil
 }
 
@@ -240,12 +249,16 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 type teeBody struct {
 	io.ReadCloser
 	keep *tailBuffer
+	capt *tailBuffer // nil unless the exchange is captured
 }
 
 func (t teeBody) Read(p []byte) (int, error) {
 	n, err := t.ReadCloser.Read(p)
 	if n > 0 {
 		t.keep.Write(p[:n])
+		if t.capt != nil {
+			t.capt.Write(p[:n])
+		}
 	}
 	return n, err
 }

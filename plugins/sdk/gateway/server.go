@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llmops/llmops/plugins/sdk/retrieval"
+	"github.com/llmops/llmops/plugins/sdk/traffic"
 )
 
 // Server is the gateway's HTTP handler. Reload swaps its configuration
@@ -32,6 +33,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	backends map[string]*backend // by URL and revision, kept across reloads
+
+	capt *capturer // the traffic writer (under mu), kept across reloads
 
 	secrets atomic.Pointer[map[string]string] // upstream keys, in memory only
 	retr    *retrieval.Retriever              // the last index loaded (under mu), kept across reloads
@@ -58,6 +61,7 @@ type route struct {
 	maxBody  int64
 	timeout  time.Duration
 	retr     *retrieval.Retriever // nil without retrieval
+	capture  *captureState        // nil without capture
 }
 
 type backend struct {
@@ -122,6 +126,26 @@ func (s *Server) Reload(cfg *Config) error {
 		return err
 	}
 	s.mu.Lock()
+	var stale *capturer
+	if c := cfg.Capture; c != nil {
+		red, err := traffic.NewRedactor(c.Redact, c.RedactPatterns)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		if s.capt != nil && s.capt.dir != c.Dir {
+			stale, s.capt = s.capt, nil
+		}
+		if s.capt == nil {
+			if s.capt, err = startCapturer(c, s.metrics, s.logf); err != nil {
+				s.mu.Unlock()
+				return err
+			}
+		}
+		rt.capture = &captureState{cfg: c, red: red, c: s.capt}
+	} else {
+		stale, s.capt = s.capt, nil
+	}
 	keep := map[string]*backend{}
 	for _, b := range cfg.Backends {
 		base := strings.TrimSuffix(b.URL, "/")
@@ -150,8 +174,11 @@ func (s *Server) Reload(cfg *Config) error {
 	}
 	s.backends = keep
 	s.mu.Unlock()
-	s.metrics.prepare(cfg.Deployment, cfg.Revision, cfg.Retrieval != nil)
+	s.metrics.prepare(cfg.Deployment, cfg.Revision, cfg.Retrieval != nil, cfg.Capture != nil)
 	old := s.cur.Swap(rt)
+	if stale != nil {
+		stale.close()
+	}
 	if old == nil || old.cfg.Generation != cfg.Generation {
 		s.logf("configuration generation %d in force: revision %d, %d backend(s)", cfg.Generation, cfg.Revision, len(cfg.Backends))
 	}
@@ -161,8 +188,18 @@ func (s *Server) Reload(cfg *Config) error {
 // Generation returns the configuration generation in force.
 func (s *Server) Generation() int64 { return s.cur.Load().cfg.Generation }
 
-// Close releases idle connections to the backends.
-func (s *Server) Close() { s.base.CloseIdleConnections() }
+// Close releases idle connections to the backends and seals the traffic
+// segment being written.
+func (s *Server) Close() {
+	s.base.CloseIdleConnections()
+	s.mu.Lock()
+	c := s.capt
+	s.capt = nil
+	s.mu.Unlock()
+	if c != nil {
+		c.close()
+	}
+}
 
 // WrapTransport puts wrap around the transport requests to backends leave
 // by: a provider whose replicas need more than the replica token (the aws

@@ -47,6 +47,12 @@
 // in its configuration; it is part of the revision, so a new index rolls
 // out a new revision.
 //
+// A capture block (Record.Capture, CaptureOf) is handed to the gateway
+// with the deployment's traffic directory (<artifact store>/traffic/<id>,
+// package traffic); it is not part of a revision (a change reconfigures
+// the gateway), the computed `traffic` attribute (traffic://<id>) names it
+// as a dataset source, and deleting the deployment deletes it.
+//
 // The boundary: the package uses plugins/sdk, its gateway, jobs and scrub
 // packages, and schema; it knows nothing of processes, schedulers or
 // clusters, which are the backends' business.

@@ -14,6 +14,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
 	"github.com/llmops/llmops/plugins/sdk/scrub"
+	"github.com/llmops/llmops/plugins/sdk/traffic"
 )
 
 var localClient = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
@@ -31,6 +32,13 @@ func (r *Record[S, R]) gatewayConfig() *gateway.Config {
 	}
 	if rs := r.Spec.Retrieval; rs != nil && r.Revision > 0 {
 		c.Retrieval = rs.config()
+	}
+	if r.Capture != nil && r.storeRoot != "" {
+		if dir, err := traffic.Dir(r.storeRoot, r.ID); err == nil {
+			cc := *r.Capture
+			cc.Dir = dir
+			c.Capture = &cc
+		}
 	}
 	if up := r.Spec.Upstream; up != nil && r.Revision > 0 {
 		c.Models = []string{up.Model}

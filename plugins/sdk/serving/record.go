@@ -204,6 +204,9 @@ type Record[S, R any] struct {
 	// GatewaySecrets is the salted digest of the upstream key the running
 	// gateway holds ("" for none).
 	GatewaySecrets string `json:"gateway_secrets,omitempty"`
+	// Capture is the deployment's capture block (nil: nothing captured);
+	// not part of a revision: a change reconfigures the gateway only.
+	Capture *gateway.CaptureConfig `json:"capture,omitempty"`
 
 	// Dir is the record's directory.
 	Dir       string `json:"-"`

@@ -14,6 +14,7 @@ import (
 	"github.com/llmops/llmops/plugins/sdk"
 	"github.com/llmops/llmops/plugins/sdk/gateway"
 	"github.com/llmops/llmops/plugins/sdk/jobs"
+	"github.com/llmops/llmops/plugins/sdk/traffic"
 	"github.com/llmops/llmops/schema"
 )
 
@@ -107,7 +108,7 @@ func (res Resource[S, R]) Create(ctx context.Context, req *sdk.CreateRequest) *s
 	}
 	r := &Record[S, R]{ID: id, Host: host, Port: int(st.GetInt("port")), CreatedAt: time.Now().UTC(), Spec: *spec,
 		Strategy: st.GetString("strategy"), Access: access, Dir: dir, provider: site.Provider, storeRoot: site.StoreRoot, secrets: sdk.Secrets(ctx),
-		upstreamKey: spec.UpstreamKey}
+		upstreamKey: spec.UpstreamKey, Capture: CaptureOf(st)}
 	fail := func(summary string, err error) *sdk.Response {
 		m.stopAll(context.WithoutCancel(ctx), r)
 		_ = m.b.Cleanup(r)
@@ -142,6 +143,7 @@ func (m *manager[S, R]) state(st *sdk.Object, r *Record[S, R], healthy int) {
 	st.SetInt("port", int64(r.Port))
 	st.SetInt("revision", r.Revision)
 	st.SetInt("healthy_replicas", int64(healthy))
+	st.SetString("traffic", traffic.Source(r.ID))
 	st.Set("access", gateway.AccessState(st.Attr("access"), r.Access))
 	status := StatusServing
 	switch {
@@ -209,7 +211,7 @@ func (res Resource[S, R]) Update(ctx context.Context, req *sdk.UpdateRequest) *s
 		d.AttrErrorf(cty.GetAttrPath("access"), "Invalid access", "%v", err)
 		return &sdk.Response{Diagnostics: d}
 	}
-	r.Access, r.Strategy, r.upstreamKey = access, st.GetString("strategy"), spec.UpstreamKey
+	r.Access, r.Strategy, r.upstreamKey, r.Capture = access, st.GetString("strategy"), spec.UpstreamKey, CaptureOf(st)
 	digest := m.digest(spec)
 	if !st.Known("revision") && !r.sameSpec(*spec, m.b.SameRevision) {
 		err = m.rollout(ctx, r, spec, StrategyOf(st), digest)
@@ -263,7 +265,34 @@ func (res Resource[S, R]) Delete(ctx context.Context, req *sdk.DeleteRequest) *s
 	if err := gateway.Withdraw(site.StoreRoot, r.ID); err != nil {
 		return sdk.ErrorResponse("Cannot remove the deployment's gateway listing", err)
 	}
+	// The captured traffic goes with the deployment (dataset versions
+	// made from it are artifacts of their own).
+	if err := traffic.Remove(site.StoreRoot, r.ID); err != nil {
+		return sdk.ErrorResponse("Cannot remove the deployment's captured traffic", err)
+	}
 	return nil
+}
+
+// CaptureOf reads a planned state's capture block (nil without one):
+// redact defaults to every built-in detector. LLMOPS_CAPTURE_SEAL_AFTER
+// (a Go duration) in the provider's environment overrides how long a
+// segment stays open (traffic.DefaultSealAfter).
+func CaptureOf(st sdk.Object) *gateway.CaptureConfig {
+	v := st.Attr("capture")
+	if v == cty.NilVal || !v.IsWhollyKnown() || v.IsNull() {
+		return nil
+	}
+	c := &gateway.CaptureConfig{Redact: traffic.DefaultRedact, RedactPatterns: NestedStrings(v, "redact_patterns"), SealAfter: os.Getenv("LLMOPS_CAPTURE_SEAL_AFTER")}
+	if s := nested(v, "sample"); s != cty.NilVal {
+		c.Sample, _ = s.AsBigFloat().Float64()
+	}
+	if r := nested(v, "redact"); r != cty.NilVal {
+		c.Redact = append([]string{}, NestedStrings(v, "redact")...)
+	}
+	if m := nested(v, "max_rows"); m != cty.NilVal {
+		c.MaxRows, _ = m.AsBigFloat().Int64()
+	}
+	return c
 }
 
 // Import adopts a deployment of this provider by its id.
