@@ -43,7 +43,7 @@ func TestKeysAndAuth(t *testing.T) {
 		t.Fatalf("refused requests reached the replica")
 	}
 	r := call(t, "POST", completion(g), testKey, prompt)
-	if r.code != 200 || r.body["object"] != "text_completion" || r.hdr.Get("X-LLMOps-Revision") != "1" || !strings.HasPrefix(r.hdr.Get("X-Request-Id"), "req-") {
+	if r.code != 200 || r.body["object"] != "text_completion" || r.hdr.Get("X-LLMOps-Revision") != "1" || !strings.HasPrefix(r.hdr.Get("X-Request-Id"), "req-") || len(r.hdr.Values("X-Request-Id")) != 1 {
 		t.Fatalf("with the key: %d %s %v", r.code, r.raw, r.hdr)
 	}
 	if r.body["auth"] != "" {

@@ -30,8 +30,8 @@ func TestRequestIDAndErrorShapeEverywhere(t *testing.T) {
 		{"metrics", "GET", "/metrics", "", "", 200},
 	} {
 		r := call(t, c.method, g.url+c.path, c.key, c.body)
-		if r.code != c.code || !strings.HasPrefix(r.hdr.Get("X-Request-Id"), "req-") {
-			t.Errorf("%s: %d with X-Request-Id %q, want %d with one", c.name, r.code, r.hdr.Get("X-Request-Id"), c.code)
+		if ids := r.hdr.Values("X-Request-Id"); r.code != c.code || len(ids) != 1 || !strings.HasPrefix(ids[0], "req-") {
+			t.Errorf("%s: %d with X-Request-Id %q, want %d with exactly one", c.name, r.code, ids, c.code)
 		}
 		if r.code < 400 {
 			continue

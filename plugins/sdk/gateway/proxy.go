@@ -181,7 +181,7 @@ func withModel(body []byte, model string) []byte {
 }
 
 // modifyResponse relays the status, Content-Type, Content-Length and a
-// numeric Retry-After, adds X-Request-Id and X-LLMOps-Revision, and keeps
+// numeric Retry-After, adds X-LLMOps-Revision, and keeps
 // (a bounded part of) the body to count its usage.
 func modifyResponse(resp *http.Response) error {
 	x := exchangeOf(resp.Request)
@@ -199,7 +199,9 @@ func modifyResponse(resp *http.Response) error {
 	if cc := resp.Header.Get("Cache-Control"); cc == "no-cache" {
 		h.Set("Cache-Control", cc)
 	}
-	h.Set("X-Request-Id", x.id)
+	// X-Request-Id is on the gateway's response writer already (ServeHTTP
+	// sets it for every request); the proxy adds these headers to it, so
+	// setting it here too would send it twice.
 	h.Set("X-LLMOps-Revision", strconv.FormatInt(x.backend.revision, 10))
 	resp.Header = h
 	resp.Trailer = nil
