@@ -42,6 +42,10 @@ type evalData struct {
 	// prior is the state as it was before this run, which prior-state
 	// references read (prior_refs.go).
 	prior map[addrs.Resource]*recordedResource
+	// types are the object types of the configuration's resources (by
+	// configuration address), for the value of a resource this walk has
+	// not evaluated (prior_refs.go).
+	types map[addrs.Resource]cty.Type
 }
 
 type localKey struct {
@@ -132,7 +136,7 @@ func (m moduleData) GetResource(ref lang.ResourceRef, rng hcl.Range) (cty.Value,
 	m.d.mu.RLock()
 	defer m.d.mu.RUnlock()
 	if attrs := priorAttrsOf(cfgAddr); len(attrs) > 0 {
-		return m.d.withPrior(ref.Resource.InModule(m.mod), rc, attrs), nil
+		return m.d.withPrior(ref.Resource.InModule(m.mod), cfgAddr, rc, attrs), nil
 	}
 	if v, ok := m.d.resources[ref.Resource.InModule(m.mod)]; ok {
 		return v, nil
@@ -321,9 +325,14 @@ func (d *evalData) rootScope() *lang.Scope {
 	return d.scope(addrs.RootModuleInstance, addrs.NoKey, cty.NilVal)
 }
 
-// newEvalData is the values of a walk of this engine's configuration.
-func (e *Engine) newEvalData() *evalData {
+// newEvalData is the values of a walk of this engine's configuration,
+// whose graph is cg.
+func (e *Engine) newEvalData(cg *configGraph) *evalData {
 	d := newEvalData(e.cfg, e.opts.Variables)
+	d.types = make(map[addrs.Resource]cty.Type, len(cg.schemas))
+	for r, s := range cg.schemas {
+		d.types[r] = s.Block.ImpliedType()
+	}
 	d.workspace = e.opts.Workspace
 	d.prior = e.recorded
 	return d

@@ -165,7 +165,7 @@ func recordedConfig(recorded map[addrs.Resource]*recordedResource, addr addrs.Re
 // prior-state attributes taken from the prior state (d.mu held for
 // reading). cur is its value in this walk so far (cty.DynamicVal when
 // not evaluated yet: a reference that orders nothing may run first).
-func (d *evalData) withPrior(r addrs.Resource, cfg *configs.Resource, attrs []priorStateAttr) cty.Value {
+func (d *evalData) withPrior(r, cfgAddr addrs.Resource, cfg *configs.Resource, attrs []priorStateAttr) cty.Value {
 	exp := expandSingle
 	switch {
 	case cfg.Count != nil:
@@ -195,20 +195,29 @@ func (d *evalData) withPrior(r addrs.Resource, cfg *configs.Resource, attrs []pr
 	for k := range keys {
 		m := map[string]cty.Value{}
 		var marks cty.ValueMarks
+		base := false
 		if v, ok := cur[k]; ok && v != cty.NilVal {
-			base, bm := v.Unmark()
-			if base.IsKnown() && !base.IsNull() && base.Type().IsObjectType() {
-				if bm := base.AsValueMap(); bm != nil {
-					m = bm
+			bv, bm := v.Unmark()
+			if bv.IsKnown() && !bv.IsNull() && bv.Type().IsObjectType() {
+				if bm := bv.AsValueMap(); bm != nil {
+					m, base = bm, true
 				}
 			}
 			marks = bm
+		}
+		if ty, ok := d.types[cfgAddr]; !base && ok && ty.IsObjectType() {
+			// Not evaluated in this walk (the reference orders nothing,
+			// or -target left the object out): its other attributes are
+			// unknown, as any unevaluated resource's are.
+			for name, at := range ty.AttributeTypes() {
+				m[name] = cty.UnknownVal(at)
+			}
 		}
 		for _, a := range attrs {
 			// Not recorded at all: the reference waited for the object
 			// created in this run (resolvePriorRefs) and reads its value;
 			// null when it could not wait.
-			if _, has := m[a.attr]; len(rec) > 0 || !has {
+			if _, has := m[a.attr]; len(rec) > 0 || !has || !base {
 				m[a.attr] = priorValue(rec[k], a)
 			}
 		}

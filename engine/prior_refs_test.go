@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/llmops/llmops/addrs"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,47 @@ deployment "support" {
 			}
 			if !warned {
 				t.Errorf("no warning that the deployment has captured nothing yet: %v", diags)
+			}
+		})
+	}
+}
+
+// A deployment that -target leaves out is not evaluated: references to
+// its other attributes are unknown, as before prior-state references
+// existed, and its traffic reads the state (null here: nothing recorded).
+// The plan once failed with "This object does not have an attribute named
+// endpoint" on an output of a deployment outside the target.
+func TestPriorStateReferenceOfAnUntargetedDeployment(t *testing.T) {
+	const config = `
+resource "test_value" "ft" {
+  input = 1
+}
+deployment "support" {
+  provider = test
+  input    = test_value.ft.output
+}
+resource "test_value" "feedback" {
+  input = coalesce(deployment.support.traffic, "file://start")
+}
+output "served" {
+  value = deployment.support.output
+}
+`
+	for _, tc := range []struct {
+		target, want string
+	}{
+		{"test_value.ft", "test_value.ft:create"},
+		// Nothing recorded yet: the traffic reference waits for the
+		// deployment (no cycle), so the target takes it along.
+		{"test_value.feedback", "deployment.support:create test_value.feedback:create test_value.ft:create"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			h := newHarness(t)
+			h.write(map[string]string{"main.llmops.hcl": config})
+			tgt, _ := addrs.ParsePattern(tc.target)
+			p := h.plan(PlanOptions{Targets: []addrs.Pattern{tgt}})
+			if got := strings.Join(actions(p), " "); got != tc.want {
+				t.Errorf("-target=%s planned %q, want %q", tc.target, got, tc.want)
 			}
 		})
 	}

@@ -30,7 +30,7 @@ func (e *Engine) configureFromState(ctx context.Context) (*configGraph, map[addr
 	if diags.HasErrors() {
 		return nil, nil, nil, diags
 	}
-	d := e.newEvalData()
+	d := e.newEvalData(cg)
 	var mu = make(chan struct{}, 1)
 	cg.g.Walk(ctx, 0, func(ctx context.Context, n node) graph.Result {
 		var ds hcl.Diagnostics

@@ -27,7 +27,7 @@ func (e *Engine) Validate(ctx context.Context) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
-	d := e.newEvalData()
+	d := e.newEvalData(cg)
 	d.unknownResources = func(r addrs.Resource) cty.Value {
 		rc := e.cfg.Resource(r)
 		if s, ok := cg.schemas[r]; ok && rc.Count == nil && rc.ForEach == nil {

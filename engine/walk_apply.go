@@ -101,7 +101,7 @@ func (e *Engine) Apply(ctx context.Context, p *plans.Plan, opts ApplyOptions) (*
 		e:         e,
 		plan:      p,
 		opts:      opts,
-		data:      e.newEvalData(),
+		data:      e.newEvalData(cg),
 		cg:        cg,
 		recorded:  recorded,
 		changes:   map[addrs.ResourceInstance]*plans.ResourceInstanceChange{},

@@ -93,7 +93,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*plans.Plan, hcl.D
 	w := &planWalk{
 		e:        e,
 		opts:     opts,
-		data:     e.newEvalData(),
+		data:     e.newEvalData(cg),
 		cg:       cg,
 		recorded: recorded,
 		outputs:  map[string]cty.Value{},
