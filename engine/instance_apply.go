@@ -107,9 +107,13 @@ func (a *applying) prepare() (cty.Value, hcl.Diagnostics) {
 	a.cv = cv
 	a.req = planRequest{config: cv, prior: cty.NullVal(x.schema.Block.ImpliedType())}
 	if ch.Action == plans.Update {
-		// The object as the plan saw it (refreshed), as Terraform does.
+		// The object as the plan saw it (refreshed), as Terraform does,
+		// and the private data the plan answered with: the recorded one
+		// for a provider that passes it through, or what the provider
+		// pinned while planning (the traffic snapshot a dataset version
+		// is made of), so the final plan reproduces the plan's decision.
 		a.req.prior, _ = ch.Before.UnmarkDeep()
-		a.req.priorPrivate = x.priorPrivate()
+		a.req.priorPrivate = ch.Private
 	} else if x.prior == nil {
 		a.req.priorPrivate = ch.Private // an interrupted create's private data
 	}

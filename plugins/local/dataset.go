@@ -29,10 +29,10 @@ func datasetResource() *sdk.Resource {
 		Validate:   validateDataset,
 		ModifyPlan: planDataset,
 		Create: func(ctx context.Context, req *sdk.CreateRequest) *sdk.Response {
-			return applyDataset(ctx, metaOf(req.Meta), req.Planned)
+			return unpinned(applyDataset(ctx, metaOf(req.Meta), req.Planned))
 		},
 		Update: func(ctx context.Context, req *sdk.UpdateRequest) *sdk.Response {
-			return applyDataset(ctx, metaOf(req.Meta), req.Planned)
+			return unpinned(applyDataset(ctx, metaOf(req.Meta), req.Planned))
 		},
 		Read: readArtifact,
 	}
@@ -144,9 +144,26 @@ func planDataset(_ context.Context, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanR
 // time and its digest is the source's, so new traffic plans a new version
 // (and the replacement of what depends on it) the way an edited file
 // does, once min_new_rows rows more than the prior version exist.
+//
+// Segments keep being sealed while traffic flows, so the plan pins its
+// decision in the planned private data (trafficPin): apply plans again
+// starting from that private data, and makes the same snapshot (or the
+// same "no new version") however many segments were sealed since.
 func planTrafficDataset(m *meta, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResponse {
 	cfg, planned := req.Config, req.Planned
-	snap, err := m.trafficSnapshot(cfg, "")
+	priorDigest := ""
+	if !req.IsCreate() {
+		priorDigest = req.Prior.GetString("source_digest")
+	}
+	pin, pinned := readTrafficPin(req.Private, priorDigest)
+	if pinned && pin.Snapshot == "" {
+		// The plan found no new version.
+		return &sdk.ModifyPlanResponse{Planned: planned, Private: req.Private}
+	}
+	snap, err := m.trafficSnapshot(cfg, pin.Snapshot)
+	if err != nil && pinned {
+		snap, err = m.trafficSnapshot(cfg, "")
+	}
 	if err != nil {
 		return &sdk.ModifyPlanResponse{Diagnostics: attrErr(attr("source"), "Cannot read the captured traffic", err)}
 	}
@@ -164,8 +181,8 @@ func planTrafficDataset(m *meta, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResp
 			minNew = cfg.GetInt("min_new_rows")
 		}
 		newRows := int64(snap.Rows) - req.Prior.GetInt("rows")
-		if same && (req.Prior.GetString("source_digest") == snap.Digest || newRows < minNew) {
-			return &sdk.ModifyPlanResponse{Planned: planned}
+		if same && !pinned && (priorDigest == snap.Digest || newRows < minNew) {
+			return &sdk.ModifyPlanResponse{Planned: planned, Private: trafficPin{Prior: priorDigest}.encode()}
 		}
 	} else if snap.Rows == 0 {
 		warn(&d, attr("source"), "No captured rows yet", emptyTrafficDetail)
@@ -181,7 +198,43 @@ func planTrafficDataset(m *meta, req *sdk.ModifyPlanRequest) *sdk.ModifyPlanResp
 	for _, a := range []string{"id", "path", "rows", "splits"} {
 		planned.SetUnknown(a)
 	}
-	return &sdk.ModifyPlanResponse{Planned: planned, Diagnostics: d}
+	return &sdk.ModifyPlanResponse{Planned: planned, Diagnostics: d, Private: trafficPin{Prior: priorDigest, Snapshot: snap.Digest}.encode()}
+}
+
+// trafficPin is what a plan of a traffic dataset decided, kept in the
+// planned private data: starting from the version whose source digest is
+// Prior ("" for a create), make the snapshot Snapshot ("": no new
+// version).
+type trafficPin struct {
+	Prior    string `json:"traffic_prior"`
+	Snapshot string `json:"traffic_snapshot"`
+}
+
+func (p trafficPin) encode() []byte {
+	b, _ := json.Marshal(p)
+	return b
+}
+
+// readTrafficPin reads the pin of private data, if it was made for a plan
+// starting from priorDigest: what apply's plan finds (a pin in the state
+// is cleared by the apply that used it, see unpinned).
+func readTrafficPin(private []byte, priorDigest string) (trafficPin, bool) {
+	var p trafficPin
+	if len(private) == 0 || json.Unmarshal(private, &p) != nil || p.Prior != priorDigest || !strings.HasPrefix(string(private), "{") {
+		return trafficPin{}, false
+	}
+	if !strings.Contains(string(private), `"traffic_snapshot"`) {
+		return trafficPin{}, false
+	}
+	return p, true
+}
+
+// unpinned stores no plan pin with the object: the next plan decides anew.
+func unpinned(r *sdk.Response) *sdk.Response {
+	if r != nil && r.Private == nil && !r.Diagnostics.HasErrors() {
+		r.Private = []byte("{}")
+	}
+	return r
 }
 
 const emptyTrafficDetail = "The deployment's sealed traffic segments hold no successful exchange yet (or none rated min_rating or more): this version of the dataset is empty. A segment is sealed about a minute after its first request (docs/monitoring.md)."
