@@ -1,5 +1,3 @@
-// Command gen writes docs/reference/ from the schemas (`make docs`). Run it
-// from the repository root.
 package main
 
 import (
