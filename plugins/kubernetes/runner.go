@@ -120,6 +120,16 @@ func Runner(args []string) int {
 	return 1
 }
 
+// jobRun is one run of the job contract inside a pod: where it caches,
+// the store it fetches from and pushes to, and the result it builds.
+type jobRun struct {
+	ctx            context.Context
+	cfg            remote.Config
+	base, cacheDir string
+	opts           remote.Options
+	res            *result
+}
+
 func runJob(ctx context.Context, argv []string) *result {
 	res := &result{Status: jobs.StatusFailed, Started: time.Now().UTC()}
 	defer func() { res.Finished = time.Now().UTC() }()
@@ -127,25 +137,16 @@ func runJob(ctx context.Context, argv []string) *result {
 	if base == "" {
 		base = os.TempDir()
 	}
-	cacheDir := filepath.Join(base, "llmops-cache")
 	cfg, ok := remote.ConfigFromEnv(os.Getenv)
 	if !ok {
 		res.Reason = jobs.EnvArtifactsURL + " is not set: the pod was not given the remote artifact store"
 		return res
 	}
-	opts := remote.Options{}
-	paths, err := remote.Localize(ctx, os.Getenv, cacheDir, opts)
+	r := &jobRun{ctx: ctx, cfg: cfg, base: base, cacheDir: filepath.Join(base, "llmops-cache"), res: res}
+	paths, err := r.fetchInputs()
 	if err != nil {
 		res.Reason = "fetching the inputs: " + err.Error()
 		return res
-	}
-	if r := os.Getenv(jobs.EnvResumeFrom); strings.HasPrefix(r, artifacts.Prefix) {
-		id, err := artifacts.ParseID(r)
-		if err == nil {
-			if p, err := remote.Fetch(ctx, cfg, cacheDir, id, opts); err == nil {
-				paths[jobs.EnvResumeFrom] = p
-			}
-		}
 	}
 	out, err := os.MkdirTemp(base, "llmops-output-")
 	if err != nil {
@@ -153,6 +154,55 @@ func runJob(ctx context.Context, argv []string) *result {
 		return res
 	}
 	defer os.RemoveAll(out)
+	collect := os.Getenv(EnvCollect)
+	stdoutFile, started, runErr := r.run(argv, paths, out, collect)
+	if stdoutFile != "" {
+		defer os.Remove(stdoutFile)
+	}
+	if !started {
+		return res
+	}
+	if rank := os.Getenv("NODE_RANK"); rank != "" && rank != "0" {
+		// Only rank 0 reports outputs.
+		if runErr == nil {
+			res.Status = jobs.StatusSucceeded
+		}
+		return res
+	}
+	if runErr != nil {
+		r.pushCheckpoint(out)
+		return res
+	}
+	r.pushMetrics(out)
+	if r.pushCollected(out, collect, stdoutFile) {
+		res.Status = jobs.StatusSucceeded
+	}
+	return res
+}
+
+// fetchInputs brings the job's inputs (and a checkpoint to resume from)
+// into the cache: the environment variables to set to their paths.
+func (r *jobRun) fetchInputs() (map[string]string, error) {
+	paths, err := remote.Localize(r.ctx, os.Getenv, r.cacheDir, r.opts)
+	if err != nil {
+		return nil, err
+	}
+	if v := os.Getenv(jobs.EnvResumeFrom); strings.HasPrefix(v, artifacts.Prefix) {
+		if id, err := artifacts.ParseID(v); err == nil {
+			if p, err := remote.Fetch(r.ctx, r.cfg, r.cacheDir, id, r.opts); err == nil {
+				paths[jobs.EnvResumeFrom] = p
+			}
+		}
+	}
+	return paths, nil
+}
+
+// run runs the user's command with the contract's environment (paths
+// instead of digests, the output directory) and, for an embedding index,
+// the chunks on stdin and stdout kept in a file (its name returned). It
+// records the command's exit in the result; started is false when the
+// command could not be set up (the reason is recorded).
+func (r *jobRun) run(argv []string, paths map[string]string, out, collect string) (stdoutFile string, started bool, err error) {
 	env := []string{}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -165,26 +215,23 @@ func runJob(ctx context.Context, argv []string) *result {
 		env = append(env, k+"="+v)
 	}
 	env = append(env, jobs.EnvOutputDir+"="+out)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(r.ctx, argv[0], argv[1:]...)
 	cmd.Env, cmd.Stdin = env, nil
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	collect := os.Getenv(EnvCollect)
-	stdoutFile := ""
 	if collect == collectEmbeddings {
 		// The embedding contract: the chunks on stdin, the vectors on
 		// stdout unless the command writes embeddings.jsonl.
 		in, err := os.Open(paths[jobs.EnvInputPath])
 		if err != nil {
-			res.Reason = "the chunks (" + jobs.EnvInputPath + "): " + err.Error()
-			return res
+			r.res.Reason = "the chunks (" + jobs.EnvInputPath + "): " + err.Error()
+			return "", false, err
 		}
 		defer in.Close()
-		so, err := os.CreateTemp(base, "llmops-embeddings-stdout-*.jsonl")
+		so, err := os.CreateTemp(r.base, "llmops-embeddings-stdout-*.jsonl")
 		if err != nil {
-			res.Reason = err.Error()
-			return res
+			r.res.Reason = err.Error()
+			return "", false, err
 		}
-		defer os.Remove(so.Name())
 		defer so.Close()
 		cmd.Stdin, cmd.Stdout, stdoutFile = in, so, so.Name()
 	}
@@ -197,80 +244,78 @@ func runJob(ctx context.Context, argv []string) *result {
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		res.ExitCode = ee.ExitCode()
-		res.Reason = "the command " + ee.String()
+		r.res.ExitCode = ee.ExitCode()
+		r.res.Reason = "the command " + ee.String()
 	case err != nil:
-		res.ExitCode = 127
-		res.Reason = "cannot start the command: " + err.Error()
+		r.res.ExitCode = 127
+		r.res.Reason = "cannot start the command: " + err.Error()
 	}
-	rank := os.Getenv("NODE_RANK")
-	if rank != "" && rank != "0" {
-		if err == nil {
-			res.Status = jobs.StatusSucceeded
+	return stdoutFile, true, err
+}
+
+// pushCheckpoint keeps the newest checkpoint of a failed run, for the
+// next attempt to resume from.
+func (r *jobRun) pushCheckpoint(out string) {
+	if cp := jobs.LatestCheckpoint(out); cp != "" {
+		if id, err := remote.Push(r.ctx, r.cfg, r.cacheDir, cp, true, r.opts); err == nil {
+			r.res.Checkpoint = string(id)
 		}
-		return res
 	}
-	if err != nil {
-		if cp := jobs.LatestCheckpoint(out); cp != "" {
-			if id, perr := remote.Push(ctx, cfg, cacheDir, cp, true, opts); perr == nil {
-				res.Checkpoint = string(id)
-			}
-		}
-		return res
-	}
-	res.Outputs = map[string]string{}
+}
+
+// pushMetrics reads the run's metrics into the result and pushes their
+// files.
+func (r *jobRun) pushMetrics(out string) {
+	r.res.Outputs = map[string]string{}
 	if m, _, err := jobs.ReadMetrics(out); err == nil && m != nil {
-		res.Metrics = m
+		r.res.Metrics = m
 	} else if _, last, _ := jobs.LatestMetrics(filepath.Join(out, jobs.MetricsLinesFile)); last != nil {
-		res.Metrics = last
+		r.res.Metrics = last
 	}
 	for _, f := range []string{jobs.MetricsFile, jobs.MetricsLinesFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
-			if id, err := remote.Push(ctx, cfg, cacheDir, filepath.Join(out, f), false, opts); err == nil {
-				res.Outputs[f] = string(id)
+			if id, err := remote.Push(r.ctx, r.cfg, r.cacheDir, filepath.Join(out, f), false, r.opts); err == nil {
+				r.res.Outputs[f] = string(id)
 			}
 		}
 	}
+}
+
+// pushCollected pushes what the kind collects (transformed data, vectors,
+// a model); false, with the reason recorded, when it is missing or the
+// push failed.
+func (r *jobRun) pushCollected(out, collect, stdoutFile string) bool {
+	var p, key, what string
+	move := true
 	switch collect {
 	case collectData:
 		name := "data." + os.Getenv(EnvCollectFormat)
-		p := filepath.Join(out, name)
+		p, key, what = filepath.Join(out, name), collectData, "the transformed data"
 		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
-			res.Reason = "the transform exited 0 but wrote no $LLMOPS_OUTPUT_DIR/" + name
-			return res
+			r.res.Reason = "the transform exited 0 but wrote no $LLMOPS_OUTPUT_DIR/" + name
+			return false
 		}
-		id, err := remote.Push(ctx, cfg, cacheDir, p, true, opts)
-		if err != nil {
-			res.Reason = "pushing the transformed data to " + cfg.URL + ": " + err.Error()
-			return res
-		}
-		res.Outputs[collectData] = string(id)
 	case collectEmbeddings:
-		p := filepath.Join(out, retrieval.EmbeddingsFile)
+		p, key, what, move = filepath.Join(out, retrieval.EmbeddingsFile), collectEmbeddings, "the vectors", false
 		if _, err := os.Stat(p); err != nil {
 			p = stdoutFile
 		}
-		id, err := remote.Push(ctx, cfg, cacheDir, p, false, opts)
-		if err != nil {
-			res.Reason = "pushing the vectors to " + cfg.URL + ": " + err.Error()
-			return res
-		}
-		res.Outputs[collectEmbeddings] = string(id)
 	case collectModel:
-		dir := filepath.Join(out, "model")
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			res.Reason = "the command exited 0 but wrote no model: $LLMOPS_OUTPUT_DIR/model does not exist"
-			return res
+		p, key, what = filepath.Join(out, "model"), "model", "the model"
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			r.res.Reason = "the command exited 0 but wrote no model: $LLMOPS_OUTPUT_DIR/model does not exist"
+			return false
 		}
-		id, err := remote.Push(ctx, cfg, cacheDir, dir, true, opts)
-		if err != nil {
-			res.Reason = "pushing the model to " + cfg.URL + ": " + err.Error()
-			return res
-		}
-		res.Outputs["model"] = string(id)
+	default:
+		return true
 	}
-	res.Status = jobs.StatusSucceeded
-	return res
+	id, err := remote.Push(r.ctx, r.cfg, r.cacheDir, p, move, r.opts)
+	if err != nil {
+		r.res.Reason = "pushing " + what + " to " + r.cfg.URL + ": " + err.Error()
+		return false
+	}
+	r.res.Outputs[key] = string(id)
+	return true
 }
 
 // FetchArg fetches an artifact into $LLMOPS_RUNNER_DIR/llmops-cache
