@@ -91,41 +91,7 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		v, p = a("resources")
 		d = append(d, ValidateResources(v, p)...)
 	case Deployment:
-		model, up := getAttr(config, "model"), getAttr(config, "upstream")
-		switch hasModel, hasUp := model != cty.NilVal && !model.IsNull(), up != cty.NilVal && up.IsKnown() && !up.IsNull(); {
-		case hasModel && hasUp:
-			d.AttrErrorf(cty.GetAttrPath("upstream"), "Both model and upstream", "A deployment serves either a model (model and serve) or a hosted API (upstream); remove one.")
-		case !hasModel && !hasUp && model != cty.NilVal && model.IsKnown():
-			d.AttrErrorf(cty.GetAttrPath("model"), "Missing model", "Set model (the model to serve, e.g. training_run.ft.output_model) or an upstream block (a hosted OpenAI-compatible API).")
-		case hasUp:
-			if s := getAttr(config, "serve"); s != cty.NilVal && s.IsKnown() && !s.IsNull() {
-				d.AttrErrorf(cty.GetAttrPath("serve"), "serve with upstream", "An upstream deployment runs no replica: remove the serve block.")
-			}
-			if u := getAttr(up, "base_url"); known(u) {
-				if pu, err := url.Parse(u.AsString()); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" || pu.User != nil {
-					d.AttrErrorf(cty.GetAttrPath("upstream").GetAttr("base_url"), "Invalid base_url", "%q is not an http(s)://host[/path] URL, e.g. https://api.openai.com/v1 (no query, no credentials: the key goes in api_key).", u.AsString())
-				}
-			}
-		}
-		d = append(d, validateRetrieval(getAttr(config, "retrieval"))...)
-		v, p := a("replicas")
-		d = append(d, ValidateInteger(v, p, 1, 10000)...)
-		v, p = a("strategy")
-		d = append(d, ValidateOneOf(v, p, "strategy", "blue_green", "rolling", "recreate")...)
-		if s := getAttr(config, "serve"); s != cty.NilVal && !s.IsNull() && s.IsKnown() {
-			sp := cty.GetAttrPath("serve")
-			d = append(d, ValidateCommand(getAttr(s, "command"), sp.GetAttr("command"))...)
-			d = append(d, ValidateDuration(getAttr(s, "health_timeout"), sp.GetAttr("health_timeout"))...)
-			if hp := getAttr(s, "health_path"); known(hp) && !strings.HasPrefix(hp.AsString(), "/") {
-				d.AttrErrorf(sp.GetAttr("health_path"), "Invalid health path", "%q must be a URL path starting with /, such as /health.", hp.AsString())
-			}
-		}
-		v, p = a("access")
-		d = append(d, validateAccess(v, p)...)
-		v, p = a("capture")
-		d = append(d, validateCapture(v, p)...)
-		v, p = a("resources")
-		d = append(d, ValidateResources(v, p)...)
+		d = append(d, validateDeployment(config)...)
 	case Monitor:
 		v, p := a("interval")
 		d = append(d, ValidateDuration(v, p)...)
@@ -136,6 +102,50 @@ func Validate(kind string, config cty.Value) protocol.Diagnostics {
 		v, p = a("alert")
 		d = append(d, validateAlerts(v, p)...)
 	}
+	return d
+}
+
+// validateDeployment is Validate's checks of a deployment: a model with
+// its serve block or an upstream API, retrieval, replicas, strategy,
+// access, capture and resources.
+func validateDeployment(config cty.Value) protocol.Diagnostics {
+	var d protocol.Diagnostics
+	a := func(name string) (cty.Value, cty.Path) { return getAttr(config, name), cty.GetAttrPath(name) }
+	model, up := getAttr(config, "model"), getAttr(config, "upstream")
+	switch hasModel, hasUp := model != cty.NilVal && !model.IsNull(), up != cty.NilVal && up.IsKnown() && !up.IsNull(); {
+	case hasModel && hasUp:
+		d.AttrErrorf(cty.GetAttrPath("upstream"), "Both model and upstream", "A deployment serves either a model (model and serve) or a hosted API (upstream); remove one.")
+	case !hasModel && !hasUp && model != cty.NilVal && model.IsKnown():
+		d.AttrErrorf(cty.GetAttrPath("model"), "Missing model", "Set model (the model to serve, e.g. training_run.ft.output_model) or an upstream block (a hosted OpenAI-compatible API).")
+	case hasUp:
+		if s := getAttr(config, "serve"); s != cty.NilVal && s.IsKnown() && !s.IsNull() {
+			d.AttrErrorf(cty.GetAttrPath("serve"), "serve with upstream", "An upstream deployment runs no replica: remove the serve block.")
+		}
+		if u := getAttr(up, "base_url"); known(u) {
+			if pu, err := url.Parse(u.AsString()); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" || pu.User != nil {
+				d.AttrErrorf(cty.GetAttrPath("upstream").GetAttr("base_url"), "Invalid base_url", "%q is not an http(s)://host[/path] URL, e.g. https://api.openai.com/v1 (no query, no credentials: the key goes in api_key).", u.AsString())
+			}
+		}
+	}
+	d = append(d, validateRetrieval(getAttr(config, "retrieval"))...)
+	v, p := a("replicas")
+	d = append(d, ValidateInteger(v, p, 1, 10000)...)
+	v, p = a("strategy")
+	d = append(d, ValidateOneOf(v, p, "strategy", "blue_green", "rolling", "recreate")...)
+	if s := getAttr(config, "serve"); s != cty.NilVal && !s.IsNull() && s.IsKnown() {
+		sp := cty.GetAttrPath("serve")
+		d = append(d, ValidateCommand(getAttr(s, "command"), sp.GetAttr("command"))...)
+		d = append(d, ValidateDuration(getAttr(s, "health_timeout"), sp.GetAttr("health_timeout"))...)
+		if hp := getAttr(s, "health_path"); known(hp) && !strings.HasPrefix(hp.AsString(), "/") {
+			d.AttrErrorf(sp.GetAttr("health_path"), "Invalid health path", "%q must be a URL path starting with /, such as /health.", hp.AsString())
+		}
+	}
+	v, p = a("access")
+	d = append(d, validateAccess(v, p)...)
+	v, p = a("capture")
+	d = append(d, validateCapture(v, p)...)
+	v, p = a("resources")
+	d = append(d, ValidateResources(v, p)...)
 	return d
 }
 
