@@ -150,54 +150,65 @@ func (s *suite) runCase(t *testing.T, c Case) {
 	if c.ImportID != nil {
 		t.Run("Import", func(t *testing.T) { s.importRoundTrip(t, c, cur) })
 	}
-	deleted := t.Run("Delete", func(t *testing.T) {
-		r := s.p.ApplyResourceChange(ctx, protocol.ApplyResourceChangeRequest{TypeName: c.TypeName, PriorState: cur.state, PlannedState: cty.NullVal(ty), Config: cty.NullVal(ty), PlannedPrivate: cur.private})
-		if r.Diagnostics.HasErrors() {
-			t.Fatalf("deleting failed:%s", diagString(r.Diagnostics))
-		}
-		if r.Pending != nil {
-			// A long delete: polled through Read until the object is gone.
-			obj, diags := s.settle(t, c.TypeName, r.NewState, r.Private, r.Pending, nil)
-			if diags.HasErrors() {
-				t.Fatalf("the pending delete failed:%s", diagString(diags))
-			}
-			if obj.state != cty.NilVal && !obj.state.IsNull() {
-				t.Fatalf("the pending delete ended, but Read still returns the object (return sdk.Gone() once it is deleted)")
-			}
-			return
-		}
-		if r.NewState != cty.NilVal && !r.NewState.IsNull() {
-			t.Fatalf("a delete must return a null new state (or a pending handle), got %#v", r.NewState)
-		}
-	})
-	t.Run("ReadAfterDelete", func(t *testing.T) {
-		r := s.p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: c.TypeName, CurrentState: cty.NullVal(ty)})
-		if r.Diagnostics.HasErrors() || (r.NewState != cty.NilVal && !r.NewState.IsNull()) {
-			t.Errorf("reading a null state must return null without error; got %#v%s", r.NewState, diagString(r.Diagnostics))
-		}
-		if !deleted {
-			return
-		}
-		r = s.p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: c.TypeName, CurrentState: cur.state, Private: cur.private})
-		if r.Diagnostics.HasErrors() {
-			t.Fatalf("reading a deleted object must return null, not an error:%s", diagString(r.Diagnostics))
-		}
-		gone := r.NewState == cty.NilVal || r.NewState.IsNull()
-		switch {
-		case c.StateOnly:
-			// Deprecated: either meaning; nothing is checked, as before.
-		case c.InStateOnly:
-			if !gone && !r.NewState.RawEquals(cur.state) {
-				t.Errorf("Case.InStateOnly: Read of an object that lives only in llmops state must return the state it is given; it changed:%s", valueDiff(cur.state, r.NewState))
-			}
-		case c.KeptAfterDelete:
-			// What Read looks at outlives the object: found or not, both fine.
-		case !gone:
-			t.Fatalf("reading a deleted object must return null (set Case.InStateOnly if the object lives only in llmops state, or Case.KeptAfterDelete if Delete leaves what Read finds), got %#v", r.NewState)
-		}
-	})
+	deleted := t.Run("Delete", func(t *testing.T) { s.deleteStep(t, c, ty, cur) })
+	t.Run("ReadAfterDelete", func(t *testing.T) { s.readAfterDelete(t, c, ty, cur, deleted) })
 	if c.Invalid != cty.NilVal {
 		t.Run("Invalid", func(t *testing.T) { s.invalid(t, c, blk) })
+	}
+}
+
+// deleteStep deletes the object, following a pending delete through Read
+// until it is gone.
+func (s *suite) deleteStep(t *testing.T, c Case, ty cty.Type, cur *object) {
+	ctx := context.Background()
+	r := s.p.ApplyResourceChange(ctx, protocol.ApplyResourceChangeRequest{TypeName: c.TypeName, PriorState: cur.state, PlannedState: cty.NullVal(ty), Config: cty.NullVal(ty), PlannedPrivate: cur.private})
+	if r.Diagnostics.HasErrors() {
+		t.Fatalf("deleting failed:%s", diagString(r.Diagnostics))
+	}
+	if r.Pending != nil {
+		// A long delete: polled through Read until the object is gone.
+		obj, diags := s.settle(t, c.TypeName, r.NewState, r.Private, r.Pending, nil)
+		if diags.HasErrors() {
+			t.Fatalf("the pending delete failed:%s", diagString(diags))
+		}
+		if obj.state != cty.NilVal && !obj.state.IsNull() {
+			t.Fatalf("the pending delete ended, but Read still returns the object (return sdk.Gone() once it is deleted)")
+		}
+		return
+	}
+	if r.NewState != cty.NilVal && !r.NewState.IsNull() {
+		t.Fatalf("a delete must return a null new state (or a pending handle), got %#v", r.NewState)
+	}
+}
+
+// readAfterDelete reads a null state, then (once the delete passed) the
+// deleted object: null unless the case says the object lives only in
+// state or outlives its delete.
+func (s *suite) readAfterDelete(t *testing.T, c Case, ty cty.Type, cur *object, deleted bool) {
+	ctx := context.Background()
+	r := s.p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: c.TypeName, CurrentState: cty.NullVal(ty)})
+	if r.Diagnostics.HasErrors() || (r.NewState != cty.NilVal && !r.NewState.IsNull()) {
+		t.Errorf("reading a null state must return null without error; got %#v%s", r.NewState, diagString(r.Diagnostics))
+	}
+	if !deleted {
+		return
+	}
+	r = s.p.ReadResource(ctx, protocol.ReadResourceRequest{TypeName: c.TypeName, CurrentState: cur.state, Private: cur.private})
+	if r.Diagnostics.HasErrors() {
+		t.Fatalf("reading a deleted object must return null, not an error:%s", diagString(r.Diagnostics))
+	}
+	gone := r.NewState == cty.NilVal || r.NewState.IsNull()
+	switch {
+	case c.StateOnly:
+		// Deprecated: either meaning; nothing is checked, as before.
+	case c.InStateOnly:
+		if !gone && !r.NewState.RawEquals(cur.state) {
+			t.Errorf("Case.InStateOnly: Read of an object that lives only in llmops state must return the state it is given; it changed:%s", valueDiff(cur.state, r.NewState))
+		}
+	case c.KeptAfterDelete:
+		// What Read looks at outlives the object: found or not, both fine.
+	case !gone:
+		t.Fatalf("reading a deleted object must return null (set Case.InStateOnly if the object lives only in llmops state, or Case.KeptAfterDelete if Delete leaves what Read finds), got %#v", r.NewState)
 	}
 }
 
