@@ -45,26 +45,9 @@ func main() {
 func env(name string) string { return os.Getenv(name) }
 
 func run() error {
-	base := env("LLMOPS_BASE_MODEL_PATH")
-	data := env("LLMOPS_TRAIN_PATH")
-	if data == "" {
-		data = env("LLMOPS_DATASET_PATH")
-	}
-	out := env("LLMOPS_OUTPUT_DIR")
-	resume := env("LLMOPS_RESUME_FROM")
-	method := env("LLMOPS_METHOD")
-	if method == "" {
-		method = "full"
-	}
-	switch {
-	case out == "":
-		return usageError{errors.New("LLMOPS_OUTPUT_DIR is not set")}
-	case data == "":
-		return usageError{errors.New("neither LLMOPS_TRAIN_PATH nor LLMOPS_DATASET_PATH is set")}
-	case base == "" && resume == "":
-		return usageError{errors.New("LLMOPS_BASE_MODEL_PATH is not set")}
-	case method != "full" && method != "lora":
-		return usageError{fmt.Errorf("LLMOPS_METHOD=%q is not supported by this program (supported: \"full\", \"lora\")", method)}
+	base, data, out, resume, method, err := readContract()
+	if err != nil {
+		return err
 	}
 	opt, warnings, err := parseHParams(env("LLMOPS_HPARAMS"), tinylm.DefaultTrainOptions())
 	if err != nil {
@@ -121,47 +104,10 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "train: method=%s optimizer=%s lr=%g epochs=%d batch=%d seed=%d: %d texts, %d chars, %d/%d trainable params\n",
 		opt.Method, opt.Optimizer, opt.LearningRate, opt.Epochs, opt.BatchSize, opt.Seed, len(texts), ds.Len(), tr.TrainableParams(), m.NumParams())
 
-	mf, err := os.OpenFile(filepath.Join(out, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	start := time.Now()
+	last, firstLoss, epochsRun, err := trainEpochs(tr, ds, opt, out, start)
 	if err != nil {
 		return err
-	}
-	defer mf.Close()
-	emit := func(rec map[string]any) error {
-		b, _ := json.Marshal(rec)
-		_, err := mf.Write(append(b, '\n')) // unbuffered: each line is visible at once
-		return err
-	}
-
-	stepsPerEpoch := (ds.Len() + opt.BatchSize - 1) / opt.BatchSize
-	start := time.Now()
-	var last tinylm.EpochResult
-	var firstLoss float64
-	var writeErr error
-	epochsRun := 0
-	for tr.Epoch < opt.Epochs {
-		last = tr.TrainEpoch(ds, func(p tinylm.Progress) {
-			if writeErr == nil {
-				writeErr = emit(map[string]any{"step": p.Step, "epoch": p.Epoch, "loss": round(p.Loss), "learning_rate": p.LR,
-					"progress": round(float64(p.Step) / float64(stepsPerEpoch*opt.Epochs))})
-			}
-			fmt.Fprintf(os.Stderr, "train: epoch %d/%d step %d/%d loss %.4f lr %.5f (%.1fs)\n",
-				p.Epoch, opt.Epochs, p.Step, stepsPerEpoch*opt.Epochs, p.Loss, p.LR, time.Since(start).Seconds())
-		})
-		if epochsRun++; epochsRun == 1 {
-			firstLoss = last.Loss
-		}
-		if writeErr != nil {
-			return fmt.Errorf("writing metrics.jsonl: %w", writeErr)
-		}
-		if err := emit(map[string]any{"step": tr.Step, "epoch": last.Epoch, "epoch_loss": round(last.Loss),
-			"epoch_accuracy": round(last.Accuracy)}); err != nil {
-			return fmt.Errorf("writing metrics.jsonl: %w", err)
-		}
-		ck := filepath.Join(out, "checkpoints", tinylm.CheckpointName(tr.Epoch))
-		if err := tr.SaveCheckpoint(ck); err != nil {
-			return fmt.Errorf("writing checkpoint: %w", err)
-		}
-		fmt.Fprintf(os.Stderr, "train: epoch %d done: loss %.4f accuracy %.4f; checkpoint %s\n", last.Epoch, last.Loss, last.Accuracy, ck)
 	}
 	secs := time.Since(start).Seconds()
 
@@ -224,4 +170,78 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// trainEpochs trains until opt.Epochs, appending progress to
+// metrics.jsonl (unbuffered, so llmops shows it live) and saving a
+// checkpoint after each epoch: the last epoch's result, the first loss
+// and how many epochs ran in this process.
+func trainEpochs(tr *tinylm.Trainer, ds *tinylm.Dataset, opt tinylm.TrainOptions, out string, start time.Time) (last tinylm.EpochResult, firstLoss float64, epochsRun int, err error) {
+	mf, err := os.OpenFile(filepath.Join(out, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return last, 0, 0, err
+	}
+	defer mf.Close()
+	emit := func(rec map[string]any) error {
+		b, _ := json.Marshal(rec)
+		_, err := mf.Write(append(b, '\n')) // unbuffered: each line is visible at once
+		return err
+	}
+
+	stepsPerEpoch := (ds.Len() + opt.BatchSize - 1) / opt.BatchSize
+	var writeErr error
+	for tr.Epoch < opt.Epochs {
+		last = tr.TrainEpoch(ds, func(p tinylm.Progress) {
+			if writeErr == nil {
+				writeErr = emit(map[string]any{"step": p.Step, "epoch": p.Epoch, "loss": round(p.Loss), "learning_rate": p.LR,
+					"progress": round(float64(p.Step) / float64(stepsPerEpoch*opt.Epochs))})
+			}
+			fmt.Fprintf(os.Stderr, "train: epoch %d/%d step %d/%d loss %.4f lr %.5f (%.1fs)\n",
+				p.Epoch, opt.Epochs, p.Step, stepsPerEpoch*opt.Epochs, p.Loss, p.LR, time.Since(start).Seconds())
+		})
+		if epochsRun++; epochsRun == 1 {
+			firstLoss = last.Loss
+		}
+		if writeErr != nil {
+			return last, firstLoss, epochsRun, fmt.Errorf("writing metrics.jsonl: %w", writeErr)
+		}
+		if err := emit(map[string]any{"step": tr.Step, "epoch": last.Epoch, "epoch_loss": round(last.Loss),
+			"epoch_accuracy": round(last.Accuracy)}); err != nil {
+			return last, firstLoss, epochsRun, fmt.Errorf("writing metrics.jsonl: %w", err)
+		}
+		ck := filepath.Join(out, "checkpoints", tinylm.CheckpointName(tr.Epoch))
+		if err := tr.SaveCheckpoint(ck); err != nil {
+			return last, firstLoss, epochsRun, fmt.Errorf("writing checkpoint: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "train: epoch %d done: loss %.4f accuracy %.4f; checkpoint %s\n", last.Epoch, last.Loss, last.Accuracy, ck)
+	}
+	return last, firstLoss, epochsRun, nil
+}
+
+// readContract reads the job contract's variables this program uses: the
+// base model, the training data, the output directory, a checkpoint to
+// resume from and the method.
+func readContract() (base, data, out, resume, method string, err error) {
+	base = env("LLMOPS_BASE_MODEL_PATH")
+	data = env("LLMOPS_TRAIN_PATH")
+	if data == "" {
+		data = env("LLMOPS_DATASET_PATH")
+	}
+	out = env("LLMOPS_OUTPUT_DIR")
+	resume = env("LLMOPS_RESUME_FROM")
+	method = env("LLMOPS_METHOD")
+	if method == "" {
+		method = "full"
+	}
+	switch {
+	case out == "":
+		return "", "", "", "", "", usageError{errors.New("LLMOPS_OUTPUT_DIR is not set")}
+	case data == "":
+		return "", "", "", "", "", usageError{errors.New("neither LLMOPS_TRAIN_PATH nor LLMOPS_DATASET_PATH is set")}
+	case base == "" && resume == "":
+		return "", "", "", "", "", usageError{errors.New("LLMOPS_BASE_MODEL_PATH is not set")}
+	case method != "full" && method != "lora":
+		return "", "", "", "", "", usageError{fmt.Errorf("LLMOPS_METHOD=%q is not supported by this program (supported: \"full\", \"lora\")", method)}
+	}
+	return base, data, out, resume, method, nil
 }
