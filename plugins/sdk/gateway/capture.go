@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -329,16 +328,7 @@ func responseText(b []byte) string {
 // streamText is the first choice's text assembled from a stream's events.
 func streamText(b []byte) string {
 	var out strings.Builder
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		l = bytes.TrimSpace(l)
-		data, ok := bytes.CutPrefix(l, []byte("data:"))
-		if !ok {
-			continue
-		}
-		data = bytes.TrimSpace(data)
-		if bytes.Equal(data, []byte("[DONE]")) {
-			break
-		}
+	for _, data := range sseData(b) {
 		var d choiceDoc
 		if json.Unmarshal(data, &d) == nil {
 			out.WriteString(d.text())

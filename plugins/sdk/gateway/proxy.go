@@ -341,17 +341,34 @@ func bodyUsage(b []byte) usage {
 
 // streamUsage finds the last `data:` event with a usage object.
 func streamUsage(b []byte) usage {
-	lines := bytes.Split(b, []byte("\n"))
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := bytes.TrimSpace(lines[i])
-		if !bytes.HasPrefix(l, []byte("data:")) || !bytes.Contains(l, []byte(`"usage"`)) {
+	evs := sseData(b)
+	for i := len(evs) - 1; i >= 0; i-- {
+		if !bytes.Contains(evs[i], []byte(`"usage"`)) {
 			continue
 		}
-		if u := bodyUsage(bytes.TrimSpace(l[5:])); u != (usage{}) {
+		if u := bodyUsage(evs[i]); u != (usage{}) {
 			return u
 		}
 	}
 	return usage{}
+}
+
+// sseData is the payloads of a server-sent event stream's `data:` lines,
+// up to `data: [DONE]`.
+func sseData(b []byte) [][]byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		data, ok := bytes.CutPrefix(bytes.TrimSpace(l), []byte("data:"))
+		if !ok {
+			continue
+		}
+		data = bytes.TrimSpace(data)
+		if bytes.Equal(data, []byte("[DONE]")) {
+			break
+		}
+		out = append(out, data)
+	}
+	return out
 }
 
 // refused reports whether err means the connection was never made (so
