@@ -152,8 +152,9 @@ func createSQLite(ctx context.Context, abs string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	// The default rollback journal with synchronous=FULL: the file is
-	// complete and on disk when the last commit returns.
+	// The schema is written with the default rollback journal and
+	// synchronous=FULL: the file is complete and on disk when the last
+	// commit returns.
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(tmp)}
 	db, err := sql.Open("sqlite3", "file:"+u.EscapedPath()+"?_txlock=immediate&_synchronous=FULL")
 	if err != nil {
@@ -161,6 +162,17 @@ func createSQLite(ctx context.Context, abs string) error {
 	}
 	db.SetMaxOpenConns(1)
 	err = migrate(ctx, db, abs, true)
+	if err == nil {
+		// Switch to WAL here, before the file is visible: the switch needs
+		// the database to itself, and on a file that others are already
+		// opening it fails at once with "database is locked" (SQLite does
+		// not wait on its busy handler for it). The mode is kept in the
+		// file, so OpenSQLite's own switch finds it done.
+		var mode string
+		if err = db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode); err == nil && !strings.EqualFold(mode, "wal") {
+			err = fmt.Errorf("cannot use WAL journal mode (got %q)", mode)
+		}
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
