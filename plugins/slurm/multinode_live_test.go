@@ -71,7 +71,18 @@ if [ "$NODE_RANK" = 0 ]; then echo '{"loss": 0.5}' > "$LLMOPS_OUTPUT_DIR/metrics
 	}
 	// One rank failing fails the run (srun --kill-on-bad-exit stops the
 	// other), with the failing rank's words in the log's tail.
-	h.write("fail.sh", `if [ "$NODE_RANK" = 1 ]; then echo "rank 1 gives up" >&2; exit 3; fi; exec sleep 120`)
+	// Rank 1 exits only once its words are in the job's log: srun
+	// forwards a task's output and its exit on separate channels, and
+	// when it kills the step at once (--kill-on-bad-exit) a line written
+	// microseconds before the exit can be lost on a loaded machine. The
+	// wait is bounded (10 s) and names what it waited for.
+	h.write("fail.sh", `if [ "$NODE_RANK" = 1 ]; then
+  echo "rank 1 gives up" >&2
+  for i in $(seq 100); do grep -q "rank 1 gives up" "$LLMOPS_OUTPUT_DIR/../job.log" && break; sleep 0.1; done
+  grep -q "rank 1 gives up" "$LLMOPS_OUTPUT_DIR/../job.log" || echo "rank 1: my words did not reach job.log in 10 s" >&2
+  exit 3
+fi
+exec sleep 120`)
 	cfg = trainConfig(h, map[string]any{
 		"command":   []string{"bash", "fail.sh"},
 		"resources": map[string]any{"gpus": 0, "nodes": 2, "cpus": 1, "memory_gb": 1, "max_duration": "10m"},
