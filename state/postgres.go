@@ -143,11 +143,6 @@ func OpenPostgres(ctx context.Context, o PostgresOptions) (*PostgresStore, error
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
 	}
-	// Two connections are dialled at once, in the background, from the
-	// start: a command that takes the lock turns one into the lock's own
-	// connection and reads through the other, without waiting for a
-	// second connection (a TLS handshake and authentication: tens of ms).
-	cfg.MinConns = min(2, cfg.MaxConns)
 	s := &PostgresStore{
 		cfg: cfg, schema: o.Schema, workspace: o.Workspace, locks: map[string]*pgxLockConn{},
 		where: fmt.Sprintf("schema %q of database %q on %s", o.Schema, cc.Database, hostPort(cc)),
@@ -156,8 +151,32 @@ func OpenPostgres(ctx context.Context, o PostgresOptions) (*PostgresStore, error
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, s.wrap(err)
 	}
+	// Two connections are dialled at once from the start: a command that
+	// takes the lock turns one into the lock's own connection and reads
+	// through the other, without waiting for a second connection (a TLS
+	// handshake and authentication: tens of ms). The first is the one the
+	// queries below take; the second is dialled beside it and put back in
+	// the pool before returning. (The pool's MinConns dials in the
+	// background too, but a query that finds no idle connection dials yet
+	// another: three connections, each a server process to start.)
+	var second *pgxpool.Conn
+	warm := make(chan struct{})
+	if cfg.MaxConns >= 2 {
+		go func() {
+			defer close(warm)
+			if c, err := s.pool.Acquire(ctx); err == nil {
+				second = c
+			}
+		}()
+	} else {
+		close(warm)
+	}
 	ok := false
 	defer func() {
+		<-warm
+		if second != nil {
+			second.Release()
+		}
 		if !ok {
 			s.pool.Close()
 		}
