@@ -145,6 +145,19 @@ func (e *NotFoundError) Error() string {
 // Find finds the executable of provider typ (see SearchDirs for the order)
 // and hashes it. The first match wins.
 func Find(typ string, opts SearchOptions) (*Binary, error) {
+	b, err := Locate(typ, opts)
+	if err != nil {
+		return nil, err
+	}
+	if b.SHA256, err = HashFile(b.Path); err != nil {
+		return nil, fmt.Errorf("provider %q: %w", typ, err)
+	}
+	return b, nil
+}
+
+// Locate is Find without the hash: the Binary's SHA256 is empty (Cache and
+// CacheLocked set it).
+func Locate(typ string, opts SearchOptions) (*Binary, error) {
 	if typ == "" || strings.ContainsAny(typ, `/\`) {
 		return nil, fmt.Errorf("invalid provider type %q", typ)
 	}
@@ -168,11 +181,7 @@ func Find(typ string, opts SearchOptions) (*Binary, error) {
 			nf.Skipped = append(nf.Skipped, path+": not executable (chmod +x it)")
 			continue
 		}
-		sum, err := HashFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("provider %q: %w", typ, err)
-		}
-		return &Binary{Type: typ, Path: path, SHA256: sum}, nil
+		return &Binary{Type: typ, Path: path}, nil
 	}
 	return nil, nf
 }
