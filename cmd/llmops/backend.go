@@ -114,10 +114,14 @@ func (m *meta) backend() (*configs.Backend, bool) {
 // that needs a database of its own gets it through its env.
 func (m *meta) providerUnset() []string {
 	if be, ok := m.backend(); ok && be != nil {
-		return []string{"DATABASE_URL", "PGPASSWORD"}
+		return postgresCredentials
 	}
 	return nil
 }
+
+// postgresCredentials are the variables that hold a PostgreSQL state's
+// credentials.
+var postgresCredentials = []string{"DATABASE_URL", "PGPASSWORD"}
 
 // openState opens the state: the configured backend's, or the SQLite
 // database (created if needed).
@@ -145,6 +149,9 @@ func (m *meta) openState(ctx context.Context) (state.Store, bool) {
 				return nil, false
 			}
 		}
+		if st := m.early.adoptStore(sqliteStateKey(m.stateFile())); st != nil {
+			return st, true
+		}
 		st, err := state.OpenSQLite(ctx, m.stateFile())
 		if err != nil {
 			m.errorDetail("Cannot open the state", m.explainOpenError(err))
@@ -156,7 +163,18 @@ func (m *meta) openState(ctx context.Context) (state.Store, bool) {
 		m.refuseStatePath(be)
 		return nil, false
 	}
+	if st := m.early.adoptStore(postgresStateKey(be.ConnStr, be.Schema, m.workspace())); st != nil {
+		return st, true
+	}
 	return m.openPostgres(ctx, be, false)
+}
+
+// sqliteStateKey and postgresStateKey name the state openState opens, for
+// early (early.go) to say whether the state it opened is that one.
+func sqliteStateKey(path string) string { return "sqlite\x00" + path }
+
+func postgresStateKey(connStr, schema, workspace string) string {
+	return "postgres\x00" + connStr + "\x00" + schema + "\x00" + workspace
 }
 
 // openPostgres opens the PostgreSQL state of be; create sets it up (init).

@@ -87,7 +87,7 @@ func runInit(m *meta, args []string) int {
 			fmt.Fprintf(m.stdout, "- provider %s: dev override %s (not recorded in the lock file)\n", typ, o.Path)
 			continue
 		}
-		bin, err := m.findProvider(typ)
+		bin, err := m.findProvider(typ, "")
 		if err != nil {
 			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
 			continue

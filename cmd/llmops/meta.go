@@ -67,6 +67,10 @@ type meta struct {
 	heldMu sync.Mutex
 	held   map[string]func()
 	locked bool // a lock was taken during the run
+
+	// early is the work prepare started before loading the configuration
+	// (early.go); nil outside prepare.
+	early *early
 }
 
 // varFlags collects -var and -var-file in command-line order.
@@ -254,9 +258,11 @@ func (m *meta) lock(ctx context.Context, st state.Store, op string) (func(), boo
 	if !m.useLock {
 		return func() {}, true
 	}
-	w, host := who()
-	info := state.LockInfo{Who: w, Host: host, PID: os.Getpid(), Operation: op, Created: time.Now().UTC()}
-	id, warning, err := st.Lock(ctx, info, m.lockTimeout)
+	if release, warning := m.early.adoptLock(st); release != nil {
+		m.lockWarning(warning)
+		return release, true
+	}
+	id, warning, err := st.Lock(ctx, lockInfo(op), m.lockTimeout)
 	if err != nil {
 		var le *state.LockedError
 		if errors.As(err, &le) {
@@ -269,9 +275,25 @@ func (m *meta) lock(ctx context.Context, st state.Store, op string) (func(), boo
 		m.errorDetail("Error acquiring the state lock", err.Error())
 		return nil, false
 	}
+	m.lockWarning(warning)
+	return m.lockHeld(ctx, st, id), true
+}
+
+// lockInfo describes the lock this process takes for op.
+func lockInfo(op string) state.LockInfo {
+	w, host := who()
+	return state.LockInfo{Who: w, Host: host, PID: os.Getpid(), Operation: op, Created: time.Now().UTC()}
+}
+
+func (m *meta) lockWarning(warning string) {
 	if warning != "" {
 		m.showDiags(hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Took over a stale state lock", Detail: warning}})
 	}
+}
+
+// lockHeld records the lock id taken on st as held by the run (released
+// by releaseLocks after a crash) and returns its release.
+func (m *meta) lockHeld(ctx context.Context, st state.Store, id string) func() {
 	var once sync.Once
 	release := func() {
 		once.Do(func() {
@@ -290,7 +312,7 @@ func (m *meta) lock(ctx context.Context, st state.Store, op string) (func(), boo
 	m.held[id] = release
 	m.locked = true
 	m.heldMu.Unlock()
-	return release, true
+	return release
 }
 
 // releaseLocks releases every state lock the run still holds.

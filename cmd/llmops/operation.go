@@ -116,12 +116,24 @@ type operation struct {
 	unlock  func()
 	factory *pluginFactory
 	eng     *engine.Engine
+	// early: processes started before the configuration was loaded, to
+	// stop if unclaimed (early.go).
+	early *early
 }
 
 func (op *operation) close() {
-	if op.eng != nil {
-		op.eng.Close()
-	}
+	// The provider processes stop (each a graceful shutdown and a wait
+	// for its exit) while the state is unlocked and closed: nothing is in
+	// flight by now, and neither needs the other.
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if op.eng != nil {
+			op.eng.Close()
+		}
+		op.early.discard()
+	}()
+	defer func() { <-stopped }()
 	if op.unlock != nil {
 		op.unlock()
 	}
@@ -134,16 +146,23 @@ func (op *operation) close() {
 // state and readies the engine. vars, when non-nil, replace collection
 // (a saved plan's values).
 func (m *meta) prepare(ctx context.Context, lockOp string, parallelism int, hooks engine.Hooks, vars map[string]cty.Value) (*operation, bool) {
+	e := m.startEarly(ctx, lockOp)
+	m.early = e
+	defer func() { m.early = nil }()
 	cfg, ok := m.loadConfig()
+	if ok && vars == nil {
+		vars, ok = m.collectVars(cfg)
+	}
+	var op *operation
+	if ok {
+		op, ok = m.prepareWithConfig(ctx, cfg, vars, lockOp, parallelism, hooks)
+	}
 	if !ok {
+		e.discard()
 		return nil, false
 	}
-	if vars == nil {
-		if vars, ok = m.collectVars(cfg); !ok {
-			return nil, false
-		}
-	}
-	return m.prepareWithConfig(ctx, cfg, vars, lockOp, parallelism, hooks)
+	op.early = e
+	return op, true
 }
 
 // prepareWithConfig is prepare for an already loaded configuration.
@@ -157,7 +176,11 @@ func (m *meta) prepareWithConfig(ctx context.Context, cfg *configs.Config, vars 
 		op.close()
 		return nil, false
 	}
-	snap, err := op.store.Snapshot(ctx, 0)
+	snap := m.early.adoptSnapshot(op.store)
+	var err error
+	if snap == nil {
+		snap, err = op.store.Snapshot(ctx, 0)
+	}
 	if err != nil {
 		m.errorDetail("Cannot read the state", err.Error())
 		op.close()

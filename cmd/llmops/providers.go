@@ -36,6 +36,9 @@ type pluginFactory struct {
 	mu      sync.Mutex
 	// started records the provider processes, to report which died.
 	started map[addrs.ProviderConfig]protocol.Provider
+	// early holds processes started ahead of the configuration (nil:
+	// none).
+	early *early
 }
 
 func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderConfig) (protocol.Provider, error) {
@@ -43,9 +46,13 @@ func (f *pluginFactory) StartProvider(ctx context.Context, addr addrs.ProviderCo
 	if !ok {
 		return nil, fmt.Errorf("provider %s is not in the lock file; run `llmops init`", addr.Type)
 	}
-	p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: addr.Type, Logger: f.logger, LogFile: f.logFile, Unset: f.unset})
-	if err != nil {
-		return nil, err
+	p := f.early.claim(addr.Type, bin.Executable(), f.unset)
+	if p == nil {
+		var err error
+		p, err = plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: addr.Type, Logger: f.logger, LogFile: f.logFile, Unset: f.unset})
+		if err != nil {
+			return nil, err
+		}
 	}
 	f.mu.Lock()
 	f.started[addr] = p
@@ -112,16 +119,18 @@ func (m *meta) searchOptions() discovery.SearchOptions {
 }
 
 // findProvider finds a provider's binary and copies it into the private
-// cache while hashing it (discovery.Cache): the copy is what runs.
-func (m *meta) findProvider(typ string) (*discovery.Binary, error) {
-	bin, err := discovery.Find(typ, m.searchOptions())
+// cache while hashing it (discovery.Cache): the copy is what runs. locked
+// is the lock file's hash of it ("" for none): a copy already cached
+// under it is checked in one pass (discovery.CacheLocked).
+func (m *meta) findProvider(typ, locked string) (*discovery.Binary, error) {
+	bin, err := discovery.Locate(typ, m.searchOptions())
 	if err != nil {
 		return nil, err
 	}
 	if err := m.privateDir(); err != nil {
 		return nil, err
 	}
-	if err := discovery.Cache(bin, discovery.CacheDirFor(m.workDir())); err != nil {
+	if err := discovery.CacheLocked(bin, discovery.CacheDirFor(m.workDir()), locked); err != nil {
 		return nil, err
 	}
 	return bin, nil
@@ -153,7 +162,9 @@ func (m *meta) devOverridden(typ string) *cliconfig.Override {
 }
 
 // providerFactory finds each provider binary and checks it against the
-// lock file written by `llmops init`.
+// lock file written by `llmops init`. Binaries resolved, and processes
+// started, ahead of the configuration (m.early, see early.go) are used
+// when they are what this would find.
 func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*pluginFactory, bool) {
 	lf, diags := discovery.ReadLockFile(m.workDir())
 	if diags.HasErrors() {
@@ -163,29 +174,13 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 	f := &pluginFactory{logger: m.logger(), logFile: m.logFile(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
 	errs := m.checkModulesLocked(lf)
 	for _, typ := range providerTypes(cfg, snap) {
-		if bin, ok, err := m.devOverride(typ); ok {
-			if err != nil {
-				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot use the dev override of provider %s", typ), Detail: err.Error()})
-			} else {
-				f.bins[typ] = bin // neither the lock file nor init: see the warning
-			}
+		if bin, override := m.early.binary(typ); bin != nil && (override || discovery.Verify(lf, bin) == nil) {
+			f.bins[typ] = bin
 			continue
 		}
-		if lf == nil || lf.Providers[typ] == nil {
-			errs = append(errs, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Provider %s is not initialized", typ),
-				Detail:   fmt.Sprintf("The configuration uses provider %q, which is not in %s. Run `llmops init` to find it and record its checksum.", typ, discovery.LockFileName),
-			})
-			continue
-		}
-		bin, err := m.findProvider(typ)
-		if err != nil {
-			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()})
-			continue
-		}
-		if err := discovery.Verify(lf, bin); err != nil {
-			errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s does not match the lock file", typ), Detail: err.Error()})
+		bin, d := m.resolveProvider(lf, typ)
+		if d != nil {
+			errs = append(errs, d)
 			continue
 		}
 		f.bins[typ] = bin
@@ -194,7 +189,36 @@ func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*plug
 		m.showDiags(errs)
 		return nil, false
 	}
+	f.early = m.early
 	return f, true
+}
+
+// resolveProvider finds the binary of provider typ: its dev override, or
+// the one discovery finds, copied into the private cache and checked
+// against the lock file lf.
+func (m *meta) resolveProvider(lf *discovery.LockFile, typ string) (*discovery.Binary, *hcl.Diagnostic) {
+	if bin, ok, err := m.devOverride(typ); ok {
+		if err != nil {
+			return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Cannot use the dev override of provider %s", typ), Detail: err.Error()}
+		}
+		return bin, nil // neither the lock file nor init: see the warning
+	}
+	if lf == nil || lf.Providers[typ] == nil {
+		return nil, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Provider %s is not initialized", typ),
+			Detail:   fmt.Sprintf("The configuration uses provider %q, which is not in %s. Run `llmops init` to find it and record its checksum.", typ, discovery.LockFileName),
+		}
+	}
+	locked, _ := lf.Providers[typ].Hash()
+	bin, err := m.findProvider(typ, locked)
+	if err != nil {
+		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s not found", typ), Detail: err.Error()}
+	}
+	if err := discovery.Verify(lf, bin); err != nil {
+		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Provider %s does not match the lock file", typ), Detail: err.Error()}
+	}
+	return bin, nil
 }
 
 var (
