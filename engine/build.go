@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
 
 	"github.com/llmops/llmops/addrs"
 	"github.com/llmops/llmops/engine/configs"
 	"github.com/llmops/llmops/engine/graph"
+	"github.com/llmops/llmops/engine/lang"
 	"github.com/llmops/llmops/plugins/sdk/protocol"
 )
 
@@ -69,6 +71,22 @@ type configGraph struct {
 	resourceDeps map[addrs.Resource][]addrs.Resource
 	// schemas of the resources in the configuration.
 	schemas map[addrs.Resource]*protocol.Schema
+	// bodies are the decoder spec and references of each resource's
+	// configuration block, found while building the graph and reused by
+	// every evaluation of its instances.
+	bodies map[addrs.Resource]*resourceBody
+}
+
+// resourceBody is what evaluating a resource's configuration block needs
+// beside its scope: the decoder spec of its schema and the references in
+// the block under that spec.
+type resourceBody struct {
+	// cfg and schema are what spec and refs were found for: an instance
+	// evaluated with another (a placement candidate's) finds its own.
+	cfg    *configs.Resource
+	schema *protocol.Schema
+	spec   hcldec.ObjectSpec
+	refs   []*lang.Reference
 }
 
 // resourceProvider returns the started provider of a configured resource.

@@ -45,6 +45,7 @@ func (e *Engine) buildGraph(ctx context.Context, recorded map[addrs.Resource]*re
 		g:            graph.New[node](),
 		resourceDeps: map[addrs.Resource][]addrs.Resource{},
 		schemas:      map[addrs.Resource]*protocol.Schema{},
+		bodies:       map[addrs.Resource]*resourceBody{},
 	}, recorded: recorded}
 	b.addProviders(ctx)
 	e.cfg.Walk(func(m *configs.Config) {
@@ -142,8 +143,12 @@ func (b *graphBuilder) addResource(ctx context.Context, r *configs.Resource) {
 		return
 	}
 	b.cg.schemas[r.Addr] = schema
-	refs, ds := lang.References(hcldec.Variables(r.Config, DecoderSpec(schema.Block)))
+	spec := DecoderSpec(schema.Block)
+	refs, ds := lang.References(hcldec.Variables(r.Config, spec))
 	b.diags = append(b.diags, ds...)
+	if len(ds) == 0 {
+		b.cg.bodies[r.Addr] = &resourceBody{cfg: r, schema: schema, spec: spec, refs: refs}
+	}
 	for _, ref := range refs {
 		if rr, ok := ref.Subject.(lang.ResourceRef); ok && rr.Resource.InModule(r.Addr.Module) == r.Addr {
 			b.diags = append(b.diags, &hcl.Diagnostic{

@@ -42,6 +42,9 @@ type instance struct {
 	// prior is the recorded object (refreshed once refresh ran); nil when
 	// nothing is recorded at the address.
 	prior *recordedObject
+	// body, when set, is cfg's decoder spec and references under schema
+	// (see configGraph.bodies), so evaluate need not find them again.
+	body *resourceBody
 }
 
 // typ is the instance's resource type.

@@ -28,7 +28,13 @@ type configValue struct {
 
 // evaluate evaluates the instance's configuration block in scope.
 func (x *instance) evaluate(scope *lang.Scope) (configValue, hcl.Diagnostics) {
-	v, diags := scope.EvalBody(x.cfg.Config, DecoderSpec(x.schema.Block))
+	var v cty.Value
+	var diags hcl.Diagnostics
+	if b := x.body; b != nil && b.cfg == x.cfg && b.schema == x.schema {
+		v, diags = scope.EvalBodyRefs(x.cfg.Config, b.spec, b.refs)
+	} else {
+		v, diags = scope.EvalBody(x.cfg.Config, DecoderSpec(x.schema.Block))
+	}
 	if diags.HasErrors() {
 		return configValue{}, diags
 	}

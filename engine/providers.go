@@ -106,9 +106,16 @@ func (ps *providerSet) stopAll(ctx context.Context) {
 func (ps *providerSet) closeAll() {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	// Each Close waits for its process to exit: stop them all at once.
+	var wg sync.WaitGroup
 	for _, pi := range ps.byAddr {
-		pi.client.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pi.client.Close()
+		}()
 	}
+	wg.Wait()
 	ps.byAddr = map[addrs.ProviderConfig]*providerInstance{}
 }
 

@@ -63,7 +63,7 @@ func (w *applyWalk) applyResourceIn(ctx context.Context, r addrs.Resource, rc *c
 	var grp panics.Group
 	failed := false
 	for _, k := range keys {
-		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[rc.Addr], lc: lc, each: each[k], deps: w.cg.resourceDeps[rc.Addr]}
+		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[rc.Addr], lc: lc, each: each[k], deps: w.cg.resourceDeps[rc.Addr], body: w.cg.bodies[rc.Addr]}
 		if rec != nil {
 			x.prior = rec.instances[k]
 		}

@@ -115,7 +115,7 @@ func (w *planWalk) planResourceIn(ctx context.Context, r addrs.Resource, rc *con
 	var mu sync.Mutex
 	var grp panics.Group
 	for _, k := range keys {
-		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[cfgAddr], lc: lc, each: each[k], deps: w.cg.resourceDeps[cfgAddr]}
+		x := &instance{e: w.e, addr: r.Instance(k), cfg: rc, prov: pi, schema: w.cg.schemas[cfgAddr], lc: lc, each: each[k], deps: w.cg.resourceDeps[cfgAddr], body: w.cg.bodies[cfgAddr]}
 		if rec != nil {
 			x.prior = rec.instances[k]
 		}

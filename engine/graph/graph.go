@@ -94,6 +94,14 @@ func (g *Graph[N]) Reverse() *Graph[N] {
 // sorted by that node. (Self-edges are never recorded: Connect ignores
 // them.)
 func (g *Graph[N]) Cycles(less func(a, b N) bool) [][]N {
+	if g.acyclic() {
+		return nil
+	}
+	return g.tarjanCycles(less)
+}
+
+// tarjanCycles is Cycles without the acyclic fast path.
+func (g *Graph[N]) tarjanCycles(less func(a, b N) bool) [][]N {
 	// Tarjan's algorithm, iterative to survive deep chains.
 	index := map[N]int{}
 	low := map[N]int{}
@@ -168,6 +176,42 @@ func (g *Graph[N]) Cycles(less func(a, b N) bool) [][]N {
 		return len(a) < len(b)
 	})
 	return sccs
+}
+
+// acyclic reports whether the graph has no cycle, by removing nodes
+// without dependencies until none is left (Kahn's algorithm): linear, and
+// without the sorting Cycles does to name cycles deterministically, which
+// is most of its cost on a large graph that has none.
+func (g *Graph[N]) acyclic() bool {
+	idx := make(map[N]int32, len(g.order))
+	for i, n := range g.order {
+		idx[n] = int32(i)
+	}
+	remaining := make([]int32, len(g.order))
+	dependents := make([][]int32, len(g.order))
+	var ready []int32
+	for i, n := range g.order {
+		remaining[i] = int32(len(g.deps[n]))
+		if remaining[i] == 0 {
+			ready = append(ready, int32(i))
+		}
+		for d := range g.deps[n] {
+			j := idx[d]
+			dependents[j] = append(dependents[j], int32(i))
+		}
+	}
+	done := 0
+	for len(ready) > 0 {
+		i := ready[len(ready)-1]
+		ready = ready[:len(ready)-1]
+		done++
+		for _, j := range dependents[i] {
+			if remaining[j]--; remaining[j] == 0 {
+				ready = append(ready, j)
+			}
+		}
+	}
+	return done == len(g.order)
 }
 
 func (g *Graph[N]) sortedDeps(n N, less func(a, b N) bool) []N {

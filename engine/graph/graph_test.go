@@ -248,3 +248,32 @@ func TestWalkPanicRaisedInCaller(t *testing.T) {
 		t.Fatal("a dependent of the panicking node was visited")
 	}
 }
+
+// The acyclic fast path agrees with Tarjan's algorithm on random graphs,
+// with and without cycles.
+func TestAcyclicAgreesWithTarjan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	less := func(a, b int) bool { return a < b }
+	for trial := range 500 {
+		g := New[int]()
+		n := 1 + rng.IntN(30)
+		for i := range n {
+			g.Add(i)
+		}
+		edges := rng.IntN(2 * n)
+		for range edges {
+			a, b := rng.IntN(n), rng.IntN(n)
+			if trial%2 == 0 && a <= b {
+				continue // half the trials only have edges to smaller nodes: acyclic
+			}
+			g.Connect(a, b)
+		}
+		want := len(g.tarjanCycles(less)) == 0
+		if got := g.acyclic(); got != want {
+			t.Fatalf("trial %d: acyclic() = %v, Tarjan found cycles: %v (%v)", trial, got, !want, g.tarjanCycles(less))
+		}
+		if trial%2 == 0 && !want {
+			t.Fatalf("trial %d: a graph with edges only to smaller nodes has cycles %v", trial, g.tarjanCycles(less))
+		}
+	}
+}

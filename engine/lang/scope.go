@@ -206,6 +206,16 @@ func (s *Scope) EvalBody(body hcl.Body, spec hcldec.Spec) (cty.Value, hcl.Diagno
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
+	v, ds := s.EvalBodyRefs(body, spec, refs)
+	return v, append(diags, ds...)
+}
+
+// EvalBodyRefs is EvalBody for a body whose references under spec are
+// known already (References of hcldec.Variables(body, spec)): a block
+// evaluated once per instance, or at plan and again at apply, is analysed
+// once.
+func (s *Scope) EvalBodyRefs(body hcl.Body, spec hcldec.Spec, refs []*Reference) (cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	ctx, ds := s.EvalContext(refs)
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
