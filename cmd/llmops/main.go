@@ -73,18 +73,28 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(256 << 20)
 	}
-	// LLMOPS_CPUPROFILE=FILE writes a pprof CPU profile of the run (see
+	// LLMOPS_CPUPROFILE=FILE writes a pprof CPU profile of the run, and
+	// LLMOPS_MEMPROFILE=FILE one of what it allocated (see
 	// docs/performance.md).
+	stop := func() {}
 	if path := os.Getenv("LLMOPS_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
-			code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-			pprof.StopCPUProfile()
-			f.Close()
-			os.Exit(code)
+			stop = func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}
 		}
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if path := os.Getenv("LLMOPS_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	os.Exit(code)
 }
 
 // run runs one command. Everything it prints goes through a scrubber that

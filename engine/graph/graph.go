@@ -5,29 +5,37 @@ import (
 )
 
 // Graph is a dependency graph: an edge from a to b means a depends on b
-// (b runs first).
+// (b runs first). Nodes are numbered in insertion order and edges kept as
+// those numbers, so that walking and checking a graph of thousands of
+// nodes hashes each (possibly large) node value once, when it is added.
 type Graph[N comparable] struct {
-	nodes map[N]struct{}
-	deps  map[N]map[N]struct{} // node -> its dependencies
-	order []N                  // insertion order, for determinism
+	index map[N]int32
+	order []N       // insertion order, for determinism
+	deps  [][]int32 // node -> its dependencies, distinct, in insertion order
+	edges map[[2]int32]struct{}
 }
 
 // New returns an empty graph.
 func New[N comparable]() *Graph[N] {
-	return &Graph[N]{nodes: map[N]struct{}{}, deps: map[N]map[N]struct{}{}}
+	return &Graph[N]{index: map[N]int32{}, edges: map[[2]int32]struct{}{}}
 }
 
 // Add adds a node (idempotent).
-func (g *Graph[N]) Add(n N) {
-	if _, ok := g.nodes[n]; ok {
-		return
+func (g *Graph[N]) Add(n N) { g.add(n) }
+
+func (g *Graph[N]) add(n N) int32 {
+	if i, ok := g.index[n]; ok {
+		return i
 	}
-	g.nodes[n] = struct{}{}
+	i := int32(len(g.order))
+	g.index[n] = i
 	g.order = append(g.order, n)
+	g.deps = append(g.deps, nil)
+	return i
 }
 
 // Has reports whether n is a node.
-func (g *Graph[N]) Has(n N) bool { _, ok := g.nodes[n]; return ok }
+func (g *Graph[N]) Has(n N) bool { _, ok := g.index[n]; return ok }
 
 // Connect records that from depends on to. Both are added if missing.
 // Self-edges are ignored.
@@ -35,14 +43,13 @@ func (g *Graph[N]) Connect(from, to N) {
 	if from == to {
 		return
 	}
-	g.Add(from)
-	g.Add(to)
-	m := g.deps[from]
-	if m == nil {
-		m = map[N]struct{}{}
-		g.deps[from] = m
+	f, t := g.add(from), g.add(to)
+	e := [2]int32{f, t}
+	if _, ok := g.edges[e]; ok {
+		return
 	}
-	m[to] = struct{}{}
+	g.edges[e] = struct{}{}
+	g.deps[f] = append(g.deps[f], t)
 }
 
 // Nodes returns the nodes in insertion order.
@@ -51,22 +58,44 @@ func (g *Graph[N]) Nodes() []N { return append([]N(nil), g.order...) }
 // Len is the number of nodes.
 func (g *Graph[N]) Len() int { return len(g.order) }
 
-// DependenciesOf returns the direct dependencies of n.
+// DependenciesOf returns the direct dependencies of n, in the order they
+// were connected.
 func (g *Graph[N]) DependenciesOf(n N) []N {
-	out := make([]N, 0, len(g.deps[n]))
-	for d := range g.deps[n] {
-		out = append(out, d)
+	i, ok := g.index[n]
+	if !ok {
+		return []N{}
+	}
+	out := make([]N, len(g.deps[i]))
+	for k, d := range g.deps[i] {
+		out[k] = g.order[d]
+	}
+	return out
+}
+
+// dependents lists, for every node number, the numbers of its direct
+// dependents, in insertion order.
+func (g *Graph[N]) dependents() [][]int32 {
+	out := make([][]int32, len(g.order))
+	for i, ds := range g.deps {
+		for _, d := range ds {
+			out[d] = append(out[d], int32(i))
+		}
 	}
 	return out
 }
 
 // Dependents returns, for every node, its direct dependents.
 func (g *Graph[N]) Dependents() map[N][]N {
-	out := make(map[N][]N, len(g.nodes))
-	for _, n := range g.order {
-		for d := range g.deps[n] {
-			out[d] = append(out[d], n)
+	out := make(map[N][]N, len(g.order))
+	for d, ds := range g.dependents() {
+		if len(ds) == 0 {
+			continue
 		}
+		ns := make([]N, len(ds))
+		for k, i := range ds {
+			ns[k] = g.order[i]
+		}
+		out[g.order[d]] = ns
 	}
 	return out
 }
@@ -77,9 +106,9 @@ func (g *Graph[N]) Reverse() *Graph[N] {
 	for _, n := range g.order {
 		r.Add(n)
 	}
-	for _, n := range g.order {
-		for d := range g.deps[n] {
-			r.Connect(d, n)
+	for i, ds := range g.deps {
+		for _, d := range ds {
+			r.Connect(g.order[d], g.order[i])
 		}
 	}
 	return r
@@ -183,23 +212,15 @@ func (g *Graph[N]) tarjanCycles(less func(a, b N) bool) [][]N {
 // without the sorting Cycles does to name cycles deterministically, which
 // is most of its cost on a large graph that has none.
 func (g *Graph[N]) acyclic() bool {
-	idx := make(map[N]int32, len(g.order))
-	for i, n := range g.order {
-		idx[n] = int32(i)
-	}
 	remaining := make([]int32, len(g.order))
-	dependents := make([][]int32, len(g.order))
 	var ready []int32
-	for i, n := range g.order {
-		remaining[i] = int32(len(g.deps[n]))
-		if remaining[i] == 0 {
+	for i, ds := range g.deps {
+		remaining[i] = int32(len(ds))
+		if len(ds) == 0 {
 			ready = append(ready, int32(i))
 		}
-		for d := range g.deps[n] {
-			j := idx[d]
-			dependents[j] = append(dependents[j], int32(i))
-		}
 	}
+	dependents := g.dependents()
 	done := 0
 	for len(ready) > 0 {
 		i := ready[len(ready)-1]

@@ -35,40 +35,43 @@ type SkipFunc[N comparable] func(n N, because N)
 // caller's goroutine, whose defers then run (the CLI's release the state
 // lock) before the command reports it.
 func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N], skip SkipFunc[N]) map[N]Result {
-	dependents := g.Dependents()
-	remaining := make(map[N]int, len(g.order))
-	for _, n := range g.order {
-		remaining[n] = len(g.deps[n])
+	dependents := g.dependents()
+	remaining := make([]int32, len(g.order))
+	for i, ds := range g.deps {
+		remaining[i] = int32(len(ds))
 	}
-	results := make(map[N]Result, len(g.order))
+	results := make([]Result, len(g.order))
+	// blockedBy is, for a node to skip, the failed node that caused it
+	// (-1: none).
+	blockedBy := make([]int32, len(g.order))
+	for i := range blockedBy {
+		blockedBy[i] = -1
+	}
 	var mu sync.Mutex
 	var grp panics.Group
 	var sem chan struct{}
 	if parallelism > 0 {
 		sem = make(chan struct{}, parallelism)
 	}
-	blockedBy := map[N]N{}
 
-	var start func(n N)
-	var finish func(n N, r Result)
-	finish = func(n N, r Result) {
+	var start func(i int32)
+	var finish func(i int32, r Result)
+	finish = func(i int32, r Result) {
 		// mu held by caller
-		results[n] = r
-		for _, d := range dependents[n] {
-			if r != OK {
-				if _, ok := blockedBy[d]; !ok {
-					if cause, ok := blockedBy[n]; ok && r == Skipped {
-						blockedBy[d] = cause
-					} else {
-						blockedBy[d] = n
-					}
+		results[i] = r
+		for _, d := range dependents[i] {
+			if r != OK && blockedBy[d] < 0 {
+				if cause := blockedBy[i]; cause >= 0 && r == Skipped {
+					blockedBy[d] = cause
+				} else {
+					blockedBy[d] = i
 				}
 			}
 			remaining[d]--
 			if remaining[d] == 0 {
-				if _, blocked := blockedBy[d]; blocked {
+				if blockedBy[d] >= 0 {
 					if skip != nil {
-						skip(d, blockedBy[d])
+						skip(g.order[d], g.order[blockedBy[d]])
 					}
 					finish(d, Skipped)
 					continue
@@ -77,13 +80,13 @@ func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N],
 			}
 		}
 	}
-	start = func(n N) {
+	start = func(i int32) {
 		grp.Go(func() {
 			r := Skipped
 			if acquire(ctx, sem) {
 				if ctx.Err() == nil && !grp.Panicked() {
 					r = Failed // unless visit returns
-					grp.Run(func() { r = visit(ctx, n) })
+					grp.Run(func() { r = visit(ctx, g.order[i]) })
 				}
 				if sem != nil {
 					<-sem
@@ -91,18 +94,22 @@ func (g *Graph[N]) Walk(ctx context.Context, parallelism int, visit WalkFunc[N],
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			finish(n, r)
+			finish(i, r)
 		})
 	}
 	mu.Lock()
-	for _, n := range g.order {
-		if remaining[n] == 0 {
-			start(n)
+	for i := range g.order {
+		if remaining[i] == 0 {
+			start(int32(i))
 		}
 	}
 	mu.Unlock()
 	grp.Wait()
-	return results
+	out := make(map[N]Result, len(g.order))
+	for i, r := range results {
+		out[g.order[i]] = r
+	}
+	return out
 }
 
 func acquire(ctx context.Context, sem chan struct{}) bool {
