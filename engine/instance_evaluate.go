@@ -53,7 +53,7 @@ func (x *instance) recordedConfig(recorded cty.Value) configValue {
 // splitConfig separates a configuration value from its sensitive marks.
 func splitConfig(b *protocol.Block, v cty.Value) configValue {
 	cv := configValue{raw: v, sensitive: b.SensitivePaths(), marked: v}
-	if !v.ContainsMarked() {
+	if !values.ContainsMarked(v) {
 		return cv
 	}
 	raw, pvm := v.UnmarkDeepWithPaths()

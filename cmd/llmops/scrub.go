@@ -49,7 +49,7 @@ func stateKeyTexts() []string {
 // learn adds the sensitive parts of values to the scrubber.
 func (m *meta) learn(vals ...cty.Value) {
 	for _, v := range vals {
-		if v == cty.NilVal || !v.ContainsMarked() {
+		if v == cty.NilVal || !values.ContainsMarked(v) {
 			continue
 		}
 		for _, leaf := range values.SecretLeaves(v) {
