@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/llmops/llmops/engine/discovery"
@@ -31,7 +30,10 @@ import (
 // reporting its own errors, so what a command does and says does not
 // depend on early work.
 type early struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// lockFile is the lock file read here, which providerFactory then
+	// uses too (nil when there is none or it could not be read).
+	lockFile  *discovery.LockFile
 	providers map[string]*earlyProvider
 	state     *earlyState
 }
@@ -54,9 +56,8 @@ type earlyState struct {
 type earlyProvider struct {
 	done chan struct{}
 	// bin is the resolved binary (nil when resolution failed: the usual
-	// path repeats it and reports why); override marks a dev override.
-	bin      *discovery.Binary
-	override bool
+	// path repeats it and reports why).
+	bin *discovery.Binary
 	// client is the started process, until claimed or discarded; unset
 	// is what was removed from its environment.
 	client protocol.Provider
@@ -82,19 +83,15 @@ func (m *meta) startEarly(ctx context.Context, lockOp string) *early {
 	if diags.HasErrors() || lf == nil {
 		return e
 	}
+	e.lockFile = lf
 	// The environment a provider gets depends on the backend: with a
 	// PostgreSQL state its credentials stay with llmops.
 	var unset []string
 	if rec != nil {
 		unset = postgresCredentials
 	}
-	types := make([]string, 0, len(lf.Providers))
-	for typ := range lf.Providers {
-		types = append(types, typ)
-	}
-	sort.Strings(types)
 	logger, logFile := m.logger(), m.logFile()
-	for _, typ := range types {
+	for typ := range lf.Providers {
 		ep := &earlyProvider{done: make(chan struct{}), unset: unset}
 		e.providers[typ] = ep
 		panics.Go(func() {
@@ -104,7 +101,6 @@ func (m *meta) startEarly(ctx context.Context, lockOp string) *early {
 				return
 			}
 			ep.bin = bin
-			ep.override = m.devOverridden(typ) != nil
 			p, err := plugin.Start(ctx, plugin.StartOptions{Path: bin.Executable(), Type: typ, Logger: logger, LogFile: logFile, Unset: unset})
 			if err == nil {
 				e.mu.Lock()
@@ -199,19 +195,26 @@ func (e *early) adoptSnapshot(st state.Store) *state.Snapshot {
 	return e.state.snap
 }
 
-// binary is the binary resolved early for provider typ, or nil. A binary
-// from the lock file still has to match the lock file read by the caller;
-// a dev override is used as found.
-func (e *early) binary(typ string) (bin *discovery.Binary, override bool) {
+// lockFileRead is the lock file read early, or nil.
+func (e *early) lockFileRead() *discovery.LockFile {
 	if e == nil {
-		return nil, false
+		return nil
+	}
+	return e.lockFile
+}
+
+// binary is the binary resolved early for provider typ against
+// lockFileRead (resolveProvider's answer), or nil.
+func (e *early) binary(typ string) *discovery.Binary {
+	if e == nil {
+		return nil
 	}
 	ep := e.providers[typ]
 	if ep == nil {
-		return nil, false
+		return nil
 	}
 	<-ep.done
-	return ep.bin, ep.override
+	return ep.bin
 }
 
 // claim hands over the process started early for provider typ if it runs

@@ -166,15 +166,18 @@ func (m *meta) devOverridden(typ string) *cliconfig.Override {
 // started, ahead of the configuration (m.early, see early.go) are used
 // when they are what this would find.
 func (m *meta) providerFactory(cfg *configs.Config, snap *state.Snapshot) (*pluginFactory, bool) {
-	lf, diags := discovery.ReadLockFile(m.workDir())
-	if diags.HasErrors() {
-		m.showDiags(diags)
-		return nil, false
+	lf := m.early.lockFileRead()
+	if lf == nil {
+		var diags hcl.Diagnostics
+		if lf, diags = discovery.ReadLockFile(m.workDir()); diags.HasErrors() {
+			m.showDiags(diags)
+			return nil, false
+		}
 	}
 	f := &pluginFactory{logger: m.logger(), logFile: m.logFile(), unset: m.providerUnset(), bins: map[string]*discovery.Binary{}, started: map[addrs.ProviderConfig]protocol.Provider{}}
 	errs := m.checkModulesLocked(lf)
 	for _, typ := range providerTypes(cfg, snap) {
-		if bin, override := m.early.binary(typ); bin != nil && (override || discovery.Verify(lf, bin) == nil) {
+		if bin := m.early.binary(typ); bin != nil {
 			f.bins[typ] = bin
 			continue
 		}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // CacheDir is where a configuration's provider binaries are copied, each
@@ -55,7 +54,7 @@ func PruneCache(dir string, keep map[string]bool) {
 // they are copied, and the caller's check against the lock file reports a
 // changed binary.
 func CacheLocked(b *Binary, dir, locked string) error {
-	locked = strings.ToLower(strings.TrimPrefix(locked, "sha256:"))
+	locked = hexDigest(locked)
 	if len(locked) == 64 {
 		exe := filepath.Join(dir, locked, filepath.Base(b.Path))
 		if isVerified(b.Path, exe) {

@@ -358,8 +358,7 @@ func Verify(lf *LockFile, b *Binary) error {
 		sort.Strings(pls)
 		return &NotLockedError{Type: b.Type, Platforms: pls}
 	}
-	locked := strings.ToLower(strings.TrimPrefix(h, "sha256:"))
-	actual := strings.ToLower(strings.TrimPrefix(b.SHA256, "sha256:"))
+	locked, actual := hexDigest(h), hexDigest(b.SHA256)
 	if locked != actual {
 		return &MismatchError{Type: b.Type, Path: b.Path, Locked: locked, Actual: actual}
 	}
@@ -391,3 +390,6 @@ func PlatformBinaries(configDir, typ string) map[string]string {
 }
 
 var platformRE = regexp.MustCompile(`^[a-z0-9]+_[a-z0-9]+$`)
+
+// hexDigest is a sha256 hash as lower-case hex, without a "sha256:" prefix.
+func hexDigest(h string) string { return strings.ToLower(strings.TrimPrefix(h, "sha256:")) }

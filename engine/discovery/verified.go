@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/llmops/llmops/plugins/sdk/jobs"
 )
 
 // A verified record (dir/<sha256>/verified.json) remembers that, at one
@@ -52,19 +54,7 @@ func recordVerified(path, copyPath string) {
 		return
 	}
 	b, _ := json.Marshal(verifiedRecord{Source: src, Copy: cp})
-	dir := filepath.Dir(copyPath)
-	f, err := os.CreateTemp(dir, ".verified-*")
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(b)
-	if cerr := f.Close(); werr != nil || cerr != nil {
-		_ = os.Remove(f.Name())
-		return
-	}
-	if os.Rename(f.Name(), filepath.Join(dir, verifiedName)) != nil {
-		_ = os.Remove(f.Name())
-	}
+	_ = jobs.WriteFileAtomic(filepath.Join(filepath.Dir(copyPath), verifiedName), b, 0o600)
 }
 
 // forgetVerified removes the record beside copyPath.

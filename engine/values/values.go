@@ -335,15 +335,12 @@ func ContainsMarked(v cty.Value) bool {
 	}
 	ty := v.Type()
 	switch {
-	case ty.IsPrimitiveType():
-		return false
 	case ty.IsObjectType():
 		for name := range ty.AttributeTypes() {
 			if ContainsMarked(v.GetAttr(name)) {
 				return true
 			}
 		}
-		return false
 	case ty.IsCollectionType() || ty.IsTupleType():
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
@@ -351,9 +348,6 @@ func ContainsMarked(v cty.Value) bool {
 				return true
 			}
 		}
-		return false
-	case ty.IsCapsuleType():
-		return false
 	}
-	return v.ContainsMarked()
+	return false // no part is marked (primitives and capsules are leaves)
 }
