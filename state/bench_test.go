@@ -140,3 +140,53 @@ func testApply10kDuration(t *testing.T, b *testBackend) {
 		t.Errorf("10,000 PutObject took %v", d)
 	}
 }
+
+// BenchmarkNoOpPlanState is what a no-op plan asks of the state, as a new
+// process would: open, lock, read the newest version (1,000 objects),
+// unlock, close. Each phase's mean is reported too (ms/open, ...).
+func BenchmarkNoOpPlanState(b *testing.B) { benchEachBackend(b, benchNoOpPlanState) }
+
+func benchNoOpPlanState(b *testing.B, be *testBackend) {
+	loc := be.fresh(b)
+	s := be.openAt(b, loc)
+	w := begin(b, s, "apply")
+	for i := range 1000 {
+		put(b, w, benchObj(i, "a"))
+	}
+	finish(b, w)
+	ctx := context.Background()
+	var phases [5]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		st, err := be.open(ctx, loc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		id, _, err := st.Lock(ctx, LockInfo{Operation: "plan"}, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		snap, err := st.Snapshot(ctx, 0)
+		if err != nil || len(snap.Objects) != 1000 {
+			b.Fatalf("%v, %d objects", err, len(snap.Objects))
+		}
+		t3 := time.Now()
+		if err := st.Unlock(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		t4 := time.Now()
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		t5 := time.Now()
+		for j, d := range []time.Duration{t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3), t5.Sub(t4)} {
+			phases[j] += d
+		}
+	}
+	for j, name := range []string{"open", "lock", "read", "unlock", "close"} {
+		b.ReportMetric(float64(phases[j].Microseconds())/1000/float64(b.N), "ms/"+name)
+	}
+}

@@ -151,32 +151,10 @@ func OpenPostgres(ctx context.Context, o PostgresOptions) (*PostgresStore, error
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, s.wrap(err)
 	}
-	// Two connections are dialled at once from the start: a command that
-	// takes the lock turns one into the lock's own connection and reads
-	// through the other, without waiting for a second connection (a TLS
-	// handshake and authentication: tens of ms). The first is the one the
-	// queries below take; the second is dialled beside it and put back in
-	// the pool before returning. (The pool's MinConns dials in the
-	// background too, but a query that finds no idle connection dials yet
-	// another: three connections, each a server process to start.)
-	var second *pgxpool.Conn
-	warm := make(chan struct{})
-	if cfg.MaxConns >= 2 {
-		go func() {
-			defer close(warm)
-			if c, err := s.pool.Acquire(ctx); err == nil {
-				second = c
-			}
-		}()
-	} else {
-		close(warm)
-	}
+	// One connection: a command that takes the lock makes it the lock's
+	// own and reads through it too (see pgxLockConn); writers dial more.
 	ok := false
 	defer func() {
-		<-warm
-		if second != nil {
-			second.Release()
-		}
 		if !ok {
 			s.pool.Close()
 		}
@@ -361,12 +339,36 @@ func (s *PostgresStore) exec(ctx context.Context, q string, args ...any) error {
 	return s.wrap(err)
 }
 
+// pgxReader is what a read needs of a connection: *pgx.Conn and the pool
+// have it.
+type pgxReader interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// withReader runs fn, a read of one statement, on the connection of a
+// lock this store holds when it is free (see pgxLockConn), else on the
+// pool.
+func (s *PostgresStore) withReader(ctx context.Context, fn func(r pgxReader) error) error {
+	if l := s.borrowLockConn(); l != nil {
+		defer l.mu.Unlock()
+		return fn(l.conn)
+	}
+	return fn(s.pool)
+}
+
 // readTx runs fn in a read-only transaction that sees one snapshot of the
-// state, whatever writers do meanwhile.
+// state, whatever writers do meanwhile: on the connection of a lock this
+// store holds when it is free (see pgxLockConn), else on one of the pool.
 func (s *PostgresStore) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if s.closed.Load() {
 		return errClosed
 	}
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
-	return s.wrap(err)
+	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	if l := s.borrowLockConn(); l != nil {
+		err := pgx.BeginTxFunc(ctx, l.conn, opts, fn)
+		l.mu.Unlock()
+		return s.wrap(err)
+	}
+	return s.wrap(pgx.BeginTxFunc(ctx, s.pool, opts, fn))
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The PostgreSQL state lock is two things: the row of the locks table,
@@ -23,15 +25,48 @@ import (
 // and the next Lock takes it over with a warning and a "lock.takeover"
 // event, as SQLite does for a dead process of the same host.
 
+// The lock connection commits asynchronously (synchronous_commit off):
+// its lock row is worth no more than its advisory lock, which a crash of
+// the server ends anyway. A row lost with the last moments before such a
+// crash is a lock that was released, and a row that comes back after its
+// deletion was lost is one whose key nobody holds, which the next Lock
+// takes over; both are what the crash did to the holder's connection
+// regardless. So taking and releasing the lock waits for no WAL flush,
+// while every write to the state itself keeps the server's durability.
+// (The rare takeover, which also records an event, commits synchronously.)
+
 // pgxLockConn is the connection that keeps a held lock's advisory lock.
+// While the lock has nothing to do, reads of the store borrow it (see
+// readTx): a command that locks and then reads, such as plan, needs no
+// second connection (each is a TLS handshake, an authentication and a
+// server process to start: more CPU than the reads themselves).
 type pgxLockConn struct {
+	mu   sync.Mutex // held by whoever uses conn: the lock or a borrowing read
 	conn *pgx.Conn
 }
 
 func (l *pgxLockConn) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = l.conn.Close(ctx)
+}
+
+// borrowLockConn returns, locked, the connection of a lock this store
+// holds if nobody is using it, or nil.
+func (s *PostgresStore) borrowLockConn() *pgxLockConn {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	for _, l := range s.locks {
+		if l.mu.TryLock() {
+			if !l.conn.IsClosed() {
+				return l
+			}
+			l.mu.Unlock()
+		}
+	}
+	return nil
 }
 
 // lockConn takes a connection out of the pool to be the lock's own (the
@@ -54,7 +89,8 @@ func (s *PostgresStore) lockConn(ctx context.Context, info LockInfo) (*pgx.Conn,
 	_, err = conn.Exec(ctx, `SELECT set_config('application_name', $1, false),
 		set_config('tcp_keepalives_idle', '20', false), set_config('tcp_keepalives_interval', '10', false),
 		set_config('tcp_keepalives_count', '4', false), set_config('idle_session_timeout', '0', false),
-		set_config('idle_in_transaction_session_timeout', '0', false)`, name)
+		set_config('idle_in_transaction_session_timeout', '0', false),
+		set_config('synchronous_commit', 'off', false)`, name)
 	if err != nil {
 		(&pgxLockConn{conn: conn}).close()
 		return nil, err
@@ -130,20 +166,19 @@ func (s *PostgresStore) Lock(ctx context.Context, info LockInfo, timeout time.Du
 func (s *PostgresStore) tryLock(ctx context.Context, conn *pgx.Conn, info LockInfo) (id, warning string, holder *LockInfo, err error) {
 	id = newUUID()
 	key := advisoryKey(s.schema + "\x00lock\x00" + id)
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
-		return "", "", nil, err
-	}
-	if !got { // a 64-bit collision with a live lock: try another ID
+	// Most often the lock is free: one statement takes the advisory lock
+	// of the new key and, having it, inserts the row.
+	var got, taken bool
+	err = conn.QueryRow(ctx, `WITH adv AS MATERIALIZED (SELECT pg_try_advisory_lock($8) AS got),
+		ins AS (
+			INSERT INTO locks (workspace, id, who, host, pid, operation, created_at, session_key)
+			SELECT $1, $2, $3, $4, $5::integer, $6, $7::timestamptz, $8 FROM adv WHERE adv.got
+			ON CONFLICT (workspace) DO NOTHING RETURNING 1)
+		SELECT (SELECT got FROM adv), EXISTS (SELECT 1 FROM ins)`,
+		s.workspace, id, info.Who, info.Host, info.PID, info.Operation, pgTime(time.Now()), key).Scan(&got, &taken)
+	if err == nil && !got { // a 64-bit collision with a live lock: try another ID
 		return s.tryLock(ctx, conn, info)
 	}
-	// Most often the lock is free: one statement takes it.
-	var taken bool
-	err = conn.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO locks (workspace, id, who, host, pid, operation, created_at, session_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (workspace) DO NOTHING RETURNING 1)
-		SELECT EXISTS (SELECT 1 FROM ins)`,
-		s.workspace, id, info.Who, info.Host, info.PID, info.Operation, pgTime(time.Now()), key).Scan(&taken)
 	if err == nil && taken {
 		return id, "", nil, nil
 	}
@@ -152,6 +187,10 @@ func (s *PostgresStore) tryLock(ctx context.Context, conn *pgx.Conn, info LockIn
 		return "", "", nil, err
 	}
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// A takeover records an event: this transaction is durable.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+			return err
+		}
 		h, err := s.readLock(ctx, tx)
 		if err != nil {
 			return err
@@ -260,12 +299,23 @@ func (s *PostgresStore) deleteLock(ctx context.Context, lockID string) error {
 	if s.closed.Load() {
 		return errClosed
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM locks WHERE workspace = $1 AND id = $2`, s.workspace, lockID)
+	const del = `DELETE FROM locks WHERE workspace = $1 AND id = $2`
+	var tag pgconn.CommandTag
+	var err error
+	if l != nil {
+		// The lock's own connection (asynchronous commit, see above);
+		// should it have failed, any other connection does.
+		l.mu.Lock()
+		tag, err = l.conn.Exec(ctx, del, s.workspace, lockID)
+		l.mu.Unlock()
+	}
+	if l == nil || err != nil {
+		tag, err = s.pool.Exec(ctx, del, s.workspace, lockID)
+	}
 	if err != nil {
 		return s.wrap(err)
 	}
-	n := tag.RowsAffected()
-	if n == 0 {
+	if tag.RowsAffected() == 0 {
 		return ErrNotLocked
 	}
 	return nil

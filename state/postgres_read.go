@@ -268,18 +268,37 @@ func (s *PostgresStore) Events(ctx context.Context, limit int) ([]Event, error) 
 		q = `SELECT * FROM (SELECT id, time, kind, addr, message, data FROM events WHERE workspace = $1 ORDER BY id DESC LIMIT $2) e ORDER BY id`
 		args = append(args, limit)
 	}
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, s.wrap(err)
+	return s.queryEvents(ctx, q, args...)
+}
+
+// EventsOfKind implements Store.
+func (s *PostgresStore) EventsOfKind(ctx context.Context, kinds ...string) ([]Event, error) {
+	if s.closed.Load() {
+		return nil, errClosed
 	}
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	return s.queryEvents(ctx, `SELECT id, time, kind, addr, message, data FROM events
+		WHERE workspace = $1 AND kind = ANY($2) ORDER BY id`, s.workspace, kinds)
+}
+
+func (s *PostgresStore) queryEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
 	var evs []Event
-	var ev Event
-	_, err = pgx.ForEachRow(rows, []any{&ev.ID, &ev.Time, &ev.Kind, &ev.Addr, &ev.Message, &ev.Data}, func() error {
-		e := ev
-		e.Time = e.Time.UTC()
-		evs = append(evs, e)
-		ev.Data = nil
-		return nil
+	err := s.withReader(ctx, func(r pgxReader) error {
+		rows, err := r.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		var ev Event
+		_, err = pgx.ForEachRow(rows, []any{&ev.ID, &ev.Time, &ev.Kind, &ev.Addr, &ev.Message, &ev.Data}, func() error {
+			e := ev
+			e.Time = e.Time.UTC()
+			evs = append(evs, e)
+			ev.Data = nil
+			return nil
+		})
+		return err
 	})
 	return evs, s.wrap(err)
 }
