@@ -40,6 +40,50 @@ func testEvents(t *testing.T, b *testBackend) {
 	}
 }
 
+func TestEventsOfKind(t *testing.T) { forEachBackend(t, testEventsOfKind) }
+
+// testEventsOfKind: only the kinds asked for, oldest first, read while
+// the store holds its lock (PostgreSQL reads on the lock's connection
+// then).
+func testEventsOfKind(t *testing.T, b *testBackend) {
+	ctx := context.Background()
+	s := b.openNew(t)
+	for i, k := range []string{"rollback.pin", "apply.finish", "rollback.release", "moved", "rollback.pin"} {
+		if err := s.AppendEvent(ctx, Event{Kind: k, Addr: fmt.Sprint("model.m", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, _, err := s.Lock(ctx, LockInfo{Operation: "plan"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Unlock(ctx, id)
+	for _, tc := range []struct {
+		kinds []string
+		want  []string
+	}{
+		{[]string{"rollback.pin", "rollback.release"}, []string{"model.m0", "model.m2", "model.m4"}},
+		{[]string{"moved"}, []string{"model.m3"}},
+		{[]string{"nothing.of.this.kind"}, nil},
+		{nil, nil},
+	} {
+		evs, err := s.EventsOfKind(ctx, tc.kinds...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, ev := range evs {
+			got = append(got, ev.Addr)
+			if i > 0 && ev.ID <= evs[i-1].ID {
+				t.Errorf("%v: not oldest first: %+v", tc.kinds, evs)
+			}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("EventsOfKind(%v) = %v, want %v", tc.kinds, got, tc.want)
+		}
+	}
+}
+
 func TestBackup(t *testing.T) { forEachBackend(t, testBackup) }
 
 func testBackup(t *testing.T, b *testBackend) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -185,6 +186,23 @@ func (s *SQLiteStore) Events(ctx context.Context, limit int) ([]Event, error) {
 		q = `SELECT * FROM (SELECT id, time, kind, addr, message, data FROM events ORDER BY id DESC LIMIT ?) ORDER BY id`
 		args = append(args, limit)
 	}
+	return s.queryEvents(ctx, q, args...)
+}
+
+// EventsOfKind implements Store.
+func (s *SQLiteStore) EventsOfKind(ctx context.Context, kinds ...string) ([]Event, error) {
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(kinds))
+	for i, k := range kinds {
+		args[i] = k
+	}
+	q := `SELECT id, time, kind, addr, message, data FROM events WHERE kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `) ORDER BY id`
+	return s.queryEvents(ctx, q, args...)
+}
+
+func (s *SQLiteStore) queryEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.classify(err)

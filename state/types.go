@@ -202,6 +202,10 @@ type Store interface {
 	// newest `limit` when limit > 0.
 	AppendEvent(ctx context.Context, ev Event) error
 	Events(ctx context.Context, limit int) ([]Event, error)
+	// EventsOfKind lists the entries of these kinds, oldest first: what a
+	// command that needs only some of the log (a plan: its rollback pins)
+	// reads, however long the log has grown.
+	EventsOfKind(ctx context.Context, kinds ...string) ([]Event, error)
 
 	// Backup writes a consistent copy of the whole store to path.
 	Backup(ctx context.Context, path string) error
