@@ -285,20 +285,28 @@ func (s *PostgresStore) EventsOfKind(ctx context.Context, kinds ...string) ([]Ev
 
 func (s *PostgresStore) queryEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
 	var evs []Event
-	err := s.withReader(ctx, func(r pgxReader) error {
-		rows, err := r.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		var ev Event
-		_, err = pgx.ForEachRow(rows, []any{&ev.ID, &ev.Time, &ev.Kind, &ev.Addr, &ev.Message, &ev.Data}, func() error {
-			e := ev
-			e.Time = e.Time.UTC()
-			evs = append(evs, e)
-			ev.Data = nil
-			return nil
-		})
+	err := s.withReader(ctx, func(r pgxReader) (err error) {
+		evs, err = readEvents(ctx, r, q, args...)
 		return err
 	})
 	return evs, s.wrap(err)
+}
+
+// readEvents returns the events q lists (its columns: id, time, kind,
+// addr, message, data).
+func readEvents(ctx context.Context, r pgxReader, q string, args ...any) ([]Event, error) {
+	rows, err := r.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var evs []Event
+	var ev Event
+	_, err = pgx.ForEachRow(rows, []any{&ev.ID, &ev.Time, &ev.Kind, &ev.Addr, &ev.Message, &ev.Data}, func() error {
+		e := ev
+		e.Time = e.Time.UTC()
+		evs = append(evs, e)
+		ev.Data = nil
+		return nil
+	})
+	return evs, err
 }

@@ -49,17 +49,7 @@ func (s *PostgresStore) Export(ctx context.Context) (*Records, error) {
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT id, time, kind, addr, message, data FROM events WHERE workspace = $1 ORDER BY id`, s.workspace)
-		if err != nil {
-			return err
-		}
-		var ev Event
-		_, err = pgx.ForEachRow(rows, []any{&ev.ID, &ev.Time, &ev.Kind, &ev.Addr, &ev.Message, &ev.Data}, func() error {
-			e := ev
-			e.Time = e.Time.UTC()
-			recs.Events = append(recs.Events, e)
-			return nil
-		})
+		recs.Events, err = readEvents(ctx, tx, `SELECT id, time, kind, addr, message, data FROM events WHERE workspace = $1 ORDER BY id`, s.workspace)
 		return err
 	})
 	if err != nil {
