@@ -339,17 +339,21 @@ func (s *PostgresStore) exec(ctx context.Context, q string, args ...any) error {
 	return s.wrap(err)
 }
 
-// pgxReader is what a read needs of a connection: *pgx.Conn and the pool
-// have it.
-type pgxReader interface {
+// pgxQuerier runs a query: a connection, the pool or a transaction.
+type pgxQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// withReader runs fn, a read of one statement, on the connection of a
-// lock this store holds when it is free (see pgxLockConn), else on the
-// pool.
-func (s *PostgresStore) withReader(ctx context.Context, fn func(r pgxReader) error) error {
+// pgxReadConn is where reads run: the connection of a lock this store
+// holds, or the pool.
+type pgxReadConn interface {
+	pgxQuerier
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+// withReader runs fn on the connection of a lock this store holds when it
+// is free (see pgxLockConn), else on the pool.
+func (s *PostgresStore) withReader(fn func(c pgxReadConn) error) error {
 	if l := s.borrowLockConn(); l != nil {
 		defer l.mu.Unlock()
 		return fn(l.conn)
@@ -358,17 +362,11 @@ func (s *PostgresStore) withReader(ctx context.Context, fn func(r pgxReader) err
 }
 
 // readTx runs fn in a read-only transaction that sees one snapshot of the
-// state, whatever writers do meanwhile: on the connection of a lock this
-// store holds when it is free (see pgxLockConn), else on one of the pool.
+// state, whatever writers do meanwhile (see withReader for where).
 func (s *PostgresStore) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if s.closed.Load() {
 		return errClosed
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	if l := s.borrowLockConn(); l != nil {
-		err := pgx.BeginTxFunc(ctx, l.conn, opts, fn)
-		l.mu.Unlock()
-		return s.wrap(err)
-	}
-	return s.wrap(pgx.BeginTxFunc(ctx, s.pool, opts, fn))
+	return s.wrap(s.withReader(func(c pgxReadConn) error { return pgx.BeginTxFunc(ctx, c, opts, fn) }))
 }

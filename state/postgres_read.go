@@ -285,8 +285,8 @@ func (s *PostgresStore) EventsOfKind(ctx context.Context, kinds ...string) ([]Ev
 
 func (s *PostgresStore) queryEvents(ctx context.Context, q string, args ...any) ([]Event, error) {
 	var evs []Event
-	err := s.withReader(ctx, func(r pgxReader) (err error) {
-		evs, err = readEvents(ctx, r, q, args...)
+	err := s.withReader(func(c pgxReadConn) (err error) {
+		evs, err = readEvents(ctx, c, q, args...)
 		return err
 	})
 	return evs, s.wrap(err)
@@ -294,7 +294,7 @@ func (s *PostgresStore) queryEvents(ctx context.Context, q string, args ...any) 
 
 // readEvents returns the events q lists (its columns: id, time, kind,
 // addr, message, data).
-func readEvents(ctx context.Context, r pgxReader, q string, args ...any) ([]Event, error) {
+func readEvents(ctx context.Context, r pgxQuerier, q string, args ...any) ([]Event, error) {
 	rows, err := r.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -198,7 +197,7 @@ func (s *SQLiteStore) EventsOfKind(ctx context.Context, kinds ...string) ([]Even
 	for i, k := range kinds {
 		args[i] = k
 	}
-	q := `SELECT id, time, kind, addr, message, data FROM events WHERE kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `) ORDER BY id`
+	q := `SELECT id, time, kind, addr, message, data FROM events WHERE kind IN (` + placeholders(len(kinds)) + `) ORDER BY id`
 	return s.queryEvents(ctx, q, args...)
 }
 

@@ -229,7 +229,7 @@ func runLineage(m *meta, args []string) int {
 	if err != nil {
 		return m.errorDetail("Invalid state", err.Error())
 	}
-	if evs, err := st.Events(ctx, 0); err == nil {
+	if evs, err := st.EventsOfKind(ctx, history.EventMoved); err == nil {
 		history.FollowMoves(objs, evs)
 	}
 	tree := history.Lineage(objs, addr)
@@ -252,7 +252,7 @@ func objectHistory(ctx context.Context, st state.Store, addr addrs.ResourceInsta
 	if rows, err = st.ObjectHistory(ctx, addr); err != nil {
 		return nil, nil, err
 	}
-	evs, err := st.Events(ctx, 0)
+	evs, err := st.EventsOfKind(ctx, history.EventMoved)
 	if err != nil {
 		return nil, nil, err
 	}

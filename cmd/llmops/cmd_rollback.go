@@ -61,11 +61,10 @@ func runRollback(m *meta, args []string) int {
 			return exitError
 		}
 		defer unlock()
-		evs, err := st.Events(ctx, 0)
+		pins, err := history.ReadPins(ctx, st)
 		if err != nil {
 			return m.errorDetail("Cannot read the state's event log", err.Error())
 		}
-		pins := history.ActivePins(evs)
 		for _, t := range targets {
 			if _, ok := pins[t]; !ok {
 				fmt.Fprintf(m.stdout, "%s is not rolled back; nothing to release.\n", t)

@@ -99,12 +99,12 @@ func (m *meta) planOptions(o *opFlags) (engine.PlanOptions, bool) {
 // Without them a plan would roll rolled-back objects forward, so a state
 // whose event log cannot be read fails the plan.
 func (m *meta) withPins(ctx context.Context, op *operation, po engine.PlanOptions) (engine.PlanOptions, hcl.Diagnostics) {
-	evs, err := op.store.EventsOfKind(ctx, history.EventRollbackPin, history.EventRollbackRelease)
+	pins, err := history.ReadPins(ctx, op.store)
 	if err != nil {
 		return po, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the state's event log",
 			Detail: fmt.Sprintf("The rollback pins recorded there decide what the plan keeps: %s", err)}}
 	}
-	po.Pins = history.ActivePins(evs)
+	po.Pins = pins
 	return po, nil
 }
 

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/llmops/llmops/addrs"
@@ -31,6 +32,16 @@ type Pin struct {
 func PinData(p Pin) []byte {
 	b, _ := json.Marshal(p)
 	return b
+}
+
+// ReadPins reads the pins in force from st's event log (its pin and
+// release events only).
+func ReadPins(ctx context.Context, st state.Store) (map[addrs.ResourceInstance]Pin, error) {
+	evs, err := st.EventsOfKind(ctx, EventRollbackPin, EventRollbackRelease)
+	if err != nil {
+		return nil, err
+	}
+	return ActivePins(evs), nil
 }
 
 // ActivePins returns the pins in force: for each address, the newest pin
